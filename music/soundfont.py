@@ -1,0 +1,60 @@
+"""Locating SoundFonts.
+
+The default is Debian's FluidR3_GM (``fluid-soundfont-gm``, MIT licence). The
+``SONGMINT_SOUNDFONT`` environment variable or an explicit path overrides it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from music.errors import EngineError
+
+DEFAULT_CANDIDATES = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+)
+INSTALL_HINT = "install one with `sudo apt-get install fluid-soundfont-gm` or pass --soundfont PATH"
+
+
+def find_soundfont(path: str | os.PathLike[str] | None = None) -> Path:
+    """The SoundFont to use: ``path``, else ``$SONGMINT_SOUNDFONT``, else FluidR3_GM.
+
+    Raises
+    ------
+    EngineError
+        When the file does not exist or is not a RIFF ``sfbk`` file.
+    """
+    if path is None:
+        path = os.environ.get("SONGMINT_SOUNDFONT")
+    if path is not None:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise EngineError(f"SoundFont {p} not found; {INSTALL_HINT}")
+        _check_sf2(p)
+        return p
+    for cand in DEFAULT_CANDIDATES:
+        p = Path(cand)
+        if p.is_file():
+            return p.resolve()
+    raise EngineError(f"no SoundFont found (looked in {', '.join(DEFAULT_CANDIDATES)}); {INSTALL_HINT}")
+
+
+def _check_sf2(p: Path) -> None:
+    with p.open("rb") as f:
+        head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+        raise EngineError(f"{p} is not a SoundFont 2 file (no RIFF/sfbk header)")
+
+
+def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, streamed."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,110 @@
+"""Shared terminal output for commands: verbosity, ``--json``, progress bars, tables.
+
+Human output goes to stderr through rich; machine output (``--json``, tables) goes to
+stdout so it can be piped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Output:
+    """Verbosity settings of one CLI invocation (stored as the click context object)."""
+
+    verbose: int = 0
+    quiet: bool = False
+
+    @property
+    def err(self) -> Console:
+        return Console(stderr=True, quiet=self.quiet, highlight=False)
+
+    @property
+    def out(self) -> Console:
+        return Console(highlight=False, soft_wrap=True)
+
+    def info(self, message: str) -> None:
+        """A status line on stderr (hidden by ``-q``)."""
+        self.err.print(message)
+
+    def debug(self, message: str) -> None:
+        """A line on stderr shown only with ``-v``."""
+        if self.verbose:
+            self.err.print(f"[dim]{message}[/dim]")
+
+    @contextmanager
+    def progress(self, *, transient: bool = True) -> Iterator[Progress]:
+        """A rich progress bar on stderr (disabled by ``-q`` or when stderr is not a TTY)."""
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
+        disable = self.quiet or not sys.stderr.isatty()
+        with Progress(*columns, console=self.err, transient=transient, disable=disable) as bar:
+            yield bar
+
+
+def output() -> Output:
+    """The current invocation's :class:`Output` (a default one outside the CLI)."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(Output) if ctx else None
+    return obj or Output()
+
+
+def json_option(f: F) -> F:
+    """Add ``--json`` (machine-readable output on stdout) to a command."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")(f)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _jsonable(value.item())
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Strict JSON (non-finite floats become ``null``), sorted keys, two-space indent."""
+    return json.dumps(_jsonable(value), indent=2, sort_keys=True, allow_nan=False)
+
+
+def print_json(value: Any) -> None:
+    click.echo(dumps(value))
+
+
+def print_table(title: str | None, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+    """A rich table on stdout from a list of flat dicts."""
+    if not rows:
+        return
+    cols = columns or list(rows[0])
+    table = Table(title=title, show_lines=False)
+    for c in cols:
+        table.add_column(c)
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in cols))
+    output().out.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else "–"
+    return str(value)

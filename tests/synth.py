@@ -1,0 +1,104 @@
+"""Synthetic audio for tests: tones, chords, drum-like bursts, click tracks, noise, silence.
+
+Everything is deterministic (seeded) and returns :class:`music.audio.Audio`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from music.audio import Audio
+
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def midi_to_hz(note: float) -> float:
+    return 440.0 * 2.0 ** ((note - 69) / 12)
+
+
+def tone(freq: float = 440.0, *, seconds: float = 2.0, sr: int = 44_100, amp: float = 0.5,
+         channels: int = 1) -> Audio:
+    """A sine tone."""
+    t = np.arange(int(seconds * sr)) / sr
+    x = (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return Audio(np.repeat(x[None], channels, axis=0), sr)
+
+
+def chord(midi_notes: tuple[int, ...] = (57, 60, 64), *, seconds: float = 2.0, sr: int = 44_100,
+          amp: float = 0.2, channels: int = 2, harmonics: int = 4) -> Audio:
+    """A sustained chord of harmonic tones (decaying partials)."""
+    t = np.arange(int(seconds * sr)) / sr
+    x = np.zeros_like(t)
+    for n in midi_notes:
+        f = midi_to_hz(n)
+        for h in range(1, harmonics + 1):
+            if f * h < sr / 2:
+                x += np.sin(2 * np.pi * f * h * t) / h
+    x = amp * x / max(1, len(midi_notes))
+    return Audio(np.repeat(x[None].astype(np.float32), channels, axis=0), sr)
+
+
+def drums(*, bpm: float = 120.0, bars: int = 4, sr: int = 44_100, channels: int = 2,
+          seed: int = 0) -> Audio:
+    """Kick on every beat, noise snare on 2 and 4, closed hats on eighths (4/4)."""
+    rng = np.random.default_rng(seed)
+    beat = 60.0 / bpm
+    n = int(bars * 4 * beat * sr)
+    x = np.zeros(n, dtype=np.float64)
+    kl = int(0.25 * sr)
+    tk = np.arange(kl) / sr
+    kick = np.sin(2 * np.pi * (50 + 100 * np.exp(-tk * 30)) * tk) * np.exp(-tk * 12)
+    sl = int(0.18 * sr)
+    snare = rng.standard_normal(sl) * np.exp(-np.arange(sl) / sr * 25) * 0.5
+    hl = int(0.05 * sr)
+    hat = np.diff(rng.standard_normal(hl + 1)) * np.exp(-np.arange(hl) / sr * 80) * 0.15
+    for i in range(bars * 8):
+        start = int(i * beat / 2 * sr)
+        parts = [hat]
+        if i % 2 == 0:
+            parts.append(kick)
+        if i % 4 == 2:
+            parts.append(snare)
+        for p in parts:
+            end = min(n, start + p.size)
+            x[start:end] += p[: end - start]
+    x = 0.5 * x / np.abs(x).max()
+    return Audio(np.repeat(x[None].astype(np.float32), channels, axis=0), sr)
+
+
+def clicks(*, bpm: float = 120.0, seconds: float = 8.0, sr: int = 44_100) -> Audio:
+    """A click track: 5 ms decaying bursts on each beat."""
+    n = int(seconds * sr)
+    x = np.zeros(n, dtype=np.float32)
+    cl = int(0.005 * sr)
+    click = np.sin(2 * np.pi * 1000 * np.arange(cl) / sr) * np.exp(-np.arange(cl) / cl * 4)
+    step = 60.0 / bpm * sr
+    for k in range(int(n / step) + 1):
+        s = round(k * step)
+        e = min(n, s + cl)
+        x[s:e] += click[: e - s].astype(np.float32)
+    return Audio(x[None] * 0.8, sr)
+
+
+def noise(*, seconds: float = 2.0, sr: int = 44_100, amp: float = 0.1, channels: int = 2,
+          seed: int = 0) -> Audio:
+    """White Gaussian noise."""
+    rng = np.random.default_rng(seed)
+    return Audio((amp * rng.standard_normal((channels, int(seconds * sr)))).astype(np.float32), sr)
+
+
+def silence(*, seconds: float = 2.0, sr: int = 44_100, channels: int = 2) -> Audio:
+    """Digital silence."""
+    return Audio(np.zeros((channels, int(seconds * sr)), dtype=np.float32), sr)
+
+
+def mix(*parts: Audio) -> Audio:
+    """Sum equal-rate parts (padded to the longest), scaled under full scale."""
+    sr = parts[0].sr
+    ch = max(p.channels for p in parts)
+    n = max(p.n for p in parts)
+    out = np.zeros((ch, n), dtype=np.float32)
+    for p in parts:
+        out[:, : p.n] += p.samples if p.channels == ch else np.repeat(p.samples, ch, axis=0)
+    peak = np.abs(out).max()
+    return Audio(out / peak * 0.9 if peak > 0.9 else out, sr)
