@@ -1,0 +1,138 @@
+"""Release spec validation: good specs parse, bad ones name the file, line, key and fix."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from songmint.errors import SpecError
+from songmint.spec import MAX_TOKEN_ID, load_spec, token_id_for
+
+REPO = Path(__file__).resolve().parents[1]
+
+BASE = """\
+[collection]
+name = "Test EP"
+symbol = "TEP"
+
+[defaults]
+artist = "Tester"
+editions = { cap = 10, initial = 2 }
+
+[[tracks]]
+id = "one"
+title = "One"
+[tracks.generate]
+engine = "composer"
+seed = 1
+seconds = 4
+
+[[tracks]]
+id = "two"
+title = "Two"
+file = "two.wav"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "spec.toml"
+    p.write_text(text)
+    return p
+
+
+@pytest.fixture
+def folder(tmp_path: Path, music_wav: Path) -> Path:
+    (tmp_path / "two.wav").write_bytes(music_wav.read_bytes())
+    return tmp_path
+
+
+def test_demo_spec_is_valid() -> None:
+    spec = load_spec(REPO / "samples" / "demo-ep.toml")
+    assert len(spec.tracks) == 3
+    assert all(t.generate is not None and t.generate.engine == "composer" for t in spec.tracks)
+    assert len(set(spec.token_ids())) == 3
+    assert spec.network.name == "local"
+
+
+def test_parse_defaults_and_sources(folder: Path) -> None:
+    spec = load_spec(write(folder, BASE))
+    one, two = spec.tracks
+    assert one.artist == "Tester" and one.editions.cap == 10 and one.editions.initial == 2
+    assert one.generate is not None and one.generate.seed == 1 and one.generate.seconds == 4
+    assert two.file == folder / "two.wav" and two.generate is None
+    assert one.token_id == token_id_for("TEP", "one") and 1 <= one.token_id <= MAX_TOKEN_ID
+    assert (one.number, two.number) == (1, 2)
+
+
+def test_token_ids_are_deterministic_and_distinct() -> None:
+    assert token_id_for("TEP", "one") == token_id_for("tep", "one")
+    assert token_id_for("TEP", "one") != token_id_for("TEP", "two")
+    assert token_id_for("TEP", "one") != token_id_for("XYZ", "one")
+
+
+def _error(path: Path) -> str:
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    return str(info.value)
+
+
+def test_missing_spec_file(tmp_path: Path) -> None:
+    msg = _error(tmp_path / "nope.toml")
+    assert "nope.toml" in msg and "no such release spec" in msg
+
+
+def test_missing_mix_file_names_line_and_key(folder: Path) -> None:
+    p = write(folder, BASE.replace('"two.wav"', '"missing.wav"'))
+    msg = _error(p)
+    line = next(i for i, t in enumerate(p.read_text().splitlines(), 1) if "missing.wav" in t)
+    assert f"spec.toml:{line}:" in msg
+    assert "tracks[1].file" in msg and "no file at" in msg and "fix the path" in msg
+
+
+def test_unknown_engine(folder: Path) -> None:
+    msg = _error(write(folder, BASE.replace('engine = "composer"', 'engine = "wavenet9000"')))
+    assert "tracks[0].generate.engine" in msg and "wavenet9000" in msg and "composer" in msg
+    assert re.search(r"spec\.toml:13:", msg)
+
+
+def test_cap_below_initial(folder: Path) -> None:
+    text = BASE.replace('title = "Two"', 'title = "Two"\neditions = { cap = 3, initial = 5 }')
+    msg = _error(write(folder, text))
+    assert "tracks[1].editions.initial" in msg and "above the cap 3" in msg and "raise cap" in msg
+
+
+def test_duplicate_track_ids(folder: Path) -> None:
+    msg = _error(write(folder, BASE.replace('id = "two"', 'id = "one"')))
+    assert "duplicate track id 'one'" in msg and "tracks[1].id" in msg
+
+
+def test_duplicate_token_ids(folder: Path) -> None:
+    text = BASE.replace('id = "one"', 'id = "one"\ntoken_id = 7')
+    text = text.replace('id = "two"', 'id = "two"\ntoken_id = 7')
+    msg = _error(write(folder, text))
+    assert "duplicate token id 7" in msg
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        ('symbol = "TEP"', 'symbol = "T E P"', "collection.symbol"),
+        ('title = "One"', 'title = "One"\nflavour = 1', "did you mean"),
+        ('title = "One"', 'title = "One"\nfile = "two.wav"', "both generate and file"),
+        ("[collection]", "[collection\n", "invalid TOML"),
+        ('name = "Test EP"', 'name = "Test EP"\nroyalty_bps = 20000', "above the maximum 10000"),
+        ('name = "Test EP"', 'name = "Test EP"\ncontract = "0x12"', "not an address"),
+    ],
+)
+def test_other_errors(folder: Path, old: str, new: str, needle: str) -> None:
+    assert needle in _error(write(folder, BASE.replace(old, new, 1)))
+
+
+def test_network_url_needs_chain_id(folder: Path) -> None:
+    msg = _error(write(folder, BASE + '\n[network]\nname = "https://rpc.example"\n'))
+    assert "chain_id" in msg
+    spec = load_spec(write(folder, BASE + '\n[network]\nname = "https://rpc.example"\nchain_id = 5\n'))
+    assert spec.network.name == "url" and spec.network.url == "https://rpc.example"
+    assert spec.network.chain_id == 5
