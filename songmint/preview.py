@@ -1,0 +1,299 @@
+"""The listener preview: a static site for a release folder, and the per-token HTML player.
+
+``songmint preview RELEASE_DIR`` writes ``RELEASE_DIR/preview/``: a grid of covers with
+titles and key/BPM badges (``index.html``) and a page per token (``token.html?id=<hex>``)
+with a waveform player, every trait as a badge with its rarity, a stem mixer (mute/solo,
+all stems on one WebAudio clock), edition info and chain details. No CDN and no network:
+pages load their data with ``<script>`` tags, so they work from ``file://``, a local server
+(``--serve``) or IPFS.
+
+The same player, as one self-contained HTML file with relative links to the token's audio,
+is each token's ``animation_url`` (see :func:`render_player`).
+
+The site is built from ``manifest.json`` (see :mod:`songmint.release`): each token entry
+carries its title, artist, key/BPM, traits with rarity, waveform peaks and asset paths.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import itertools
+import json
+import os
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import click
+import numpy as np
+
+from songmint.errors import SongmintError
+
+PREVIEW_DIR = "preview"
+MANIFEST = "manifest.json"
+WAVEFORM_POINTS = 480
+BUNDLE_LIMIT_BYTES = 48 * 1024 * 1024
+"""Largest audio (per token) embedded as base64 for ``file://`` playback of the stems."""
+
+_SITE_FILES = ("index.html", "token.html")
+_STATIC_FILES = ("style.css", "player.js", "site.js")
+
+
+def asset_text(name: str) -> str:
+    """The text of packaged preview asset ``name`` (HTML, CSS or JS)."""
+    return resources.files("songmint.preview_assets").joinpath(name).read_text(encoding="utf-8")
+
+
+def waveform_peaks(samples: np.ndarray, *, points: int = WAVEFORM_POINTS) -> list[int]:
+    """Peak envelope for drawing a waveform.
+
+    Parameters
+    ----------
+    samples : np.ndarray, shape=(channels, n) or (n,)
+        Audio samples in [-1, 1].
+    points : int
+        Number of bins.
+
+    Returns
+    -------
+    list of int, length ``points``
+        Per-bin peak of ``|x|`` (channel max), scaled so the loudest bin is 1000.
+    """
+    x = np.abs(np.asarray(samples, dtype=np.float32))
+    if x.ndim == 2:
+        x = x.max(axis=0)
+    if x.size == 0:
+        return [0] * points
+    edges = np.linspace(0, x.size, points + 1).astype(np.int64)
+    peaks = np.array([x[a:max(b, a + 1)].max() if a < x.size else 0.0 for a, b in itertools.pairwise(edges)])
+    top = float(peaks.max()) or 1.0
+    return [round(1000 * float(p) / top) for p in peaks]
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe to inline inside ``<script>`` (no ``</script>`` or HTML comment openers)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_player(token: dict[str, Any]) -> str:
+    """The self-contained HTML player of one token (its ``animation_url``).
+
+    Parameters
+    ----------
+    token : dict
+        A token view (keys as in :func:`token_view`) whose ``mix``, ``cover`` and stem
+        ``url`` values are paths relative to the folder the HTML file will sit in.
+
+    Returns
+    -------
+    str
+        One HTML document with the CSS and JavaScript inlined; it links only to the
+        token's own audio and cover, by relative URL.
+    """
+    html = asset_text("player.html")
+    title = str(token.get("title", "songmint"))
+    for key, value in (("{{TITLE}}", _html_escape(title)), ("{{CSS}}", asset_text("style.css")),
+                       ("{{DATA}}", _script_json(token)), ("{{PLAYER_JS}}", asset_text("player.js"))):
+        html = html.replace(key, value)
+    return html
+
+
+def _html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+# --------------------------------------------------------------------------- the site
+
+
+def load_manifest(release_dir: Path) -> dict[str, Any]:
+    """The parsed ``manifest.json`` of a release folder."""
+    path = release_dir / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise SongmintError(f"{release_dir}: no {MANIFEST}; is this a release folder written by "
+                            "`songmint release`?") from exc
+    except json.JSONDecodeError as exc:
+        raise SongmintError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+
+
+def token_view(entry: dict[str, Any], manifest: dict[str, Any], *, base: str = "") -> dict[str, Any]:
+    """What the player shows for one manifest token entry.
+
+    ``base`` is prepended to nothing here: media paths are relative to the token's media
+    folder and the page passes the folder as the player's base URL.
+    """
+    assets = entry.get("assets", {})
+    stems = sorted((k.split(":", 1)[1], v) for k, v in assets.items() if k.startswith("stem:"))
+    chain = manifest.get("chain", {}) or {}
+    return {
+        "id": entry["id_hex"],
+        "token_id": str(entry["id"]),
+        "title": entry.get("title"),
+        "artist": entry.get("artist"),
+        "genre": entry.get("genre"),
+        "license": entry.get("license"),
+        "key": entry.get("key"),
+        "camelot": entry.get("camelot"),
+        "bpm": entry.get("bpm"),
+        "duration_s": entry.get("duration_s"),
+        "traits": entry.get("traits", []),
+        "rarity_score": entry.get("rarity_score"),
+        "waveform": entry.get("waveform", []),
+        "stem_gain": entry.get("stem_gain", 1.0),
+        "editions": {"cap": entry.get("cap"), "minted": entry.get("minted"),
+                     "recipient": entry.get("recipient")},
+        "chain": {"network": chain.get("network"), "chain_id": chain.get("chain_id"),
+                  "contract": chain.get("contract"), "txs": entry.get("txs", [])},
+        "metadata_uri": entry.get("metadata_uri"),
+        "mix": Path(assets["mix"]).name if "mix" in assets else None,
+        "cover": Path(assets.get("cover", "")).name,
+        "thumbnail": Path(assets.get("thumbnail", assets.get("cover", ""))).name,
+        "stems": [{"name": name, "url": f"stems/{Path(path).name}"} for name, path in stems],
+    }
+
+
+def _place(src: Path, dest: Path) -> None:
+    """Hard-link ``src`` to ``dest`` (copy across file systems)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.unlink(missing_ok=True)
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
+def build_preview(release_dir: str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None,
+                  bundle_limit: int = BUNDLE_LIMIT_BYTES) -> Path:
+    """Write the preview site of a release folder.
+
+    Parameters
+    ----------
+    release_dir : path
+        A folder with ``manifest.json`` (written by ``songmint release``).
+    out : path, optional
+        Where to write the site; default ``release_dir/preview``. It is assembled in a
+        temporary sibling and renamed into place.
+    bundle_limit : int
+        Per-token cap, in bytes, on audio embedded as base64 so that the stem mixer also
+        works from ``file://``; larger tokens play their mix with a plain audio element
+        there (and everything over http or IPFS).
+
+    Returns
+    -------
+    Path
+        The site's ``index.html``.
+    """
+    root = Path(release_dir)
+    manifest = load_manifest(root)
+    dest = Path(out) if out else root / PREVIEW_DIR
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        for name in _SITE_FILES:
+            (tmp / name).write_text(asset_text(name), encoding="utf-8")
+        (tmp / "static").mkdir()
+        for name in _STATIC_FILES:
+            (tmp / "static" / name).write_text(asset_text(name), encoding="utf-8")
+        views = []
+        for entry in manifest.get("tokens", []):
+            view = _token_media(root, tmp, entry, manifest, bundle_limit)
+            views.append(view)
+        data = {
+            "collection": manifest.get("collection", {}),
+            "chain": manifest.get("chain", {}),
+            "root_cid": manifest.get("root_cid"),
+            "dry_run": manifest.get("dry_run", False),
+            "tokens": views,
+        }
+        (tmp / "data").mkdir()
+        (tmp / "data" / "release.js").write_text(f"window.SONGMINT_RELEASE = {_script_json(data)};\n")
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest / "index.html"
+
+
+def _token_media(root: Path, site: Path, entry: dict[str, Any], manifest: dict[str, Any],
+                 bundle_limit: int) -> dict[str, Any]:
+    view = token_view(entry, manifest)
+    media = site / "media" / entry["id_hex"]
+    assets = entry.get("assets", {})
+    for role in ("mix", "cover", "thumbnail"):
+        if role in assets:
+            _place(root / assets[role], media / Path(assets[role]).name)
+    for role, rel in assets.items():
+        if role.startswith("stem:"):
+            _place(root / rel, media / "stems" / Path(rel).name)
+    view["base"] = f"media/{entry['id_hex']}/"
+    audio = [view["mix"], *(s["url"] for s in view["stems"])]
+    size = sum((media / a).stat().st_size for a in audio if a)
+    if view["stems"] and size <= bundle_limit:
+        bundle = {a: base64.b64encode((media / a).read_bytes()).decode("ascii") for a in audio}
+        (media / "audio.js").write_text(
+            "window.SONGMINT_AUDIO = window.SONGMINT_AUDIO || {};\n"
+            f"window.SONGMINT_AUDIO[{json.dumps(entry['id_hex'])}] = {json.dumps(bundle)};\n")
+        view["bundle"] = "audio.js"
+    return view
+
+
+# --------------------------------------------------------------------------- serving
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map: ClassVar[dict[str, str]] = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript", ".mp3": "audio/mpeg", ".flac": "audio/flac"}
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def make_server(site: Path, *, port: int = 0, host: str = "127.0.0.1") -> http.server.ThreadingHTTPServer:
+    """An HTTP server for ``site`` on ``host:port`` (0 picks a free port); call ``serve_forever``."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    try:
+        return http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        raise SongmintError(f"cannot listen on {host}:{port} ({exc.strerror}); "
+                            "choose another --port") from exc
+
+
+@click.command("preview")
+@click.argument("release_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--serve", is_flag=True, help="Serve the site on localhost until Ctrl-C.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port for --serve (0 picks a free one).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the site here instead of RELEASE_DIR/preview.")
+def preview(release_dir: Path, serve: bool, port: int, out: Path | None) -> None:
+    """Build the listener preview site of RELEASE_DIR (a folder written by `songmint release`).
+
+    The site works from file://, any static server, or IPFS: a grid of covers, and a page
+    per token with a waveform player, trait badges with rarity, a stem mixer, and edition
+    and chain details.
+    """
+    from songmint.console import output
+
+    index = build_preview(release_dir, out=out)
+    out_ = output()
+    out_.info(f"preview: {index.resolve().as_uri()}")
+    click.echo(str(index))
+    if serve:
+        server = make_server(index.parent, port=port)
+        host, bound = server.server_address[:2]
+        out_.info(f"serving http://{host}:{bound}/ (Ctrl-C to stop)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
