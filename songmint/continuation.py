@@ -1,0 +1,112 @@
+"""``songmint continue``: extend a piece of music with the ``units`` or ``musicgen`` engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from music.audio import Audio, load
+from music.engines import Request, get_engine, require
+from music.takes import TAKE_FILE, read_take_json, slugify, write_take
+from songmint.console import json_option, output, print_json
+from songmint.errors import SongmintError
+
+CONTINUE_ENGINES = ("units", "musicgen")
+STEM_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".aif", ".aiff", ".m4a")
+
+
+def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]:
+    """Stems from ``folder``: the ``stems`` of its ``take.json`` if it is a take, else every audio file
+    in it (named by file stem), leaving out ``exclude`` (the mix itself)."""
+    if not folder.is_dir():
+        raise SongmintError(f"--stems {folder}: not a folder")
+    if (folder / TAKE_FILE).is_file():
+        doc = read_take_json(folder)
+        files = {name: folder / rel for name, rel in sorted(doc.get("stems", {}).items())}
+    else:
+        skip = exclude.resolve() if exclude is not None else None
+        files = {p.stem: p for p in sorted(folder.iterdir())
+                 if p.is_file() and p.suffix.lower() in STEM_EXTENSIONS and not p.name.startswith(".")
+                 and p.resolve() != skip}
+    if not files:
+        raise SongmintError(f"--stems {folder}: no stems found (audio files or a take.json with stems)")
+    return {name: load(path) for name, path in files.items()}
+
+
+@click.command("continue")
+@click.argument("audio_path", metavar="AUDIO", type=click.Path(path_type=Path))
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="Length of the continuation in seconds.")
+@click.option("--engine", type=click.Choice(CONTINUE_ENGINES), default="units", show_default=True,
+              help="units: offline unit language model (no weights); musicgen: local MusicGen weights.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Take folder to write.")
+@click.option("--stems", "stems_dir", type=click.Path(path_type=Path),
+              help="Folder of stems aligned with AUDIO (or a take folder): continue each one (units).")
+@click.option("--corpus", type=click.Path(path_type=Path),
+              help="Folder of your tracks to train the unit language model on as well (units).")
+@click.option("--temperature", type=click.FloatRange(min=0), help="Sampling temperature.")
+@click.option("--order", type=click.IntRange(1, 64), help="Longest Markov context in beats (units).")
+@click.option("--model", help="MusicGen folder or Hugging Face model id in the local cache (musicgen).")
+@click.option("--text", help="Text description that steers the continuation (musicgen).")
+@click.option("--top-k", type=click.IntRange(min=0), help="Top-k sampling (musicgen).")
+@click.option("--top-p", type=click.FloatRange(0, 1), help="Nucleus sampling (musicgen).")
+@click.option("--cfg", "guidance_scale", type=click.FloatRange(min=1),
+              help="Classifier-free guidance scale (musicgen).")
+@click.option("--title", help="Title used in file names (default: AUDIO's name + '-continued').")
+@click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav", show_default=True,
+              help="Audio format of the take's files.")
+@json_option
+def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir: Path, stems_dir: Path | None,
+              corpus: Path | None, temperature: float | None, order: int | None, model: str | None,
+              text: str | None, top_k: int | None, top_p: float | None, guidance_scale: float | None,
+              title: str | None, fmt: str, as_json: bool) -> None:
+    """Continue AUDIO by --seconds and write a take: the full piece as the mix, the continuation alone
+    as the extra "continuation", and the provenance in take.json.
+
+    The units engine (default) cuts AUDIO at its beats, learns a Markov model of its beat units (and of
+    --corpus), samples a new unit path and splices the beats with phase-aligned crossfades; it needs at
+    least 8 s of music with a beat. The musicgen engine continues AUDIO with a local MusicGen model.
+    """
+    per_engine: dict[str, dict[str, Any]] = {
+        "units": {"corpus": corpus, "order": order, "stems": stems_dir},
+        "musicgen": {"model": model, "text": text, "top_k": top_k, "top_p": top_p, "cfg": guidance_scale},
+    }
+    for other, opts in per_engine.items():
+        if other != engine:
+            given = [k for k, v in opts.items() if v is not None]
+            if given:
+                flags = ", ".join("--" + k.replace("_", "-") for k in given)
+                raise SongmintError(f"{flags} applies to --engine {other}, not {engine}")
+    params: dict[str, Any] = {}
+    if temperature is not None:
+        params["temperature"] = temperature
+    if engine == "units":
+        if corpus is not None:
+            params["corpus"] = str(corpus)
+        if order is not None:
+            params["order"] = order
+    else:
+        for key, value in (("model", model), ("top_k", top_k), ("top_p", top_p),
+                           ("guidance_scale", guidance_scale)):
+            if value is not None:
+                params[key] = value
+    out = output()
+    prompt = load(audio_path)
+    stems = load_stems(stems_dir, exclude=audio_path) if stems_dir is not None else None
+    eng = get_engine(engine)
+    method = require(eng, "continue_")
+    request = Request(prompt=text, seconds=seconds, seed=seed, params=params)
+    out.debug(f"continuing {audio_path} ({prompt.duration:.2f} s) by {seconds:g} s with {engine}")
+    take = method(prompt, request, stems=stems) if stems is not None else method(prompt, request)
+    name = title or f"{slugify(audio_path.stem)}-continued"
+    path = write_take(take, out_dir, title=name, fmt=fmt)
+    if as_json:
+        print_json(read_take_json(path))
+    else:
+        cont = take.extras.get("continuation")
+        added = f"+{cont.duration:.2f} s" if cont is not None else ""
+        out.info(f"wrote {path} ({take.mix.duration:.2f} s, {added}, {engine}, seed {seed})")
