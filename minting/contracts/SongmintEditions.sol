@@ -290,14 +290,20 @@ contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl {
         if (t.frozen) revert MetadataIsFrozen(id);
     }
 
-    /// `id` as 64 lowercase hex digits, no 0x: the ERC-1155 `{id}` substitution.
-    function _hex64(uint256 id) private pure returns (string memory) {
-        bytes memory out = new bytes(64);
-        bytes16 digits = "0123456789abcdef";
-        for (uint256 i = 64; i > 0; --i) {
-            out[i - 1] = digits[id & 0xf];
-            id >>= 4;
+    /// `id` as 64 lowercase hex digits, no 0x: the ERC-1155 `{id}` substitution. Assembly because
+    /// the Solidity loop costs ~10k gas per token and this runs once per new token.
+    function _hex64(uint256 id) private pure returns (string memory s) {
+        assembly ("memory-safe") {
+            s := mload(0x40)
+            mstore(0x40, add(s, 0x60)) // length word + 64 characters
+            mstore(s, 64)
+            let digits := "0123456789abcdef" // left-aligned: byte(k, digits) is digit k
+            let p := add(s, 0x60)
+            for { let i := 0 } lt(i, 64) { i := add(i, 1) } {
+                p := sub(p, 1)
+                mstore8(p, byte(and(id, 15), digits))
+                id := shr(4, id)
+            }
         }
-        return string(out);
     }
 }

@@ -114,8 +114,13 @@ def compile_input(std_input: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if not (solc / "soljson.js").exists():
         raise MintingError(f"solc-js not found in {solc}; {SETUP_HINT}")
     try:
-        proc = subprocess.run(["node", "-e", _NODE_COMPILE, str(solc / "index.js")],
-                              input=json.dumps(std_input), capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            ["node", "-e", _NODE_COMPILE, str(solc / "index.js")],
+            input=json.dumps(std_input),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except FileNotFoundError as exc:
         raise MintingError("node not found: install Node.js 20+ to compile the contracts") from exc
     if proc.returncode != 0:
@@ -144,8 +149,10 @@ def build(target: Target) -> dict[str, Any]:
         "compiler": {"name": "solc-js", "version": version},
         "settings": {k: v for k, v in SETTINGS.items() if k != "outputSelection"},
         "sourceHash": source_hash(std_input),
-        "sources": {unit: hashlib.sha256(s["content"].encode()).hexdigest()
-                    for unit, s in std_input["sources"].items()},
+        "sources": {
+            unit: hashlib.sha256(s["content"].encode()).hexdigest()
+            for unit, s in std_input["sources"].items()
+        },
     }
 
 
@@ -172,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         write_artifact(artifact, target.artifact)
         size = (len(artifact["deployedBytecode"]) - 2) // 2
-        print(f"{target.artifact.relative_to(HERE.parents[1])}: {size} bytes runtime, "
-              f"{artifact['compiler']['version']}, sourceHash {artifact['sourceHash'][:12]}")
+        print(
+            f"{target.artifact.relative_to(HERE.parents[1])}: {size} bytes runtime, "
+            f"{artifact['compiler']['version']}, sourceHash {artifact['sourceHash'][:12]}"
+        )
     if stale:
         print("stale artifacts: " + ", ".join(stale) + " (run `make contracts`)", file=sys.stderr)
         return 1

@@ -1,0 +1,178 @@
+"""Turn revert data into clear sentences.
+
+Both backends end up here: eth-tester raises ``TransactionFailed`` carrying the raw revert bytes,
+a JSON-RPC node (anvil) makes web3 raise ``ContractCustomError`` / ``ContractLogicError`` with
+the hex data. :func:`revert_from_exception` takes either and returns a :class:`ContractRevert`
+whose message names the error and its arguments in words.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak, to_checksum_address
+
+from minting.chain.errors import ContractRevert
+
+_ROLE_NAMES = {
+    "0x" + "00" * 32: "admin (DEFAULT_ADMIN_ROLE)",
+    "0x" + keccak(text="MINTER_ROLE").hex(): "minter (MINTER_ROLE)",
+}
+
+
+def _role(value: bytes) -> str:
+    h = "0x" + value.hex()
+    return _ROLE_NAMES.get(h, h)
+
+
+_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "TokenAlreadyExists": lambda a: f"token {a['id']} already exists; mint more of it instead of creating it",
+    "TokenDoesNotExist": lambda a: f"token {a['id']} does not exist; create it first",
+    "InvalidEditionCap": lambda a: f"token {a['id']} needs an edition cap of at least 1 (got {a['cap']})",
+    "EditionCapExceeded": lambda a: (
+        f"minting would take token {a['id']} to {a['supplyAfter']} editions, over its cap of {a['cap']}"
+    ),
+    "UnknownUriPrefix": lambda a: f"URI prefix #{a['index']} is not registered; add it with addUriPrefix",
+    "EmptyUri": lambda a: "an empty URI is not allowed",
+    "MetadataIsFrozen": lambda a: f"the metadata of token {a['id']} is frozen and cannot change",
+    "LengthMismatch": lambda a: (
+        f"ids, amounts and caps differ in length ({a['ids']}, {a['amounts']}, {a['caps']})"
+    ),
+    "AccessControlUnauthorizedAccount": lambda a: (
+        f"account {a['account']} lacks the {_role(a['neededRole'])} role on this contract"
+    ),
+    "ERC2981InvalidDefaultRoyalty": lambda a: f"royalty {a['numerator']} / {a['denominator']} is over 100 %",
+    "ERC2981InvalidTokenRoyalty": lambda a: (
+        f"royalty {a['numerator']} / {a['denominator']} of token {a['tokenId']} is over 100 %"
+    ),
+    "ERC2981InvalidDefaultRoyaltyReceiver": lambda a: "the royalty receiver cannot be the zero address",
+    "ERC2981InvalidTokenRoyaltyReceiver": lambda a: "the royalty receiver cannot be the zero address",
+    "ERC1155InvalidReceiver": lambda a: (
+        f"{a['receiver']} cannot receive ERC-1155 tokens (the zero address, "
+        "or a contract without onERC1155Received)"
+    ),
+    "ERC1155InsufficientBalance": lambda a: (
+        f"{a['sender']} holds {a['balance']} of token {a['tokenId']}, needs {a['needed']}"
+    ),
+}
+
+_PANICS = {
+    0x01: "assertion failed",
+    0x11: "arithmetic overflow",
+    0x12: "division by zero",
+    0x32: "array index out of bounds",
+    0x41: "out of memory",
+}
+
+
+def _signature(entry: dict[str, Any]) -> str:
+    return f"{entry['name']}({','.join(i['type'] for i in entry['inputs'])})"
+
+
+def error_table(abi: list[dict[str, Any]]) -> dict[bytes, dict[str, Any]]:
+    """Selector (4 bytes) → ABI entry of every custom error in ``abi``."""
+    return {keccak(text=_signature(e))[:4]: e for e in abi if e.get("type") == "error"}
+
+
+def decode_revert(data: bytes, abi: list[dict[str, Any]]) -> ContractRevert:
+    """Decode raw revert ``data`` against the custom errors of ``abi``."""
+    if len(data) < 4:
+        return ContractRevert("the transaction reverted without a reason", data=data)
+    selector, body = data[:4], data[4:]
+    if selector == keccak(text="Error(string)")[:4]:
+        (reason,) = abi_decode(["string"], body)
+        return ContractRevert(
+            f"the contract reverted: {reason}", error="Error", args={"reason": reason}, data=data
+        )
+    if selector == keccak(text="Panic(uint256)")[:4]:
+        (code,) = abi_decode(["uint256"], body)
+        return ContractRevert(
+            f"the contract panicked: {_PANICS.get(code, hex(code))}",
+            error="Panic",
+            args={"code": code},
+            data=data,
+        )
+    entry = error_table(abi).get(selector)
+    if entry is None:
+        return ContractRevert(f"the contract reverted with unknown error 0x{data[:4].hex()}", data=data)
+    values = abi_decode([i["type"] for i in entry["inputs"]], body)
+    args = {}
+    for spec, value in zip(entry["inputs"], values, strict=True):
+        args[spec["name"]] = to_checksum_address(value) if spec["type"] == "address" else value
+    render = _MESSAGES.get(entry["name"])
+    text = render(args) if render else f"{entry['name']}({', '.join(f'{k}={v}' for k, v in args.items())})"
+    return ContractRevert(
+        f"the contract refused: {text} [{entry['name']}]", error=entry["name"], args=args, data=data
+    )
+
+
+def _as_bytes(value: Any) -> bytes | None:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("0x"):
+            try:
+                return bytes.fromhex(text[2:])
+            except ValueError:
+                return None
+    return None
+
+
+def _own_revert_data(exc: BaseException) -> bytes | None:
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):  # some nodes nest it: {"data": "0x…"}
+        data = data.get("data")
+    raw = _as_bytes(data)
+    if raw is not None:
+        return raw
+    for arg in getattr(exc, "args", ()):
+        raw = _as_bytes(arg)
+        if raw is None and isinstance(arg, dict):
+            raw = _as_bytes(arg.get("data"))
+        if raw is None and isinstance(arg, str) and arg.startswith(_TESTER_PREFIX):
+            # eth-tester: 'execution reverted: b"\\x08\\xc3…"', the repr of the raw bytes
+            try:
+                value = ast.literal_eval(arg[len(_TESTER_PREFIX):].strip())
+            except (ValueError, SyntaxError):
+                value = None
+            raw = _as_bytes(value)
+        if raw is not None:
+            return raw
+    return None
+
+
+_TESTER_PREFIX = "execution reverted:"
+
+
+def revert_data(exc: BaseException) -> bytes | None:
+    """The raw revert bytes carried by a web3 / eth-tester exception (or the one it wraps), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        raw = _own_revert_data(current)
+        if raw is not None:
+            return raw
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def is_revert(exc: BaseException) -> bool:
+    """Whether ``exc`` is a contract revert (as opposed to a network or signing failure)."""
+    from eth_tester.exceptions import TransactionFailed
+    from web3.exceptions import ContractLogicError
+
+    return isinstance(exc, ContractLogicError | TransactionFailed)
+
+
+def revert_from_exception(exc: BaseException, abi: list[dict[str, Any]]) -> ContractRevert:
+    """A :class:`ContractRevert` with a clear message for a web3 / eth-tester revert exception."""
+    raw = revert_data(exc)
+    if raw is not None and raw:
+        return decode_revert(raw, abi)
+    message = getattr(exc, "message", None) or (str(exc.args[0]) if exc.args else type(exc).__name__)
+    return ContractRevert(f"the transaction reverted: {message}")
