@@ -167,7 +167,8 @@ def segment(audio: Audio, *, min_seconds: float = MIN_SECONDS, what: str = "the 
         raise EngineError(f"{what} is silent; the units engine needs music with a beat")
     onset = librosa.onset.onset_strength(y=y, sr=ANALYSIS_SR, hop_length=HOP)
     clarity = pulse_clarity(onset)
-    _, beats = librosa.beat.beat_track(onset_envelope=onset, sr=ANALYSIS_SR, hop_length=HOP, units="samples")
+    _, beats = librosa.beat.beat_track(onset_envelope=onset, sr=ANALYSIS_SR, hop_length=HOP, units="samples",
+                                      trim=False)
     beats = np.asarray(beats, dtype=np.int64)
     at_beats = onset[np.clip(beats // HOP, 0, onset.size - 1)] if beats.size else np.zeros(1)
     strength = float(at_beats.mean())
