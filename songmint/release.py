@@ -1,0 +1,1145 @@
+"""``songmint release SPEC``: from a catalog spec to minted editions, resumable.
+
+Stages, in order (each per track where it applies, each cached on content hashes under
+``OUT/.cache`` so that a re-run skips finished work):
+
+1. generate (any registered engine) or load each track (a mix and an optional stems folder);
+2. traits of the mix and its stems (``music.traits``), then rarity across the release;
+3. the cover and its 512 px thumbnail (``cover_art``);
+4. assets: FLAC (lossless), MP3 320k, a 30 s MP3 preview from the most representative
+   section, the stems (FLAC + MP3), cover, thumbnail and a self-contained HTML player;
+5. metadata (``metadata/<id as 64 hex>.json``, ``collection.json``) with every asset's
+   sha256 and CID;
+6. the CAR of ``assets/ + metadata/ + collection.json`` (``release.car``; its root CID is
+   the release's) and storage;
+7. deploy the contract or attach to an existing one;
+8. create and mint, journalled (see :mod:`songmint.onchain`) so a killed release resumes
+   without minting twice.
+
+The output folder also holds ``manifest.json`` (every asset's path, sha256 and CID; each
+token's id, metadata path and URI, cap, minted amount and recipient; every tx hash; the
+contract, chain id and root CID) and ``preview/``, the listener site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from music.audio import Audio, encode, load, resample
+from music.engines import Request, Take, get_engine
+from music.errors import MusicError
+from music.takes import file_stem, read_take, write_take
+from songmint import __version__
+from songmint import stages as st
+from songmint.errors import SongmintError
+from songmint.spec import Editions, ReleaseSpec, Track, load_spec
+
+MANIFEST_VERSION = 1
+COVER_SIZE = 2048
+STAGES = ("generate", "traits", "cover", "encode", "metadata", "store", "contract", "mint")
+AUDIO_EXTS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".aif", ".aiff", ".m4a")
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run a release (the CLI's flags)."""
+
+    out: Path
+    network: str | None = None  # overrides the spec's [network]
+    chain_id: int | None = None
+    dry_run: bool = False
+    yes: bool = False
+    cover_size: int = COVER_SIZE
+    build_preview: bool = True
+
+
+@dataclass
+class Piece:
+    """One token's material as the pipeline builds it."""
+
+    track: Track
+    token_id: int
+    kind: str  # "track" or "stem"
+    stem: str | None
+    take: Take
+    audio: Audio
+    traits: dict[str, Any] | None = None
+    rarity: dict[str, Any] | None = None
+    cover: tuple[bytes, bytes, dict[str, Any]] | None = None
+    assets: dict[str, str] | None = None  # role -> path relative to out
+    editions: Editions | None = None
+
+    @property
+    def slug(self) -> str:
+        return self.track.id if self.stem is None else f"{self.track.id}--{self.stem}"
+
+    @property
+    def title(self) -> str:
+        return self.track.title if self.stem is None else f"{self.track.title} ({self.stem})"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write(path: Path, data: bytes | str) -> None:
+    """Atomic write (temp file + rename), skipped when the content is already there."""
+    raw = data.encode() if isinstance(data, str) else data
+    if path.exists() and path.stat().st_size == len(raw) and path.read_bytes() == raw:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _audio_hash(audio: Audio) -> str:
+    return st.content_hash(
+        str(audio.sr), str(audio.samples.shape), np.ascontiguousarray(audio.samples).tobytes()
+    )
+
+
+class Cache:
+    """Content-addressed cache under ``OUT/.cache/<kind>/<key>``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, kind: str, key: str, suffix: str = "") -> Path:
+        return self.root / kind / f"{key}{suffix}"
+
+    def bytes(self, kind: str, key: str, suffix: str, make: Callable[[], bytes]) -> tuple[bytes, bool]:
+        p = self.path(kind, key, suffix)
+        if p.exists():
+            return p.read_bytes(), True
+        data = make()
+        _write(p, data)
+        return data, False
+
+    def json(self, kind: str, key: str, make: Callable[[], Any]) -> tuple[Any, bool]:
+        data, hit = self.bytes(kind, key, ".json", lambda: json.dumps(make(), sort_keys=True).encode())
+        return json.loads(data), hit
+
+
+# --------------------------------------------------------------------------- stage 1
+
+
+def take_key(track: Track) -> str:
+    """Cache key of a track's take: the generation request, or the source files' bytes."""
+    if track.generate is not None:
+        g = track.generate
+        return st.content_hash(
+            "generate",
+            g.engine,
+            json.dumps(
+                {"prompt": g.prompt, "seed": g.seed, "seconds": g.seconds, "params": g.params}, sort_keys=True
+            ),
+        )
+    assert track.file is not None
+    parts: list[bytes | str] = ["file", _sha256(track.file)]
+    for p in _stem_files(track):
+        parts += [p.stem, _sha256(p)]
+    return st.content_hash(*parts)
+
+
+def _stem_files(track: Track) -> list[Path]:
+    if track.stems_dir is None:
+        return []
+    return sorted(
+        p for p in track.stems_dir.iterdir() if p.suffix.lower() in AUDIO_EXTS and not p.name.startswith(".")
+    )
+
+
+def render_take(track: Track) -> Take:
+    """Generate (or load) a track's take, without the cache."""
+    if track.generate is not None:
+        g = track.generate
+        engine = get_engine(g.engine)
+        return engine.generate(
+            Request(prompt=g.prompt, seconds=g.seconds, seed=g.seed, params=dict(g.params))
+        )
+    assert track.file is not None
+    mix = load(track.file)
+    stems = {}
+    for p in _stem_files(track):
+        stem = load(p)
+        if stem.sr != mix.sr:
+            stem = resample(stem, mix.sr)
+        if abs(stem.n - mix.n) > 0.01 * mix.n + mix.sr * 0.05:
+            raise SongmintError(
+                f"{p}: stem is {stem.duration:.2f} s long but the mix is {mix.duration:.2f} s; "
+                "export stems and mix from the same session start to end"
+            )
+        x = np.zeros((stem.channels, mix.n), dtype=np.float32)
+        x[:, : min(mix.n, stem.n)] = stem.samples[:, : mix.n]
+        stems[p.stem] = Audio(x, mix.sr)
+    prov = {
+        "engine": "file",
+        "file": track.file.name,
+        "sha256": _sha256(track.file),
+        "stems": {p.stem: _sha256(p) for p in _stem_files(track)},
+    }
+    return Take(mix=mix, stems=stems, provenance=prov)
+
+
+def load_take(track: Track, cache: Cache) -> tuple[Take, bool]:
+    folder = cache.path("takes", take_key(track))
+    if (folder / "take.json").exists():
+        return read_take(folder), True
+    take = render_take(track)
+    write_take(take, folder, title=track.title, fmt="wav", wav_depth="float")
+    return read_take(folder), False  # what later stages see is exactly what the cache holds
+
+
+# --------------------------------------------------------------------------- stage 4 helpers
+
+
+def representative_start(audio: Audio, seconds: float) -> float:
+    """Start (s) of the ``seconds``-long excerpt most similar to the whole track.
+
+    Audio thumbnailing after Cooper & Foote (2002): chroma + log-energy features at ~0.5 s
+    resolution, a cosine self-similarity matrix, and the window whose rows have the highest
+    mean similarity to the whole song (its most "typical" section), snapped to 0.5 s.
+    """
+    if audio.duration <= seconds + 0.5:
+        return 0.0
+    sr = 11_025
+    y = resample(audio, sr).mono() if audio.sr != sr else audio.mono()
+    hop = sr // 2
+    n_fft = 4096
+    frames = np.lib.stride_tricks.sliding_window_view(np.pad(y, (0, n_fft)), n_fft)[::hop]
+    spec = np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(n_fft, 1 / sr)
+    valid = (freqs > 55) & (freqs < 4000)
+    pcs = ((np.round(12 * np.log2(freqs[valid] / 440.0)) + 9) % 12).astype(int)
+    chroma = np.zeros((spec.shape[0], 12))
+    for pc in range(12):
+        chroma[:, pc] = spec[:, valid][:, pcs == pc].sum(axis=1)
+    energy = np.log1p(spec.sum(axis=1, keepdims=True))
+    feats = np.hstack([chroma / (chroma.sum(axis=1, keepdims=True) + 1e-12), energy / (energy.max() + 1e-12)])
+    feats /= np.linalg.norm(feats, axis=1, keepdims=True) + 1e-12
+    sim = feats @ feats.T
+    typical = sim.mean(axis=1)
+    w = int(seconds * sr / hop)
+    if w >= typical.size:
+        return 0.0
+    scores = np.convolve(typical, np.ones(w) / w, mode="valid")
+    return float(np.argmax(scores) * hop / sr)
+
+
+def preview_clip(audio: Audio, seconds: float) -> tuple[Audio, float]:
+    """The preview excerpt (with 0.5 s / 1.5 s fades) and its start time."""
+    start = representative_start(audio, seconds)
+    a = int(start * audio.sr)
+    b = min(audio.n, a + int(seconds * audio.sr))
+    x = audio.samples[:, a:b].copy()
+    fin, fout = min(x.shape[1] // 4, int(0.5 * audio.sr)), min(x.shape[1] // 4, int(1.5 * audio.sr))
+    if fin:
+        x[:, :fin] *= np.linspace(0, 1, fin, dtype=np.float32)
+    if fout:
+        x[:, -fout:] *= np.linspace(1, 0, fout, dtype=np.float32)
+    return Audio(x, audio.sr), start
+
+
+MIME = {
+    ".flac": "audio/flac",
+    ".mp3": "audio/mpeg",
+    ".png": "image/png",
+    ".html": "text/html",
+    ".json": "application/json",
+    ".wav": "audio/wav",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+}
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+class Release:
+    """One run of the pipeline for a spec into an output folder."""
+
+    def __init__(self, spec: ReleaseSpec, opts: Options, *, log: Log | None = None) -> None:
+        self.spec = spec
+        self.opts = opts
+        self.out = opts.out
+        self.cache = Cache(self.out / ".cache")
+        self.log = log or (lambda m: None)
+        self.pieces: list[Piece] = []
+        self.timings: dict[str, float] = {}
+
+    def stage(self, n: int, name: str, detail: str = "") -> None:
+        self.log(f"[{n}/{len(STAGES)}] {name}{(' ' + detail) if detail else ''}")
+
+    def run(self) -> dict[str, Any]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        self._generate()
+        self._traits()
+        self._covers()
+        self._encode()
+        metadata = self._metadata()
+        root_cid, cids = self._store()
+        manifest = self._manifest(metadata, root_cid, cids)
+        if self.opts.dry_run:
+            manifest["plan"] = self._dry_run(manifest)
+            manifest["dry_run"] = True
+        else:
+            self._chain(manifest)
+        manifest["timings_s"] = {k: round(v, 3) for k, v in self.timings.items()}
+        manifest["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
+        _write(self.out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if self.opts.build_preview:
+            from songmint.preview import build_preview
+
+            build_preview(self.out)
+        return manifest
+
+    # ---- 1 ---------------------------------------------------------------------
+    def _generate(self) -> None:
+        t = time.perf_counter()
+        for track in self.spec.tracks:
+            src = f"{track.generate.engine} seed {track.generate.seed}" if track.generate else track.file.name
+            take, hit = load_take(track, self.cache)
+            self.stage(1, "generate", f"{track.id} ({src}){' cached' if hit else ''}")
+            self.pieces.append(
+                Piece(track, track.token_id, "track", None, take, take.mix, editions=track.editions)
+            )
+            if track.stems_as_tokens:
+                for name, audio in take.stems.items():
+                    self.pieces.append(
+                        Piece(
+                            track,
+                            track.stem_token_id(self.spec.collection.symbol, name),
+                            "stem",
+                            name,
+                            take,
+                            audio,
+                            editions=track.stem_editions or track.editions,
+                        )
+                    )
+        ids = [p.token_id for p in self.pieces]
+        if len(set(ids)) != len(ids):
+            raise SongmintError(
+                "two tokens share an id (a stem name collides); rename the stem or set token_id"
+            )
+        self.timings["generate"] = time.perf_counter() - t
+
+    # ---- 2 ---------------------------------------------------------------------
+    def _traits(self) -> None:
+        t = time.perf_counter()
+        for p in self.pieces:
+            stems = p.take.stems if p.kind == "track" else {}
+            key = st.content_hash(
+                "traits", _audio_hash(p.audio), *sorted(f"{n}:{_audio_hash(a)}" for n, a in stems.items())
+            )
+            p.traits, hit = self.cache.json(
+                "traits", key, lambda p=p, stems=stems: st.extract_traits(p.audio, stems=stems)
+            )
+            self.stage(2, "traits", f"{p.slug}{' cached' if hit else ''}")
+        rarity = st.collection_rarity([p.traits or {} for p in self.pieces])
+        for p, r in zip(self.pieces, rarity, strict=True):
+            p.rarity = r
+        self.timings["traits"] = time.perf_counter() - t
+
+    # ---- 3 ---------------------------------------------------------------------
+    def _covers(self) -> None:
+        t = time.perf_counter()
+        by_track: dict[str, tuple[bytes, bytes, dict[str, Any]]] = {}
+        for p in self.pieces:
+            if p.kind == "stem" and p.track.id in by_track:
+                p.cover = by_track[p.track.id]  # a stem token wears its track's cover
+                continue
+            style = p.track.cover_style
+            key = st.content_hash(
+                "cover",
+                json.dumps(p.traits, sort_keys=True),
+                _audio_hash(p.audio),
+                str(style),
+                str(p.track.cover_seed),
+                str(self.opts.cover_size),
+                p.track.title,
+                p.track.artist,
+            )
+            meta_path = self.cache.path("covers", key, ".json")
+            if meta_path.exists():
+                p.cover = (
+                    self.cache.path("covers", key, ".png").read_bytes(),
+                    self.cache.path("covers", key, ".thumb.png").read_bytes(),
+                    json.loads(meta_path.read_text()),
+                )
+                hit = True
+            else:
+                p.cover = st.render_cover(
+                    p.traits or {},
+                    p.audio,
+                    style=style,
+                    seed=p.track.cover_seed,
+                    size=self.opts.cover_size,
+                    title=p.track.title,
+                    artist=p.track.artist,
+                )
+                _write(self.cache.path("covers", key, ".png"), p.cover[0])
+                _write(self.cache.path("covers", key, ".thumb.png"), p.cover[1])
+                _write(meta_path, json.dumps(p.cover[2], sort_keys=True))
+                hit = False
+            by_track.setdefault(p.track.id, p.cover)
+            self.stage(3, "cover", f"{p.slug}{' cached' if hit else ''}")
+        self.timings["cover"] = time.perf_counter() - t
+
+    # ---- 4 ---------------------------------------------------------------------
+    def _encoded(self, audio: Audio, fmt: str) -> bytes:
+        key = st.content_hash("encode", fmt, _audio_hash(audio))
+        return self.cache.bytes("encoded", key, "." + fmt, lambda: encode(audio, fmt))[0]
+
+    def _encode(self) -> None:
+        t = time.perf_counter()
+        for p in self.pieces:
+            folder = Path("assets") / p.slug
+            traits = p.traits or {}
+            bpm = traits.get("tempo_bpm") or p.take.bpm
+            key = traits.get("key") or p.take.key
+            base = file_stem(p.title, round(bpm) if bpm else None, key)
+            a: dict[str, str] = {}
+
+            def put(role: str, rel: Path, data: bytes, a: dict[str, str] = a) -> None:
+                _write(self.out / rel, data)
+                a[role] = rel.as_posix()
+
+            put("lossless", folder / f"{base}.flac", self._encoded(p.audio, "flac"))
+            put("mix", folder / f"{base}.mp3", self._encoded(p.audio, "mp3"))
+            clip, start = preview_clip(p.audio, p.track.preview_seconds)
+            put("preview", folder / f"{base}_preview.mp3", self._encoded(clip, "mp3"))
+            if p.kind == "track":
+                for name, stem in sorted(p.take.stems.items()):
+                    put(
+                        f"stem-lossless:{name}",
+                        folder / "stems" / f"{base}_{name}.flac",
+                        self._encoded(stem, "flac"),
+                    )
+                    put(f"stem:{name}", folder / "stems" / f"{base}_{name}.mp3", self._encoded(stem, "mp3"))
+            assert p.cover is not None
+            put("cover", folder / "cover.png", p.cover[0])
+            put("thumbnail", folder / "cover-512.png", p.cover[1])
+            p.assets = a
+            p.preview_start = start  # type: ignore[attr-defined]
+            put("player", folder / "player.html", self._player_html(p).encode())
+            self.stage(4, "encode", f"{p.slug} ({len(a)} assets)")
+        self.timings["encode"] = time.perf_counter() - t
+
+    def _view(self, p: Piece) -> dict[str, Any]:
+        """The manifest's token fields the preview and player read (no chain fields)."""
+        from songmint.preview import waveform_peaks
+
+        traits = p.traits or {}
+        freq = (p.rarity or {}).get("frequency", {})
+        shown = []
+        for k, (label, _unit) in st.TRAIT_LABELS.items():
+            v = traits.get(k)
+            if v is None or isinstance(v, dict | list):
+                continue
+            shown.append(
+                {
+                    "key": k,
+                    "label": label,
+                    "value": v,
+                    "display": st.display_value(k, v),
+                    "rarity": freq.get(k),
+                }
+            )
+        mix_rms = float(np.sqrt(np.mean(p.audio.samples**2)) + 1e-12)
+        stems = p.take.stems if p.kind == "track" else {}
+        stem_sum = sum((s.samples for s in stems.values()), np.zeros_like(p.audio.samples)) if stems else None
+        stem_gain = mix_rms / float(np.sqrt(np.mean(stem_sum**2)) + 1e-12) if stem_sum is not None else 1.0
+        return {
+            "id": p.token_id,
+            "id_hex": f"{p.token_id:064x}",
+            "track": p.track.id,
+            "number": p.track.number,
+            "kind": p.kind,
+            "stem": p.stem,
+            "title": p.title,
+            "artist": p.track.artist,
+            "genre": p.track.genre,
+            "license": p.track.license,
+            "key": traits.get("key") or p.take.key,
+            "camelot": traits.get("camelot"),
+            "bpm": traits.get("tempo_bpm") or p.take.bpm,
+            "duration_s": round(p.audio.duration, 3),
+            "traits": shown,
+            "rarity_score": (p.rarity or {}).get("score"),
+            "waveform": waveform_peaks(p.audio.samples),
+            "stem_gain": round(min(stem_gain, 8.0), 4),
+            "assets": dict(p.assets or {}),
+        }
+
+    def _player_html(self, p: Piece) -> str:
+        from songmint.preview import render_player, token_view
+
+        entry = self._view(p)
+        assert p.editions is not None
+        entry.update(cap=p.editions.cap, minted=None, recipient=p.editions.recipient)
+        view = token_view(entry, {"chain": {}})
+        view["chain"] = {}
+        return render_player(view)
+
+    # ---- 5 ---------------------------------------------------------------------
+    def _metadata(self) -> dict[str, Any]:
+        from minting.unixfs import import_directory
+
+        t = time.perf_counter()
+        _, cids = import_directory(self.out / "assets")
+        self.asset_cids = {f"assets/{k}": v for k, v in cids.items()}
+        c = self.spec.collection
+        docs: dict[str, Any] = {}
+        for p in self.pieces:
+            doc = self._token_doc(p)
+            rel = f"metadata/{p.token_id:064x}.json"
+            _write(self.out / rel, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            docs[rel] = doc
+            self.stage(5, "metadata", p.slug)
+        image = self._collection_image()
+        collection = {
+            "name": c.name,
+            "description": c.description,
+            "image": image,
+            "external_link": c.external_link,
+            "seller_fee_basis_points": c.royalty_bps,
+            "fee_recipient": c.royalty_receiver,
+            "symbol": c.symbol,
+        }
+        _write(
+            self.out / "collection.json",
+            json.dumps({k: v for k, v in collection.items() if v is not None}, indent=2, sort_keys=True)
+            + "\n",
+        )
+        self.timings["metadata"] = time.perf_counter() - t
+        return docs
+
+    def _collection_image(self) -> str:
+        from minting.unixfs import cid_of_file
+
+        c = self.spec.collection
+        if c.image is not None:
+            dest = self.out / "assets" / f"collection{c.image.suffix.lower()}"
+            _write(dest, c.image.read_bytes())
+            self.asset_cids[f"assets/{dest.name}"] = cid_of_file(dest)
+            return f"ipfs://{self.asset_cids[f'assets/{dest.name}']}"
+        first = self.pieces[0].assets or {}
+        return f"ipfs://{self.asset_cids[first['cover']]}"
+
+    def _asset_record(self, role: str, rel: str, p: Piece | None) -> dict[str, Any]:
+        path = self.out / rel
+        rec: dict[str, Any] = {
+            "role": role,
+            "path": rel,
+            "mimeType": MIME.get(path.suffix.lower(), "application/octet-stream"),
+            "sha256": _sha256(path),
+            "cid": self.asset_cids[rel],
+            "size": path.stat().st_size,
+        }
+        if p is not None:
+            rec["token"] = p.token_id
+            if role in ("mix", "lossless") or role.startswith(("stem:", "stem-lossless:")):
+                rec["duration"] = round(p.audio.duration, 3)
+            elif role == "preview":
+                rec["duration"] = round(min(p.audio.duration, p.track.preview_seconds), 3)
+                rec["start"] = round(getattr(p, "preview_start", 0.0), 3)
+        return rec
+
+    def _token_doc(self, p: Piece) -> dict[str, Any]:
+        a = p.assets or {}
+        traits = p.traits or {}
+        ipfs = {role: f"ipfs://{self.asset_cids[rel]}" for role, rel in a.items()}
+        track_dir = Path(a["player"]).parent.as_posix()
+        player_uri = f"ipfs://{self.asset_cids[track_dir]}/player.html"
+        attributes: list[dict[str, Any]] = []
+        for k, (label, _unit) in st.TRAIT_LABELS.items():
+            v = traits.get(k)
+            if v is None or isinstance(v, dict | list) or k in ("sample_rate", "channels"):
+                continue
+            attr: dict[str, Any] = {"trait_type": label, "value": v}
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                attr["display_type"] = "number"
+                if 0 <= v <= 1 and k not in ("tempo_bpm",):
+                    attr["max_value"] = 1
+            attributes.append(attr)
+        for label, value in (
+            ("Artist", p.track.artist),
+            ("Genre", p.track.genre),
+            ("Stem", p.stem),
+            ("Edition cap", (p.editions or p.track.editions).cap),
+        ):
+            if value is not None:
+                attributes.append(
+                    {"trait_type": label, "value": value}
+                    | ({"display_type": "number"} if isinstance(value, int) else {})
+                )
+        assets = [self._asset_record(role, rel, p) | {"uri": ipfs[role]} for role, rel in sorted(a.items())]
+        for rec in assets:
+            rec.pop("path", None)
+            rec.pop("token", None)
+        key = traits.get("key")
+        open_key = traits.get("open_key")
+        description = p.track.description or f"{p.title} by {p.track.artist}" + (
+            f", from {self.spec.collection.name}." if self.spec.collection.name else "."
+        )
+        doc: dict[str, Any] = {
+            "name": p.title,
+            "description": description,
+            "image": ipfs["cover"],
+            "animation_url": player_uri,
+            "external_url": p.track.external_url or self.spec.collection.external_link,
+            "attributes": attributes,
+            "version": "music-nft-20220222",
+            "title": p.title,
+            "artist": p.track.artist,
+            "duration": round(p.audio.duration, 3),
+            "mimeType": "audio/mpeg",
+            "trackNumber": p.track.number,
+            "losslessAudio": ipfs["lossless"],
+            "audio": ipfs["mix"],
+            "preview": ipfs["preview"],
+            "artwork": {"uri": ipfs["cover"], "mimeType": "image/png"},
+            "genre": p.track.genre,
+            "bpm": traits.get("tempo_bpm") or p.take.bpm,
+            "key": open_key or key,
+            "license": p.track.license,
+            "isrc": p.track.isrc,
+            "credits": list(p.track.credits) or None,
+            "tags": list(p.track.tags) or None,
+            "properties": {
+                "token_id": str(p.token_id),
+                "track_id": p.track.id,
+                "kind": p.kind,
+                "stem": p.stem,
+                "musical_key": key,
+                "assets": assets,
+                "traits": traits,
+                "rarity": p.rarity,
+                "cover": p.cover[2] if p.cover else None,
+                "provenance": p.take.provenance,
+                "collection": {"name": self.spec.collection.name, "symbol": self.spec.collection.symbol},
+                "editions": {"cap": (p.editions or p.track.editions).cap},
+                "songmint": __version__,
+            },
+        }
+        return {k: v for k, v in doc.items() if v is not None}
+
+    # ---- 6 ---------------------------------------------------------------------
+    def _store(self) -> tuple[str, dict[str, str]]:
+        from minting.car import write_car
+
+        t = time.perf_counter()
+        stage = Path(tempfile.mkdtemp(prefix=".publish.", dir=self.out))
+        try:
+            # The published tree: assets/, metadata/, collection.json (hard links, no copies).
+            for name in ("assets", "metadata"):
+                shutil.copytree(self.out / name, stage / name, copy_function=_link_or_copy)
+            _link_or_copy(str(self.out / "collection.json"), str(stage / "collection.json"))
+            summary = write_car(stage, self.out / "release.car")
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+        root = str(summary.root)
+        cids = dict(summary.cids) if hasattr(summary, "cids") else {}
+        backend = self.spec.storage.backend
+        if backend == "local" and self.spec.storage.path is not None:
+            dest = self.spec.storage.path / f"{root}.car"
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(self.out / "release.car", dest)
+        elif backend != "local":
+            self._remote_store(root)
+        self.stage(6, "store", f"{backend}: root {root}")
+        self.timings["store"] = time.perf_counter() - t
+        return root, cids
+
+    def _remote_store(self, root: str) -> None:
+        try:
+            from minting import storage  # type: ignore[attr-defined]
+        except ImportError as exc:
+            raise SongmintError(
+                f"the {self.spec.storage.backend} storage backend needs minting.storage, which is "
+                'not available in this build; use backend = "local"'
+            ) from exc
+        s = self.spec.storage
+        token = os.environ.get(s.token_env) if s.token_env else None
+        if s.token_env and not token:
+            raise SongmintError(f"storage.token_env names {s.token_env}, which is not set in the environment")
+        store = storage.open_backend(s.backend, url=s.url, token=token, timeout=s.timeout_s)
+        store.put_car(self.out / "release.car", root=root)
+
+    # ---- manifest ----------------------------------------------------------------
+    def _manifest(self, metadata: dict[str, Any], root: str, cids: dict[str, str]) -> dict[str, Any]:
+        c = self.spec.collection
+        assets = []
+        tokens = []
+        for p in self.pieces:
+            assets += [self._asset_record(role, rel, p) for role, rel in sorted((p.assets or {}).items())]
+            view = self._view(p)
+            rel = f"metadata/{p.token_id:064x}.json"
+            ed = p.editions or p.track.editions
+            view.update(
+                metadata_path=rel,
+                metadata_uri=f"ipfs://{root}/{rel}",
+                metadata_sha256=_sha256(self.out / rel),
+                metadata_cid=cids.get(rel),
+                cap=ed.cap,
+                initial=ed.initial,
+                minted=None,
+                recipient=ed.recipient,
+                txs=[],
+                provenance=p.take.provenance,
+            )
+            tokens.append(view)
+        if c.image is not None:
+            name = f"assets/collection{c.image.suffix.lower()}"
+            assets.append(self._asset_record("collection-image", name, None))
+        return {
+            "songmint_manifest": MANIFEST_VERSION,
+            "songmint": __version__,
+            "spec": {"path": str(self.spec.path), "sha256": self.spec.sha256},
+            "collection": {
+                "name": c.name,
+                "symbol": c.symbol,
+                "description": c.description,
+                "external_link": c.external_link,
+                "royalty_bps": c.royalty_bps,
+                "royalty_receiver": c.royalty_receiver,
+                "metadata_path": "collection.json",
+                "uri": f"ipfs://{root}/collection.json",
+                "sha256": _sha256(self.out / "collection.json"),
+                "cid": cids.get("collection.json"),
+            },
+            "root_cid": root,
+            "car": {"path": "release.car", "sha256": _sha256(self.out / "release.car")},
+            "uri_prefix": f"ipfs://{root}/metadata/",
+            "storage": {"backend": self.spec.storage.backend},
+            "assets": assets,
+            "tokens": tokens,
+            "transactions": [],
+            "chain": {},
+            "dry_run": False,
+        }
+
+    # ---- 7 + 8 -------------------------------------------------------------------
+    def network(self) -> tuple[str, int | None]:
+        n = self.opts.network or self.spec.network.label
+        chain_id = self.opts.chain_id or (
+            self.spec.network.chain_id if n == self.spec.network.label else None
+        )
+        return n, chain_id
+
+    def _plan(self, manifest: dict[str, Any], sender: str) -> list[dict[str, Any]]:
+        """Transactions to send: deploy (or attach), register the URI prefix, one createBatch per
+        recipient and chunk of ``MAX_BATCH`` tokens."""
+        from songmint.onchain import MAX_BATCH
+
+        c = self.spec.collection
+        plan: list[dict[str, Any]] = []
+        if c.contract == "deploy":
+            plan.append(
+                {
+                    "step": "deploy",
+                    "kind": "deploy",
+                    "args": [
+                        c.name,
+                        c.symbol,
+                        "",
+                        manifest["collection"]["uri"],
+                        sender,
+                        c.royalty_receiver or sender,
+                        c.royalty_bps,
+                    ],
+                }
+            )
+        plan.append({"step": "prefix", "kind": "addUriPrefix", "args": [manifest["uri_prefix"]]})
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for t in manifest["tokens"]:
+            groups.setdefault(t["recipient"] or sender, []).append(t)
+        for to, toks in groups.items():
+            for i in range(0, len(toks), MAX_BATCH):
+                chunk = toks[i : i + MAX_BATCH]
+                plan.append(
+                    {
+                        "step": f"create:{to.lower()}:{i // MAX_BATCH}",
+                        "kind": "createBatch",
+                        "to": to,
+                        "ids": [t["id"] for t in chunk],
+                        "amounts": [t["initial"] for t in chunk],
+                        "caps": [t["cap"] for t in chunk],
+                    }
+                )
+        return plan
+
+    def _dry_run(self, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+        """Estimate every transaction by running the plan on a throwaway in-memory chain."""
+        from songmint.onchain import connect
+
+        with connect("memory") as sim:
+            plan = self._plan(manifest, sim.account)
+            if self.spec.collection.contract != "deploy":
+                plan.insert(
+                    0,
+                    {
+                        "step": "deploy",
+                        "kind": "deploy (simulation only)",
+                        "args": [
+                            self.spec.collection.name,
+                            self.spec.collection.symbol,
+                            "",
+                            manifest["collection"]["uri"],
+                            sim.account,
+                            sim.account,
+                            0,
+                        ],
+                    },
+                )
+            address = None
+            for step in plan:
+                if step["kind"].startswith("deploy"):
+                    r = self._send_deploy(sim, step["args"])
+                    address = r["contract"]
+                else:
+                    r = self._send_step(sim, sim.contract(address), step, 1)
+                step["estimated_gas"] = r["gas_used"]
+                self.log(f"  would send {step['kind']:<13} {self._describe(step)}  ~{r['gas_used']:,} gas")
+        if self.spec.collection.contract != "deploy":
+            plan = plan[1:]
+        self.log(
+            f"dry run: {len(plan)} transactions, ~{sum(s['estimated_gas'] for s in plan):,} gas in all; "
+            "nothing was sent"
+        )
+        return plan
+
+    @staticmethod
+    def _describe(step: dict[str, Any]) -> str:
+        if step["kind"] == "createBatch":
+            return f"{len(step['ids'])} tokens to {step['to']}, {sum(step['amounts'])} editions"
+        if step["kind"] == "addUriPrefix":
+            return step["args"][0]
+        return str(step["args"][0])
+
+    def _send_deploy(
+        self, chain: Any, args: list[Any], on_sent: Callable[[str], None] | None = None
+    ) -> dict[str, Any]:
+        from songmint.onchain import load_contract_artifact
+
+        art = load_contract_artifact()
+        factory = chain.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+        a = list(args)
+        a[4] = chain.w3.to_checksum_address(a[4])
+        a[5] = chain.w3.to_checksum_address(a[5])
+        return chain.send(factory.constructor(*a), on_sent=on_sent)
+
+    def _send_step(
+        self,
+        chain: Any,
+        contract: Any,
+        step: dict[str, Any],
+        prefix_index: int,
+        on_sent: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        if step["kind"] == "addUriPrefix":
+            return chain.send(contract.functions.addUriPrefix(step["args"][0]), on_sent=on_sent)
+        return chain.send(
+            contract.functions.createBatch(
+                chain.w3.to_checksum_address(step["to"]),
+                step["ids"],
+                step["amounts"],
+                step["caps"],
+                prefix_index,
+                b"",
+            ),
+            on_sent=on_sent,
+        )
+
+    def _chain(self, manifest: dict[str, Any]) -> None:
+        from songmint.onchain import Journal, connect, fault
+
+        name, chain_id = self.network()
+        if name not in ("memory", "local") and not self.opts.yes:
+            raise SongmintError(
+                f"{name} is not a local network: run with --dry-run to see the transactions and "
+                "their gas, then again with --yes to send them"
+            )
+        t_chain = time.perf_counter()
+        journal = Journal(self.out / ".songmint" / "journal.sqlite") if name != "memory" else None
+        txs: list[dict[str, Any]] = manifest["transactions"]
+        with connect(name, chain_id=chain_id) as chain:
+            w3 = chain.w3
+            jkey = f"{chain.chain_id}:{name}:{manifest['root_cid']}"
+            plan = self._plan(manifest, chain.account)
+            c = self.spec.collection
+            # 7: contract
+            address = None if c.contract == "deploy" else w3.to_checksum_address(c.contract)
+            if address is None:
+                step = plan.pop(0)
+                rec = journal.get(jkey, "deploy") if journal else None
+                if rec and rec.get("address") and len(w3.eth.get_code(rec["address"])) > 2:
+                    address = rec["address"]
+                    txs.append({"kind": "deploy", "hash": rec.get("tx_hash"), "resumed": True})
+                    self.stage(7, "contract", f"deployed earlier at {address}")
+                else:
+                    nonce = w3.eth.get_transaction_count(chain.account)
+                    predicted = create_address(chain.account, nonce)
+                    if journal:
+                        journal.put(jkey, "deploy", "sending", address=predicted, nonce=nonce)
+                    r = self._send_deploy(
+                        chain,
+                        step["args"],
+                        on_sent=lambda h: (
+                            journal.put(jkey, "deploy", "sent", tx_hash=h) if journal else None,
+                            fault("deploy-sent"),
+                        ),
+                    )
+                    address = w3.to_checksum_address(r["contract"])
+                    if journal:
+                        journal.put(jkey, "deploy", "done", tx_hash=r["hash"], address=address)
+                    txs.append(
+                        {"kind": "deploy", "hash": r["hash"], "gas_used": r["gas_used"], "block": r["block"]}
+                    )
+                    self.stage(
+                        7, "contract", f"deployed {address} (tx {r['hash'][:12]}…, {r['gas_used']:,} gas)"
+                    )
+            else:
+                if len(w3.eth.get_code(address)) <= 2:
+                    raise SongmintError(f"no contract at {address} on {name}; check collection.contract")
+                self.stage(7, "contract", f"using {address}")
+            contract = chain.contract(address)
+            # 8: prefix, then the tokens
+            prefix_step = plan.pop(0)
+            prefix = prefix_step["args"][0]
+            index = int(contract.functions.uriPrefixIndex(prefix).call())
+            if index == 0:
+                r = self._send_step(chain, contract, prefix_step, 0)
+                txs.append(
+                    {
+                        "kind": "addUriPrefix",
+                        "hash": r["hash"],
+                        "gas_used": r["gas_used"],
+                        "block": r["block"],
+                    }
+                )
+                index = int(contract.functions.uriPrefixIndex(prefix).call())
+            fault("prefix-done")
+            by_id = {t["id"]: t for t in manifest["tokens"]}
+            for step in plan:
+                todo = [i for i, tid in enumerate(step["ids"]) if not contract.functions.exists(tid).call()]
+                done = [tid for i, tid in enumerate(step["ids"]) if i not in todo]
+                rec = journal.get(jkey, step["step"]) if journal else None
+                for tid in done:
+                    if rec and rec.get("tx_hash"):
+                        by_id[tid]["txs"].append(rec["tx_hash"])
+                if not todo:
+                    self.stage(8, "mint", f"{len(done)} tokens minted earlier (not minted again)")
+                    if rec and rec.get("tx_hash"):
+                        txs.append(
+                            {"kind": "createBatch", "hash": rec["tx_hash"], "resumed": True, "ids": done}
+                        )
+                    continue
+                sub = dict(
+                    step,
+                    ids=[step["ids"][i] for i in todo],
+                    amounts=[step["amounts"][i] for i in todo],
+                    caps=[step["caps"][i] for i in todo],
+                )
+                if journal:
+                    journal.put(jkey, step["step"], "sending", ids=sub["ids"])
+                r = self._send_step(
+                    chain,
+                    contract,
+                    sub,
+                    index,
+                    on_sent=lambda h, s=step["step"]: (
+                        journal.put(jkey, s, "sent", tx_hash=h) if journal else None,
+                        fault("create-sent"),
+                    ),
+                )
+                if journal:
+                    journal.put(jkey, step["step"], "done", tx_hash=r["hash"])
+                txs.append(
+                    {
+                        "kind": "createBatch",
+                        "hash": r["hash"],
+                        "gas_used": r["gas_used"],
+                        "block": r["block"],
+                        "ids": sub["ids"],
+                    }
+                )
+                for tid in sub["ids"]:
+                    by_id[tid]["txs"].append(r["hash"])
+                self.stage(
+                    8,
+                    "mint",
+                    f"{len(sub['ids'])} tokens, {sum(sub['amounts'])} editions "
+                    f"(tx {r['hash'][:12]}…, {r['gas_used']:,} gas)",
+                )
+                if done:
+                    self.stage(8, "mint", f"{len(done)} tokens minted earlier (not minted again)")
+            for t in manifest["tokens"]:
+                t["minted"] = int(contract.functions.totalSupply(t["id"]).call())
+                t["recipient"] = t["recipient"] or chain.account
+            manifest["chain"] = {
+                "network": name,
+                "chain_id": chain.chain_id,
+                "contract": address,
+                "account": chain.account,
+                "uri_prefix_index": index,
+            }
+        if journal:
+            journal.close()
+        self.timings["chain"] = time.perf_counter() - t_chain
+
+
+def create_address(sender: str, nonce: int) -> str:
+    """The address a CREATE from ``sender`` at ``nonce`` deploys to: keccak(rlp([sender, nonce]))[12:]."""
+    import rlp
+    from eth_utils import keccak, to_checksum_address
+
+    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+
+
+def _link_or_copy(src: str, dst: str) -> str:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
+
+
+def run_release(spec: ReleaseSpec | str | Path, opts: Options, *, log: Log | None = None) -> dict[str, Any]:
+    """Run the whole pipeline; returns the manifest (also written to ``opts.out/manifest.json``)."""
+    if not isinstance(spec, ReleaseSpec):
+        spec = load_spec(spec)
+    try:
+        return Release(spec, opts, log=log).run()
+    except MusicError:
+        raise
+    except OSError as exc:
+        raise SongmintError(f"{getattr(exc, 'filename', '') or opts.out}: {exc.strerror or exc}") from exc
+
+
+def summary_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for t in manifest["tokens"]:
+        rows.append(
+            {
+                "token id": t["id"],
+                "title": t["title"],
+                "key": t.get("key") or "–",
+                "bpm": round(t["bpm"]) if t.get("bpm") else None,
+                "editions": f"{t['minted'] if t.get('minted') is not None else t['initial']}/{t['cap']}",
+                "metadata CID": t.get("metadata_cid"),
+                "tx": (t.get("txs") or ["–"])[-1],
+            }
+        )
+    return rows
+
+
+@click.command("release")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--network", default=None, help="memory | local | a JSON-RPC URL (overrides the spec's [network])."
+)
+@click.option(
+    "--chain-id", type=int, default=None, help="Expected chain id of a URL network (checked first)."
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: release-<spec name> beside the spec).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Do everything up to the chain; print the transactions and gas."
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Resume an interrupted release (the default behaviour; kept "
+    "for scripts: finished work is always skipped).",
+)
+@click.option("--yes", is_flag=True, help="Send transactions to a non-local network without asking.")
+@click.option(
+    "--cover-size",
+    type=click.IntRange(256, 4096),
+    default=COVER_SIZE,
+    show_default=True,
+    help="Cover side in pixels.",
+)
+@click.option("--no-preview", is_flag=True, help="Do not build the preview site.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
+def release(
+    spec_path: Path,
+    network: str | None,
+    chain_id: int | None,
+    out: Path | None,
+    dry_run: bool,
+    resume: bool,
+    yes: bool,
+    cover_size: int,
+    no_preview: bool,
+    as_json: bool,
+) -> None:
+    """Release SPEC (a TOML catalog spec): generate, analyse, draw, encode, publish and mint.
+
+    Re-running skips finished work (content-hash cache), and an interrupted release resumes
+    from its journal without minting anything twice. See docs/release-spec.md.
+    """
+    from songmint.console import output, print_json, print_table
+
+    o = output()
+    spec = load_spec(spec_path)
+    out = out or spec.path.parent / f"release-{spec.path.stem}"
+    manifest = run_release(
+        spec,
+        Options(
+            out=out,
+            network=network,
+            chain_id=chain_id,
+            dry_run=dry_run,
+            yes=yes,
+            cover_size=cover_size,
+            build_preview=not no_preview,
+        ),
+        log=o.info,
+    )
+    if as_json:
+        print_json(manifest)
+        return
+    print_table(
+        f"{spec.collection.name} ({'dry run' if dry_run else manifest['chain'].get('network')})",
+        summary_rows(manifest),
+    )
+    ch = manifest.get("chain") or {}
+    if ch:
+        o.info(f"contract {ch['contract']} on chain {ch['chain_id']}")
+    o.info(f"root CID {manifest['root_cid']}; manifest {out / 'manifest.json'}")
+    if not no_preview:
+        o.info(f"preview: {(out / 'preview' / 'index.html').resolve().as_uri()}")
