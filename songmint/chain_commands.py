@@ -1,0 +1,314 @@
+"""``songmint chain``, ``songmint contract`` and ``songmint mint``: the local chain, deployments, minting.
+
+Thin click wrappers over :mod:`minting.chain`; see docs/chain.md. Every command that sends takes
+``--dry-run`` (print the transactions and their estimated gas, send nothing); on a network that is
+not a local development chain it prints that summary first and sends only with ``--yes``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from songmint.console import json_option, output, print_json, print_table
+from songmint.errors import SongmintError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _network_options(f: F) -> F:
+    opts = [
+        click.option("-n", "--network", default=lambda: os.environ.get("SONGMINT_NETWORK", "local"),
+                     show_default="local ($SONGMINT_NETWORK)",
+                     help="memory, local (songmint's anvil) or a JSON-RPC URL."),
+        click.option("--chain-id", type=int, default=None,
+                     help="Chain id the RPC URL must report (required with a URL)."),
+        click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Encrypted keystore (password: $SONGMINT_KEYSTORE_PASSWORD or a prompt). "
+                          "Otherwise $SONGMINT_PRIVATE_KEY, or anvil's dev account on local chains."),
+        click.option("--confirmations", type=click.IntRange(1, 64), default=1, show_default=True,
+                     help="Blocks a receipt must have before it counts."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _send_options(f: F) -> F:
+    f = click.option("--yes", is_flag=True, help="Send on a non-local network (after the summary).")(f)
+    return click.option("--dry-run", is_flag=True,
+                        help="Print the transactions and estimated gas and cost; send nothing.")(f)
+
+
+def _connect(network: str, chain_id: int | None, keystore: Path | None, confirmations: int,
+             yes: bool = False) -> Any:
+    from minting.chain import connect
+
+    def prompt(text: str) -> str:
+        return str(click.prompt(text, hide_input=True))
+
+    return connect(network, chain_id=chain_id, keystore=str(keystore) if keystore else None, prompt=prompt,
+                   yes=yes, confirmations=confirmations)
+
+
+def _deployments_file() -> Path:
+    from minting.chain import data_dir
+
+    return data_dir() / "deployments.json"
+
+
+def _remember(chain_id: int, address: str) -> None:
+    path = _deployments_file()
+    known = json.loads(path.read_text()) if path.exists() else {}
+    known.setdefault(str(chain_id), [])
+    if address not in known[str(chain_id)]:
+        known[str(chain_id)].append(address)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(known, indent=2))
+    os.replace(tmp, path)
+
+
+def _address_or_last(address: str | None, chain_id: int) -> str:
+    if address:
+        return address
+    path = _deployments_file()
+    known = json.loads(path.read_text()) if path.exists() else {}
+    if not known.get(str(chain_id)):
+        raise SongmintError(f"no contract address given and none deployed on chain {chain_id} by songmint "
+                            "yet; pass ADDRESS or run `songmint contract deploy`")
+    return str(known[str(chain_id)][-1])
+
+
+def _gate(client: Any, plan: Any, *, dry_run: bool, yes: bool, as_json: bool) -> bool:
+    """Print the plan where it matters; True when the command should go on and send."""
+    out = output()
+    if dry_run:
+        if as_json:
+            print_json({"dry_run": True, **plan.to_dict()})
+        else:
+            click.echo(plan.summary())
+        return False
+    if not client.network.local:
+        out.info(plan.summary())
+        if not yes:
+            raise SongmintError(f"{client.network} is not a local chain: nothing sent; review the summary "
+                                "above and re-run with --yes to send")
+    else:
+        out.debug(plan.summary())
+    return True
+
+
+# ---- songmint chain ---------------------------------------------------------------------------
+
+
+@click.group()
+def chain() -> None:
+    """Start, stop and inspect songmint's local anvil chain (state kept under the user data dir)."""
+
+
+def _anvil(port: int | None, state: Path | None) -> Any:
+    from minting.chain import Anvil
+
+    return Anvil(port=port or 0, state_file=state)
+
+
+_port = click.option("--port", type=int, default=None, help="Port (default $SONGMINT_ANVIL_PORT or 8545).")
+_state = click.option("--state", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                      help="State file (default <data dir>/chain/anvil-<port>.json).")
+
+
+@chain.command("start")
+@_port
+@_state
+@json_option
+def chain_start(port: int | None, state: Path | None, as_json: bool) -> None:
+    """Start anvil on 127.0.0.1 (no-op when it already answers), resuming its saved state."""
+    info = _anvil(port, state).start()
+    if as_json:
+        print_json(info)
+    else:
+        output().info(f"anvil running at {info['url']} (chain id {info['chain_id']}, block {info['block']}), "
+                      f"state {info['state_file']}")
+
+
+@chain.command("stop")
+@_port
+@_state
+def chain_stop(port: int | None, state: Path | None) -> None:
+    """Stop the anvil songmint started; it saves its state on the way out."""
+    a = _anvil(port, state)
+    if a.stop():
+        output().info(f"anvil on port {a.port} stopped; state saved to {a.state_file}")
+    else:
+        output().info(f"no anvil started by songmint on port {a.port}")
+
+
+@chain.command("status")
+@_port
+@_state
+@json_option
+def chain_status(port: int | None, state: Path | None, as_json: bool) -> None:
+    """Whether the local chain runs, where, and at which block."""
+    info = _anvil(port, state).status()
+    if as_json:
+        print_json(info)
+    else:
+        print_table(None, [{"field": k, "value": v} for k, v in info.items()])
+
+
+# ---- songmint contract --------------------------------------------------------------------------
+
+
+@click.group()
+def contract() -> None:
+    """Deploy and inspect SongmintEditions (ERC-1155 editions) contracts."""
+
+
+@contract.command("deploy")
+@click.option("--name", required=True, help="Collection name.")
+@click.option("--symbol", required=True, help="Collection symbol.")
+@click.option("--base-uri", default="", help="ERC-1155 base URI with {id}, for tokens without a prefix.")
+@click.option("--contract-uri", default="", help="ERC-7572 contract metadata URI.")
+@click.option("--royalty-bps", type=click.IntRange(0, 10_000), default=0, show_default=True,
+              help="Default ERC-2981 royalty in basis points (500 = 5 %).")
+@click.option("--royalty-receiver", default=None, help="Royalty receiver (default: the admin).")
+@click.option("--admin", default=None, help="Admin and minter (default: the sending account).")
+@_network_options
+@_send_options
+@json_option
+def contract_deploy(name: str, symbol: str, base_uri: str, contract_uri: str, royalty_bps: int,
+                    royalty_receiver: str | None, admin: str | None, network: str, chain_id: int | None,
+                    keystore: Path | None, confirmations: int, dry_run: bool, yes: bool,
+                    as_json: bool) -> None:
+    """Deploy a SongmintEditions contract and print its address."""
+    client = _connect(network, chain_id, keystore, confirmations, yes)
+    kwargs = {"name": name, "symbol": symbol, "base_uri": base_uri, "contract_uri": contract_uri,
+              "admin": admin, "royalty_receiver": royalty_receiver, "royalty_bps": royalty_bps}
+    plan = client.deploy(**kwargs, dry_run=True)
+    if not _gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
+        return
+    dep = client.deploy(**kwargs)
+    _remember(client.network.chain_id, dep.address)
+    report = {"address": dep.address, "tx_hash": dep.tx_hash, "block": dep.block, "gas_used": dep.gas_used,
+              "network": client.network.name, "chain_id": client.network.chain_id, "account": client.address}
+    if as_json:
+        print_json(report)
+    else:
+        output().info(f"deployed SongmintEditions at {dep.address} (block {dep.block}, {dep.gas_used:,} gas)")
+        click.echo(dep.address)
+
+
+@contract.command("info")
+@click.argument("address", required=False)
+@click.option("-t", "--token", "tokens", type=str, multiple=True,
+              help="Also show this token id (repeatable).")
+@_network_options
+@json_option
+def contract_info(address: str | None, tokens: tuple[str, ...], network: str, chain_id: int | None,
+                  keystore: Path | None, confirmations: int, as_json: bool) -> None:
+    """Name, symbol, royalty, URI prefixes, supply and roles of ADDRESS (default: the last deployed)."""
+    client = _connect(network, chain_id, keystore, confirmations)
+    address = _address_or_last(address, client.network.chain_id)
+    info = client.contract_info(address)
+    info["tokens"] = [client.token_info(address, _int(t)) for t in tokens]
+    if as_json:
+        print_json(info)
+        return
+    print_table(None, [{"field": k, "value": v} for k, v in info.items() if k != "tokens"])
+    if info["tokens"]:
+        print_table("tokens", info["tokens"])
+
+
+# ---- songmint mint --------------------------------------------------------------------------------
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an integer (decimal or 0x hex)") from None
+
+
+def _parse_tokens(specs: tuple[str, ...]) -> tuple[list[Any], dict[int, int]]:
+    from minting.chain import TokenSpec
+
+    create: list[Any] = []
+    more: dict[int, int] = {}
+    for spec in specs:
+        parts = spec.split(":")
+        if len(parts) == 3:
+            create.append(TokenSpec(_int(parts[0]), _int(parts[1]), _int(parts[2])))
+        elif len(parts) == 2:
+            more[_int(parts[0])] = more.get(_int(parts[0]), 0) + _int(parts[1])
+        else:
+            raise click.BadParameter(f"{spec!r}: use ID:AMOUNT:CAP to create, ID:AMOUNT to mint more",
+                                     param_hint="--token")
+    return create, more
+
+
+@click.command()
+@click.argument("address", required=False)
+@click.option("-t", "--token", "specs", multiple=True, required=True,
+              help="ID:AMOUNT:CAP creates a token and mints AMOUNT; ID:AMOUNT mints more of an existing one.")
+@click.option("--uri-prefix", default=None,
+              help="URI prefix for new tokens, e.g. ipfs://<dirCID>/metadata/ "
+                   "(uri = prefix + hex id + .json).")
+@click.option("--to", default=None, help="Recipient (default: the sending account).")
+@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite journal (default <data dir>/journal.sqlite). Re-running resumes; "
+                   "never mints twice.")
+@click.option("--op", default=None,
+              help="Operation key in the journal; a new key mints the same amounts again.")
+@_network_options
+@_send_options
+@json_option
+def mint(address: str | None, specs: tuple[str, ...], uri_prefix: str | None, to: str | None,
+         journal: Path | None, op: str | None, network: str, chain_id: int | None, keystore: Path | None,
+         confirmations: int, dry_run: bool, yes: bool, as_json: bool) -> None:
+    """Create-and-mint new tokens and/or mint more editions on ADDRESS (default: the last deployed).
+
+    Every transaction is journalled before it is sent; run the same command again after an
+    interruption and it finishes the job without minting anything twice.
+    """
+    from minting.chain import Journal, data_dir
+
+    create, more = _parse_tokens(specs)
+    client = _connect(network, chain_id, keystore, confirmations, yes)
+    address = _address_or_last(address, client.network.chain_id)
+    plans = []
+    if create:
+        plans.append(client.create_and_mint(address, create, to=to, uri_prefix=uri_prefix, dry_run=True,
+                                            op=op and f"{op}:create"))
+    if more and not create:
+        plans.append(client.mint(address, more, to=to, dry_run=True, op=op and f"{op}:mint"))
+    plan = plans[0] if plans else None
+    if plan is not None and len(plans) > 1:
+        plan.txs += plans[1].txs
+    if more and create:
+        assert plan is not None
+        plan.notes.append("mints of existing tokens follow the creations (estimated once those exist)")
+    if plan is not None and not _gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
+        return
+    results = []
+    with Journal(journal or data_dir() / "journal.sqlite") as j:
+        if create:
+            results.append(client.create_and_mint(address, create, to=to, uri_prefix=uri_prefix, journal=j,
+                                                  op=op and f"{op}:create"))
+        if more:
+            results.append(client.mint(address, more, to=to, journal=j, op=op and f"{op}:mint"))
+    if as_json:
+        print_json({"contract": address, "results": [r.to_dict() for r in results]})
+        return
+    out = output()
+    for r in results:
+        fresh = {i: n for i, n in r.done.items() if i not in set(r.resumed)}
+        out.info(f"{r.op.split(':')[0]}: {len(fresh)} token(s) minted now, {len(r.resumed)} already done "
+                 f"(journal), {len(r.skipped)} already on chain; {r.gas_used:,} gas")
+        for t in r.txs:
+            click.echo(f"{t.kind}\t{t.tx_hash}\tblock {t.block}\t{t.gas_used} gas\t{len(t.ids)} token(s)")
