@@ -715,6 +715,11 @@ class Release:
                 txs=[],
                 provenance=p.take.provenance,
             )
+            g = p.track.generate
+            if g is not None:
+                # What `songmint verify` needs to re-render the take and compare bytes.
+                view["request"] = {"engine": g.engine, "prompt": g.prompt, "seed": g.seed,
+                                   "seconds": g.seconds, "params": g.params, "stem": p.stem}
             tokens.append(view)
         if c.image is not None:
             name = f"assets/collection{c.image.suffix.lower()}"
