@@ -29,6 +29,7 @@ References
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -242,7 +243,13 @@ def import_stream(
     if chunk_size < 1:
         raise MintingError("chunk_size must be positive")
     builder = FileImporter(on_block=on_block, max_links=max_links)
-    buf = bytearray(max(1, read_size // chunk_size) * chunk_size)
+    chunks_per_read = max(1, read_size // chunk_size)
+    try:  # a small file needs no 4 MiB buffer (allocating one per file dominates small folders)
+        size = os.fstat(f.fileno()).st_size
+        chunks_per_read = min(chunks_per_read, size // chunk_size + 1)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        pass
+    buf = bytearray(chunks_per_read * chunk_size)
     view = memoryview(buf)
     while True:
         n = _read_full(f, view)
@@ -268,8 +275,6 @@ def import_file(path: str | os.PathLike[str], **kwargs: object) -> Entry:
 
 def import_bytes(data: bytes, **kwargs: object) -> Entry:
     """Import an in-memory byte string (metadata JSON, small files)."""
-    import io
-
     return import_stream(io.BytesIO(data), **kwargs)  # type: ignore[arg-type]
 
 
