@@ -1,0 +1,376 @@
+"""Training Dance Diffusion on a folder of the producer's own samples.
+
+The objective is sample-generator's: ``t ~ U(0, 1)``, ``x_t = α x + σ ε`` with
+``α, σ = cos, sin(πt/2)``, and the UNet regresses ``v = α ε − σ x`` (Salimans & Ho 2022)
+with a mean-squared error. What a run does:
+
+* loads every readable audio file under ``samples_dir`` (unreadable ones are skipped with
+  a warning), resampled to the model's rate and converted to its channel count;
+* draws random crops of ``sample_size`` (shorter clips — one-shots — are zero-padded at the
+  end so the attack stays at the start), with random polarity and, in stereo, channel swaps;
+* AdamW, an EMA of the weights (decay warmed up as ``min(decay, (1+k)/(10+k))``), bf16
+  autocast on CUDA when supported (opt-in on CPU), gradient clipping;
+* every ``save_every`` steps a resumable checkpoint under ``out/checkpoints/step-N/``
+  (raw and EMA weights, optimizer, RNG states, loss history); ``resume=True`` continues from
+  the newest one;
+* every ``demo_every`` steps a few demo samples from the EMA weights under ``out/demos/``;
+* at the end, the EMA weights as a diffusers folder in ``out`` (``config.json`` +
+  ``diffusion_pytorch_model.safetensors``) that ``--checkpoint out`` loads directly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from music.audio import load, save
+from music.errors import AudioError, EngineError
+
+if TYPE_CHECKING:
+    import torch
+    from diffusers import UNet1DModel
+
+__all__ = ["AUDIO_EXTENSIONS", "TrainConfig", "load_samples", "train", "validation_loss"]
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff", ".m4a")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run (all recorded in ``out/training.json``).
+
+    Attributes
+    ----------
+    checkpoint : str, optional
+        Fine-tune from this checkpoint (name or path); ``None`` trains ``preset`` from scratch.
+    preset : str
+        A :data:`music.engines.dd_checkpoints.PRESETS` name for training from scratch.
+    sample_rate, sample_size : int, optional
+        Override the preset's rate (Hz) and window (samples, rounded up to a valid size).
+    channels : int
+        Audio channels when training from scratch (1 or 2).
+    steps : int
+        Optimizer steps in total (a resumed run stops at the same total).
+    batch_size : int
+    lr : float
+        AdamW learning rate.
+    ema_decay : float
+    save_every, demo_every : int
+        Checkpoint / demo interval in steps (0 disables demos).
+    demo_n, demo_steps : int
+        Demo clips per interval and sampler steps for them (dpmpp-2m).
+    precision : {"auto", "fp32", "bf16"}
+        ``auto`` is bf16 autocast on CUDA with bf16 support, fp32 otherwise.
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    seed : int
+    """
+
+    checkpoint: str | None = None
+    preset: str = "small"
+    sample_rate: int | None = None
+    sample_size: int | None = None
+    channels: int = 2
+    steps: int = 2000
+    batch_size: int = 8
+    lr: float = 1e-4
+    ema_decay: float = 0.995
+    save_every: int = 500
+    demo_every: int = 500
+    demo_n: int = 2
+    demo_steps: int = 20
+    precision: str = "auto"
+    device: str = "cpu"
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _audio_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+
+
+def load_samples(
+    folder: str | os.PathLike[str], *, sr: int, channels: int, warn: Callable[[str], None] | None = None
+) -> list[np.ndarray]:
+    """Every readable audio file under ``folder`` as ``(channels, n)`` float32 at ``sr``.
+
+    Unreadable or empty files are skipped with a warning (``warn`` or :mod:`warnings`).
+
+    Raises
+    ------
+    EngineError
+        When the folder holds no usable audio.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise EngineError(f"{root} is not a folder of samples")
+    out = []
+    for p in _audio_files(root):
+        try:
+            a = load(p, sr=sr, channels=channels)
+        except AudioError as exc:
+            msg = f"skipping {p}: {exc}"
+            (warn or warnings.warn)(msg)
+            continue
+        out.append(np.ascontiguousarray(a.samples))
+    if not out:
+        raise EngineError(f"no readable audio under {root} (looked for {', '.join(AUDIO_EXTENSIONS)})")
+    return out
+
+
+def _batch(clips: list[np.ndarray], size: int, n: int, rng: random.Random) -> np.ndarray:
+    """``n`` random crops of ``size`` samples (short clips padded at the end), augmented."""
+    c = clips[0].shape[0]
+    out = np.zeros((n, c, size), np.float32)
+    for i in range(n):
+        clip = clips[rng.randrange(len(clips))]
+        if clip.shape[1] > size:
+            o = rng.randrange(clip.shape[1] - size + 1)
+            seg = clip[:, o : o + size]
+        else:
+            seg = clip
+        out[i, :, : seg.shape[1]] = seg
+        if rng.random() < 0.5:
+            out[i] *= -1.0
+        if c == 2 and rng.random() < 0.5:
+            out[i] = out[i, ::-1]
+    return out
+
+
+def _v_loss(unet: UNet1DModel, x: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    a = torch.cos(t * math.pi / 2)[:, None, None]
+    s = torch.sin(t * math.pi / 2)[:, None, None]
+    v = a * noise - s * x
+    pred = unet(a * x + s * noise, t).sample
+    return torch.nn.functional.mse_loss(pred.float(), v)
+
+
+def validation_loss(unet: UNet1DModel, x: np.ndarray, *, seed: int = 0, n_t: int = 8) -> float:
+    """The v-objective loss on ``x`` at ``n_t`` fixed times with fixed noise (deterministic).
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (batch, channels, n)
+    """
+    import torch
+
+    dev = next(unet.parameters()).device
+    g = torch.Generator("cpu").manual_seed(seed)
+    xb = torch.from_numpy(np.ascontiguousarray(x)).float()
+    total = 0.0
+    with torch.inference_mode():
+        for t in (torch.arange(n_t, dtype=torch.float32) + 0.5) / n_t:
+            noise = torch.randn(xb.shape, generator=g)
+            tt = torch.full((xb.shape[0],), float(t))
+            total += float(_v_loss(unet, xb.to(dev), tt.to(dev), noise.to(dev)))
+    return total / n_t
+
+
+def _initial_model(cfg: TrainConfig) -> tuple[UNet1DModel, str]:
+    from diffusers import UNet1DModel
+
+    from music.engines.dd_checkpoints import PRESETS, find_checkpoint, load_unet, unet_config
+
+    if cfg.checkpoint:
+        ck = find_checkpoint(cfg.checkpoint)
+        unet = load_unet(ck)
+        if cfg.sample_size:
+            unet.register_to_config(sample_size=int(cfg.sample_size))
+        return unet, f"{ck.name} ({ck.sha256()[:12]})"
+    if cfg.preset not in PRESETS:
+        raise EngineError(f"unknown preset {cfg.preset!r}; choose one of: {', '.join(PRESETS)}")
+    args = dict(PRESETS[cfg.preset])
+    if cfg.sample_rate:
+        args["sample_rate"] = int(cfg.sample_rate)
+    factor = 2 ** len(args["channels"])
+    size = int(cfg.sample_size or args["sample_size"])
+    args["sample_size"] = max(3 * factor, -(-size // factor) * factor)
+    if cfg.channels not in (1, 2):
+        raise EngineError("channels must be 1 or 2")
+    import torch
+
+    torch.manual_seed(cfg.seed)
+    return UNet1DModel(**unet_config(**args, io_channels=cfg.channels)), f"preset {cfg.preset}"
+
+
+def _latest(out: Path) -> Path | None:
+    ck = out / "checkpoints"
+    steps = (
+        sorted(
+            (p for p in ck.glob("step-*") if (p / "state.json").is_file()),
+            key=lambda p: int(p.name.split("-")[1]),
+        )
+        if ck.is_dir()
+        else []
+    )
+    return steps[-1] if steps else None
+
+
+def _save_checkpoint(
+    out: Path, step: int, unet: UNet1DModel, ema: UNet1DModel, opt: Any, state: dict[str, Any]
+) -> Path:
+    import torch
+
+    final = out / "checkpoints" / f"step-{step:07d}"
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    unet.save_pretrained(tmp / "raw")
+    ema.save_pretrained(tmp / "ema")
+    torch.save(opt.state_dict(), tmp / "optimizer.pt")
+    (tmp / "state.json").write_text(json.dumps(state, indent=2))
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    return final
+
+
+def train(
+    samples_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    cfg: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: Callable[[int, int, float], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train (or fine-tune) a Dance Diffusion UNet on ``samples_dir``; see the module docs.
+
+    Returns
+    -------
+    dict
+        The run summary also written to ``out/training.json``: steps, losses (validation
+        loss before and after, running training loss per interval), seconds, device.
+    """
+    import copy
+
+    import torch
+    from diffusers import UNet1DModel
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    latest = _latest(out) if resume else None
+    if resume and latest is None:
+        raise EngineError(f"--resume: no checkpoint under {out / 'checkpoints'}")
+    if latest is not None:
+        state = json.loads((latest / "state.json").read_text())
+        unet = UNet1DModel.from_pretrained(latest / "raw")
+        ema = UNet1DModel.from_pretrained(latest / "ema")
+        origin = state["origin"]
+    else:
+        unet, origin = _initial_model(cfg)
+        ema = copy.deepcopy(unet)
+        state = {"step": 0, "history": [], "origin": origin, "seconds": 0.0}
+    sr = int(unet.config.sample_rate)
+    ch = int(unet.config.in_channels)
+    size = int(unet.config.sample_size)
+    clips = load_samples(samples_dir, sr=sr, channels=ch, warn=warn)
+    unet.to(device).train()
+    ema.to(device).eval().requires_grad_(False)
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=0.0)
+    if latest is not None:
+        opt.load_state_dict(torch.load(latest / "optimizer.pt", map_location=device, weights_only=True))
+    bf16 = cfg.precision == "bf16" or (
+        cfg.precision == "auto" and device == "cuda" and torch.cuda.is_bf16_supported()
+    )
+    rng = random.Random(cfg.seed)
+    gen = torch.Generator("cpu").manual_seed(cfg.seed)
+    if latest is not None:
+        rng.setstate(_tuple_state(state["py_rng"]))
+        gen.set_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
+    val = _batch(clips, size, min(8, max(2, len(clips))), random.Random(cfg.seed + 1))
+    if latest is None:
+        state["val_loss_start"] = validation_loss(ema, val, seed=cfg.seed)
+    t0 = time.perf_counter()
+    running: list[float] = []
+    step = int(state["step"])
+    while step < cfg.steps:
+        x = torch.from_numpy(_batch(clips, size, cfg.batch_size, rng)).to(device)
+        t = torch.rand(cfg.batch_size, generator=gen).to(device)
+        noise = torch.randn(x.shape, generator=gen).to(device)
+        with torch.autocast(
+            device_type="cuda" if device == "cuda" else "cpu", dtype=torch.bfloat16, enabled=bf16
+        ):
+            loss = _v_loss(unet, x, t, noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        step += 1
+        decay = min(cfg.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pr in zip(ema.parameters(), unet.parameters(), strict=True):
+                pe.lerp_(pr, 1.0 - decay)
+        running.append(loss.item())
+        if progress is not None:
+            progress(step, cfg.steps, float(np.mean(running[-20:])))
+        last = step == cfg.steps
+        if cfg.demo_every and (step % cfg.demo_every == 0 or last):
+            _demos(ema, out, step, cfg)
+        if step % cfg.save_every == 0 or last:
+            state.update(
+                step=step,
+                seconds=state["seconds"] + time.perf_counter() - t0,
+                py_rng=rng.getstate(),
+                torch_rng=gen.get_state().tolist(),
+                origin=origin,
+            )
+            state["history"].append({"step": step, "loss": float(np.mean(running))})
+            running, t0 = [], time.perf_counter()
+            _save_checkpoint(out, step, unet, ema, opt, state)
+    summary = {
+        "origin": origin,
+        "steps": step,
+        "seconds": round(state["seconds"], 2),
+        "device": device,
+        "precision": "bf16" if bf16 else "fp32",
+        "samples": len(clips),
+        "sample_rate": sr,
+        "sample_size": size,
+        "channels": ch,
+        "val_loss_start": state.get("val_loss_start"),
+        "val_loss_end": validation_loss(ema, val, seed=cfg.seed),
+        "history": state["history"],
+        "config": asdict(cfg),
+        "parameters": sum(p.numel() for p in ema.parameters()),
+    }
+    _write_final(ema, out, summary)
+    return summary
+
+
+def _tuple_state(s: Any) -> Any:
+    return tuple(_tuple_state(v) for v in s) if isinstance(s, list) else s
+
+
+def _demos(ema: UNet1DModel, out: Path, step: int, cfg: TrainConfig) -> None:
+    from music.engines.dance_diffusion import DanceDiffusionEngine
+
+    engine = DanceDiffusionEngine(unet=ema, device=str(next(ema.parameters()).device))
+    clips = engine.sample(n=cfg.demo_n, seed=cfg.seed, sampler="dpmpp-2m", steps=cfg.demo_steps)
+    folder = out / "demos"
+    folder.mkdir(exist_ok=True)
+    for i, c in enumerate(clips):
+        save(c, folder / f"step-{step:07d}_{i + 1}.wav")
+
+
+def _write_final(ema: UNet1DModel, out: Path, summary: dict[str, Any]) -> None:
+    """The EMA weights as a diffusers folder in ``out`` (written aside, then moved in)."""
+    tmp = out / ".final.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    ema.save_pretrained(tmp)
+    for f in tmp.iterdir():
+        os.replace(f, out / f.name)
+    tmp.rmdir()
+    (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -1,0 +1,378 @@
+"""Stable Audio Open: text-to-audio latent diffusion through diffusers' ``StableAudioPipeline``.
+
+Weights are local only: a diffusers pipeline folder (``model_index.json`` with ``vae``,
+``text_encoder``, ``tokenizer``, ``projection_model``, ``transformer``, ``scheduler``), found
+by path, in songmint's models folder, or in the local Hugging Face cache
+(``stabilityai/stable-audio-open-1.0``); never downloaded.
+
+Operations
+----------
+``generate``
+    Text-to-audio with a duration (capped at the model's window, 47.55 s for SAO 1.0),
+    a negative prompt, classifier-free guidance, ``n`` waveforms per prompt and a seed.
+``vary``
+    Init-audio variation (SDEdit, Meng et al. 2022, in the VAE's latent space): the audio
+    is encoded, noised to ``σ' = σ_min (σ_max/σ_min)^strength`` and denoised from there with
+    the pipeline's own scheduler restricted to ``[σ_min, σ']``. ``strength=0`` returns the
+    input; ``1`` starts from the model's full noise level. (diffusers' own
+    ``initial_audio_waveforms`` adds the latents to noise at ``σ_max = 500``, which keeps
+    almost nothing of the input.)
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from music.audio import Audio, load, resample, to_channels
+from music.engines.base import Request, Take
+from music.engines.dd_checkpoints import hf_cache_dir, models_dir
+from music.errors import EngineError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    from diffusers import StableAudioPipeline
+
+__all__ = ["DEFAULT_MODEL", "StableAudioEngine", "find_pipeline"]
+
+DEFAULT_MODEL = "stable-audio-open-1.0"
+REPOS = {"stable-audio-open-1.0": "stabilityai/stable-audio-open-1.0"}
+HOW_TO_PROVIDE = (
+    "download the diffusers folder yourself (it is gated: accept the licence on Hugging Face), "
+    "then put it there or pass --checkpoint PATH"
+)
+
+
+def _is_pipeline(p: Path) -> bool:
+    return (p / "model_index.json").is_file() and (p / "transformer").is_dir() and (p / "vae").is_dir()
+
+
+def search_locations(name: str) -> list[Path]:
+    """Every folder looked at for the model called ``name``."""
+    locs = [models_dir() / name]
+    repo = REPOS.get(name)
+    if repo:
+        snaps = hf_cache_dir() / ("models--" + repo.replace("/", "--")) / "snapshots"
+        found = (
+            sorted(snaps.iterdir(), key=lambda q: q.stat().st_mtime, reverse=True) if snaps.is_dir() else []
+        )
+        locs += found or [snaps / "<revision>"]
+    return locs
+
+
+def find_pipeline(spec: str | os.PathLike[str] | None = None) -> tuple[str, Path]:
+    """``(name, folder)`` of a Stable Audio pipeline: a path or a known name (default SAO 1.0).
+
+    Raises
+    ------
+    ModelNotFoundError
+        One line naming where songmint looked and how to provide the weights.
+    """
+    if spec is None:
+        spec = os.environ.get("SONGMINT_STABLE_AUDIO", DEFAULT_MODEL)
+    text = os.fspath(spec)
+    p = Path(text).expanduser()
+    if text not in REPOS and (p.exists() or os.sep in text):
+        if not _is_pipeline(p):
+            raise ModelNotFoundError(
+                f"{p} is not a diffusers Stable Audio folder (no model_index.json with "
+                f"transformer/ and vae/); {HOW_TO_PROVIDE}"
+            )
+        return p.name, p
+    locs = search_locations(text)
+    for loc in locs:
+        if _is_pipeline(loc):
+            return text, loc
+    raise ModelNotFoundError(
+        f"Stable Audio model {text!r} not found locally (looked in "
+        f"{', '.join(map(str, locs))}); {HOW_TO_PROVIDE}"
+    )
+
+
+def _weights_sha256(folder: Path) -> str:
+    """sha256 over the sorted ``(relative path, sha256)`` of every weights file of the pipeline."""
+    import hashlib
+
+    from music.soundfont import sha256_file
+
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and f.suffix in (".safetensors", ".bin"):
+            h.update(f"{f.relative_to(folder).as_posix()} {sha256_file(f)}\n".encode())
+    return h.hexdigest()
+
+
+class StableAudioEngine:
+    """Text-to-audio with Stable Audio Open (diffusers ``StableAudioPipeline``).
+
+    Parameters
+    ----------
+    checkpoint : str or path-like, optional
+        A pipeline folder or a known name (default ``$SONGMINT_STABLE_AUDIO`` or
+        ``stable-audio-open-1.0``), looked up locally only.
+    pipeline : StableAudioPipeline, optional
+        An already built pipeline (tests; then ``checkpoint`` only names it).
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    dtype : {"float32", "float16", "bfloat16"}
+    steps : int
+        Default denoising steps (100 in Stability's reference settings).
+    guidance : float
+        Classifier-free guidance scale (7.0).
+    """
+
+    name = "stable-audio"
+    version = "1.0"
+
+    def __init__(
+        self,
+        *,
+        checkpoint: str | None = None,
+        pipeline: StableAudioPipeline | None = None,
+        device: str = "cpu",
+        dtype: str = "float32",
+        steps: int = 100,
+        guidance: float = 7.0,
+    ) -> None:
+        if dtype not in ("float32", "float16", "bfloat16"):
+            raise EngineError(f"dtype must be float32, float16 or bfloat16, got {dtype!r}")
+        self._spec = checkpoint
+        self._pipe = pipeline
+        self._folder: Path | None = None
+        self._model_name = str(checkpoint) if checkpoint else ("in-memory" if pipeline else DEFAULT_MODEL)
+        self._sha: str | None = None
+        self.device_name = device
+        self.dtype_name = dtype
+        self.steps = int(steps)
+        self.guidance = float(guidance)
+
+    @property
+    def device(self) -> str:
+        if self.device_name == "auto":
+            import torch
+
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device_name
+
+    @property
+    def pipe(self) -> StableAudioPipeline:
+        """The pipeline, loaded on first use (local files only)."""
+        if self._pipe is None:
+            import torch
+            from diffusers import StableAudioPipeline
+
+            self._model_name, self._folder = find_pipeline(self._spec)
+            try:
+                pipe = StableAudioPipeline.from_pretrained(
+                    self._folder, local_files_only=True, dtype=getattr(torch, self.dtype_name)
+                )
+            except (OSError, ValueError) as exc:
+                raise EngineError(
+                    f"{self._folder}: cannot load a StableAudioPipeline ({' '.join(str(exc).split())[:200]})"
+                ) from exc
+            self._pipe = pipe.to(self.device)
+        self._pipe.set_progress_bar_config(disable=True)
+        return self._pipe
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.pipe.vae.config.sampling_rate)
+
+    @property
+    def max_seconds(self) -> float:
+        p = self.pipe
+        return float(p.transformer.config.sample_size * p.vae.hop_length / self.sample_rate)
+
+    def _provenance(self, op: str, seed: int | None, params: dict[str, Any]) -> dict[str, Any]:
+        import diffusers
+        import torch
+
+        pipe = self.pipe
+        if self._sha is None and self._folder is not None:
+            self._sha = _weights_sha256(self._folder)
+        return {
+            "engine": self.name,
+            "engine_version": self.version,
+            "operation": op,
+            "seed": seed,
+            "model": self._model_name,
+            "weights_sha256": self._sha,
+            "model_sample_rate": self.sample_rate,
+            "scheduler": type(pipe.scheduler).__name__,
+            "device": self.device,
+            "dtype": self.dtype_name,
+            "params": {k: v for k, v in params.items() if v is not None},
+            "torch": torch.__version__,
+            "diffusers": diffusers.__version__,
+            "machine": platform.machine(),
+        }
+
+    def _call(
+        self,
+        *,
+        prompt: str | None,
+        negative_prompt: str | None,
+        seconds: float | None,
+        n: int,
+        seed: int,
+        steps: int,
+        guidance: float,
+        latents: Any = None,
+        prompt_embeds: Any = None,
+    ) -> list[Audio]:
+        import torch
+
+        pipe = self.pipe
+        end = self.max_seconds if seconds is None else float(seconds)
+        if end <= 0:
+            raise EngineError("seconds must be positive")
+        if end > self.max_seconds + 1e-9:
+            raise EngineError(
+                f"Stable Audio makes at most {self.max_seconds:.2f} s per take; asked for {end:g} s"
+            )
+        if prompt is None and prompt_embeds is None:
+            raise EngineError("Stable Audio needs a text prompt")
+        gen = torch.Generator("cpu").manual_seed(int(seed))
+        out = pipe(
+            prompt=None if prompt_embeds is not None else prompt,
+            prompt_embeds=prompt_embeds,
+            negative_prompt=negative_prompt,
+            audio_end_in_s=end,
+            num_inference_steps=int(steps),
+            guidance_scale=float(guidance),
+            num_waveforms_per_prompt=int(n),
+            generator=gen,
+            latents=latents,
+            output_type="pt",
+        ).audios
+        arr = out.float().clamp(-1, 1).cpu().numpy()
+        return [Audio(np.ascontiguousarray(a), self.sample_rate) for a in arr]
+
+    def generate(self, request: Request) -> Take:
+        """Text-to-audio; ``init_audio`` + ``strength`` in ``request.params`` make it a variation.
+
+        ``request.params``: ``negative_prompt``, ``steps``, ``guidance``, ``n``,
+        ``init_audio`` (path or :class:`Audio`), ``strength`` (0..1, default 0.5 with
+        ``init_audio``), ``prompt_embeds`` (a tensor, instead of the prompt).
+        """
+        p = dict(request.params)
+        init = p.get("init_audio")
+        if init is not None:
+            audio = load(init) if not isinstance(init, Audio) else init
+            return self.vary(
+                audio,
+                prompt=request.prompt,
+                strength=float(p.get("strength", 0.5)),
+                negative_prompt=p.get("negative_prompt"),
+                n=int(p.get("n") or 1),
+                seed=request.seed,
+                steps=p.get("steps"),
+                guidance=p.get("guidance"),
+                prompt_embeds=p.get("prompt_embeds"),
+                source=str(init),
+            )
+        steps = int(p.get("steps") or self.steps)
+        guidance = float(p["guidance"]) if p.get("guidance") is not None else self.guidance
+        n = int(p.get("n") or 1)
+        clips = self._call(
+            prompt=request.prompt,
+            negative_prompt=p.get("negative_prompt"),
+            seconds=request.seconds,
+            n=n,
+            seed=request.seed,
+            steps=steps,
+            guidance=guidance,
+            prompt_embeds=p.get("prompt_embeds"),
+        )
+        params = {
+            "prompt": request.prompt,
+            "negative_prompt": p.get("negative_prompt"),
+            "seconds": request.seconds,
+            "steps": steps,
+            "guidance": guidance,
+            "n": n,
+        }
+        extras = {f"variation-{i:02d}": c for i, c in enumerate(clips[1:], start=2)}
+        return Take(
+            mix=clips[0],
+            extras=extras,
+            provenance=self._provenance("generate", request.seed, params),
+            seed=request.seed,
+        )
+
+    def vary(
+        self,
+        audio: Audio,
+        *,
+        prompt: str | None,
+        strength: float = 0.5,
+        negative_prompt: str | None = None,
+        n: int = 1,
+        seed: int = 0,
+        steps: int | None = None,
+        guidance: float | None = None,
+        prompt_embeds: Any = None,
+        source: str | None = None,
+    ) -> Take:
+        """Variations of ``audio`` guided by ``prompt`` (see the module docs).
+
+        The output has the input's length (capped at the model's window) at the model's rate.
+        """
+        import torch
+
+        if not 0.0 <= strength <= 1.0:
+            raise EngineError(f"strength must be in [0, 1], got {strength}")
+        pipe = self.pipe
+        sr = self.sample_rate
+        a = to_channels(resample(audio, sr), int(pipe.vae.config.audio_channels))
+        n_out = min(a.n, round(self.max_seconds * sr))
+        a = a.with_samples(a.samples[:, :n_out])
+        steps = int(steps or self.steps)
+        guidance = self.guidance if guidance is None else float(guidance)
+        params = {
+            "prompt": prompt,
+            "negative_prompt": negative_prompt,
+            "strength": strength,
+            "steps": steps,
+            "guidance": guidance,
+            "n": n,
+            "init_audio": source,
+        }
+        if strength == 0.0:
+            clips = [a] * n
+        else:
+            window = int(pipe.transformer.config.sample_size) * int(pipe.vae.hop_length)
+            x = torch.zeros((1, a.channels, window), dtype=pipe.vae.dtype)
+            x[0, :, :n_out] = torch.from_numpy(np.array(a.samples))
+            gen = torch.Generator("cpu").manual_seed(int(seed))
+            with torch.inference_mode():
+                z0 = pipe.vae.encode(x.to(self.device)).latent_dist.mode()
+            scheduler = pipe.scheduler
+            cfg = scheduler.config
+            smin, smax = float(cfg.sigma_min), float(cfg.sigma_max)
+            sigma = smin * (smax / smin) ** strength
+            noise = torch.randn((n, *z0.shape[1:]), generator=gen).to(self.device, z0.dtype)
+            varied = type(scheduler).from_config(cfg, sigma_max=sigma)
+            # The pipeline multiplies latents by init_noise_sigma = sqrt(σ'^2 + 1); pre-divide so
+            # that the start is exactly z0 + σ' ε.
+            latents = (z0.repeat(n, 1, 1) + sigma * noise) / varied.init_noise_sigma
+            pipe.scheduler = varied
+            try:
+                clips = self._call(
+                    prompt=prompt,
+                    negative_prompt=negative_prompt,
+                    seconds=n_out / sr,
+                    n=n,
+                    seed=seed,
+                    steps=steps,
+                    guidance=guidance,
+                    latents=latents,
+                    prompt_embeds=prompt_embeds,
+                )
+            finally:
+                pipe.scheduler = scheduler
+        extras = {f"variation-{i:02d}": c for i, c in enumerate(clips[1:], start=2)}
+        return Take(mix=clips[0], extras=extras, provenance=self._provenance("vary", seed, params), seed=seed)
