@@ -24,6 +24,9 @@ N_FRAMES = 256
 N_BANDS = 48
 """Log-spaced spectral bands, 40 Hz … 16 kHz."""
 WIN = 2048
+ONSET_FLOOR = 200.0
+"""Spectral flux (sum over bins of log-magnitude rises, 2048-point frames) that counts as a full
+onset: a sustained chord stays below ~15, a click or drum hit reaches thousands."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,7 +158,8 @@ def motif_from_audio(samples: np.ndarray, sr: int, *, digest: str | None = None)
         peak = float(np.max(np.abs(v)))
         return v / peak if peak > 1e-12 else np.zeros_like(v)
 
-    return Motif(envelope=unit(rms), waveform=unit(wave), onsets=unit(flux), chroma=chroma,
+    onsets = flux / max(float(flux.max()), ONSET_FLOOR)
+    return Motif(envelope=unit(rms), waveform=unit(wave), onsets=onsets, chroma=chroma,
                  spectrum=spectrum, digest=digest)
 
 
