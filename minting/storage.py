@@ -402,9 +402,8 @@ class KuboStorage:
         if not p.exists():
             raise StorageError(f"no such file or folder: {p}")
         local, _ = import_path(p, hidden=self.hidden)
+        # ``label`` is not sent: ``pin-name`` needs kubo >= 0.33 and older nodes reject unknown options.
         params = [*self.ADD_PARAMS, ("pin", "true" if pin else "false")]
-        if pin and label:
-            params.append(("pin-name", label))
         _, payload = self.http.request(
             "POST", "/api/v0/add", params=params, body=multipart_body(_walk(p, self.hidden))
         )
