@@ -558,11 +558,13 @@ class DanceDiffusionEngine:
             **{
                 key: (str(v) if key == "init_audio" else v)
                 for key, v in p.items()
-                if key not in ("sampler", "steps", "n")
+                if key not in ("sampler", "steps", "n", "progress")
             },
         }
         if init is None:
-            clips = self.sample(n=n, seconds=request.seconds, seed=seed, sampler=name, steps=k)
+            clips = self.sample(
+                n=n, seconds=request.seconds, seed=seed, sampler=name, steps=k, progress=p.get("progress")
+            )
             op = "generate"
         elif p.get("strength") is not None:
             clips = self.vary_audio(
@@ -590,48 +592,60 @@ class DanceDiffusionEngine:
             op += "+loop"
         return self._take(clips, op, seed, params)
 
-    def vary(
-        self,
-        audio: Audio,
-        *,
-        strength: float = 0.5,
-        n: int = 1,
-        seed: int = 0,
-        sampler: str | None = None,
-        steps: int | None = None,
-        progress: Progress | None = None,
-    ) -> Take:
-        """:meth:`vary_audio` as a take (variation 1 is the mix, the others are extras)."""
-        name, k = self._steps(sampler, steps)
-        clips = self.vary_audio(
-            audio, strength=strength, n=n, seed=seed, sampler=name, steps=k, progress=progress
-        )
-        return self._take(clips, "vary", seed, {"strength": strength, "n": n, "sampler": name, "steps": k})
+    def vary(self, audio: Audio, request: Request | None = None) -> Take:
+        """:meth:`vary_audio` as a take (variation 1 is the mix, the others are extras).
 
-    def interpolate(
-        self,
-        a: Audio,
-        b: Audio,
-        *,
-        frames: int = 5,
-        steps: int | None = None,
-        sampler: str = "ddim",
-        gap_s: float = 0.0,
-        progress: Progress | None = None,
-    ) -> Take:
-        """:meth:`interpolate_audio` as a take: the mix is the frames in order, each frame an extra."""
-        _, k = self._steps(sampler, steps)
-        clips = self.interpolate_audio(a, b, frames=frames, steps=k, sampler=sampler, progress=progress)
-        gap = np.zeros((self.channels, int(gap_s * self.sample_rate)), np.float32)
-        parts = (
-            [x for c in clips for x in (c.samples, gap)][:-1] if gap.shape[1] else [c.samples for c in clips]
+        ``request.params``: ``strength`` (default 0.5), ``n``, ``sampler``, ``steps``,
+        ``progress`` (a callback), ``source`` (a name recorded in provenance);
+        ``request.seed`` seeds the noise.
+        """
+        request = request or Request()
+        p = request.params
+        name, k = self._steps(p.get("sampler"), p.get("steps"))
+        strength = float(p.get("strength", 0.5))
+        n = int(p.get("n") or 1)
+        clips = self.vary_audio(
+            audio,
+            strength=strength,
+            n=n,
+            seed=request.seed,
+            sampler=name,
+            steps=k,
+            progress=p.get("progress"),
         )
+        params = {"strength": strength, "n": n, "sampler": name, "steps": k, "source": p.get("source")}
+        return self._take(clips, "vary", request.seed, params)
+
+    def interpolate(self, a: Audio, b: Audio, request: Request | None = None) -> Take:
+        """:meth:`interpolate_audio` as a take: the mix is the frames in order, each frame an extra.
+
+        ``request.params``: ``frames`` (default 5), ``steps``, ``sampler`` (``ddim`` or
+        ``dpmpp-2m``; default ``ddim``), ``gap_s`` (silence between frames in the mix),
+        ``progress``, ``sources`` (names recorded in provenance).
+        """
+        request = request or Request()
+        p = request.params
+        sampler = p.get("sampler") or "ddim"
+        frames = int(p.get("frames") or 5)
+        gap_s = float(p.get("gap_s") or 0.0)
+        _, k = self._steps(sampler, p.get("steps"))
+        clips = self.interpolate_audio(
+            a, b, frames=frames, steps=k, sampler=sampler, progress=p.get("progress")
+        )
+        gap = np.zeros((self.channels, int(gap_s * self.sample_rate)), np.float32)
+        parts: list[np.ndarray] = []
+        for i, c in enumerate(clips):
+            parts += [c.samples] if i == 0 or not gap.shape[1] else [gap, c.samples]
         mix = Audio(np.concatenate(parts, axis=1), self.sample_rate)
         extras = {f"frame-{i:02d}": c for i, c in enumerate(clips)}
-        prov = self._provenance(
-            "interpolate", None, {"frames": frames, "steps": k, "sampler": sampler, "gap_s": gap_s}
-        )
-        return Take(mix=mix, extras=extras, provenance=prov)
+        params = {
+            "frames": frames,
+            "steps": k,
+            "sampler": sampler,
+            "gap_s": gap_s,
+            "sources": p.get("sources"),
+        }
+        return Take(mix=mix, extras=extras, provenance=self._provenance("interpolate", None, params))
 
 
 def torch_where(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -46,7 +46,7 @@ HOW_TO_PROVIDE = (
 )
 
 
-def _is_pipeline(p: Path) -> bool:
+def is_pipeline(p: Path) -> bool:
     return (p / "model_index.json").is_file() and (p / "transformer").is_dir() and (p / "vae").is_dir()
 
 
@@ -76,7 +76,7 @@ def find_pipeline(spec: str | os.PathLike[str] | None = None) -> tuple[str, Path
     text = os.fspath(spec)
     p = Path(text).expanduser()
     if text not in REPOS and (p.exists() or os.sep in text):
-        if not _is_pipeline(p):
+        if not is_pipeline(p):
             raise ModelNotFoundError(
                 f"{p} is not a diffusers Stable Audio folder (no model_index.json with "
                 f"transformer/ and vae/); {HOW_TO_PROVIDE}"
@@ -84,7 +84,7 @@ def find_pipeline(spec: str | os.PathLike[str] | None = None) -> tuple[str, Path
         return p.name, p
     locs = search_locations(text)
     for loc in locs:
-        if _is_pipeline(loc):
+        if is_pipeline(loc):
             return text, loc
     raise ModelNotFoundError(
         f"Stable Audio model {text!r} not found locally (looked in "
@@ -262,7 +262,7 @@ class StableAudioEngine:
         init = p.get("init_audio")
         if init is not None:
             audio = load(init) if not isinstance(init, Audio) else init
-            return self.vary(
+            return self._vary(
                 audio,
                 prompt=request.prompt,
                 strength=float(p.get("strength", 0.5)),
@@ -303,7 +303,29 @@ class StableAudioEngine:
             seed=request.seed,
         )
 
-    def vary(
+    def vary(self, audio: Audio, request: Request | None = None) -> Take:
+        """Variations of ``audio`` guided by ``request.prompt`` (see the module docs).
+
+        ``request.params``: ``strength`` (default 0.5), ``negative_prompt``, ``n``, ``steps``,
+        ``guidance``, ``prompt_embeds``, ``source`` (a name recorded in provenance). The
+        output has the input's length (capped at the model's window) at the model's rate.
+        """
+        request = request or Request()
+        p = request.params
+        return self._vary(
+            audio,
+            prompt=request.prompt,
+            strength=float(p.get("strength", 0.5)),
+            negative_prompt=p.get("negative_prompt"),
+            n=int(p.get("n") or 1),
+            seed=request.seed,
+            steps=p.get("steps"),
+            guidance=p.get("guidance"),
+            prompt_embeds=p.get("prompt_embeds"),
+            source=p.get("source"),
+        )
+
+    def _vary(
         self,
         audio: Audio,
         *,
@@ -317,10 +339,6 @@ class StableAudioEngine:
         prompt_embeds: Any = None,
         source: str | None = None,
     ) -> Take:
-        """Variations of ``audio`` guided by ``prompt`` (see the module docs).
-
-        The output has the input's length (capped at the model's window) at the model's rate.
-        """
         import torch
 
         if not 0.0 <= strength <= 1.0:

@@ -1,0 +1,342 @@
+"""``songmint vary``, ``interpolate`` and ``train``: waveform diffusion on your own sounds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from music.audio import load
+from music.engines import Request, get_engine, require
+from music.takes import read_take_json, slugify, write_take
+from songmint.console import json_option, output, print_json
+from songmint.errors import SongmintError
+
+SAMPLER_CHOICES = ("ipndm", "ddim", "dpmpp-2m")
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[..., None]]:
+    """A progress callback ``(done, total[, loss])`` driving a rich bar on stderr."""
+    with output().progress() as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int, loss: float | None = None) -> None:
+            desc = label if loss is None else f"{label} (loss {loss:.4f})"
+            bar.update(task, completed=done, total=total, description=desc)
+
+        yield update
+
+
+def _engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(
+        [
+            click.option(
+                "--checkpoint",
+                help="Model: a registry name (see `songmint models list`), a diffusers "
+                "folder or a sample-generator .ckpt (dance-diffusion); a pipeline folder (stable-audio).",
+            ),
+            click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto."),
+            click.option(
+                "--dtype",
+                type=click.Choice(["float32", "bfloat16"]),
+                default="float32",
+                show_default=True,
+                help="Model precision.",
+            ),
+        ]
+    ):
+        f = opt(f)
+    return f
+
+
+def _write(take: Any, out_dir: Path, title: str, fmt: str, as_json: bool, what: str) -> None:
+    path = write_take(take, out_dir, title=title, fmt=fmt)
+    if as_json:
+        print_json(read_take_json(path))
+    else:
+        extra = f", {len(take.extras)} extras" if take.extras else ""
+        output().info(f"wrote {path} ({what}: {take.mix.duration:.2f} s at {take.mix.sr} Hz{extra})")
+
+
+@click.command("vary")
+@click.argument("audio_path", metavar="AUDIO", type=click.Path(path_type=Path))
+@click.option(
+    "--strength",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="How far to noise AUDIO before denoising: 0 returns it, 1 ignores it.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["dance-diffusion", "stable-audio"]),
+    default="dance-diffusion",
+    show_default=True,
+)
+@click.option(
+    "-n",
+    "--n",
+    "n",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Number of variations (the first is the mix, the others extras).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), help="Sampler steps (full-range; scaled by strength).")
+@click.option("--sampler", type=click.Choice(SAMPLER_CHOICES), help="Sampler (dance-diffusion).")
+@click.option("--prompt", help="Text that steers the variation (stable-audio).")
+@click.option("--negative-prompt", help="What to steer away from (stable-audio).")
+@_engine_options
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Take folder to write."
+)
+@click.option("--title", help="Title used in file names (default: AUDIO's name + '-varied').")
+@click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav", show_default=True)
+@json_option
+def vary(
+    audio_path: Path,
+    strength: float,
+    engine: str,
+    n: int,
+    seed: int,
+    steps: int | None,
+    sampler: str | None,
+    prompt: str | None,
+    negative_prompt: str | None,
+    checkpoint: str | None,
+    device: str,
+    dtype: str,
+    out_dir: Path,
+    title: str | None,
+    fmt: str,
+    as_json: bool,
+) -> None:
+    """Regenerate AUDIO: noise it partway (--strength), then denoise with a diffusion model.
+
+    Low strengths keep the timing and timbre and change detail; high strengths keep only
+    the broad gesture. Dance Diffusion works at the model's rate and channel count (AUDIO
+    is converted); Stable Audio also takes a --prompt.
+    """
+    if engine == "dance-diffusion" and (prompt or negative_prompt):
+        raise SongmintError("--prompt/--negative-prompt apply to --engine stable-audio")
+    if engine == "stable-audio" and sampler:
+        raise SongmintError("--sampler applies to --engine dance-diffusion")
+    audio = load(audio_path)
+    eng = get_engine(engine, checkpoint=checkpoint, device=device, dtype=dtype)
+    params: dict[str, Any] = {"strength": strength, "n": n, "source": audio_path.name}
+    for key, value in (("steps", steps), ("sampler", sampler), ("negative_prompt", negative_prompt)):
+        if value is not None:
+            params[key] = value
+    with _progress("varying") as update:
+        if engine == "dance-diffusion":
+            params["progress"] = update
+        take = require(eng, "vary")(audio, Request(prompt=prompt, seed=seed, params=params))
+    _write(take, out_dir, title or f"{slugify(audio_path.stem)}-varied", fmt, as_json, f"{n} variation(s)")
+
+
+@click.command("interpolate")
+@click.argument("a_path", metavar="A", type=click.Path(path_type=Path))
+@click.argument("b_path", metavar="B", type=click.Path(path_type=Path))
+@click.option(
+    "--steps",
+    "frames",
+    type=click.IntRange(2, 64),
+    default=5,
+    show_default=True,
+    help="Number of clips from A to B, both ends included.",
+)
+@click.option(
+    "--diffusion-steps",
+    type=click.IntRange(min=1),
+    help="Sampler steps for inversion and decoding (default: the sampler's).",
+)
+@click.option(
+    "--sampler",
+    type=click.Choice(["ddim", "dpmpp-2m"]),
+    default="ddim",
+    show_default=True,
+    help="Deterministic sampler used both ways.",
+)
+@click.option(
+    "--gap",
+    "gap_s",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds of silence between clips in the mix.",
+)
+@_engine_options
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Take folder to write."
+)
+@click.option("--title", help="Title used in file names (default: A-to-B).")
+@click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav", show_default=True)
+@json_option
+def interpolate(
+    a_path: Path,
+    b_path: Path,
+    frames: int,
+    diffusion_steps: int | None,
+    sampler: str,
+    gap_s: float,
+    checkpoint: str | None,
+    device: str,
+    dtype: str,
+    out_dir: Path,
+    title: str | None,
+    fmt: str,
+    as_json: bool,
+) -> None:
+    """Morph from A to B with Dance Diffusion.
+
+    Both clips are inverted to noise with the deterministic sampler, the noises are
+    interpolated spherically and each point is decoded. The mix is the clips in order;
+    each clip is also an extra (frame-00 … frame-NN).
+    """
+    a, b = load(a_path), load(b_path)
+    eng = get_engine("dance-diffusion", checkpoint=checkpoint, device=device, dtype=dtype)
+    params: dict[str, Any] = {
+        "frames": frames,
+        "sampler": sampler,
+        "gap_s": gap_s,
+        "sources": [a_path.name, b_path.name],
+    }
+    if diffusion_steps is not None:
+        params["steps"] = diffusion_steps
+    with _progress("interpolating") as update:
+        params["progress"] = update
+        take = require(eng, "interpolate")(a, b, Request(params=params))
+    name = title or f"{slugify(a_path.stem)}-to-{slugify(b_path.stem)}"
+    _write(take, out_dir, name, fmt, as_json, f"{frames} clips")
+
+
+@click.command("train")
+@click.argument("samples_dir", metavar="SAMPLES_DIR", type=click.Path(path_type=Path))
+@click.option(
+    "--engine", type=click.Choice(["dance-diffusion"]), default="dance-diffusion", show_default=True
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Model folder: checkpoints/, demos/, and the final diffusers weights.",
+)
+@click.option(
+    "--checkpoint", help="Fine-tune from this model (name, folder or .ckpt) instead of from scratch."
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["tiny", "small", "maestro"]),
+    default="small",
+    show_default=True,
+    help="Architecture when training from scratch.",
+)
+@click.option("--sample-rate", type=click.IntRange(8000, 96000), help="Model rate (from scratch).")
+@click.option("--sample-size", type=click.IntRange(min=64), help="Training window in samples.")
+@click.option(
+    "--channels",
+    type=click.Choice(["1", "2"]),
+    default="2",
+    show_default=True,
+    help="Audio channels (from scratch).",
+)
+@click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True, help="Optimizer steps.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
+@click.option("--ema-decay", type=click.FloatRange(0, 1), default=0.995, show_default=True)
+@click.option(
+    "--save-every",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Checkpoint interval in steps.",
+)
+@click.option(
+    "--demo-every",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="Demo-sample interval in steps (0: none).",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16"]),
+    default="auto",
+    show_default=True,
+    help="auto: bf16 autocast on CUDA when supported, else fp32.",
+)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
+@json_option
+def train(
+    samples_dir: Path,
+    engine: str,
+    out_dir: Path,
+    checkpoint: str | None,
+    preset: str,
+    sample_rate: int | None,
+    sample_size: int | None,
+    channels: str,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    ema_decay: float,
+    save_every: int,
+    demo_every: int,
+    precision: str,
+    device: str,
+    seed: int,
+    resume: bool,
+    as_json: bool,
+) -> None:
+    """Train Dance Diffusion on SAMPLES_DIR (a folder of your one-shots or loops).
+
+    Fine-tunes --checkpoint, or trains a --preset from scratch, on random crops of every
+    readable audio file (unreadable ones are skipped with a warning). Writes resumable
+    checkpoints, demo samples, and a diffusers folder that `songmint generate --engine
+    dance-diffusion --checkpoint OUT` loads directly.
+    """
+    from music.engines.dd_training import TrainConfig
+    from music.engines.dd_training import train as run_training
+
+    cfg = TrainConfig(
+        checkpoint=checkpoint,
+        preset=preset,
+        sample_rate=sample_rate,
+        sample_size=sample_size,
+        channels=int(channels),
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        ema_decay=ema_decay,
+        save_every=save_every,
+        demo_every=demo_every,
+        precision=precision,
+        device=device,
+        seed=seed,
+    )
+    out = output()
+    with _progress("training") as update:
+        summary = run_training(
+            samples_dir,
+            out_dir,
+            cfg,
+            resume=resume,
+            progress=update,
+            warn=lambda m: out.info(f"warning: {m}"),
+        )
+    if as_json:
+        print_json(summary)
+    else:
+        out.info(
+            f"trained {summary['steps']} steps in {summary['seconds']:.0f} s on {summary['samples']} files; "
+            f"validation loss {summary['val_loss_start']:.4f} -> {summary['val_loss_end']:.4f}; "
+            f"model in {out_dir}"
+        )
