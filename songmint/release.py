@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import click
 import numpy as np
@@ -887,7 +888,8 @@ class Release:
         from songmint.onchain import Journal, connect, fault
 
         name, chain_id = self.network()
-        if name not in ("memory", "local") and not self.opts.yes:
+        loopback = urlparse(name).hostname in ("127.0.0.1", "localhost", "::1")
+        if name not in ("memory", "local") and not loopback and not self.opts.yes:
             raise SongmintError(
                 f"{name} is not a local network: run with --dry-run to see the transactions and "
                 "their gas, then again with --yes to send them"

@@ -190,6 +190,11 @@ def collection_rarity(traits: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _normalise_rarity(r: Any) -> dict[str, Any]:
     if isinstance(r, dict) and "frequency" in r:
         return {"frequency": dict(r["frequency"]), "score": float(r.get("score", 0.0))}
+    if hasattr(r, "frequencies"):  # music.traits.rarity: keyed by attribute name ("Key", "Tempo", ...)
+        names = _optional("music.traits.collection", "ATTRIBUTES") or {}
+        freq = {names[k][0] if k in names else k: float(v) for k, v in r.frequencies.items()}
+        return {"frequency": freq, "score": round(float(r.score), 4), "rank": getattr(r, "rank", None),
+                "bins": dict(getattr(r, "values", {}))}
     if hasattr(r, "frequency"):
         return {"frequency": dict(r.frequency), "score": float(getattr(r, "score", 0.0))}
     return {"frequency": {}, "score": 0.0}

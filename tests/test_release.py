@@ -1,0 +1,145 @@
+"""`songmint release` end to end on the in-memory chain: outputs, idempotence, dry run."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from minting.car import verify_car
+from songmint.cli import main
+from songmint.release import Options, preview_clip, representative_start, run_release
+from songmint.spec import load_spec
+from tests import synth
+from tests.release_fixture import make_spec
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    folder = tmp_path_factory.mktemp("spec")
+    spec = make_spec(folder)
+    out = folder / "out"
+    result = CliRunner().invoke(main, ["release", str(spec), "--out", str(out), "--cover-size", "256"])
+    assert result.exit_code == 0, result.output
+    return spec, out, result.output
+
+
+def test_outputs_and_manifest(released: tuple[Path, Path, str]) -> None:
+    _, out, text = released
+    for rel in (
+        "manifest.json",
+        "collection.json",
+        "release.car",
+        "assets",
+        "metadata",
+        "preview/index.html",
+    ):
+        assert (out / rel).exists(), rel
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["chain"]["network"] == "memory" and re.fullmatch(r"0x[0-9a-fA-F]{40}", m["chain"]["contract"])
+    assert [t["title"] for t in m["tokens"]] == ["Alpha", "Beta"]
+    alpha, beta = m["tokens"]
+    assert (alpha["cap"], alpha["minted"], beta["cap"], beta["minted"]) == (10, 3, 5, 1)
+    assert alpha["recipient"] == m["chain"]["account"]
+    assert {
+        "lossless",
+        "mix",
+        "preview",
+        "cover",
+        "thumbnail",
+        "player",
+        "stem:drums",
+        "stem-lossless:chords",
+    } <= set(alpha["assets"])
+    assert "stem:drums" not in beta["assets"]
+    kinds = [tx["kind"] for tx in m["transactions"]]
+    assert kinds == ["deploy", "addUriPrefix", "createBatch"]
+    assert all(re.fullmatch(r"0x[0-9a-f]{64}", tx["hash"]) for tx in m["transactions"])
+    assert alpha["txs"] == [m["transactions"][-1]["hash"]]
+    # metadata/<64 hex>.json, URIs under the root CID, which is the CAR's root
+    assert alpha["metadata_path"] == f"metadata/{alpha['id']:064x}.json"
+    assert alpha["metadata_uri"] == f"ipfs://{m['root_cid']}/{alpha['metadata_path']}"
+    assert [str(r) for r in verify_car(out / "release.car").roots] == [m["root_cid"]]
+    for a in m["assets"]:
+        assert (out / a["path"]).is_file() and len(a["sha256"]) == 64 and a["cid"].startswith("baf")
+    # the summary table names the tokens
+    assert "Alpha" in text and "Beta" in text
+
+
+def test_metadata_document(released: tuple[Path, Path, str]) -> None:
+    _, out, _ = released
+    m = json.loads((out / "manifest.json").read_text())
+    doc = json.loads((out / m["tokens"][0]["metadata_path"]).read_text())
+    assert doc["name"] == "Alpha" and doc["image"].startswith("ipfs://baf")
+    assert doc["animation_url"].endswith("/player.html")
+    assert doc["losslessAudio"].startswith("ipfs://") and doc["trackNumber"] == 1
+    roles = {a["role"] for a in doc["properties"]["assets"]}
+    assert {"mix", "lossless", "preview", "cover", "player", "stem:drums"} <= roles
+    assert all(set(a) >= {"uri", "mimeType", "sha256", "cid", "size"} for a in doc["properties"]["assets"])
+    traits = {a["trait_type"]: a["value"] for a in doc["attributes"]}
+    assert traits["Artist"] == "Fixture" and "Key" in traits and "Tempo" in traits
+    assert "score" in doc["properties"]["rarity"]
+    coll = json.loads((out / "collection.json").read_text())
+    assert coll["name"] == "Fixture EP" and coll["seller_fee_basis_points"] == 250
+    player = (out / m["tokens"][0]["assets"]["player"]).read_text()
+    assert "SongmintPlayer" in player and "<link" not in player
+
+
+def test_rerun_is_cached_and_identical(released: tuple[Path, Path, str]) -> None:
+    spec, out, _ = released
+    before = json.loads((out / "manifest.json").read_text())
+    lines: list[str] = []
+    after = run_release(spec, Options(out=out, cover_size=256, build_preview=False), log=lines.append)
+    assert after["root_cid"] == before["root_cid"]
+    assert [a["sha256"] for a in after["assets"]] == [a["sha256"] for a in before["assets"]]
+    assert sum("cached" in line for line in lines) >= 6  # generate, traits, cover for both tracks
+
+
+def test_dry_run_sends_nothing(released: tuple[Path, Path, str], tmp_path: Path) -> None:
+    spec, _, _ = released
+    lines: list[str] = []
+    m = run_release(
+        spec,
+        Options(out=tmp_path / "dry", cover_size=256, dry_run=True, build_preview=False),
+        log=lines.append,
+    )
+    assert m["dry_run"] is True and m["chain"] == {} and m["transactions"] == []
+    assert [s["kind"] for s in m["plan"]] == ["deploy", "addUriPrefix", "createBatch"]
+    assert all(s["estimated_gas"] > 20_000 for s in m["plan"])
+    assert all(t["minted"] is None for t in m["tokens"])
+    assert any("nothing was sent" in line for line in lines)
+    assert not (tmp_path / "dry" / ".songmint").exists()  # no journal: nothing to resume
+
+
+def test_bad_spec_is_one_line_exit_2(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path)
+    spec.write_text(spec.read_text().replace('file = "beta.wav"', 'file = "nope.wav"'))
+    result = CliRunner().invoke(main, ["release", str(spec), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "tracks[1].file" in result.output and "no file at" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_representative_section() -> None:
+    # 10 s of a repeated pattern with a 4 s odd section in front: the excerpt skips it.
+    odd = synth.noise(seconds=4.0, amp=0.5)
+    body = synth.mix(synth.drums(bpm=120, bars=5), synth.chord(seconds=10.0))
+    import numpy as np
+
+    from music.audio import Audio
+
+    audio = Audio(np.concatenate([odd.samples, body.samples], axis=1), 44_100)
+    assert representative_start(audio, 5.0) >= 3.5
+    clip, start = preview_clip(audio, 5.0)
+    assert start == representative_start(audio, 5.0)
+    assert abs(clip.duration - 5.0) < 0.01 and np.abs(clip.samples[:, 0]).max() == 0.0  # faded in
+    assert representative_start(body, 30.0) == 0.0
+
+
+def test_token_ids_in_manifest_follow_the_spec(released: tuple[Path, Path, str]) -> None:
+    spec, out, _ = released
+    m = json.loads((out / "manifest.json").read_text())
+    assert [t["id"] for t in m["tokens"]] == load_spec(spec).token_ids()
