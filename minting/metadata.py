@@ -147,6 +147,8 @@ def build_token_metadata(
         cover = _first_role(assets, "cover")
         if cover is None:
             raise MintingError("token metadata needs an image: pass image= or a 'cover' asset")
+        if not cover.mime_type.startswith("image/"):
+            raise MintingError(f"the cover asset is {cover.mime_type}, but ERC-1155 `image` must be image/*")
         image = cover.uri
     if animation_url is None:
         playable = _first_role(assets, "player", "mix")

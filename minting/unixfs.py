@@ -301,7 +301,11 @@ def directory_node(entries: dict[str, Entry]) -> tuple[bytes, Entry]:
         When a name is empty or holds ``/``, or when the directory is so large that kubo
         would shard it (HAMT), which this importer does not write.
     """
-    names = sorted(entries, key=lambda n: n.encode("utf-8"))
+    try:
+        names = sorted(entries, key=lambda n: n.encode("utf-8"))
+    except UnicodeEncodeError:
+        bad = next(n for n in entries if not n.isprintable() or _undecodable(n))
+        raise MintingError(f"file name is not valid UTF-8: {bad!r}") from None
     estimate = 0
     for name in names:
         if not name or "/" in name or name in (".", ".."):
@@ -318,6 +322,14 @@ def directory_node(entries: dict[str, Entry]) -> tuple[bytes, Entry]:
     tsize = len(block) + sum(e.tsize for e in entries.values())
     size = sum(e.size for e in entries.values())
     return block, Entry(cid_to_str(cid), size, tsize, cid)
+
+
+def _undecodable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _scan(directory: Path, hidden: bool) -> list[os.DirEntry[str]]:

@@ -180,6 +180,9 @@ def test_builder_guards(assets: list[Asset]) -> None:
         _token(assets, extra={"name": "sneaky"})
     with pytest.raises(MintingError, match="needs an image"):
         _token([a for a in assets if a.role != "cover"], extra={})
+    with pytest.raises(MintingError, match="must be image"):
+        not_an_image = Asset.from_file(assets[0].path, role="cover")  # the mp3
+        _token([*(a for a in assets if a.role != "cover"), not_an_image])
     with pytest.raises(MintingError, match="duplicate asset roles"):
         _token([*assets, assets[0]])
     with pytest.raises(MintingError, match=r"properties\.assets"):

@@ -238,3 +238,9 @@ def test_cid_strings_round_trip() -> None:
         CID.parse("not-a-cid")
     with pytest.raises(MintingError):
         CID.parse("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk")  # one character short
+
+
+def test_undecodable_file_names_are_refused(tmp_path: Path) -> None:
+    os.close(os.open(os.fsencode(tmp_path) + b"/bad-\xff.bin", os.O_CREAT | os.O_WRONLY))
+    with pytest.raises(MintingError, match="not valid UTF-8"):
+        import_directory(tmp_path)
