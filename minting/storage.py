@@ -7,15 +7,12 @@ nothing). HTTP backends retry connection failures, timeouts, 408, 429 and 5xx wi
 back-off (honouring ``Retry-After``), and stream uploads from disk with a precomputed
 ``Content-Length``, so memory stays flat on large files.
 
-======================  ===================================================================
-spec (:func:`get_storage`)  backend
-======================  ===================================================================
-``None``, ``local``       :class:`LocalStorage` in the user data folder (``…/songmint/ipfs``)
-``local:PATH``, ``PATH``  :class:`LocalStorage` in ``PATH``
-``kubo``, ``kubo:URL``    :class:`KuboStorage` at ``URL`` (default ``http://127.0.0.1:5001``)
-``psa:URL``               :class:`PinningServiceStorage` at ``URL``, token from
-                          ``$SONGMINT_PINNING_TOKEN``
-======================  ===================================================================
+Specs accepted by :func:`get_storage`:
+
+- ``None`` or ``local``: :class:`LocalStorage` in ``$SONGMINT_IPFS_DIR`` or the user data folder;
+- ``local:PATH``, ``file:///PATH`` or a path: :class:`LocalStorage` in ``PATH``;
+- ``kubo`` or ``kubo:URL``: :class:`KuboStorage` (default ``http://127.0.0.1:5001``);
+- ``psa:URL``: :class:`PinningServiceStorage`, token from ``$SONGMINT_PINNING_TOKEN``.
 
 References
 ----------

@@ -30,11 +30,13 @@ from minting.unixfs import (
     cid_of_file,
     decode_pbnode,
     decode_unixfs,
+    directory_node,
     import_directory,
     import_file,
     import_stream,
     ls,
 )
+from minting.unixfs import Entry as UnixFSEntry
 from tests.ipfs_reference import js_import, write_random
 
 EMPTY_FILE = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
@@ -244,3 +246,14 @@ def test_undecodable_file_names_are_refused(tmp_path: Path) -> None:
     os.close(os.open(os.fsencode(tmp_path) + b"/bad-\xff.bin", os.O_CREAT | os.O_WRONLY))
     with pytest.raises(MintingError, match="not valid UTF-8"):
         import_directory(tmp_path)
+
+
+def test_directories_kubo_would_shard_are_refused() -> None:
+    """kubo turns a directory into a HAMT once links reach ~256 KiB; we refuse rather than differ."""
+    leaf = cid_of_bytes(b"x")
+    entry = UnixFSEntry(leaf, 1, 1, bytes(CID.parse(leaf)))
+    small = {f"file-{i:05d}.bin": entry for i in range(100)}
+    assert directory_node(small)[1].cid.startswith("bafybei")
+    huge = {f"file-{i:05d}.bin": entry for i in range(6000)}  # 6000 × (14 + 36) bytes > 256 KiB
+    with pytest.raises(MintingError, match="shard"):
+        directory_node(huge)
