@@ -51,6 +51,9 @@ def extract(audio: Audio, *, stems: Mapping[str, Audio] | None = None) -> Traits
     lev = level.measure(audio)
     rh = rhythm.analyse(feat)
     to = tonal.analyse(feat, rh.beats)
+    ts = rh.time_signature
+    if rh.accents and to.novelty.size >= 12:
+        ts = rhythm.time_signature([*rh.accents, to.novelty])
     b_hz = descriptors.brightness_hz(feat)
     bright = descriptors.brightness(b_hz)
     perc = descriptors.percussiveness(feat)
@@ -69,7 +72,7 @@ def extract(audio: Audio, *, stems: Mapping[str, Audio] | None = None) -> Traits
     return Traits(
         duration_s=float(audio.duration), sample_rate=audio.sr, channels=audio.channels,
         tempo_bpm=round(rh.tempo_bpm, 2), tempo_confidence=rh.tempo_confidence,
-        time_signature=rh.time_signature,
+        time_signature=ts,
         key=to.key, key_confidence=to.key_confidence, camelot=camelot(to.key), open_key=open_key(to.key),
         tuning_hz=to.tuning_hz,
         loudness_lufs=max(lufs, LOUDNESS_FLOOR_LUFS), loudness_range_lu=lev.range_lu,
