@@ -125,7 +125,12 @@ def main() -> None:
                 ("ipfs-car pack", their_car, startup_car, ours_car),
             ]
             for tool, seconds, startup, ours in rows:
-                excl = f"{mb / max(seconds - startup, 1e-9):>22.0f}" if startup is not None else f"{'':>22}"
+                if startup is None:
+                    excl = f"{'':>22}"
+                elif seconds - startup < 0.2 * seconds:  # start-up dominates: the difference is noise
+                    excl = f"{'n/a':>22}"
+                else:
+                    excl = f"{mb / (seconds - startup):>22.0f}"
                 ratio = f"{seconds / ours:>14.2f}×" if ours is not None else ""
                 print(f"{label:<22}{tool:<20}{mb / seconds:>9.0f}{excl}{ratio}")
         print(f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs; best of {args.repeat})")
