@@ -1,0 +1,366 @@
+"""The ``musicgen`` engine: MusicGen [1]_ through transformers, from local weights only.
+
+- **Text-to-music**: ``generate(Request(prompt=..., seconds=...))`` with top-k / top-p / temperature /
+  classifier-free guidance and a seed.
+- **Continuation**: ``continue_(audio, request)`` encodes the prompt with EnCodec (``input_values`` +
+  ``padding_mask``) and generates what follows; the prompt itself is kept bit for bit at the start of the
+  output, except its last ``crossfade_ms``, which crossfade into the model's reconstruction.
+- **Melody conditioning** (``musicgen-melody`` checkpoints): ``params["melody"]`` (an :class:`Audio` or a
+  path); its chromagram is computed with librosa as in audiocraft (n_fft 16384, hop 4096 at 32 kHz, one-hot
+  argmax chroma), not with the torchaudio feature extractor.
+- **Long form**: beyond ``window_s`` (30 s), a sliding window: each new window is prompted with the last
+  ``window_s − extend_stride_s`` seconds and adds ``extend_stride_s`` seconds, joined with a short crossfade
+  against the window's reconstruction of its own prompt.
+
+Weights load from a local folder or the local Hugging Face cache with ``local_files_only=True``; torch and
+transformers are imported only here.
+
+Output length: EnCodec runs at 50 frames/s (640 samples at 32 kHz) and MusicGen's delay pattern drops
+``num_codebooks − 1`` frames, so ``max_new_tokens = 50 · seconds + 3`` gives ``seconds`` of audio.
+
+References
+----------
+.. [1] J. Copet et al., "Simple and controllable music generation", NeurIPS 2023.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from music.audio import Audio, conform, load, resample
+from music.engines.base import Request, Take
+from music.errors import EngineError, ModelNotFoundError
+from music.soundfont import sha256_file
+
+DEFAULT_MODEL = "facebook/musicgen-small"
+MODEL_ENV = "SONGMINT_MUSICGEN_MODEL"
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+
+DEFAULTS: dict[str, Any] = {
+    "model": None,
+    "top_k": 250,
+    "top_p": 0.0,
+    "temperature": 1.0,
+    "guidance_scale": 3.0,
+    "window_s": 30.0,
+    "extend_stride_s": 18.0,
+    "crossfade_ms": 20.0,
+    "melody": None,
+}
+"""Parameters read from ``Request.params`` (all recorded in provenance). ``top_k`` 250 and
+``guidance_scale`` 3 are audiocraft's defaults; ``top_p`` 0 disables nucleus sampling."""
+
+
+@dataclass
+class Loaded:
+    """A loaded checkpoint: model, tokenizer (or ``None``), where it came from and its weights hash."""
+
+    model: Any
+    tokenizer: Any
+    path: Path
+    model_id: str
+    weights_sha256: str
+    melody: bool
+
+    @property
+    def sr(self) -> int:
+        return int(self.model.config.audio_encoder.sampling_rate)
+
+    @property
+    def channels(self) -> int:
+        return int(self.model.config.decoder.audio_channels)
+
+    @property
+    def frame_rate(self) -> int:
+        return int(self.model.config.audio_encoder.frame_rate)
+
+    @property
+    def hop(self) -> int:
+        return self.sr // self.frame_rate
+
+
+def resolve_checkpoint(model: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """Local folder of a MusicGen checkpoint: ``model`` as a folder, else as a Hugging Face id in the
+    local cache (never downloaded). Returns ``(folder, model id)``.
+
+    Raises
+    ------
+    ModelNotFoundError
+        Naming where it looked and how to provide the weights.
+    """
+    name = str(model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+    p = Path(name).expanduser()
+    if p.is_dir():
+        if not (p / "config.json").is_file():
+            raise ModelNotFoundError(f"{p} has no config.json; it is not a MusicGen checkpoint folder")
+        return p.resolve(), name
+    from huggingface_hub import constants, snapshot_download
+
+    try:
+        folder = Path(snapshot_download(name, local_files_only=True))
+    except Exception as exc:
+        raise ModelNotFoundError(
+            f"MusicGen weights {name!r} not found: not a folder, and not in the Hugging Face cache "
+            f"{constants.HF_HUB_CACHE}; download them once (`hf download {name}`) or pass --model "
+            f"/path/to/checkpoint (or set ${MODEL_ENV})"
+        ) from exc
+    return folder, name
+
+
+def weights_sha256(folder: Path) -> str:
+    """sha256 of the weight file, or of ``"name sha256"`` lines when the weights are sharded."""
+    files = sorted(f for f in folder.iterdir() if f.suffix in WEIGHT_SUFFIXES and f.is_file())
+    if not files:
+        raise ModelNotFoundError(f"{folder} has no weight files (*.safetensors or *.bin)")
+    if len(files) == 1:
+        return sha256_file(files[0])
+    lines = "".join(f"{f.name} {sha256_file(f)}\n" for f in files)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def melody_chroma(audio: Audio, *, sr: int = 32_000, n_fft: int = 16_384, hop: int = 4_096) -> np.ndarray:
+    """Audiocraft's melody conditioning, with librosa: one-hot dominant pitch class per frame.
+
+    Parameters
+    ----------
+    audio : Audio
+        Any rate and channel count (mixed to mono, resampled to ``sr``).
+
+    Returns
+    -------
+    np.ndarray, shape=(frames, 12), dtype=float32
+        ``frames = 1 + n // hop``; a 1 at the strongest chroma bin of each frame.
+    """
+    import librosa
+
+    y = resample(conform(audio, channels=1), sr).mono().astype(np.float64)
+    if y.size < n_fft:
+        pad = n_fft - y.size
+        y = np.pad(y, (pad // 2, pad - pad // 2))
+    spec = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop, center=True, pad_mode="reflect")) ** 2
+    fb = librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0, n_chroma=12)
+    chroma = fb @ spec
+    out = np.zeros((chroma.shape[1], 12), dtype=np.float32)
+    out[np.arange(chroma.shape[1]), np.argmax(chroma, axis=0)] = 1.0
+    return out
+
+
+class MusicgenEngine:
+    """MusicGen text-to-music, continuation, melody conditioning and long form, on local weights.
+
+    Parameters
+    ----------
+    model : str or path-like, optional
+        Checkpoint folder or Hugging Face id in the local cache; default ``$SONGMINT_MUSICGEN_MODEL`` or
+        ``facebook/musicgen-small``. ``params["model"]`` in a request overrides it.
+    """
+
+    name = "musicgen"
+    version = "1.0.0"
+
+    def __init__(self, *, model: str | os.PathLike[str] | None = None) -> None:
+        self.model = model
+        self._loaded: dict[str, Loaded] = {}
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self, model: str | os.PathLike[str] | None = None) -> Loaded:
+        """Load (once) the checkpoint ``model`` (or the engine's default)."""
+        folder, model_id = resolve_checkpoint(model or self.model)
+        key = str(folder)
+        if key in self._loaded:
+            return self._loaded[key]
+        import transformers
+
+        config = json.loads((folder / "config.json").read_text())
+        melody = config.get("model_type") == "musicgen_melody"
+        cls = (transformers.MusicgenMelodyForConditionalGeneration if melody
+               else transformers.MusicgenForConditionalGeneration)
+        try:
+            model_obj = cls.from_pretrained(folder, local_files_only=True).eval()
+        except OSError as exc:
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelNotFoundError(f"cannot load MusicGen from {folder}: {why}") from exc
+        tokenizer = None
+        tok_files = ("tokenizer.json", "spiece.model", "tokenizer_config.json")
+        if any((folder / f).is_file() for f in tok_files):
+            tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        loaded = Loaded(model_obj, tokenizer, folder, model_id, weights_sha256(folder), melody)
+        self._loaded[key] = loaded
+        return loaded
+
+    # ------------------------------------------------------------------ operations
+
+    def generate(self, request: Request) -> Take:
+        """Text-to-music: ``request.prompt`` (may be empty: unconditional), ``request.seconds`` long."""
+        return self._run(request, prompt_audio=None)
+
+    def continue_(self, audio: Audio, request: Request) -> Take:
+        """Continue ``audio`` by ``request.seconds``; ``request.prompt`` (text) steers it if given.
+
+        Returns a take whose mix is the prompt (kept as it was, at its own rate and channels) followed by
+        the continuation; ``extras["continuation"]`` holds the continuation alone.
+        """
+        return self._run(request, prompt_audio=audio)
+
+    # ------------------------------------------------------------------ internals
+
+    def _run(self, request: Request, *, prompt_audio: Audio | None) -> Take:
+        params = {**DEFAULTS, **request.params}
+        unknown = sorted(set(request.params) - set(DEFAULTS))
+        if unknown:
+            raise EngineError(f"unknown musicgen parameter(s): {', '.join(unknown)}; "
+                              f"known: {', '.join(DEFAULTS)}")
+        seconds = request.seconds
+        if seconds is None or not 0 < float(seconds) <= 3600:
+            raise EngineError("give the length in seconds (0 < seconds <= 3600)")
+        window_s, stride_s = float(params["window_s"]), float(params["extend_stride_s"])
+        if not 0 < stride_s < window_s:
+            raise EngineError(f"extend_stride_s ({stride_s:g}) must be in (0, window_s = {window_s:g})")
+        loaded = self.load(params["model"])
+        if params["melody"] is not None and not loaded.melody:
+            raise EngineError(f"{loaded.model_id} is not a melody checkpoint; use e.g. "
+                              "facebook/musicgen-melody for --melody")
+        if prompt_audio is not None and loaded.melody:
+            raise EngineError("audio continuation needs a non-melody MusicGen checkpoint "
+                              "(e.g. facebook/musicgen-small)")
+        melody = params["melody"]
+        chroma = None
+        if melody is not None:
+            melody_audio = melody if isinstance(melody, Audio) else load(melody)
+            chroma = melody_chroma(melody_audio, sr=loaded.sr)
+        context = None
+        if prompt_audio is not None:
+            context = conform(prompt_audio, sr=loaded.sr, channels=loaded.channels).samples
+        text_inputs = self._text_inputs(loaded, request.prompt)
+        gen = {"do_sample": True, "top_k": int(params["top_k"]), "top_p": float(params["top_p"]) or None,
+               "temperature": float(params["temperature"]), "guidance_scale": float(params["guidance_scale"])}
+        if gen["top_k"] == 0:
+            gen["top_k"] = None
+        import torch
+
+        torch.manual_seed(int(request.seed))
+        xfade = int(float(params["crossfade_ms"]) * 1e-3 * loaded.sr)
+        new, recon_tail, windows = self._long_form(loaded, text_inputs, context, float(seconds), gen,
+                                                   window_s=window_s, stride_s=stride_s, xfade=xfade,
+                                                   chroma=chroma)
+        provenance = {
+            "engine": self.name, "version": self.version,
+            "operation": "continue" if prompt_audio is not None else "generate",
+            "model_id": loaded.model_id, "model_path": str(loaded.path),
+            "weights_sha256": loaded.weights_sha256, "seed": request.seed, "prompt": request.prompt,
+            "seconds": float(seconds),
+            "params": {k: (str(v) if isinstance(v, Audio | os.PathLike) else v) for k, v in params.items()},
+            "sample_rate": loaded.sr, "windows": windows,
+            "torch": torch.__version__,
+        }
+        if prompt_audio is None:
+            mix = Audio(np.ascontiguousarray(new, dtype=np.float32), loaded.sr)
+            return Take(mix=mix, provenance=provenance, seed=request.seed)
+        provenance["audio_prompt"] = {"duration_s": round(prompt_audio.duration, 6),
+                                      "sample_rate": prompt_audio.sr, "channels": prompt_audio.channels}
+        full, cont = _join_prompt(prompt_audio, recon_tail, new, loaded.sr)
+        return Take(mix=full, provenance=provenance, seed=request.seed, extras={"continuation": cont})
+
+    def _text_inputs(self, loaded: Loaded, text: str | None) -> dict[str, Any]:
+        import torch
+
+        if text:
+            if loaded.tokenizer is None:
+                raise ModelNotFoundError(f"{loaded.path} has no tokenizer files; text prompts need them")
+            enc = loaded.tokenizer([text], return_tensors="pt", padding=True)
+            return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+        # unconditional: a null (all-zero, masked) text encoding, as get_unconditional_inputs does
+        hidden = loaded.model.config.text_encoder.hidden_size
+        return {"encoder_outputs": (torch.zeros((1, 1, hidden)),),
+                "attention_mask": torch.zeros((1, 1), dtype=torch.long)}
+
+    def _window(self, loaded: Loaded, text_inputs: dict[str, Any], context: np.ndarray | None,
+                new_frames: int, gen: dict[str, Any], chroma: np.ndarray | None) -> tuple[np.ndarray, int]:
+        """One generate call; returns the decoded audio ``(channels, n)`` and the context length in it."""
+        import torch
+
+        kwargs = dict(text_inputs)
+        ctx = 0
+        if context is not None and context.shape[1] >= loaded.hop:
+            ctx = context.shape[1] // loaded.hop * loaded.hop  # whole frames: the boundary is exact
+            x = torch.from_numpy(np.array(context[:, -ctx:], dtype=np.float32))[None]
+            if loaded.melody:
+                codes = loaded.model.audio_encoder.encode(x).audio_codes[0]  # (1, codebooks, frames)
+                kwargs["decoder_input_ids"] = codes.reshape(-1, codes.shape[-1])
+            else:
+                kwargs["input_values"] = x
+                kwargs["padding_mask"] = torch.ones((1, ctx), dtype=torch.long)
+        if chroma is not None:
+            kwargs["input_features"] = torch.from_numpy(chroma)[None]
+        if "encoder_outputs" in kwargs and gen.get("guidance_scale", 1) > 1:
+            # a null text encoding is its own unconditional branch: guidance would change nothing
+            gen = {**gen, "guidance_scale": None}
+        with torch.inference_mode():
+            out = loaded.model.generate(**kwargs, **gen, max_new_tokens=new_frames + 3)
+        return out[0].float().numpy(), ctx
+
+    def _long_form(self, loaded: Loaded, text_inputs: dict[str, Any], context: np.ndarray | None,
+                   seconds: float, gen: dict[str, Any], *, window_s: float, stride_s: float, xfade: int,
+                   chroma: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """Generate ``seconds`` of new audio; returns it, the reconstruction of the prompt's last ``xfade``
+        samples (``None`` without a prompt) and the number of windows."""
+        fr, sr = loaded.frame_rate, loaded.sr
+        want = round(seconds * fr)  # frames to add
+        ctx_s = window_s - stride_s
+        history = context
+        new = np.zeros((loaded.channels, 0), dtype=np.float32)
+        recon_tail = None
+        windows = 0
+        chroma_rate = sr / 4096
+        ctx_max = int(ctx_s * sr) // loaded.hop * loaded.hop  # context samples per window, whole frames
+        while new.shape[1] < want * loaded.hop:
+            done = new.shape[1] // loaded.hop
+            part_ctx = None if history is None else history[:, -ctx_max:]
+            ctx_frames = 0 if part_ctx is None else part_ctx.shape[1] // loaded.hop
+            step = min(want - done, round(window_s * fr) - ctx_frames)
+            ch = None
+            if chroma is not None:  # the melody where this window starts (its context included)
+                start = max(0, int((done - ctx_frames) / fr * chroma_rate))
+                ch = chroma[start:] if chroma.shape[0] > start else chroma[-1:]
+            audio, ctx = self._window(loaded, text_inputs, part_ctx, step, gen, ch)
+            piece = audio[:, ctx:ctx + step * loaded.hop]
+            if ctx and windows == 0 and context is not None:
+                recon_tail = audio[:, max(0, ctx - xfade):ctx]
+            elif ctx and new.shape[1] >= xfade > 0:
+                g_out, g_in = _equal_power(xfade)
+                new[:, -xfade:] = g_out * new[:, -xfade:] + g_in * audio[:, ctx - xfade:ctx]
+            new = np.concatenate([new, piece], axis=1)
+            history = new if context is None else np.concatenate([context, new], axis=1)
+            windows += 1
+        return new[:, : want * loaded.hop], recon_tail, windows
+
+
+def _equal_power(n: int) -> tuple[np.ndarray, np.ndarray]:
+    t = (np.arange(n) + 0.5) / n
+    return np.cos(0.5 * np.pi * t).astype(np.float32), np.sin(0.5 * np.pi * t).astype(np.float32)
+
+
+def _join_prompt(prompt: Audio, recon_tail: np.ndarray | None, new: np.ndarray, model_sr: int
+                 ) -> tuple[Audio, Audio]:
+    """The prompt (as it was) then the continuation, at the prompt's rate and channel count; the last
+    samples of the prompt crossfade into the model's reconstruction of them."""
+    tail = recon_tail if recon_tail is not None else np.zeros((new.shape[0], 0), dtype=np.float32)
+    model_side = Audio(np.ascontiguousarray(np.concatenate([tail, new], axis=1), dtype=np.float32), model_sr)
+    model_side = conform(model_side, sr=prompt.sr, channels=prompt.channels)
+    xf = min(round(tail.shape[1] * prompt.sr / model_sr), prompt.n, model_side.n)
+    x = model_side.samples
+    head = prompt.samples.copy()
+    if xf > 0:
+        g_out, g_in = _equal_power(xf)
+        head[:, -xf:] = g_out * head[:, -xf:] + g_in * x[:, :xf]
+    cont = np.ascontiguousarray(x[:, xf:])
+    full = np.concatenate([head, cont], axis=1)
+    return Audio(full, prompt.sr), Audio(cont, prompt.sr)
