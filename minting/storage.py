@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -298,7 +299,7 @@ class LocalStorage:
         target = self._blocks / str(CID.decode(cid))
         if target.exists():
             return
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.part")
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, target)
