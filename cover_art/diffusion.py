@@ -109,7 +109,7 @@ def load_pipeline(path: str) -> Any:
 
     try:
         pipe = StableDiffusionPipeline.from_pretrained(
-            path, local_files_only=True, torch_dtype=torch.float32, safety_checker=None,
+            path, local_files_only=True, dtype=torch.float32, safety_checker=None,
             requires_safety_checker=False)
     except (OSError, ValueError) as exc:
         raise ModelNotFoundError(f"cannot load a Stable Diffusion pipeline from {path}: {exc}") from exc
@@ -133,6 +133,9 @@ def render_diffusion(traits: Mapping[str, Any], audio: Any = None, *, seed: int,
         Side the model renders at (default: the UNet's native size); the result is scaled to
         ``size`` with Lanczos.
     """
+    model_id: dict[str, Any]
+    path = find_model(model) if pipeline is None else None  # fail fast, before importing torch
+
     import skia
     import torch
     from PIL import Image
@@ -140,9 +143,7 @@ def render_diffusion(traits: Mapping[str, Any], audio: Any = None, *, seed: int,
     from cover_art.render import _motif, _snapshot, finish
     from cover_art.scene import Scene
 
-    model_id: dict[str, Any]
-    if pipeline is None:
-        path = find_model(model)
+    if path is not None:
         pipeline = load_pipeline(str(path.resolve()))
         model_id = {"name": path.name, "config_sha256": _config_digest(path)}
     else:
