@@ -153,7 +153,8 @@ def token_view(entry: dict[str, Any], manifest: dict[str, Any], *, base: str = "
         "metadata_uri": entry.get("metadata_uri"),
         "mix": Path(assets["mix"]).name if "mix" in assets else None,
         "cover": Path(assets.get("cover", "")).name,
-        "thumbnail": Path(assets.get("thumbnail", assets.get("cover", ""))).name,
+        "thumbnail": Path(assets.get("cover_thumbnail") or assets.get("thumbnail") or assets.get("cover", "")
+                          ).name,
         "stems": [{"name": name, "url": f"stems/{Path(path).name}"} for name, path in stems],
     }
 
@@ -227,7 +228,7 @@ def _token_media(root: Path, site: Path, entry: dict[str, Any], manifest: dict[s
     view = token_view(entry, manifest)
     media = site / "media" / entry["id_hex"]
     assets = entry.get("assets", {})
-    for role in ("mix", "cover", "thumbnail"):
+    for role in ("mix", "cover", "cover_thumbnail", "thumbnail"):
         if role in assets:
             _place(root / assets[role], media / Path(assets[role]).name)
     for role, rel in assets.items():

@@ -13,7 +13,7 @@ Stages, in order (each per track where it applies, each cached on content hashes
 6. the CAR of ``assets/ + metadata/ + collection.json`` (``release.car``; its root CID is
    the release's) and storage;
 7. deploy the contract or attach to an existing one;
-8. create and mint, journalled (see :mod:`songmint.onchain`) so a killed release resumes
+8. create and mint through ``minting.chain``, journalled, so a killed release resumes
    without minting twice.
 
 The output folder also holds ``manifest.json`` (every asset's path, sha256 and CID; each
@@ -33,7 +33,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import click
 import numpy as np
@@ -303,6 +302,7 @@ class Release:
         self._traits()
         self._covers()
         self._encode()
+        self.sender = self._resolve_sender()
         metadata = self._metadata()
         root_cid, cids = self._store()
         manifest = self._manifest(metadata, root_cid, cids)
@@ -404,6 +404,8 @@ class Release:
                     title=p.track.title,
                     artist=p.track.artist,
                 )
+                # the same key order as a cache hit reads back, so metadata bytes never depend on it
+                p.cover = (p.cover[0], p.cover[1], json.loads(json.dumps(p.cover[2], sort_keys=True)))
                 _write(self.cache.path("covers", key, ".png"), p.cover[0])
                 _write(self.cache.path("covers", key, ".thumb.png"), p.cover[1])
                 _write(meta_path, json.dumps(p.cover[2], sort_keys=True))
@@ -438,14 +440,14 @@ class Release:
             if p.kind == "track":
                 for name, stem in sorted(p.take.stems.items()):
                     put(
-                        f"stem-lossless:{name}",
+                        f"stem_lossless:{name}",
                         folder / "stems" / f"{base}_{name}.flac",
                         self._encoded(stem, "flac"),
                     )
                     put(f"stem:{name}", folder / "stems" / f"{base}_{name}.mp3", self._encoded(stem, "mp3"))
             assert p.cover is not None
             put("cover", folder / "cover.png", p.cover[0])
-            put("thumbnail", folder / "cover-512.png", p.cover[1])
+            put("cover_thumbnail", folder / "cover-512.png", p.cover[1])
             p.assets = a
             p.preview_start = start  # type: ignore[attr-defined]
             put("player", folder / "player.html", self._player_html(p).encode())
@@ -510,46 +512,66 @@ class Release:
 
     # ---- 5 ---------------------------------------------------------------------
     def _metadata(self) -> dict[str, Any]:
+        from minting.assets import Asset
+        from minting.metadata import build_contract_metadata, build_token_metadata, dumps_metadata
         from minting.unixfs import import_directory
 
         t = time.perf_counter()
+        c = self.spec.collection
+        if c.image is not None:
+            _write(self.out / "assets" / f"collection{c.image.suffix.lower()}", c.image.read_bytes())
         _, cids = import_directory(self.out / "assets")
         self.asset_cids = {f"assets/{k}": v for k, v in cids.items()}
-        c = self.spec.collection
+        self.assets: dict[int, list[Asset]] = {}
         docs: dict[str, Any] = {}
         for p in self.pieces:
-            doc = self._token_doc(p)
+            self.assets[p.token_id] = [
+                Asset.from_file(
+                    self.out / rel,
+                    role=role,
+                    mime_type=MIME.get(Path(rel).suffix.lower()),
+                    duration=self._duration(p, role),
+                )
+                for role, rel in sorted((p.assets or {}).items())
+            ]
+            for asset, rel in zip(
+                self.assets[p.token_id], [r for _, r in sorted((p.assets or {}).items())], strict=True
+            ):
+                if asset.cid != self.asset_cids[rel]:  # two importers over the same bytes must agree
+                    raise SongmintError(
+                        f"{rel}: CID mismatch between file and folder import; please report it"
+                    )
+            doc = self._token_doc(p, build_token_metadata)
             rel = f"metadata/{p.token_id:064x}.json"
-            _write(self.out / rel, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            _write(self.out / rel, dumps_metadata(doc))
             docs[rel] = doc
             self.stage(5, "metadata", p.slug)
-        image = self._collection_image()
-        collection = {
-            "name": c.name,
-            "description": c.description,
-            "image": image,
-            "external_link": c.external_link,
-            "seller_fee_basis_points": c.royalty_bps,
-            "fee_recipient": c.royalty_receiver,
-            "symbol": c.symbol,
-        }
-        _write(
-            self.out / "collection.json",
-            json.dumps({k: v for k, v in collection.items() if v is not None}, indent=2, sort_keys=True)
-            + "\n",
+        receiver = c.royalty_receiver or (self.sender if c.royalty_bps else None)
+        collection = build_contract_metadata(
+            name=c.name,
+            description=c.description or None,
+            image=self._collection_image(),
+            external_link=c.external_link,
+            seller_fee_basis_points=c.royalty_bps if receiver else None,
+            fee_recipient=receiver,
+            symbol=c.symbol,
         )
+        _write(self.out / "collection.json", dumps_metadata(collection))
         self.timings["metadata"] = time.perf_counter() - t
         return docs
 
-    def _collection_image(self) -> str:
-        from minting.unixfs import cid_of_file
+    @staticmethod
+    def _duration(p: Piece, role: str) -> float | None:
+        if role in ("mix", "lossless") or role.startswith(("stem:", "stem_lossless:")):
+            return round(p.audio.duration, 3)
+        if role == "preview":
+            return round(min(p.audio.duration, p.track.preview_seconds), 3)
+        return None
 
+    def _collection_image(self) -> str:
         c = self.spec.collection
         if c.image is not None:
-            dest = self.out / "assets" / f"collection{c.image.suffix.lower()}"
-            _write(dest, c.image.read_bytes())
-            self.asset_cids[f"assets/{dest.name}"] = cid_of_file(dest)
-            return f"ipfs://{self.asset_cids[f'assets/{dest.name}']}"
+            return f"ipfs://{self.asset_cids[f'assets/collection{c.image.suffix.lower()}']}"
         first = self.pieces[0].assets or {}
         return f"ipfs://{self.asset_cids[first['cover']]}"
 
@@ -565,57 +587,51 @@ class Release:
         }
         if p is not None:
             rec["token"] = p.token_id
-            if role in ("mix", "lossless") or role.startswith(("stem:", "stem-lossless:")):
-                rec["duration"] = round(p.audio.duration, 3)
-            elif role == "preview":
-                rec["duration"] = round(min(p.audio.duration, p.track.preview_seconds), 3)
+            duration = self._duration(p, role)
+            if duration is not None:
+                rec["duration"] = duration
+            if role == "preview":
                 rec["start"] = round(getattr(p, "preview_start", 0.0), 3)
         return rec
 
-    def _token_doc(self, p: Piece) -> dict[str, Any]:
+    def _token_doc(self, p: Piece, build: Callable[..., dict[str, Any]]) -> dict[str, Any]:
         a = p.assets or {}
         traits = p.traits or {}
         ipfs = {role: f"ipfs://{self.asset_cids[rel]}" for role, rel in a.items()}
         track_dir = Path(a["player"]).parent.as_posix()
+        # The player links to its audio by relative URL, so it is addressed inside its folder.
         player_uri = f"ipfs://{self.asset_cids[track_dir]}/player.html"
         attributes: list[dict[str, Any]] = []
         for k, (label, _unit) in st.TRAIT_LABELS.items():
             v = traits.get(k)
             if v is None or isinstance(v, dict | list) or k in ("sample_rate", "channels"):
                 continue
-            attr: dict[str, Any] = {"trait_type": label, "value": v}
+            attr: dict[str, Any] = {
+                "trait_type": label + (" (Hz)" if k == "brightness_hz" else ""),
+                "value": v,
+            }
             if isinstance(v, int | float) and not isinstance(v, bool):
                 attr["display_type"] = "number"
                 if 0 <= v <= 1 and k not in ("tempo_bpm",):
                     attr["max_value"] = 1
             attributes.append(attr)
+        ed = p.editions or p.track.editions
         for label, value in (
             ("Artist", p.track.artist),
             ("Genre", p.track.genre),
             ("Stem", p.stem),
-            ("Edition cap", (p.editions or p.track.editions).cap),
+            ("Edition cap", ed.cap),
         ):
             if value is not None:
                 attributes.append(
                     {"trait_type": label, "value": value}
                     | ({"display_type": "number"} if isinstance(value, int) else {})
                 )
-        assets = [self._asset_record(role, rel, p) | {"uri": ipfs[role]} for role, rel in sorted(a.items())]
-        for rec in assets:
-            rec.pop("path", None)
-            rec.pop("token", None)
-        key = traits.get("key")
-        open_key = traits.get("open_key")
-        description = p.track.description or f"{p.title} by {p.track.artist}" + (
-            f", from {self.spec.collection.name}." if self.spec.collection.name else "."
+        description = p.track.description or (
+            f"{p.title} by {p.track.artist}, from {self.spec.collection.name}."
         )
-        doc: dict[str, Any] = {
-            "name": p.title,
-            "description": description,
-            "image": ipfs["cover"],
-            "animation_url": player_uri,
-            "external_url": p.track.external_url or self.spec.collection.external_link,
-            "attributes": attributes,
+        bpm = traits.get("tempo_bpm") or p.take.bpm
+        extra = {
             "version": "music-nft-20220222",
             "title": p.title,
             "artist": p.track.artist,
@@ -623,33 +639,40 @@ class Release:
             "mimeType": "audio/mpeg",
             "trackNumber": p.track.number,
             "losslessAudio": ipfs["lossless"],
-            "audio": ipfs["mix"],
-            "preview": ipfs["preview"],
             "artwork": {"uri": ipfs["cover"], "mimeType": "image/png"},
             "genre": p.track.genre,
-            "bpm": traits.get("tempo_bpm") or p.take.bpm,
-            "key": open_key or key,
+            "bpm": round(float(bpm), 2) if bpm else None,
+            "key": traits.get("open_key") or None,
             "license": p.track.license,
             "isrc": p.track.isrc,
             "credits": list(p.track.credits) or None,
             "tags": list(p.track.tags) or None,
-            "properties": {
-                "token_id": str(p.token_id),
-                "track_id": p.track.id,
-                "kind": p.kind,
-                "stem": p.stem,
-                "musical_key": key,
-                "assets": assets,
-                "traits": traits,
-                "rarity": p.rarity,
-                "cover": p.cover[2] if p.cover else None,
-                "provenance": p.take.provenance,
-                "collection": {"name": self.spec.collection.name, "symbol": self.spec.collection.symbol},
-                "editions": {"cap": (p.editions or p.track.editions).cap},
-                "songmint": __version__,
-            },
         }
-        return {k: v for k, v in doc.items() if v is not None}
+        properties = {
+            "token_id": str(p.token_id),
+            "track_id": p.track.id,
+            "kind": p.kind,
+            "stem": p.stem,
+            "musical_key": traits.get("key"),
+            "traits": traits,
+            "rarity": p.rarity,
+            "cover": p.cover[2] if p.cover else None,
+            "collection": {"name": self.spec.collection.name, "symbol": self.spec.collection.symbol},
+            "editions": {"cap": ed.cap},
+            "songmint": __version__,
+        }
+        return build(
+            name=p.title,
+            description=description,
+            assets=self.assets[p.token_id],
+            image=ipfs["cover"],
+            animation_url=player_uri,
+            external_url=p.track.external_url or self.spec.collection.external_link,
+            attributes=attributes,
+            properties={k: v for k, v in properties.items() if v is not None},
+            provenance=p.take.provenance,
+            extra={k: v for k, v in extra.items() if v is not None},
+        )
 
     # ---- 6 ---------------------------------------------------------------------
     def _store(self) -> tuple[str, dict[str, str]]:
@@ -663,36 +686,36 @@ class Release:
                 shutil.copytree(self.out / name, stage / name, copy_function=_link_or_copy)
             _link_or_copy(str(self.out / "collection.json"), str(stage / "collection.json"))
             summary = write_car(stage, self.out / "release.car")
+            root = str(summary.root)
+            backend = self.spec.storage.backend
+            if backend != "local" or self.spec.storage.path is not None:
+                self._put(stage, root)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-        root = str(summary.root)
-        cids = dict(summary.cids) if hasattr(summary, "cids") else {}
-        backend = self.spec.storage.backend
-        if backend == "local" and self.spec.storage.path is not None:
-            dest = self.spec.storage.path / f"{root}.car"
-            if not dest.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(self.out / "release.car", dest)
-        elif backend != "local":
-            self._remote_store(root)
+        cids = dict(summary.cids)
         self.stage(6, "store", f"{backend}: root {root}")
         self.timings["store"] = time.perf_counter() - t
         return root, cids
 
-    def _remote_store(self, root: str) -> None:
-        try:
-            from minting import storage  # type: ignore[attr-defined]
-        except ImportError as exc:
-            raise SongmintError(
-                f"the {self.spec.storage.backend} storage backend needs minting.storage, which is "
-                'not available in this build; use backend = "local"'
-            ) from exc
+    def _put(self, tree: Path, root: str) -> None:
+        """Put the published tree into the spec's storage backend (``minting.storage``)."""
+        from minting.storage import get_storage
+
         s = self.spec.storage
-        token = os.environ.get(s.token_env) if s.token_env else None
-        if s.token_env and not token:
-            raise SongmintError(f"storage.token_env names {s.token_env}, which is not set in the environment")
-        store = storage.open_backend(s.backend, url=s.url, token=token, timeout=s.timeout_s)
-        store.put_car(self.out / "release.car", root=root)
+        token = None
+        if s.token_env:
+            token = os.environ.get(s.token_env)
+            if not token:
+                raise SongmintError(
+                    f"storage.token_env names {s.token_env}, which is not set in the environment"
+                )
+        where = {"local": f"local:{s.path}", "kubo": f"kubo:{s.url}", "pinning": f"psa:{s.url}"}[s.backend]
+        store = get_storage(where, token=token, timeout=s.timeout_s)
+        cid = store.put(tree, pin=True, label=f"{self.spec.collection.symbol} release")
+        if str(cid) != root:
+            raise SongmintError(
+                f"{s.backend} storage reports root {cid}, expected {root}; nothing was minted"
+            )
 
     # ---- manifest ----------------------------------------------------------------
     def _manifest(self, metadata: dict[str, Any], root: str, cids: dict[str, str]) -> dict[str, Any]:
@@ -719,12 +742,18 @@ class Release:
             g = p.track.generate
             if g is not None:
                 # What `songmint verify` needs to re-render the take and compare bytes.
-                view["request"] = {"engine": g.engine, "prompt": g.prompt, "seed": g.seed,
-                                   "seconds": g.seconds, "params": g.params, "stem": p.stem}
+                view["request"] = {
+                    "engine": g.engine,
+                    "prompt": g.prompt,
+                    "seed": g.seed,
+                    "seconds": g.seconds,
+                    "params": g.params,
+                    "stem": p.stem,
+                }
             tokens.append(view)
         if c.image is not None:
             name = f"assets/collection{c.image.suffix.lower()}"
-            assets.append(self._asset_record("collection-image", name, None))
+            assets.append(self._asset_record("collection_image", name, None))
         return {
             "songmint_manifest": MANIFEST_VERSION,
             "songmint": __version__,
@@ -760,275 +789,166 @@ class Release:
         )
         return n, chain_id
 
-    def _plan(self, manifest: dict[str, Any], sender: str) -> list[dict[str, Any]]:
-        """Transactions to send: deploy (or attach), register the URI prefix, one createBatch per
-        recipient and chunk of ``MAX_BATCH`` tokens."""
-        from songmint.onchain import MAX_BATCH
-
-        c = self.spec.collection
-        plan: list[dict[str, Any]] = []
-        if c.contract == "deploy":
-            plan.append(
-                {
-                    "step": "deploy",
-                    "kind": "deploy",
-                    "args": [
-                        c.name,
-                        c.symbol,
-                        "",
-                        manifest["collection"]["uri"],
-                        sender,
-                        c.royalty_receiver or sender,
-                        c.royalty_bps,
-                    ],
-                }
-            )
-        plan.append({"step": "prefix", "kind": "addUriPrefix", "args": [manifest["uri_prefix"]]})
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for t in manifest["tokens"]:
-            groups.setdefault(t["recipient"] or sender, []).append(t)
-        for to, toks in groups.items():
-            for i in range(0, len(toks), MAX_BATCH):
-                chunk = toks[i : i + MAX_BATCH]
-                plan.append(
-                    {
-                        "step": f"create:{to.lower()}:{i // MAX_BATCH}",
-                        "kind": "createBatch",
-                        "to": to,
-                        "ids": [t["id"] for t in chunk],
-                        "amounts": [t["initial"] for t in chunk],
-                        "caps": [t["cap"] for t in chunk],
-                    }
-                )
-        return plan
-
-    def _dry_run(self, manifest: dict[str, Any]) -> list[dict[str, Any]]:
-        """Estimate every transaction by running the plan on a throwaway in-memory chain."""
-        from songmint.onchain import connect
-
-        with connect("memory") as sim:
-            plan = self._plan(manifest, sim.account)
-            if self.spec.collection.contract != "deploy":
-                plan.insert(
-                    0,
-                    {
-                        "step": "deploy",
-                        "kind": "deploy (simulation only)",
-                        "args": [
-                            self.spec.collection.name,
-                            self.spec.collection.symbol,
-                            "",
-                            manifest["collection"]["uri"],
-                            sim.account,
-                            sim.account,
-                            0,
-                        ],
-                    },
-                )
-            address = None
-            for step in plan:
-                if step["kind"].startswith("deploy"):
-                    r = self._send_deploy(sim, step["args"])
-                    address = r["contract"]
-                else:
-                    r = self._send_step(sim, sim.contract(address), step, 1)
-                step["estimated_gas"] = r["gas_used"]
-                self.log(f"  would send {step['kind']:<13} {self._describe(step)}  ~{r['gas_used']:,} gas")
-        if self.spec.collection.contract != "deploy":
-            plan = plan[1:]
-        self.log(
-            f"dry run: {len(plan)} transactions, ~{sum(s['estimated_gas'] for s in plan):,} gas in all; "
-            "nothing was sent"
-        )
-        return plan
-
-    @staticmethod
-    def _describe(step: dict[str, Any]) -> str:
-        if step["kind"] == "createBatch":
-            return f"{len(step['ids'])} tokens to {step['to']}, {sum(step['amounts'])} editions"
-        if step["kind"] == "addUriPrefix":
-            return step["args"][0]
-        return str(step["args"][0])
-
-    def _send_deploy(
-        self, chain: Any, args: list[Any], on_sent: Callable[[str], None] | None = None
-    ) -> dict[str, Any]:
-        from songmint.onchain import load_contract_artifact
-
-        art = load_contract_artifact()
-        factory = chain.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-        a = list(args)
-        a[4] = chain.w3.to_checksum_address(a[4])
-        a[5] = chain.w3.to_checksum_address(a[5])
-        return chain.send(factory.constructor(*a), on_sent=on_sent)
-
-    def _send_step(
-        self,
-        chain: Any,
-        contract: Any,
-        step: dict[str, Any],
-        prefix_index: int,
-        on_sent: Callable[[str], None] | None = None,
-    ) -> dict[str, Any]:
-        if step["kind"] == "addUriPrefix":
-            return chain.send(contract.functions.addUriPrefix(step["args"][0]), on_sent=on_sent)
-        return chain.send(
-            contract.functions.createBatch(
-                chain.w3.to_checksum_address(step["to"]),
-                step["ids"],
-                step["amounts"],
-                step["caps"],
-                prefix_index,
-                b"",
-            ),
-            on_sent=on_sent,
-        )
-
-    def _chain(self, manifest: dict[str, Any]) -> None:
-        from songmint.onchain import Journal, connect, fault
+    def _resolve_sender(self) -> str | None:
+        """The sending account's address, known before connecting (for royalty defaults)."""
+        from minting.chain import load_signer, resolve_network
 
         name, chain_id = self.network()
-        loopback = urlparse(name).hostname in ("127.0.0.1", "localhost", "::1")
-        if name not in ("memory", "local") and not loopback and not self.opts.yes:
-            raise SongmintError(
-                f"{name} is not a local network: run with --dry-run to see the transactions and "
-                "their gas, then again with --yes to send them"
+        try:
+            return load_signer(resolve_network(name, chain_id=chain_id)).address
+        except Exception:  # no key for a remote network yet: the royalty default waits for deploy
+            return None
+
+    def _groups(self, manifest: dict[str, Any], sender: str) -> dict[str, list[Any]]:
+        """Token specs per recipient (one create_and_mint per recipient)."""
+        from minting.chain import TokenSpec
+
+        groups: dict[str, list[Any]] = {}
+        for t in manifest["tokens"]:
+            groups.setdefault(t["recipient"] or sender, []).append(
+                TokenSpec(id=t["id"], amount=t["initial"], cap=t["cap"])
             )
+        return groups
+
+    def _deploy_args(self, manifest: dict[str, Any], sender: str) -> dict[str, Any]:
+        c = self.spec.collection
+        return {
+            "name": c.name,
+            "symbol": c.symbol,
+            "contract_uri": manifest["collection"]["uri"],
+            "royalty_receiver": c.royalty_receiver or (sender if c.royalty_bps else None),
+            "royalty_bps": c.royalty_bps,
+        }
+
+    def _dry_run(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Plan every transaction with estimated gas; send nothing.
+
+        A new contract's transactions are estimated on a throwaway in-memory chain (the
+        contract does not exist yet where it will be deployed); an existing contract's on
+        its own network, where fees are priced too.
+        """
+        from minting.chain import connect
+
+        c = self.spec.collection
+        name, chain_id = self.network()
+        txs: list[dict[str, Any]] = []
+        notes: list[str] = []
+        if c.contract == "deploy":
+            sim = connect("memory")
+            args = self._deploy_args(manifest, sim.address)
+            txs += [asdict_tx(t) for t in sim.deploy(**args, dry_run=True).txs]
+            address = sim.deploy(**args).address
+            notes.append(f"estimated on an in-memory chain; the release would go to {name}")
+        else:
+            sim = connect(name, chain_id=chain_id, yes=self.opts.yes)
+            address = c.contract
+        for to, specs in self._groups(manifest, sim.address).items():
+            plan = sim.create_and_mint(address, specs, to=to, uri_prefix=manifest["uri_prefix"], dry_run=True)
+            txs += [
+                asdict_tx(t)
+                for t in plan.txs
+                if not (t.kind == "prefix" and any(x["kind"] == "prefix" for x in txs))
+            ]
+            notes += plan.notes
+        for t in txs:
+            self.log(f"  would send {t['kind']:<7} {t['description']}  ~{t['gas']:,} gas")
+        total = sum(t["gas"] for t in txs)
+        self.log(f"dry run: {len(txs)} transactions, ~{total:,} gas in all; nothing was sent")
+        return {"network": name, "txs": txs, "total_gas": total, "notes": notes}
+
+    def _chain(self, manifest: dict[str, Any]) -> None:
+        from minting.chain import Journal, connect
+
+        name, chain_id = self.network()
         t_chain = time.perf_counter()
-        journal = Journal(self.out / ".songmint" / "journal.sqlite") if name != "memory" else None
+        journal_path = ":memory:" if name == "memory" else self.out / ".songmint" / "journal.sqlite"
+        if journal_path != ":memory:":
+            Path(journal_path).parent.mkdir(parents=True, exist_ok=True)
         txs: list[dict[str, Any]] = manifest["transactions"]
-        with connect(name, chain_id=chain_id) as chain:
-            w3 = chain.w3
-            jkey = f"{chain.chain_id}:{name}:{manifest['root_cid']}"
-            plan = self._plan(manifest, chain.account)
-            c = self.spec.collection
-            # 7: contract
-            address = None if c.contract == "deploy" else w3.to_checksum_address(c.contract)
-            if address is None:
-                step = plan.pop(0)
-                rec = journal.get(jkey, "deploy") if journal else None
-                if rec and rec.get("address") and len(w3.eth.get_code(rec["address"])) > 2:
-                    address = rec["address"]
-                    txs.append({"kind": "deploy", "hash": rec.get("tx_hash"), "resumed": True})
-                    self.stage(7, "contract", f"deployed earlier at {address}")
-                else:
-                    nonce = w3.eth.get_transaction_count(chain.account)
-                    predicted = create_address(chain.account, nonce)
-                    if journal:
-                        journal.put(jkey, "deploy", "sending", address=predicted, nonce=nonce)
-                    r = self._send_deploy(
-                        chain,
-                        step["args"],
-                        on_sent=lambda h: (
-                            journal.put(jkey, "deploy", "sent", tx_hash=h) if journal else None,
-                            fault("deploy-sent"),
-                        ),
-                    )
-                    address = w3.to_checksum_address(r["contract"])
-                    if journal:
-                        journal.put(jkey, "deploy", "done", tx_hash=r["hash"], address=address)
-                    txs.append(
-                        {"kind": "deploy", "hash": r["hash"], "gas_used": r["gas_used"], "block": r["block"]}
-                    )
-                    self.stage(
-                        7, "contract", f"deployed {address} (tx {r['hash'][:12]}…, {r['gas_used']:,} gas)"
-                    )
+        client = connect(name, chain_id=chain_id, yes=self.opts.yes, checkpoint=_fault_checkpoint())
+        c = self.spec.collection
+        with Journal(journal_path) as journal:
+            # 7: deploy (the journal returns the first deployment on a resumed run) or attach
+            if c.contract == "deploy":
+                dep = client.deploy(
+                    **self._deploy_args(manifest, client.address),
+                    journal=journal,
+                    op=f"release:{manifest['root_cid']}:deploy",
+                )
+                address = dep.address
+                txs.append(
+                    {"kind": "deploy", "hash": dep.tx_hash, "block": dep.block, "gas_used": dep.gas_used}
+                )
+                self.stage(7, "contract", f"deployed {address} (tx {str(dep.tx_hash)[:12]}…)")
             else:
-                if len(w3.eth.get_code(address)) <= 2:
-                    raise SongmintError(f"no contract at {address} on {name}; check collection.contract")
+                address = client.editions(c.contract).address
                 self.stage(7, "contract", f"using {address}")
-            contract = chain.contract(address)
-            # 8: prefix, then the tokens
-            prefix_step = plan.pop(0)
-            prefix = prefix_step["args"][0]
-            index = int(contract.functions.uriPrefixIndex(prefix).call())
-            if index == 0:
-                r = self._send_step(chain, contract, prefix_step, 0)
-                txs.append(
-                    {
-                        "kind": "addUriPrefix",
-                        "hash": r["hash"],
-                        "gas_used": r["gas_used"],
-                        "block": r["block"],
-                    }
-                )
-                index = int(contract.functions.uriPrefixIndex(prefix).call())
-            fault("prefix-done")
+            # 8: register the URI prefix and create + mint, per recipient; never twice
             by_id = {t["id"]: t for t in manifest["tokens"]}
-            for step in plan:
-                todo = [i for i, tid in enumerate(step["ids"]) if not contract.functions.exists(tid).call()]
-                done = [tid for i, tid in enumerate(step["ids"]) if i not in todo]
-                rec = journal.get(jkey, step["step"]) if journal else None
-                for tid in done:
-                    if rec and rec.get("tx_hash"):
-                        by_id[tid]["txs"].append(rec["tx_hash"])
-                if not todo:
-                    self.stage(8, "mint", f"{len(done)} tokens minted earlier (not minted again)")
-                    if rec and rec.get("tx_hash"):
+            for to, specs in self._groups(manifest, client.address).items():
+                op = f"release:{manifest['root_cid']}:create:{to}"
+                res = client.create_and_mint(
+                    address, specs, to=to, uri_prefix=manifest["uri_prefix"], journal=journal, op=op
+                )
+                for e in journal.entries(op + ":prefix", status="mined"):
+                    if e.tx_hash and all(tx["hash"] != e.tx_hash for tx in txs):
                         txs.append(
-                            {"kind": "createBatch", "hash": rec["tx_hash"], "resumed": True, "ids": done}
+                            {"kind": "prefix", "hash": e.tx_hash, "block": e.block, "gas_used": e.gas_used}
                         )
-                    continue
-                sub = dict(
-                    step,
-                    ids=[step["ids"][i] for i in todo],
-                    amounts=[step["amounts"][i] for i in todo],
-                    caps=[step["caps"][i] for i in todo],
-                )
-                if journal:
-                    journal.put(jkey, step["step"], "sending", ids=sub["ids"])
-                r = self._send_step(
-                    chain,
-                    contract,
-                    sub,
-                    index,
-                    on_sent=lambda h, s=step["step"]: (
-                        journal.put(jkey, s, "sent", tx_hash=h) if journal else None,
-                        fault("create-sent"),
-                    ),
-                )
-                if journal:
-                    journal.put(jkey, step["step"], "done", tx_hash=r["hash"])
-                txs.append(
-                    {
-                        "kind": "createBatch",
-                        "hash": r["hash"],
-                        "gas_used": r["gas_used"],
-                        "block": r["block"],
-                        "ids": sub["ids"],
-                    }
-                )
-                for tid in sub["ids"]:
-                    by_id[tid]["txs"].append(r["hash"])
+                for rec in res.txs:
+                    txs.append(
+                        {
+                            "kind": rec.kind,
+                            "hash": rec.tx_hash,
+                            "block": rec.block,
+                            "gas_used": rec.gas_used,
+                            "ids": list(rec.ids),
+                            "resumed": bool(set(rec.ids) & set(res.resumed)),
+                        }
+                    )
+                    for tid in rec.ids:
+                        by_id[tid]["txs"].append(rec.tx_hash)
+                fresh = [i for i in res.done if i not in res.resumed]
                 self.stage(
                     8,
                     "mint",
-                    f"{len(sub['ids'])} tokens, {sum(sub['amounts'])} editions "
-                    f"(tx {r['hash'][:12]}…, {r['gas_used']:,} gas)",
+                    f"{len(fresh)} tokens minted to {to}"
+                    + (f"; {len(res.resumed)} finished by an earlier run" if res.resumed else "")
+                    + (f"; {len(res.skipped)} already on chain, left alone" if res.skipped else ""),
                 )
-                if done:
-                    self.stage(8, "mint", f"{len(done)} tokens minted earlier (not minted again)")
             for t in manifest["tokens"]:
-                t["minted"] = int(contract.functions.totalSupply(t["id"]).call())
-                t["recipient"] = t["recipient"] or chain.account
+                info = client.token_info(address, t["id"])
+                t["minted"] = int(info["supply"])
+                t["recipient"] = t["recipient"] or client.address
             manifest["chain"] = {
                 "network": name,
-                "chain_id": chain.chain_id,
+                "chain_id": client.network.chain_id,
                 "contract": address,
-                "account": chain.account,
-                "uri_prefix_index": index,
+                "account": client.address,
             }
-        if journal:
-            journal.close()
         self.timings["chain"] = time.perf_counter() - t_chain
 
 
-def create_address(sender: str, nonce: int) -> str:
-    """The address a CREATE from ``sender`` at ``nonce`` deploys to: keccak(rlp([sender, nonce]))[12:]."""
-    import rlp
-    from eth_utils import keccak, to_checksum_address
+def asdict_tx(t: Any) -> dict[str, Any]:
+    return {"kind": t.kind, "description": t.description, "to": t.to, "gas": int(t.gas), "ids": list(t.ids)}
 
-    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+
+def _fault_checkpoint() -> Callable[[str], None]:
+    """Test hook: ``SONGMINT_FAULT=sent:N`` SIGKILLs the process at the N-th ``sent`` checkpoint of the
+    chain client (1: deploy, 2: URI prefix, 3: first createBatch), as a crash would."""
+    spec = os.environ.get("SONGMINT_FAULT", "")
+    point, _, nth = spec.partition(":")
+    seen = {"n": 0}
+
+    def checkpoint(name: str) -> None:
+        if point and name == point:
+            seen["n"] += 1
+            if seen["n"] == int(nth or 1):
+                import signal
+
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return checkpoint
 
 
 def _link_or_copy(src: str, dst: str) -> str:

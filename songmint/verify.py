@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import socket
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,38 +247,28 @@ def _check_chain(manifest: dict[str, Any], tokens: list[dict[str, Any]], report:
     if network == "memory":
         report.skip("chain", network, "the in-memory chain ended with the release process")
         return
-    if network == "local":
-        with socket.socket() as s:
-            s.settimeout(0.3)
-            if s.connect_ex(("127.0.0.1", 8545)) != 0:
-                report.skip("chain", network, "anvil is not running on 127.0.0.1:8545 (songmint chain start)")
-                return
-    from songmint.onchain import connect
+    from minting.chain import ChainError, connect
 
     try:
-        with connect(network, chain_id=ch.get("chain_id")) as chain:
-            code = chain.w3.eth.get_code(chain.w3.to_checksum_address(ch["contract"]))
-            if len(code) <= 2:
-                report.bad("contract", ch["contract"], f"no contract code on chain {ch.get('chain_id')}")
-                return
-            c = chain.contract(ch["contract"])
-            for t in tokens:
-                uri = c.functions.uri(t["id"]).call()
-                supply = int(c.functions.totalSupply(t["id"]).call())
-                cap = int(c.functions.tokenInfo(t["id"]).call()[0])
-                problems = []
-                if uri != t["metadata_uri"]:
-                    problems.append(f"uri {uri!r} ≠ {t['metadata_uri']!r}")
-                if cap != t["cap"]:
-                    problems.append(f"cap {cap} ≠ {t['cap']}")
-                if t.get("minted") is not None and supply != t["minted"]:
-                    problems.append(f"totalSupply {supply} ≠ minted {t['minted']}")
-                if problems:
-                    report.bad("on chain", t["title"], "; ".join(problems))
-                else:
-                    report.ok("on chain", t["title"], f"uri, cap {cap}, supply {supply}")
-    except SongmintError as exc:
-        report.skip("chain", network, str(exc))
+        # autostart: a stopped local anvil comes back with its saved state
+        client = connect(network, chain_id=ch.get("chain_id"))
+        client.editions(ch["contract"])
+    except (ChainError, SongmintError) as exc:
+        report.bad("contract", ch["contract"], " ".join(str(exc).split()))
+        return
+    for t in tokens:
+        info = client.token_info(ch["contract"], t["id"])
+        problems = []
+        if info["uri"] != t["metadata_uri"]:
+            problems.append(f"uri {info['uri']!r} ≠ {t['metadata_uri']!r}")
+        if info["cap"] != t["cap"]:
+            problems.append(f"cap {info['cap']} ≠ {t['cap']}")
+        if t.get("minted") is not None and info["supply"] != t["minted"]:
+            problems.append(f"totalSupply {info['supply']} ≠ minted {t['minted']}")
+        if problems:
+            report.bad("on chain", t["title"], "; ".join(problems))
+        else:
+            report.ok("on chain", t["title"], f"uri, cap {info['cap']}, supply {info['supply']}")
 
 
 @click.command("verify")

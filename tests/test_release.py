@@ -49,14 +49,14 @@ def test_outputs_and_manifest(released: tuple[Path, Path, str]) -> None:
         "mix",
         "preview",
         "cover",
-        "thumbnail",
+        "cover_thumbnail",
         "player",
         "stem:drums",
-        "stem-lossless:chords",
+        "stem_lossless:chords",
     } <= set(alpha["assets"])
     assert "stem:drums" not in beta["assets"]
     kinds = [tx["kind"] for tx in m["transactions"]]
-    assert kinds == ["deploy", "addUriPrefix", "createBatch"]
+    assert kinds == ["deploy", "prefix", "create"]
     assert all(re.fullmatch(r"0x[0-9a-f]{64}", tx["hash"]) for tx in m["transactions"])
     assert alpha["txs"] == [m["transactions"][-1]["hash"]]
     # metadata/<64 hex>.json, URIs under the root CID, which is the CAR's root
@@ -107,8 +107,9 @@ def test_dry_run_sends_nothing(released: tuple[Path, Path, str], tmp_path: Path)
         log=lines.append,
     )
     assert m["dry_run"] is True and m["chain"] == {} and m["transactions"] == []
-    assert [s["kind"] for s in m["plan"]] == ["deploy", "addUriPrefix", "createBatch"]
-    assert all(s["estimated_gas"] > 20_000 for s in m["plan"])
+    assert [s["kind"] for s in m["plan"]["txs"]] == ["deploy", "prefix", "create"]
+    assert all(s["gas"] > 20_000 for s in m["plan"]["txs"])
+    assert m["plan"]["total_gas"] == sum(s["gas"] for s in m["plan"]["txs"])
     assert all(t["minted"] is None for t in m["tokens"])
     assert any("nothing was sent" in line for line in lines)
     assert not (tmp_path / "dry" / ".songmint").exists()  # no journal: nothing to resume
