@@ -182,3 +182,21 @@ def test_cli_continue_musicgen(runner, tmp_path: Path, mono_ckpt: Path) -> None:
     doc = json.loads(res.stdout)
     assert doc["provenance"]["engine"] == "musicgen" and "continuation" in doc["extras"]
     assert doc["duration_s"] == pytest.approx(2.0 + 0.2, abs=1e-3)
+
+
+def test_cli_generate_with_melody(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from music.audio import save
+    from songmint.cli import main
+
+    ckpt = build_tiny(tmp_path / "melody", melody=True)
+    save(synth.tone(440.0, seconds=2.0, sr=SR), tmp_path / "hum.wav")
+    res = runner.invoke(main, ["generate", "calm piano", "--engine", "musicgen", "--param", f"model={ckpt}",
+                               "--melody", str(tmp_path / "hum.wav"), "--seconds", "0.2", "--seed", "1",
+                               "--out", str(tmp_path / "t"), "--json"])
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    doc = json.loads(out[out.index("{"):])
+    prov = doc["provenance"] if "provenance" in doc else doc["takes"][0]["provenance"]
+    assert prov["params"]["melody"] == str(tmp_path / "hum.wav") and prov["engine"] == "musicgen"
