@@ -183,6 +183,7 @@ def connect(
     signer: Signer | None = None,
     w3: Web3 | None = None,
     checkpoint: Callable[[str], None] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> ChainClient:
     """Connect to a network with a signing account.
 
@@ -204,6 +205,8 @@ def connect(
     checkpoint : callable, optional
         Called with ``"intent"``, ``"signed"``, ``"sent"``, ``"receipt"`` at each journal step
         (tests use it to kill the process at a precise point).
+    env : mapping, optional
+        Where ``SONGMINT_PRIVATE_KEY`` / ``SONGMINT_KEYSTORE_PASSWORD`` are read (default ``os.environ``).
     """
     net = resolve_network(network, chain_id=chain_id)
     if w3 is None:
@@ -222,7 +225,7 @@ def connect(
         raise NetworkError(f"cannot reach {net}: {type(exc).__name__}") from None
     if actual != net.chain_id:
         raise NetworkError(f"{net.name} reports chain id {actual}, expected {net.chain_id}; nothing was sent")
-    signer = signer or load_signer(net, keystore=keystore, password=password, prompt=prompt)
+    signer = signer or load_signer(net, keystore=keystore, password=password, prompt=prompt, env=env)
     return ChainClient(
         net, w3, signer, yes=yes, confirmations=confirmations, timeout=timeout, checkpoint=checkpoint
     )
