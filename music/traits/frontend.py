@@ -109,13 +109,36 @@ def analysis_signal(audio: Audio, *, sr: int = ANALYSIS_SR) -> np.ndarray:
     return np.ascontiguousarray(y[:want], dtype=np.float32)
 
 
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (Auditory Toolbox): linear below 1 kHz, logarithmic above."""
+    f = np.asarray(f, np.float64)
+    lin = f / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(f >= 1000.0, log, lin)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, np.float64)
+    return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
+
+
 @lru_cache(maxsize=4)
 def _mel_basis(sr: int) -> tuple[np.ndarray, np.ndarray]:
-    import librosa
+    """Slaney-normalised triangular mel filterbank, 30 Hz–11 kHz, shape ``(N_MELS, N_FFT // 2 + 1)``.
 
-    fb = librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS, fmin=30.0, fmax=11_000.0)
-    freqs = librosa.mel_frequencies(n_mels=N_MELS + 2, fmin=30.0, fmax=11_000.0)[1:-1]
-    return fb.astype(np.float32), freqs
+    The same filters as ``librosa.filters.mel(htk=False, norm="slaney")`` (the tests
+    check it), built with numpy so that extraction never imports librosa: its first
+    call compiles numba kernels, seconds of start-up for one command.
+    """
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(30.0), _hz_to_mel(min(11_000.0, sr / 2)), N_MELS + 2))
+    fft_hz = np.fft.rfftfreq(N_FFT, 1.0 / sr)
+    fdiff = np.diff(edges)
+    ramps = edges[:, None] - fft_hz[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.astype(np.float32), edges[1:-1]
 
 
 @lru_cache(maxsize=4)

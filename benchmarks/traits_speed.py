@@ -1,0 +1,193 @@
+"""Speed of trait extraction: seconds per minute of audio for each trait group.
+
+Measures, on one core (BLAS/OpenMP threads pinned to 1), a 3-minute stereo 44.1 kHz
+song rendered through FluidSynth (a pop arrangement from ``traits_accuracy``):
+
+- the first call in a fresh interpreter (imports + any JIT), in a subprocess;
+- warm calls of each trait group, as seconds per minute of audio, and the whole
+  ``extract`` as a real-time factor (target ≥ 60×);
+- a baseline in the same run: librosa's own path for the same facts (``beat_track``,
+  ``feature.tempo``, ``chroma_cqt``, HPSS, spectral centroid) plus ``music.loudness.measure``.
+
+Usage::
+
+    .venv/bin/python benchmarks/traits_speed.py [--minutes 3] [--repeats 3] [--no-baseline]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from music.audio import Audio, save  # noqa: E402
+
+
+def song(minutes: float) -> Audio:
+    """A pop arrangement rendered through FluidSynth, tiled to ``minutes``."""
+    from benchmarks.traits_accuracy import FLUID_R3, Clip, render
+
+    clip = render(Clip("speed", "pop", 9, "minor", 112.0, "FluidR3", seed=3), FLUID_R3)
+    n = int(minutes * 60 * clip.sr)
+    reps = -(-n // clip.n)
+    x = np.tile(clip.samples, (1, reps))[:, :n]
+    return Audio(np.ascontiguousarray(x), clip.sr)
+
+
+def best_of(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+    """Best CPU time (``time.process_time``) of ``repeats`` calls, in seconds.
+
+    With every thread pool pinned to one thread, the process CPU time is the time on one
+    core, and unlike wall time it does not grow when other jobs share the machine.
+    """
+    times = []
+    for _ in range(repeats):
+        t = time.process_time()
+        fn()
+        times.append(time.process_time() - t)
+    return min(times)
+
+
+FIRST_CALL = """
+import os, sys, time
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+t0 = time.perf_counter()
+from music.audio import load
+from music.traits import extract
+a = load(sys.argv[1])
+t1 = time.perf_counter()
+extract(a)
+t2 = time.perf_counter()
+extract(a)
+t3 = time.perf_counter()
+print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.3f} {'librosa' in sys.modules} {'numba' in sys.modules}")
+"""
+
+
+def first_call(a: Audio) -> tuple[float, float, float, bool, bool]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save(Audio(a.samples[:, : 10 * a.sr], a.sr), Path(tmp) / "ten.wav")
+        out = subprocess.run([sys.executable, "-c", FIRST_CALL, str(path)], capture_output=True, text=True,
+                             cwd=ROOT, check=True).stdout.split()
+    return float(out[0]), float(out[1]), float(out[2]), out[3] == "True", out[4] == "True"
+
+
+def baseline(a: Audio) -> dict[str, float]:
+    """librosa's stock functions for the same facts, timed per group."""
+    import librosa
+
+    from music import loudness
+
+    out: dict[str, float] = {}
+    t = time.process_time()
+    y = librosa.resample(a.mono(), orig_sr=a.sr, target_sr=22050, res_type="soxr_hq")
+    out["resample"] = time.process_time() - t
+    t = time.process_time()
+    oenv = librosa.onset.onset_strength(y=y, sr=22050)
+    librosa.feature.tempo(onset_envelope=oenv, sr=22050)
+    librosa.beat.beat_track(onset_envelope=oenv, sr=22050)
+    out["rhythm (onset_strength, tempo, beat_track)"] = time.process_time() - t
+    t = time.process_time()
+    librosa.feature.chroma_cqt(y=y, sr=22050)
+    out["tonal (chroma_cqt)"] = time.process_time() - t
+    t = time.process_time()
+    s = np.abs(librosa.stft(y))
+    librosa.decompose.hpss(s)
+    librosa.feature.spectral_centroid(S=s, sr=22050)
+    out["descriptors (stft, hpss, centroid)"] = time.process_time() - t
+    t = time.process_time()
+    loudness.measure(a)
+    out["level (music.loudness.measure)"] = time.process_time() - t
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--minutes", type=float, default=3.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-baseline", action="store_true")
+    args = ap.parse_args(argv)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+
+    from music.traits import descriptors, frontend, level, mood, rhythm, tonal
+    from music.traits.pipeline import extract
+
+    a = song(args.minutes)
+    minutes = a.duration / 60
+    print(f"song: {a.duration:.0f} s, {a.channels} ch, {a.sr} Hz")
+
+    imp, first, warm10, has_librosa, has_numba = first_call(a)
+    print(f"fresh interpreter, 10 s clip: imports {imp:.2f} s, first extract {first:.2f} s, "
+          f"second {warm10:.2f} s (librosa imported: {has_librosa}, numba imported: {has_numba})")
+
+    extract(a)  # warm-up
+    state: dict[str, object] = {}
+
+    def g_resample() -> None:
+        state["y"] = frontend.analysis_signal(a)
+
+    def g_spectra() -> None:
+        state["feat"] = frontend.features(state["y"])  # type: ignore[arg-type]
+
+    def g_level() -> None:
+        state["lev"] = level.measure(a)
+
+    def g_rhythm() -> None:
+        state["rh"] = rhythm.analyse(state["feat"])  # type: ignore[arg-type]
+
+    def g_tonal() -> None:
+        state["to"] = tonal.analyse(state["feat"], state["rh"].beats)  # type: ignore[arg-type, attr-defined]
+
+    def g_desc() -> None:
+        f = state["feat"]
+        b = descriptors.brightness(descriptors.brightness_hz(f))  # type: ignore[arg-type]
+        p = descriptors.percussiveness(f)  # type: ignore[arg-type]
+        mood.arousal(loudness_lufs=-10, tempo_bpm=120, onset_rate_hz=3, percussiveness=p)
+        mood.valence(major=True, key_confidence=0.5, tempo_bpm=120, brightness=b)
+
+    groups = [("front end: downmix + resample", g_resample), ("front end: spectra + peaks", g_spectra),
+              ("level (LUFS, LRA, true peak, DC)", g_level), ("rhythm", g_rhythm), ("tonal", g_tonal),
+              ("descriptors + mood", g_desc)]
+    print(f"\nsongmint, warm, CPU seconds on one core, best of {args.repeats}")
+    total = 0.0
+    for name, fn in groups:
+        s = best_of(fn, args.repeats)
+        total += s
+        print(f"  {name:<36} {s / minutes:7.3f} s per minute of audio")
+    t = time.perf_counter()
+    whole = best_of(lambda: extract(a), args.repeats)
+    wall = (time.perf_counter() - t) / args.repeats
+    print(f"  (wall clock of extract(), mean: {wall / minutes:.3f} s/min; the machine's load inflates it)")
+    print(f"  {'sum of groups':<36} {total / minutes:7.3f} s/min")
+    rtf = a.duration / whole
+    print(f"  {'extract() end to end':<36} {whole / minutes:7.3f} s/min  → {rtf:.0f}× real time")
+
+    if not args.no_baseline:
+        baseline(a)  # warm-up (numba JIT)
+        b = baseline(a)
+        print("\nbaseline: librosa stock functions + music.loudness.measure, warm, CPU seconds")
+        for name, s in b.items():
+            print(f"  {name:<44} {s / minutes:7.3f} s per minute of audio")
+        bt = sum(b.values())
+        print(f"  {'total':<44} {bt / minutes:7.3f} s/min  → {a.duration / bt:.0f}× real time")
+        print(f"\nsongmint extract() is {bt / whole:.1f}× faster than the baseline")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
