@@ -200,3 +200,19 @@ def test_cli_generate_with_melody(runner, tmp_path: Path) -> None:  # type: igno
     doc = json.loads(out[out.index("{"):])
     prov = doc["provenance"] if "provenance" in doc else doc["takes"][0]["provenance"]
     assert prov["params"]["melody"] == str(tmp_path / "hum.wav") and prov["engine"] == "musicgen"
+
+
+def test_bf16_static_cache_and_in_memory_model(mono_ckpt: Path) -> None:
+    import transformers
+
+    model = transformers.MusicgenForConditionalGeneration.from_pretrained(mono_ckpt, local_files_only=True)
+    eng = MusicgenEngine.from_model(model, model_id="tiny")
+    req = Request(seconds=0.2, seed=4)
+    a = eng.generate(req)
+    b = eng.generate(Request(seconds=0.2, seed=4, params={"cache": "static"}))
+    assert np.array_equal(a.mix.samples, b.mix.samples)  # a static cache changes speed, not samples
+    assert a.provenance["model_id"] == "tiny" and len(a.provenance["weights_sha256"]) == 64
+    bf = MusicgenEngine(model=mono_ckpt, dtype="bfloat16").continue_(synth.tone(seconds=1.0, sr=SR), req)
+    assert bf.provenance["dtype"] == "bfloat16" and bf.extras["continuation"].n == 10 * HOP
+    with pytest.raises(EngineError, match="dtype"):
+        MusicgenEngine(dtype="float16")

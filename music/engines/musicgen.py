@@ -53,9 +53,13 @@ DEFAULTS: dict[str, Any] = {
     "extend_stride_s": 18.0,
     "crossfade_ms": 20.0,
     "melody": None,
+    "cache": "dynamic",
 }
 """Parameters read from ``Request.params`` (all recorded in provenance). ``top_k`` 250 and
-``guidance_scale`` 3 are audiocraft's defaults; ``top_p`` 0 disables nucleus sampling."""
+``guidance_scale`` 3 are audiocraft's defaults; ``top_p`` 0 disables nucleus sampling; ``cache``
+``"static"`` pre-allocates the key/value cache (same samples, see ``benchmarks/continuation.py``)."""
+
+DTYPES = ("float32", "bfloat16")
 
 
 @dataclass
@@ -165,18 +169,40 @@ class MusicgenEngine:
     name = "musicgen"
     version = "1.0.0"
 
-    def __init__(self, *, model: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, *, model: str | os.PathLike[str] | None = None, dtype: str = "float32") -> None:
+        if dtype not in DTYPES:
+            raise EngineError(f"dtype {dtype!r} is not one of: {', '.join(DTYPES)}")
         self.model = model
+        self.dtype = dtype
         self._loaded: dict[str, Loaded] = {}
+        self._fixed: Loaded | None = None
+
+    @classmethod
+    def from_model(cls, model: Any, *, tokenizer: Any = None, model_id: str = "in-memory") -> MusicgenEngine:
+        """An engine around an already constructed model (its weights are hashed from the state dict)."""
+        import torch
+        import transformers
+
+        engine = cls(dtype=str(model.dtype).removeprefix("torch."))
+        h = hashlib.sha256()
+        for name, tensor in sorted(model.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().contiguous().view(-1).view(torch.uint8).numpy())
+        melody = isinstance(model, transformers.MusicgenMelodyForConditionalGeneration)
+        engine._fixed = Loaded(model.eval(), tokenizer, Path("<memory>"), model_id, h.hexdigest(), melody)
+        return engine
 
     # ------------------------------------------------------------------ loading
 
     def load(self, model: str | os.PathLike[str] | None = None) -> Loaded:
         """Load (once) the checkpoint ``model`` (or the engine's default)."""
+        if self._fixed is not None and model is None:
+            return self._fixed
         folder, model_id = resolve_checkpoint(model or self.model)
         key = str(folder)
         if key in self._loaded:
             return self._loaded[key]
+        import torch
         import transformers
 
         config = json.loads((folder / "config.json").read_text())
@@ -184,7 +210,8 @@ class MusicgenEngine:
         cls = (transformers.MusicgenMelodyForConditionalGeneration if melody
                else transformers.MusicgenForConditionalGeneration)
         try:
-            model_obj = cls.from_pretrained(folder, local_files_only=True).eval()
+            dtype = getattr(torch, self.dtype)
+            model_obj = cls.from_pretrained(folder, local_files_only=True, dtype=dtype).eval()
         except OSError as exc:
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ModelNotFoundError(f"cannot load MusicGen from {folder}: {why}") from exc
@@ -244,6 +271,10 @@ class MusicgenEngine:
                "temperature": float(params["temperature"]), "guidance_scale": float(params["guidance_scale"])}
         if gen["top_k"] == 0:
             gen["top_k"] = None
+        if params["cache"] not in ("dynamic", "static"):
+            raise EngineError(f"cache={params['cache']!r} must be 'dynamic' or 'static'")
+        if params["cache"] == "static":
+            gen["cache_implementation"] = "static"
         import torch
 
         torch.manual_seed(int(request.seed))
@@ -258,7 +289,7 @@ class MusicgenEngine:
             "weights_sha256": loaded.weights_sha256, "seed": request.seed, "prompt": request.prompt,
             "seconds": float(seconds),
             "params": {k: (str(v) if isinstance(v, Audio | os.PathLike) else v) for k, v in params.items()},
-            "sample_rate": loaded.sr, "windows": windows,
+            "sample_rate": loaded.sr, "windows": windows, "dtype": self.dtype,
             "torch": torch.__version__,
         }
         if prompt_audio is None:
@@ -279,7 +310,7 @@ class MusicgenEngine:
             return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
         # unconditional: a null (all-zero, masked) text encoding, as get_unconditional_inputs does
         hidden = loaded.model.config.text_encoder.hidden_size
-        return {"encoder_outputs": (torch.zeros((1, 1, hidden)),),
+        return {"encoder_outputs": (torch.zeros((1, 1, hidden), dtype=loaded.model.dtype),),
                 "attention_mask": torch.zeros((1, 1), dtype=torch.long)}
 
     def _window(self, loaded: Loaded, text_inputs: dict[str, Any], context: np.ndarray | None,
@@ -291,7 +322,7 @@ class MusicgenEngine:
         ctx = 0
         if context is not None and context.shape[1] >= loaded.hop:
             ctx = context.shape[1] // loaded.hop * loaded.hop  # whole frames: the boundary is exact
-            x = torch.from_numpy(np.array(context[:, -ctx:], dtype=np.float32))[None]
+            x = torch.from_numpy(np.array(context[:, -ctx:], dtype=np.float32))[None].to(loaded.model.dtype)
             if loaded.melody:
                 codes = loaded.model.audio_encoder.encode(x).audio_codes[0]  # (1, codebooks, frames)
                 kwargs["decoder_input_ids"] = codes.reshape(-1, codes.shape[-1])
@@ -299,7 +330,7 @@ class MusicgenEngine:
                 kwargs["input_values"] = x
                 kwargs["padding_mask"] = torch.ones((1, ctx), dtype=torch.long)
         if chroma is not None:
-            kwargs["input_features"] = torch.from_numpy(chroma)[None]
+            kwargs["input_features"] = torch.from_numpy(chroma)[None].to(loaded.model.dtype)
         if "encoder_outputs" in kwargs and gen.get("guidance_scale", 1) > 1:
             # a null text encoding is its own unconditional branch: guidance would change nothing
             gen = {**gen, "guidance_scale": None}
