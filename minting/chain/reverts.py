@@ -149,24 +149,38 @@ _TESTER_PREFIX = "execution reverted:"
 
 
 def revert_data(exc: BaseException) -> bytes | None:
-    """The raw revert bytes carried by a web3 / eth-tester exception (or the one it wraps), if any."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        raw = _own_revert_data(current)
+    """The raw revert bytes carried by a web3 / eth-tester exception (or one it wraps), if any."""
+    for e in _chain(exc):
+        raw = _own_revert_data(e)
         if raw is not None:
             return raw
+    return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
         current = current.__cause__ or current.__context__
+    return seen
+
+
+def find_revert(exc: BaseException) -> BaseException | None:
+    """The revert inside ``exc`` or the exceptions it wraps (web3's eth-tester provider can fail
+    while formatting a custom error, raising e.g. OverflowError with the revert as its context)."""
+    from eth_tester.exceptions import TransactionFailed
+    from web3.exceptions import ContractLogicError
+
+    for e in _chain(exc):
+        if isinstance(e, ContractLogicError | TransactionFailed):
+            return e
     return None
 
 
 def is_revert(exc: BaseException) -> bool:
-    """Whether ``exc`` is a contract revert (as opposed to a network or signing failure)."""
-    from eth_tester.exceptions import TransactionFailed
-    from web3.exceptions import ContractLogicError
-
-    return isinstance(exc, ContractLogicError | TransactionFailed)
+    """Whether ``exc`` is (or wraps) a contract revert, as opposed to a network or signing failure."""
+    return find_revert(exc) is not None
 
 
 def revert_from_exception(exc: BaseException, abi: list[dict[str, Any]]) -> ContractRevert:
