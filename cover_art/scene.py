@@ -143,7 +143,7 @@ detail, so it is computed small and scaled up once."""
 
 def paint_ground(s: Scene, *, angle: float | None = None,
                  glows: Sequence[tuple[tuple[float, float], float, RGB, float]] = ()) -> None:
-    """A two-stop diagonal ground, a soft off-centre light and optional glows, in one pass.
+    """A two-stop diagonal ground and soft lights, in one pass.
 
     Parameters
     ----------
@@ -151,7 +151,8 @@ def paint_ground(s: Scene, *, angle: float | None = None,
         Direction of the ground gradient (radians); random when absent.
     glows : sequence of (centre, radius, colour, alpha)
         Soft radial lights in unit coordinates, composed into the same shader so the whole
-        background costs a single full-canvas pass.
+        background costs a single full-canvas pass. Without any, a faint off-centre light in
+        the ink colour keeps the ground from being flat.
     """
     n, pal = s.n, s.palette
     a = s.rng.uniform(0, 2 * math.pi) if angle is None else angle
@@ -159,10 +160,9 @@ def paint_ground(s: Scene, *, angle: float | None = None,
     p0 = (c - r * math.cos(a), c - r * math.sin(a))
     p1 = (c + r * math.cos(a), c + r * math.sin(a))
     shader = linear_gradient(p0, p1, [pal.ground, pal.ground2])
-    light = mix(pal.ground, pal.ink, 0.18 if pal.dark else 0.5)
-    g = (n * s.rng.uniform(0.3, 0.7), n * s.rng.uniform(0.25, 0.6))
-    shader = skia.Shaders.Blend(skia.BlendMode.kSrcOver, shader,
-                                radial_gradient(g, n * 0.7, [light, light], [0.55, 0.0]))
+    if not glows:  # a soft off-centre light, so that no ground is flat
+        light = mix(pal.ground, pal.ink, 0.18 if pal.dark else 0.5)
+        glows = [((s.rng.uniform(0.3, 0.7), s.rng.uniform(0.25, 0.6)), 0.7, light, 0.55)]
     for centre, radius, rgb, alpha in glows:
         shader = skia.Shaders.Blend(skia.BlendMode.kSrcOver, shader, radial_gradient(
             (centre[0] * n, centre[1] * n), radius * n, [rgb, rgb, rgb], [alpha, alpha * 0.35, 0.0],

@@ -53,8 +53,8 @@ def draw(s: Scene) -> None:
         return np.angle((1 - w) * np.exp(1j * (base + gain * 3 * f)) + w * np.exp(1j * around))
 
     # Seeds: on the waveform loop (the song's silhouette) and a sparser cloud.
-    n_loop = int(500 + 1100 * p.density)
-    n_cloud = int(200 + 600 * p.density)
+    n_loop = int(420 + 900 * p.density)
+    n_cloud = int(160 + 440 * p.density)
     t = np.sort(rng.uniform(0, 1, n_loop))
     frames = np.minimum((t * N_FRAMES).astype(int), N_FRAMES - 1)
     theta = 2 * math.pi * t - math.pi / 2
@@ -67,7 +67,7 @@ def draw(s: Scene) -> None:
     frm = np.concatenate([frames, cloud_frames])
     on_loop = np.arange(len(pos)) < n_loop
 
-    steps = int(28 + 70 * p.motion)
+    steps = int(26 + 54 * p.motion)
     h = 0.0042 * rng.uniform(0.8, 1.2)
     traj = np.empty((steps, len(pos), 2))
     x = pos.copy()
@@ -76,6 +76,8 @@ def draw(s: Scene) -> None:
         a = angle(x)
         x = x + h * np.stack([np.cos(a), np.sin(a)], 1)
 
+    # Ink on paper builds up more slowly than light on black: heavier, more opaque lines there.
+    weight, opacity = (1.15, 1.4) if pal.dark else (1.35, 1.9)
     env = m.envelope[frm]
     pcs = np.argmax(m.chroma[frm], axis=1)
     blend = s.add_mode
@@ -92,7 +94,7 @@ def draw(s: Scene) -> None:
         if rng.random() < 0.04:  # a few broad, faint brush strokes give depth
             width *= 5
             alpha *= 0.35
-        cv.drawPath(polyline(traj[:, i] * n), stroke(col, alpha, width, blend=blend))
+        cv.drawPath(polyline(traj[:, i] * n), stroke(col, alpha * opacity, width * weight, blend=blend))
 
     # The silhouette itself: a hairline in ink, with onset beads in the accent colour.
     phi = 2 * math.pi * np.arange(N_FRAMES) / N_FRAMES - math.pi / 2

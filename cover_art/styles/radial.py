@@ -48,7 +48,9 @@ def draw(s: Scene) -> None:
         reach = (0.14 + 0.05 * li) * n * (0.55 + 0.6 * p.density)
         r = r_ring + 0.012 * n + reach * v ** (1.2 - 0.5 * p.energy)
         path = smooth_path(_polar(cx, cy, r, theta), close=True)
-        paint = fill(col, 0.42 if pal.dark else 0.5, blend=blend)
+        # Light adds on dark grounds; on paper the petals are laid like translucent inks
+        # (normal blending keeps their hues clean where multiply would turn them to mud).
+        paint = fill(col, 0.42 if pal.dark else 0.62, blend=blend if pal.dark else None)
         paint.setShader(skia.GradientShader.MakeRadial(
             skia.Point(cx, cy), float(r.max()),
             [c4(mix(col, pal.ground, 0.2), 0.0).toColor(), c4(col, 0.55).toColor(), c4(col, 0.9).toColor()],
