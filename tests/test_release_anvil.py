@@ -1,0 +1,124 @@
+"""`songmint release` on a real anvil: killed mid-release (SIGKILL) and resumed without minting twice;
+`--dry-run` sends nothing; `songmint verify` checks the chain."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from minting.chain.anvil import Anvil, free_port, rpc
+from minting.chain.journal import Journal
+from songmint.cli import main
+from songmint.release import Options, run_release
+from tests.release_fixture import make_spec
+
+pytestmark = pytest.mark.anvil
+SONGMINT = Path(sys.executable).parent / "songmint"
+
+
+@pytest.fixture(scope="module")
+def anvil(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    data = tmp_path_factory.mktemp("songmint-data")
+    node = Anvil(port=free_port(), state_file=data / "anvil.json")
+    node.start()
+    yield node, data
+    node.stop()
+
+
+def _run(args: list[str], env: dict[str, str], fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    e = dict(env)
+    if fault:
+        e["SONGMINT_FAULT"] = fault
+    return subprocess.run([str(SONGMINT), *args], env=e, capture_output=True, text=True, timeout=300)
+
+
+def _supply(url: str, contract: str, token_id: int) -> int:
+    selector = "bd85b039"  # totalSupply(uint256)
+    data = "0x" + selector + f"{token_id:064x}"
+    return int(rpc(url, "eth_call", [{"to": contract, "data": data}, "latest"]), 16)
+
+
+def test_killed_release_resumes_without_minting_twice(anvil, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    node, data = anvil
+    spec = make_spec(tmp_path / "spec")
+    out = tmp_path / "out"
+    env = {**os.environ, "SONGMINT_ANVIL_PORT": str(node.port), "SONGMINT_DATA_DIR": str(data)}
+    args = [
+        "release",
+        str(spec),
+        "--network",
+        "local",
+        "--out",
+        str(out),
+        "--cover-size",
+        "256",
+        "--no-preview",
+    ]
+
+    # Killed right after the deploy transaction is broadcast; then, resumed, right after the
+    # createBatch is (the 2nd broadcast of that run: the URI prefix comes first).
+    for point in ("sent:1", "sent:2"):
+        killed = _run(args, env, fault=point)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert not (out / "manifest.json").exists()
+    journal = out / ".songmint" / "journal.sqlite"
+    assert journal.exists()
+
+    done = _run(args, env)
+    assert done.returncode == 0, done.stderr
+    assert "finished by an earlier run" in done.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    contract = m["chain"]["contract"]
+    assert m["chain"]["chain_id"] == 31337
+    for t in m["tokens"]:
+        assert t["minted"] == t["initial"]
+        assert _supply(node.url, contract, t["id"]) == t["initial"]  # once, not twice
+    with Journal(journal) as j:
+        deploys = [e for e in j.entries() if e.kind == "deploy" and e.status == "mined"]
+        creates = [e for e in j.entries() if e.kind == "create" and e.status == "mined"]
+    assert len(deploys) == 1 and len(creates) == 1
+    assert {tx["kind"] for tx in m["transactions"]} == {"deploy", "prefix", "create"}
+
+    # In process from here (same chain): a finished release re-run sends nothing new ...
+    for key in ("SONGMINT_ANVIL_PORT", "SONGMINT_DATA_DIR"):
+        monkeypatch.setenv(key, env[key])
+    block = int(rpc(node.url, "eth_blockNumber"), 16)
+    again = run_release(spec, Options(out=out, network="local", cover_size=256, build_preview=False))
+    assert [t["minted"] for t in again["tokens"]] == [t["initial"] for t in m["tokens"]]
+    assert int(rpc(node.url, "eth_blockNumber"), 16) == block
+
+    # ... and neither does --dry-run, even into a fresh folder.
+    runner = CliRunner()
+    dry = runner.invoke(
+        main,
+        [
+            "release",
+            str(spec),
+            "--network",
+            "local",
+            "--out",
+            str(tmp_path / "dry"),
+            "--dry-run",
+            "--cover-size",
+            "256",
+            "--no-preview",
+        ],
+    )
+    assert dry.exit_code == 0, dry.output
+    assert "nothing was sent" in dry.output
+    assert int(rpc(node.url, "eth_blockNumber"), 16) == block
+    plan = json.loads((tmp_path / "dry" / "manifest.json").read_text())["plan"]
+    assert [t["kind"] for t in plan["txs"]] == ["deploy", "prefix", "create"]
+
+    # verify checks uri(id), totalSupply and cap on the chain.
+    checked = runner.invoke(main, ["verify", str(out), "--no-render", "--json"])
+    assert checked.exit_code == 0, checked.output
+    rows = json.loads(checked.stdout)["rows"]
+    assert sum(r["check"] == "on chain" and r["status"] == "ok" for r in rows) == len(m["tokens"])
