@@ -94,7 +94,8 @@ def draw(s: Scene) -> None:
         if rng.random() < 0.04:  # a few broad, faint brush strokes give depth
             width *= 5
             alpha *= 0.35
-        cv.drawPath(polyline(traj[:, i] * n), stroke(col, alpha * opacity, width * weight, blend=blend))
+        # Every other integration step is vertex enough at this step size (≤ 0.9 % of the side).
+        cv.drawPath(polyline(traj[::2, i] * n), stroke(col, alpha * opacity, width * weight, blend=blend))
 
     # The silhouette itself: a hairline in ink, with onset beads in the accent colour.
     phi = 2 * math.pi * np.arange(N_FRAMES) / N_FRAMES - math.pi / 2
