@@ -420,6 +420,8 @@ class DanceDiffusionEngine:
         """
         raw = self._raw
         y = x.clone()
+        if width <= 0:
+            return y
         n = x.shape[-1]
         for i0, i1 in regions:
             w = max(1, min(width, (i1 - i0) // 2))
