@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -504,10 +505,17 @@ def _lufs_estimate(x: np.ndarray, sr: int) -> float:
     return -0.691 + 10 * np.log10(p) if p > 0 else -70.0
 
 
+_TITLE_DROP = re.compile(
+    r"\b[A-Ga-g](?:#|b|sharp|flat)?\s*(?:major|minor|maj|min)\b"
+    r"|\b(?:in|at|with|and|a|an|the|of|key|bpm|\d+(?:\.\d+)?\s*bpm|\d+|bars?|minutes?|seconds?|loop)\b",
+    re.I,
+)
+
+
 def _title(prompt: str | None, genre: Genre) -> str:
-    """A short title for file names: the prompt's first words, else the genre."""
+    """A short title for file names: the prompt without its key, tempo and filler words."""
     if prompt:
-        words = [w for w in prompt.replace(",", " ").split() if w.isalpha()][:5]
+        words = [w for w in _TITLE_DROP.sub(" ", prompt.replace(",", " ")).split() if w.isalpha()][:4]
         if words:
             return " ".join(words)
     return genre.label

@@ -119,7 +119,7 @@ def drums(ctx: Context, rng: np.random.Generator) -> list[Note]:
                 notes.append(Note(top + roll_beat + i / div, 1 / div, CLOSED_HAT, _vel(v, sec.energy)))
         if fill:
             notes += _fill(top, sec.energy, rng)
-        if bar == sec.start_bar and bar > 0 and sec.energy >= 0.5:
+        if bar == sec.start_bar and bar > 0:
             notes.append(Note(top, 1.0, CRASH, _vel(108, sec.energy)))
     if ctx.loop:
         # A loop has no boundaries; keep the last bar a plain groove (no crash at the top).
@@ -283,12 +283,14 @@ def chords(ctx: Context, rng: np.random.Generator) -> list[Note]:
                 if b % 2 == 1:
                     hit(3.5, 0.45, 64, spread=0.02)
             elif style == "broken":
-                order = (0, 1, 2, 3, 2, 1, 2, 3)
-                for e in range(int(length * 2)):
-                    p = v[order[e % 8] % len(v)]
-                    half_end = 2.0 * (e // 4 + 1)
-                    notes.append(Note(top + e / 2, min(half_end, length) - e / 2, p,
-                                      _vel(86 if e % 2 == 0 else 54, sec.energy)))
+                # Pedalled quarter-note arpeggio: bass of the voicing on the beat, the rest
+                # rising through the bar, each note held to the end of its half bar.
+                order = (0, 1, 2, 3)
+                for e in range(int(length)):
+                    p = v[order[e % 4] % len(v)]
+                    half_end = 2.0 * (e // 2 + 1)
+                    notes.append(Note(top + e, min(half_end, length) - e, p,
+                                      _vel(88 if e % 2 == 0 else 74, sec.energy)))
             else:  # pragma: no cover
                 raise ValueError(f"unknown chords style {style!r}")
     return notes

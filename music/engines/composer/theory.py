@@ -191,13 +191,19 @@ def voicings(ch: Chord, *, voices: int, low: int, high: int) -> list[tuple[int, 
         if len(keep) < voices:
             keep.append(pcs[2])
         pcs = keep
-    needed = list(pcs) + [pcs[0]] * (voices - len(pcs))
     out: set[tuple[int, ...]] = set()
-    candidates = [[p for p in range(low, high + 1) if p % 12 == pc] for pc in needed]
-    for combo in itertools.product(*candidates):
-        s = tuple(sorted(combo))
-        if len(set(s)) == len(s) and s[-1] - s[0] <= 24:
-            out.add(s)
+    # Double the root; if the register holds only one root, the fifth, then the third.
+    for double in (pcs[0], pcs[2 % len(pcs)], pcs[1 % len(pcs)]):
+        needed = list(pcs) + [double] * (voices - len(pcs))
+        candidates = [[p for p in range(low, high + 1) if p % 12 == pc] for pc in needed]
+        for combo in itertools.product(*candidates):
+            s = tuple(sorted(combo))
+            if len(set(s)) == len(s) and s[-1] - s[0] <= 24:
+                out.add(s)
+        if out:
+            break
+    if not out and voices > 1:
+        return voicings(ch, voices=voices - 1, low=low, high=high)
     return sorted(out)
 
 

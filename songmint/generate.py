@@ -1,0 +1,154 @@
+"""``songmint generate``: make takes (mix, stems, MIDI, take.json) with any engine.
+
+The command is engine-generic: every engine option that is given lands in
+``Request.params`` under its own name (``--genre`` -> ``params["genre"]``), and any
+engine-specific parameter can be passed as ``--param KEY=VALUE``. An engine that wants a
+dedicated option adds one ``click.option`` to :data:`ENGINE_OPTIONS` (and its name to
+:data:`PARAM_OPTIONS`); nothing else here changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from music.engines import ENGINES, Request, get_engine, require
+from music.takes import read_take_json, slugify, write_take
+from songmint.console import json_option, output, print_json
+from songmint.errors import SongmintError
+
+ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option("--genre", help="Genre or alias (composer: house, techno, lofi, trap, dnb, ambient, "
+                 "synthwave, ballad, reggaeton)."),
+    click.option("--bpm", type=float, help="Tempo in BPM (overrides the prompt)."),
+    click.option("--key", help="Key, e.g. 'F# minor' or 'Bb major' (overrides the prompt)."),
+    click.option("--bars", type=click.IntRange(1, 512), help="Length in 4/4 bars (instead of --seconds)."),
+    click.option("--stems", help="Comma-separated stems to render, e.g. drums,bass,chords,lead."),
+    click.option("--loop", is_flag=True, default=None, help="A seamless, bar-aligned loop."),
+    click.option("--soundfont", type=click.Path(path_type=Path), help="SoundFont .sf2 (composer; default "
+                 "FluidR3_GM)."),
+    click.option("--lufs", type=float, help="Master loudness target in LUFS (default -14)."),
+    click.option("--melody", type=click.Path(path_type=Path, dir_okay=False),
+                 help="Audio whose melody (chroma) conditions a musicgen-melody checkpoint."),
+    # waveform diffusion (dance-diffusion, stable-audio); see docs/diffusion.md
+    click.option("--checkpoint", help="Diffusion model: registry name, folder or .ckpt (see `songmint models "
+                 "list`)."),
+    click.option("--steps", type=click.IntRange(min=1), help="Diffusion sampler steps."),
+    click.option("--sampler", type=click.Choice(["ipndm", "ddim", "dpmpp-2m"]),
+                 help="Dance Diffusion sampler (default dpmpp-2m)."),
+    click.option("--variations", "n", type=click.IntRange(1, 64), help="Variations per take (diffusion)."),
+    click.option("--init-audio", type=click.Path(path_type=Path, dir_okay=False),
+                 help="Start from this audio (diffusion: vary, inpaint, extend, loop it)."),
+    click.option("--strength", type=click.FloatRange(0, 1), help="How far to re-noise --init-audio (0..1)."),
+    click.option("--inpaint", metavar="START:END", help="Regenerate this span in seconds, keep the rest."),
+    click.option("--extend", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+                 help="Outpaint: grow the audio by SECONDS with seamless joins (dance-diffusion)."),
+    click.option("--negative-prompt", help="What to steer away from (stable-audio)."),
+]
+"""Options that become ``Request.params`` entries (applied bottom-up, shown in this order)."""
+
+PARAM_OPTIONS: tuple[str, ...] = ("genre", "bpm", "key", "bars", "stems", "loop", "soundfont", "lufs",
+                                   "melody", "checkpoint", "steps", "sampler", "n", "init_audio", "strength",
+                                   "inpaint", "extend", "negative_prompt")
+"""Names of the click parameters collected into ``Request.params`` when given."""
+
+
+def _engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(ENGINE_OPTIONS):
+        f = opt(f)
+    return f
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``"steps=50"`` -> ``("steps", 50)``: values are JSON scalars when they parse, else text."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise SongmintError(f"--param {text!r}: write it as KEY=VALUE")
+    try:
+        value: Any = json.loads(raw)
+        if isinstance(value, dict | list):
+            value = raw
+    except json.JSONDecodeError:
+        value = raw
+    return key, value
+
+
+def request_params(options: dict[str, Any], pairs: tuple[str, ...]) -> dict[str, Any]:
+    """Engine parameters from the given options plus ``--param`` pairs.
+
+    Raises
+    ------
+    SongmintError
+        When a ``--param`` repeats a key already set by an option or another ``--param``.
+    """
+    params: dict[str, Any] = {}
+    for name in PARAM_OPTIONS:
+        value = options.get(name)
+        if value is not None:
+            params[name] = os.fspath(value) if isinstance(value, Path) else value
+    for pair in pairs:
+        key, value = parse_param(pair)
+        if key in params:
+            raise SongmintError(f"parameter {key!r} is given twice (an option and --param, or two --param)")
+        params[key] = value
+    return params
+
+
+@click.command("generate")
+@click.argument("prompt", required=False)
+@click.option("--engine", type=click.Choice(list(ENGINES)), default="composer", show_default=True,
+              help="Generation engine.")
+@_engine_options
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Length in seconds.")
+@click.option("--seed", type=int, help="Random seed (default: a fresh one, printed); take i uses seed+i.")
+@click.option("--count", type=click.IntRange(1, 999), default=1, show_default=True,
+              help="Number of takes; with more than one they go to OUT/01, OUT/02, ...")
+@click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav",
+              show_default=True, help="Audio format of mix and stems.")
+@click.option("--param", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="Engine-specific parameter (repeatable), e.g. --param swing=0.6.")
+@click.option("--title", help="Title used in file names (default: from the prompt).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Take folder to write.")
+@json_option
+def generate(prompt: str | None, engine: str, seconds: float | None, seed: int | None, count: int,
+             fmt: str, pairs: tuple[str, ...], title: str | None, out_dir: Path, as_json: bool,
+             **options: Any) -> None:
+    """Generate music from PROMPT (or from a seed alone): a mastered mix, stems and MIDI.
+
+    PROMPT is free text such as "dark techno in F minor at 128 bpm, driving"; tempo, key,
+    genre, length and mood words are read from it. Explicit options win over the prompt,
+    and the prompt over the genre's defaults. Each take folder holds the mix, one file per
+    stem, a .mid per stem plus one with every part, and take.json (provenance included).
+    """
+    out = output()
+    params = request_params(options, pairs)
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "little") >> 1
+        out.info(f"seed {seed}")
+    eng = get_engine(engine)
+    make = require(eng, "generate")
+    docs = []
+    for i in range(count):
+        take = make(Request(prompt=prompt, seconds=seconds, seed=seed + i, params=params))
+        name = title or take.provenance.get("title") or (slugify(prompt) if prompt else engine)
+        folder = out_dir if count == 1 else out_dir / f"{i + 1:02d}"
+        path = write_take(take, folder, title=str(name), fmt=fmt)
+        doc = read_take_json(path)
+        docs.append({"path": str(folder), **doc})
+        if not as_json:
+            from music import loudness
+
+            lufs = loudness.integrated_loudness(take.mix)
+            facts = [f"{take.bpm:g} BPM" if take.bpm else None, take.key, f"{lufs:.1f} LUFS",
+                     f"stems {', '.join(take.stems)}" if take.stems else None]
+            out.info(f"wrote {folder}: {take.mix.duration:.1f} s, "
+                     f"{', '.join(f for f in facts if f)} (seed {seed + i})")
+    if as_json:
+        print_json(docs if count > 1 else docs[0])
