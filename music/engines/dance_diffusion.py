@@ -133,6 +133,11 @@ class DanceDiffusionEngine:
 
     # ------------------------------------------------------------------ model
 
+    def use_checkpoint(self, spec: str | None) -> None:
+        """Switch to checkpoint ``spec`` (loaded lazily); ``None`` or the current one keeps the model."""
+        if spec and str(spec) != str(self._spec):
+            self._spec, self._unet, self._ckpt, self._sha = str(spec), None, None, None
+
     @property
     def unet(self) -> UNet1DModel:
         """The UNet, loaded on first use."""
@@ -546,6 +551,7 @@ class DanceDiffusionEngine:
         generated unconditionally and ``inpaint``/``extend``/``loop`` apply to it.
         """
         p = dict(request.params)
+        self.use_checkpoint(p.pop("checkpoint", None))
         seed = int(request.seed)
         name, k = self._steps(p.get("sampler"), p.get("steps"))
         n = int(p.get("n") or 1)

@@ -149,6 +149,11 @@ class StableAudioEngine:
         self.steps = int(steps)
         self.guidance = float(guidance)
 
+    def use_checkpoint(self, spec: str | None) -> None:
+        """Switch to pipeline ``spec`` (loaded lazily); ``None`` or the current one keeps the pipeline."""
+        if spec and str(spec) != str(self._spec):
+            self._spec, self._pipe, self._folder, self._sha = str(spec), None, None, None
+
     @property
     def device(self) -> str:
         if self.device_name == "auto":
@@ -259,6 +264,7 @@ class StableAudioEngine:
         ``init_audio``), ``prompt_embeds`` (a tensor, instead of the prompt).
         """
         p = dict(request.params)
+        self.use_checkpoint(p.pop("checkpoint", None))
         init = p.get("init_audio")
         if init is not None:
             audio = load(init) if not isinstance(init, Audio) else init

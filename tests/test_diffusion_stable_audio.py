@@ -1,0 +1,177 @@
+"""Stable Audio engine on a tiny random pipeline (DiT, Oobleck VAE, T5, word-level tokenizer).
+
+The pipeline is saved with ``save_pretrained`` and loaded back through the engine's own
+local-only loading; real Stable Audio Open weights are never needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from music.audio import Audio
+from music.engines import Request, get_engine
+from music.engines.stable_audio import StableAudioEngine, find_pipeline
+from music.errors import EngineError, ModelNotFoundError
+
+SR = 8000
+WORDS = [
+    "<pad>",
+    "</s>",
+    "<unk>",
+    *["a", "kick", "drum", "hammer", "hitting", "wooden", "surface", "dark", "techno", "loop", "warm", "pad"],
+]
+
+
+def build_tiny_pipeline(folder: Path) -> Path:
+    from diffusers import (
+        AutoencoderOobleck,
+        CosineDPMSolverMultistepScheduler,
+        StableAudioDiTModel,
+        StableAudioPipeline,
+        StableAudioProjectionModel,
+    )
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast, T5Config, T5EncoderModel
+
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", model_max_length=8
+    )
+    torch.manual_seed(0)
+    text_encoder = T5EncoderModel(
+        T5Config(vocab_size=len(WORDS), d_model=8, d_kv=4, d_ff=16, num_layers=1, num_heads=2)
+    )
+    transformer = StableAudioDiTModel(
+        sample_size=8,
+        in_channels=3,
+        num_layers=2,
+        attention_head_dim=4,
+        num_key_value_attention_heads=2,
+        out_channels=3,
+        cross_attention_dim=4,
+        time_proj_dim=8,
+        global_states_input_dim=8,
+        cross_attention_input_dim=4,
+    )
+    scheduler = CosineDPMSolverMultistepScheduler(
+        solver_order=2, prediction_type="v_prediction", sigma_data=1.0, sigma_schedule="exponential"
+    )
+    vae = AutoencoderOobleck(
+        encoder_hidden_size=6,
+        downsampling_ratios=[2, 4],
+        decoder_channels=3,
+        decoder_input_channels=3,
+        audio_channels=2,
+        channel_multiples=[2, 4],
+        sampling_rate=SR,
+    )
+    projection = StableAudioProjectionModel(text_encoder_dim=8, conditioning_dim=4, min_value=0, max_value=32)
+    pipe = StableAudioPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        transformer=transformer,
+        scheduler=scheduler,
+        projection_model=projection,
+    )
+    pipe.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def pipeline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_pipeline(tmp_path_factory.mktemp("sao") / "tiny-sao")
+
+
+@pytest.fixture(scope="module")
+def engine(pipeline_dir: Path) -> StableAudioEngine:
+    return StableAudioEngine(checkpoint=str(pipeline_dir), steps=3)
+
+
+def test_text_to_audio_with_duration_negative_prompt_and_seed(engine: StableAudioEngine) -> None:
+    req = Request(
+        prompt="dark techno kick", seconds=0.005, seed=3, params={"negative_prompt": "hammer", "n": 2}
+    )
+    take = engine.generate(req)
+    assert take.mix.sr == SR and take.mix.channels == 2 and take.mix.n == 40
+    assert list(take.extras) == ["variation-02"]
+    again = engine.generate(req)
+    assert np.array_equal(take.mix.samples, again.mix.samples)
+    other = engine.generate(
+        Request(prompt="dark techno kick", seconds=0.005, seed=4, params={"negative_prompt": "hammer"})
+    )
+    assert not np.array_equal(take.mix.samples, other.mix.samples)
+    prov = take.provenance
+    assert prov["engine"] == "stable-audio" and len(prov["weights_sha256"]) == 64
+    assert prov["params"]["negative_prompt"] == "hammer" and prov["params"]["steps"] == 3
+    assert prov["scheduler"] == "CosineDPMSolverMultistepScheduler"
+
+
+def test_prompt_and_negative_prompt_change_the_output(engine: StableAudioEngine) -> None:
+    base = engine.generate(Request(prompt="warm pad", seconds=0.008, seed=1)).mix.samples
+    other = engine.generate(
+        Request(prompt="hammer hitting wooden surface", seconds=0.008, seed=1)
+    ).mix.samples
+    neg = engine.generate(
+        Request(prompt="warm pad", seconds=0.008, seed=1, params={"negative_prompt": "kick drum"})
+    ).mix.samples
+    assert base.shape == (2, 64)
+    assert not np.array_equal(base, other) and not np.array_equal(base, neg)
+
+
+def test_duration_is_capped_by_the_model_window(engine: StableAudioEngine) -> None:
+    assert engine.max_seconds == pytest.approx(8 * 8 / SR)
+    with pytest.raises(EngineError, match="at most"):
+        engine.generate(Request(prompt="kick", seconds=1.0))
+
+
+def test_init_audio_variation(engine: StableAudioEngine) -> None:
+    src = engine.generate(Request(prompt="kick", seconds=0.006, seed=5)).mix
+    same = engine.vary(src, Request(prompt="kick", params={"strength": 0.0}))
+    assert np.array_equal(same.mix.samples, src.samples)
+    v = engine.vary(src, Request(prompt="kick", seed=1, params={"strength": 0.4, "n": 2}))
+    assert v.mix.n == src.n and v.mix.sr == SR and list(v.extras) == ["variation-02"]
+    assert not np.array_equal(v.mix.samples, src.samples)
+    assert v.provenance["params"]["strength"] == 0.4
+    again = engine.vary(src, Request(prompt="kick", seed=1, params={"strength": 0.4, "n": 2}))
+    assert np.array_equal(v.mix.samples, again.mix.samples)
+    # through generate(): init_audio + strength
+    g = engine.generate(Request(prompt="kick", seed=1, params={"init_audio": src, "strength": 0.4, "n": 2}))
+    assert np.array_equal(g.mix.samples, v.mix.samples)
+    # the scheduler is restored after a variation
+    assert float(engine.pipe.scheduler.config.sigma_max) == 500.0
+
+
+def test_missing_pipeline_is_one_line(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    with pytest.raises(ModelNotFoundError) as err:
+        find_pipeline(None)
+    msg = str(err.value)
+    assert "\n" not in msg and "models--stabilityai--stable-audio-open-1.0" in msg
+    assert str(tmp_path / "models" / "stable-audio-open-1.0") in msg
+    with pytest.raises(ModelNotFoundError, match="not a diffusers Stable Audio folder"):
+        get_engine("stable-audio", checkpoint=str(tmp_path)).generate(Request(prompt="x"))
+
+
+def test_found_in_the_models_dir_by_name(pipeline_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(pipeline_dir.parent))
+    name, folder = find_pipeline(pipeline_dir.name)
+    assert folder == pipeline_dir and name == pipeline_dir.name
+    e = StableAudioEngine(checkpoint=pipeline_dir.name, steps=2)
+    clip = e.generate(Request(prompt="loop", seconds=0.002, seed=0)).mix
+    assert isinstance(clip, Audio) and clip.n == 16
