@@ -9,9 +9,8 @@ setup:
 
 demo: setup
 	@$(BIN)/songmint doctor
-	@$(BIN)/python samples/make_fixtures.py
-	@$(BIN)/songmint audio normalize samples/fixtures/chord.flac -o demo-out/chord-14lufs.mp3 --lufs -14
-	@$(BIN)/songmint audio info demo-out/chord-14lufs.mp3
+	@$(BIN)/songmint release samples/demo-ep.toml --network local --out demo-out/night-shift
+	@echo "listen: $(BIN)/songmint preview demo-out/night-shift --serve   (or open demo-out/night-shift/preview/index.html)"
 
 test: setup
 	@$(BIN)/ruff check .

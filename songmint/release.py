@@ -424,8 +424,7 @@ class Release:
         for p in self.pieces:
             folder = Path("assets") / p.slug
             traits = p.traits or {}
-            bpm = traits.get("tempo_bpm") or p.take.bpm
-            key = traits.get("key") or p.take.key
+            bpm, key, _camelot, _open_key = musical_facts(p.take, traits)
             base = file_stem(p.title, round(bpm) if bpm else None, key)
             a: dict[str, str] = {}
 
@@ -489,9 +488,9 @@ class Release:
             "artist": p.track.artist,
             "genre": p.track.genre,
             "license": p.track.license,
-            "key": traits.get("key") or p.take.key,
-            "camelot": traits.get("camelot"),
-            "bpm": traits.get("tempo_bpm") or p.take.bpm,
+            "key": musical_facts(p.take, traits)[1],
+            "camelot": musical_facts(p.take, traits)[2],
+            "bpm": musical_facts(p.take, traits)[0],
             "duration_s": round(p.audio.duration, 3),
             "traits": shown,
             "rarity_score": (p.rarity or {}).get("score"),
@@ -630,7 +629,7 @@ class Release:
         description = p.track.description or (
             f"{p.title} by {p.track.artist}, from {self.spec.collection.name}."
         )
-        bpm = traits.get("tempo_bpm") or p.take.bpm
+        bpm, _key, _camelot, open_key = musical_facts(p.take, traits)
         extra = {
             "version": "music-nft-20220222",
             "title": p.title,
@@ -642,7 +641,7 @@ class Release:
             "artwork": {"uri": ipfs["cover"], "mimeType": "image/png"},
             "genre": p.track.genre,
             "bpm": round(float(bpm), 2) if bpm else None,
-            "key": traits.get("open_key") or None,
+            "key": open_key,
             "license": p.track.license,
             "isrc": p.track.isrc,
             "credits": list(p.track.credits) or None,
@@ -865,7 +864,13 @@ class Release:
         if journal_path != ":memory:":
             Path(journal_path).parent.mkdir(parents=True, exist_ok=True)
         txs: list[dict[str, Any]] = manifest["transactions"]
-        client = connect(name, chain_id=chain_id, yes=self.opts.yes, checkpoint=_fault_checkpoint())
+        client = connect(
+            name,
+            chain_id=chain_id,
+            yes=self.opts.yes,
+            confirmations=max(1, self.spec.network.confirmations),
+            checkpoint=_fault_checkpoint(),
+        )
         c = self.spec.collection
         with Journal(journal_path) as journal:
             # 7: deploy (the journal returns the first deployment on a resumed run) or attach
@@ -886,7 +891,7 @@ class Release:
             # 8: register the URI prefix and create + mint, per recipient; never twice
             by_id = {t["id"]: t for t in manifest["tokens"]}
             for to, specs in self._groups(manifest, client.address).items():
-                op = f"release:{manifest['root_cid']}:create:{to}"
+                op = f"release:{manifest['root_cid']}:{address}:create:{to}"
                 res = client.create_and_mint(
                     address, specs, to=to, uri_prefix=manifest["uri_prefix"], journal=journal, op=op
                 )
@@ -971,6 +976,38 @@ def run_release(spec: ReleaseSpec | str | Path, opts: Options, *, log: Log | Non
         raise SongmintError(f"{getattr(exc, 'filename', '') or opts.out}: {exc.strerror or exc}") from exc
 
 
+def musical_facts(
+    take: Take, traits: dict[str, Any]
+) -> tuple[float | None, str | None, str | None, str | None]:
+    """BPM, key, Camelot and Open Key shown for a track.
+
+    What a generating engine states it composed (``Take.bpm``/``Take.key``, e.g. the
+    composer's) wins over what trait extraction measured, which can be off by a metrical
+    level (half/double tempo) or a relative key; file tracks use the measured values.
+    """
+    bpm = take.bpm or traits.get("tempo_bpm") or None
+    key = take.key or traits.get("key") or None
+    camelot, open_key = traits.get("camelot"), traits.get("open_key")
+    if take.key and take.key != traits.get("key"):
+        try:
+            from music.traits import camelot as to_camelot
+            from music.traits import open_key as to_open_key
+
+            camelot, open_key = to_camelot(take.key), to_open_key(take.key)
+        except (
+            Exception
+        ):  # a key spelling the traits module does not parse: show none rather than a wrong one
+            camelot = open_key = None
+    return (round(float(bpm), 2) if bpm else None), key, camelot, open_key
+
+
+def _short(text: str | None, head: int, tail: int) -> str | None:
+    """``bafkreigu…x4lq``: shortened so the summary fits a terminal (the manifest has them in full)."""
+    if not text or len(text) <= head + tail + 1:
+        return text
+    return f"{text[:head]}…{text[-tail:]}"
+
+
 def summary_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for t in manifest["tokens"]:
@@ -981,8 +1018,8 @@ def summary_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
                 "key": t.get("key") or "–",
                 "bpm": round(t["bpm"]) if t.get("bpm") else None,
                 "editions": f"{t['minted'] if t.get('minted') is not None else t['initial']}/{t['cap']}",
-                "metadata CID": t.get("metadata_cid"),
-                "tx": (t.get("txs") or ["–"])[-1],
+                "metadata CID": _short(t.get("metadata_cid"), 8, 4),
+                "tx": _short((t.get("txs") or [None])[-1], 8, 4),
             }
         )
     return rows
