@@ -218,7 +218,11 @@ def render(traits: Traits | Mapping[str, Any], audio: Audio | Motif | None = Non
     STYLES[style](scene)
     finish_rng = np.random.default_rng(rng.integers(0, 2**63 - 1, 2).tolist())
     scene.rng = finish_rng
-    print_finish(scene, mottle=0.5 + prm.texture, vignette=0.16 + 0.12 * (1 - pal.warmth) / 2)
+    # Texture: grain from the timbre's darkness (brightness), mottling from how full the
+    # spectrum is (mean band level: noisy, broadband music gets a rougher paper).
+    fullness = float(motif.spectrum.mean())
+    print_finish(scene, mottle=0.3 + prm.texture + 0.8 * fullness,
+                 vignette=0.16 + 0.12 * (1 - pal.warmth) / 2)
     fonts = None
     if title or artist:
         from cover_art.typography import set_type
