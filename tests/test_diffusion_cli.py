@@ -1,0 +1,277 @@
+"""``songmint vary / interpolate / train / models / generate --engine dance-diffusion`` end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from music.audio import Audio, load, save
+from music.takes import read_take_json
+from songmint.cli import main
+from tests.test_diffusion import SR, sample_generator_state, save_tiny, tone, write_one_shots
+
+SONGMINT = Path(sys.executable).with_name("songmint")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny(tmp_path_factory.mktemp("cli") / "tiny-dd")
+
+
+@pytest.fixture
+def wav(tmp_path: Path) -> Path:
+    return save(tone(0.1), tmp_path / "in.wav", fmt="wav", wav_depth="float")
+
+
+def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, tmp_path: Path) -> None:
+    out = tmp_path / "varied"
+    res = runner.invoke(
+        main,
+        [
+            "vary",
+            str(wav),
+            "--strength",
+            "0.3",
+            "-n",
+            "2",
+            "--steps",
+            "4",
+            "--seed",
+            "9",
+            "--checkpoint",
+            str(model_dir),
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["sample_rate"] == SR and list(doc["extras"]) == ["variation-02"]
+    prov = doc["provenance"]
+    assert prov["operation"] == "vary" and prov["seed"] == 9 and prov["params"]["strength"] == 0.3
+    assert len(prov["weights_sha256"]) == 64 and prov["params"]["source"] == "in.wav"
+    assert load(out / doc["mix"]).n == load(wav).n
+
+    same = tmp_path / "same"
+    res = runner.invoke(
+        main, ["vary", str(wav), "--strength", "0", "--checkpoint", str(model_dir), "--out", str(same)]
+    )
+    assert res.exit_code == 0, res.output
+    mix = load(same / read_take_json(same)["mix"])
+    assert np.allclose(mix.samples, load(wav).samples, atol=1e-4)  # 24-bit WAV of the input itself
+
+
+def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> None:
+    a = save(tone(0.1, 220.0), tmp_path / "a.wav")
+    b = save(tone(0.1, 440.0), tmp_path / "b.wav")
+    out = tmp_path / "morph"
+    res = runner.invoke(
+        main,
+        [
+            "interpolate",
+            str(a),
+            str(b),
+            "--steps",
+            "3",
+            "--diffusion-steps",
+            "3",
+            "--checkpoint",
+            str(model_dir),
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert sorted(doc["extras"]) == ["frame-00", "frame-01", "frame-02"]
+    assert doc["provenance"]["operation"] == "interpolate"
+    assert doc["duration_s"] == pytest.approx(3 * 0.1, abs=1e-3)
+
+
+def test_missing_checkpoint_is_a_one_line_user_error(runner, wav: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    res = runner.invoke(main, ["vary", str(wav), "--checkpoint", "honk-140k", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Dance Diffusion checkpoint 'honk-140k' not found")
+    assert not (tmp_path / "o").exists()
+
+
+def test_models_convert_then_list_finds_it(runner, tmp_path: Path) -> None:
+    ema = sample_generator_state([16, 32, 32, 32], attn_from=2)
+    ckpt = tmp_path / "pack-2k.ckpt"
+    torch.save({"state_dict": {"diffusion_ema." + k: v for k, v in ema.items()}}, ckpt)
+    models = tmp_path / "models"
+    res = runner.invoke(
+        main,
+        [
+            "models",
+            "convert",
+            str(ckpt),
+            str(models / "pack"),
+            "--sample-rate",
+            str(SR),
+            "--sample-size",
+            "512",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["sample_rate"] == SR and doc["sample_size"] == 512 and len(doc["source_sha256"]) == 64
+    assert (models / "pack" / "config.json").is_file()
+
+    env = {**os.environ, "SONGMINT_MODELS_DIR": str(models), "HF_HUB_CACHE": str(tmp_path / "hf")}
+    proc = subprocess.run(
+        [str(SONGMINT), "models", "list", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    listing = json.loads(proc.stdout)
+    rows = {r["name"]: r for r in listing["checkpoints"]}
+    assert listing["models_dir"] == str(models)
+    assert rows["pack"]["found"] and rows["pack"]["path"] == str(models / "pack")
+    assert not rows["maestro-150k"]["found"]
+    assert str(models / "maestro-150k") in rows["maestro-150k"]["looked_in"]
+    assert rows["stable-audio-open-1.0"]["engine"] == "stable-audio"
+
+
+def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
+    samples = write_one_shots(tmp_path / "kicks", n=4)
+    model = tmp_path / "my-kicks"
+    res = runner.invoke(
+        main,
+        [
+            "train",
+            str(samples),
+            "--out",
+            str(model),
+            "--preset",
+            "tiny",
+            "--sample-rate",
+            str(SR),
+            "--sample-size",
+            "256",
+            "--steps",
+            "6",
+            "--batch-size",
+            "2",
+            "--save-every",
+            "3",
+            "--demo-every",
+            "0",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["steps"] == 6 and summary["samples"] == 4 and "broken.wav" in res.stderr
+    res = runner.invoke(
+        main,
+        [
+            "train",
+            str(samples),
+            "--out",
+            str(model),
+            "--preset",
+            "tiny",
+            "--steps",
+            "8",
+            "--batch-size",
+            "2",
+            "--save-every",
+            "3",
+            "--demo-every",
+            "0",
+            "--resume",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads((model / "training.json").read_text())["steps"] == 8
+
+    out = tmp_path / "take"
+    res = runner.invoke(
+        main,
+        [
+            "generate",
+            "--engine",
+            "dance-diffusion",
+            "--checkpoint",
+            str(model),
+            "--seconds",
+            "0.05",
+            "--variations",
+            "2",
+            "--steps",
+            "3",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["sample_rate"] == SR and list(doc["extras"]) == ["variation-02"]
+    assert doc["provenance"]["model"] == "my-kicks" and doc["provenance"]["params"]["n"] == 2
+
+
+def test_generate_inpaint_extend_and_loop_options(runner, model_dir: Path, wav: Path, tmp_path: Path) -> None:
+    out = tmp_path / "edit"
+    res = runner.invoke(
+        main,
+        [
+            "generate",
+            "--engine",
+            "dance-diffusion",
+            "--checkpoint",
+            str(model_dir),
+            "--init-audio",
+            str(wav),
+            "--inpaint",
+            "0.02:0.05",
+            "--extend",
+            "0.05",
+            "--loop",
+            "--sampler",
+            "ddim",
+            "--steps",
+            "3",
+            "--seed",
+            "2",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    params = doc["provenance"]["params"]
+    assert params["inpaint"] == "0.02:0.05" and params["extend"] == 0.05 and params["loop"] is True
+    assert params["sampler"] == "ddim" and doc["provenance"]["operation"] == "edit+inpaint+extend+loop"
+    mix: Audio = load(out / doc["mix"])
+    assert mix.n == load(wav).n + round(0.05 * SR)
