@@ -376,9 +376,13 @@ class Release:
                 p.cover = by_track[p.track.id]  # a stem token wears its track's cover
                 continue
             style = p.track.cover_style
+            # the cover's palette and typography follow the key/BPM the release shows
+            bpm, mkey, camelot, open_key = musical_facts(p.take, p.traits or {})
+            facts = {"tempo_bpm": bpm, "key": mkey, "camelot": camelot, "open_key": open_key}
+            traits = {**(p.traits or {}), **{k: v for k, v in facts.items() if v is not None}}
             key = st.content_hash(
                 "cover",
-                json.dumps(p.traits, sort_keys=True),
+                json.dumps(traits, sort_keys=True),
                 _audio_hash(p.audio),
                 str(style),
                 str(p.track.cover_seed),
@@ -396,7 +400,7 @@ class Release:
                 hit = True
             else:
                 p.cover = st.render_cover(
-                    p.traits or {},
+                    traits,
                     p.audio,
                     style=style,
                     seed=p.track.cover_seed,
@@ -1008,6 +1012,20 @@ def _short(text: str | None, head: int, tail: int) -> str | None:
     return f"{text[:head]}…{text[-tail:]}"
 
 
+def _summary_table(title: str, rows: list[dict[str, Any]]) -> None:
+    """The summary on stdout, at least 120 columns wide so ids and hashes are not cut when piped."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in rows[0] if rows else ():
+        table.add_column(col, no_wrap=col in ("token id", "metadata CID", "tx"))
+    for row in rows:
+        table.add_row(*("–" if v is None else str(v) for v in row.values()))
+    width = max(120, shutil.get_terminal_size((120, 24)).columns)
+    Console(width=width, highlight=False).print(table)
+
+
 def summary_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for t in manifest["tokens"]:
@@ -1076,7 +1094,7 @@ def release(
     Re-running skips finished work (content-hash cache), and an interrupted release resumes
     from its journal without minting anything twice. See docs/release-spec.md.
     """
-    from songmint.console import output, print_json, print_table
+    from songmint.console import output, print_json
 
     o = output()
     spec = load_spec(spec_path)
@@ -1097,7 +1115,7 @@ def release(
     if as_json:
         print_json(manifest)
         return
-    print_table(
+    _summary_table(
         f"{spec.collection.name} ({'dry run' if dry_run else manifest['chain'].get('network')})",
         summary_rows(manifest),
     )
