@@ -40,6 +40,8 @@ from music.errors import EngineError, ModelNotFoundError
 from music.soundfont import sha256_file
 
 DEFAULT_MODEL = "facebook/musicgen-small"
+DEFAULT_SECONDS = 10.0
+"""Length of text-to-music when the request gives none."""
 MODEL_ENV = "SONGMINT_MUSICGEN_MODEL"
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
@@ -226,7 +228,8 @@ class MusicgenEngine:
     # ------------------------------------------------------------------ operations
 
     def generate(self, request: Request) -> Take:
-        """Text-to-music: ``request.prompt`` (may be empty: unconditional), ``request.seconds`` long."""
+        """Text-to-music: ``request.prompt`` (may be empty: unconditional), ``request.seconds`` long
+        (:data:`DEFAULT_SECONDS` if not given); ``params["melody"]`` for melody checkpoints."""
         return self._run(request, prompt_audio=None)
 
     def continue_(self, audio: Audio, request: Request) -> Take:
@@ -246,6 +249,8 @@ class MusicgenEngine:
             raise EngineError(f"unknown musicgen parameter(s): {', '.join(unknown)}; "
                               f"known: {', '.join(DEFAULTS)}")
         seconds = request.seconds
+        if seconds is None and prompt_audio is None:
+            seconds = DEFAULT_SECONDS
         if seconds is None or not 0 < float(seconds) <= 3600:
             raise EngineError("give the length in seconds (0 < seconds <= 3600)")
         window_s, stride_s = float(params["window_s"]), float(params["extend_stride_s"])

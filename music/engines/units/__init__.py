@@ -232,7 +232,9 @@ def _sample_path(seg: Segmentation, z: np.ndarray, labels: np.ndarray, lm: UnitL
     allowed = np.array([mem.size > 0 for mem in members])
     # how unlike "what was just played" each segment's source predecessor is
     pred_dist = np.full((m, m), np.inf)
-    d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))
+    from scipy.spatial.distance import cdist
+
+    d = cdist(z, z)
     pred_dist[:, 1:] = d[:, :-1]  # pred_dist[prev, c] = |z[prev] - z[c - 1]|
     pred_dist[:, 0] = np.median(d) if m > 1 else 0.0
     history = [int(u) for u in labels]
