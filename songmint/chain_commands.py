@@ -85,6 +85,11 @@ def _address_or_last(address: str | None, chain_id: int) -> str:
     return str(known[str(chain_id)][-1])
 
 
+def _needs_plan(client: Any, dry_run: bool) -> bool:
+    """A plan (estimates) is made for dry runs, non-local networks, and -v; local runs skip the cost."""
+    return dry_run or not client.network.local or output().verbose > 0
+
+
 def _gate(client: Any, plan: Any, *, dry_run: bool, yes: bool, as_json: bool) -> bool:
     """Print the plan where it matters; True when the command should go on and send."""
     out = output()
@@ -102,6 +107,20 @@ def _gate(client: Any, plan: Any, *, dry_run: bool, yes: bool, as_json: bool) ->
     else:
         out.debug(plan.summary())
     return True
+
+
+def _default_journal() -> Path:
+    from minting.chain import data_dir
+
+    return data_dir() / "journal.sqlite"
+
+
+def _journal_options(f: F) -> F:
+    f = click.option("--op", default=None,
+                     help="Operation key in the journal; a new key repeats the operation.")(f)
+    return click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="SQLite journal (default <data dir>/journal.sqlite). Re-running resumes; "
+                             "nothing happens twice.")(f)
 
 
 # ---- songmint chain ---------------------------------------------------------------------------
@@ -179,21 +198,30 @@ def contract() -> None:
               help="Default ERC-2981 royalty in basis points (500 = 5 %).")
 @click.option("--royalty-receiver", default=None, help="Royalty receiver (default: the admin).")
 @click.option("--admin", default=None, help="Admin and minter (default: the sending account).")
+@_journal_options
 @_network_options
 @_send_options
 @json_option
 def contract_deploy(name: str, symbol: str, base_uri: str, contract_uri: str, royalty_bps: int,
-                    royalty_receiver: str | None, admin: str | None, network: str, chain_id: int | None,
-                    keystore: Path | None, confirmations: int, dry_run: bool, yes: bool,
-                    as_json: bool) -> None:
-    """Deploy a SongmintEditions contract and print its address."""
+                    royalty_receiver: str | None, admin: str | None, journal: Path | None, op: str | None,
+                    network: str, chain_id: int | None, keystore: Path | None, confirmations: int,
+                    dry_run: bool, yes: bool, as_json: bool) -> None:
+    """Deploy a SongmintEditions contract and print its address.
+
+    Journalled: the same command run again (same arguments, or the same --op) returns the
+    contract it deployed instead of deploying a second one; pass a new --op for another copy.
+    """
+    from minting.chain import Journal
+
     client = _connect(network, chain_id, keystore, confirmations, yes)
     kwargs = {"name": name, "symbol": symbol, "base_uri": base_uri, "contract_uri": contract_uri,
               "admin": admin, "royalty_receiver": royalty_receiver, "royalty_bps": royalty_bps}
-    plan = client.deploy(**kwargs, dry_run=True)
-    if not _gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
-        return
-    dep = client.deploy(**kwargs)
+    if _needs_plan(client, dry_run):
+        plan = client.deploy(**kwargs, dry_run=True)
+        if not _gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
+            return
+    with Journal(journal or _default_journal()) as j:
+        dep = client.deploy(**kwargs, journal=j, op=op)
     _remember(client.network.chain_id, dep.address)
     report = {"address": dep.address, "tx_hash": dep.tx_hash, "block": dep.block, "gas_used": dep.gas_used,
               "network": client.network.name, "chain_id": client.network.chain_id, "account": client.address}
@@ -260,11 +288,7 @@ def _parse_tokens(specs: tuple[str, ...]) -> tuple[list[Any], dict[int, int]]:
               help="URI prefix for new tokens, e.g. ipfs://<dirCID>/metadata/ "
                    "(uri = prefix + hex id + .json).")
 @click.option("--to", default=None, help="Recipient (default: the sending account).")
-@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite journal (default <data dir>/journal.sqlite). Re-running resumes; "
-                   "never mints twice.")
-@click.option("--op", default=None,
-              help="Operation key in the journal; a new key mints the same amounts again.")
+@_journal_options
 @_network_options
 @_send_options
 @json_option
@@ -276,27 +300,23 @@ def mint(address: str | None, specs: tuple[str, ...], uri_prefix: str | None, to
     Every transaction is journalled before it is sent; run the same command again after an
     interruption and it finishes the job without minting anything twice.
     """
-    from minting.chain import Journal, data_dir
+    from minting.chain import Journal
 
     create, more = _parse_tokens(specs)
     client = _connect(network, chain_id, keystore, confirmations, yes)
     address = _address_or_last(address, client.network.chain_id)
-    plans = []
-    if create:
-        plans.append(client.create_and_mint(address, create, to=to, uri_prefix=uri_prefix, dry_run=True,
-                                            op=op and f"{op}:create"))
-    if more and not create:
-        plans.append(client.mint(address, more, to=to, dry_run=True, op=op and f"{op}:mint"))
-    plan = plans[0] if plans else None
-    if plan is not None and len(plans) > 1:
-        plan.txs += plans[1].txs
-    if more and create:
-        assert plan is not None
-        plan.notes.append("mints of existing tokens follow the creations (estimated once those exist)")
-    if plan is not None and not _gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
-        return
+    if _needs_plan(client, dry_run):
+        if create:
+            plan = client.create_and_mint(address, create, to=to, uri_prefix=uri_prefix, dry_run=True,
+                                          op=op and f"{op}:create")
+            if more:  # they cannot be estimated before the creations exist
+                plan.notes.append(f"then mintBatch of {len(more)} existing token(s), estimated when sent")
+        else:
+            plan = client.mint(address, more, to=to, dry_run=True, op=op and f"{op}:mint")
+        if not _gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
+            return
     results = []
-    with Journal(journal or data_dir() / "journal.sqlite") as j:
+    with Journal(journal or _default_journal()) as j:
         if create:
             results.append(client.create_and_mint(address, create, to=to, uri_prefix=uri_prefix, journal=j,
                                                   op=op and f"{op}:create"))

@@ -204,8 +204,15 @@ def test_cli_chain_lifecycle_persists_state(tmp_path: Path, runner: CliRunner) -
         deploy = run("contract", "deploy", "--name", "Songs", "--symbol", "SONG", "--royalty-bps", "250")
         assert deploy.exit_code == 0, deploy.output
         address = deploy.stdout.strip().splitlines()[-1]
+        dry = run("mint", "-t", "5:3:10", "--uri-prefix", "ipfs://bafyP/metadata/", "--dry-run")
+        assert dry.exit_code == 0 and "createBatch of 1 token(s)" in dry.stdout and "gas" in dry.stdout
         minted = run("mint", "-t", "5:3:10", "--uri-prefix", "ipfs://bafyP/metadata/")
         assert minted.exit_code == 0, minted.output
+        assert "1 token(s) minted now" in minted.output
+        again = run("mint", "-t", "5:3:10", "--uri-prefix", "ipfs://bafyP/metadata/")
+        assert again.exit_code == 0 and "0 token(s) minted now, 1 already done" in again.output
+        redeploy = run("contract", "deploy", "--name", "Songs", "--symbol", "SONG", "--royalty-bps", "250")
+        assert redeploy.stdout.strip().splitlines()[-1] == address  # journalled: not deployed twice
         assert run("chain", "stop").exit_code == 0
         status = json.loads(run("chain", "status", "--json").stdout)
         assert status["running"] is False and status["state_exists"] is True
