@@ -32,7 +32,7 @@ def _sub_filtered(rgb: np.ndarray) -> bytes:
     h, w, c = rgb.shape
     out = np.empty((h, w * c + 1), dtype=np.uint8)
     out[:, 0] = 1  # filter type: Sub (each byte minus the same channel one pixel left)
-    flat = rgb.reshape(h, w * c)
+    flat = np.ascontiguousarray(rgb).reshape(h, w * c)
     out[:, 1: 1 + c] = flat[:, :c]
     np.subtract(flat[:, c:], flat[:, :-c], out=out[:, 1 + c:], casting="unsafe")
     return out.tobytes()

@@ -152,9 +152,10 @@ def _rng_for(seed: int, style: str, traits: dict[str, Any], digest: str) -> np.r
 
 
 def _snapshot(surface: skia.Surface) -> np.ndarray:
+    """The canvas as an ``(n, n, 3)`` uint8 view (RGB of RGBA; the canvas is opaque)."""
     arr = surface.makeImageSnapshot().toarray(colorType=skia.kRGBA_8888_ColorType,
                                                alphaType=skia.kUnpremul_AlphaType)
-    return np.ascontiguousarray(arr[..., :3])
+    return arr[..., :3]
 
 
 def render(traits: Traits | Mapping[str, Any], audio: Audio | Motif | None = None, *,

@@ -53,8 +53,8 @@ def draw(s: Scene) -> None:
         return np.angle((1 - w) * np.exp(1j * (base + gain * 3 * f)) + w * np.exp(1j * around))
 
     # Seeds: on the waveform loop (the song's silhouette) and a sparser cloud.
-    n_loop = int(420 + 900 * p.density)
-    n_cloud = int(160 + 440 * p.density)
+    n_loop = int(380 + 800 * p.density)
+    n_cloud = int(120 + 320 * p.density)
     t = np.sort(rng.uniform(0, 1, n_loop))
     frames = np.minimum((t * N_FRAMES).astype(int), N_FRAMES - 1)
     theta = 2 * math.pi * t - math.pi / 2

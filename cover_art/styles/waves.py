@@ -60,9 +60,11 @@ def draw(s: Scene) -> None:
         ys = y0 - lift * prof / max(float(prof.max()), 1e-6)
         pts = np.stack([xs * n, ys * n], 1)
         crest = smooth_path(pts)
-        # Each body only reaches a little below its baseline: the rows in front cover the rest
-        # (their fills turn opaque there), which saves filling the lower canvas thirty times.
-        floor = n * 1.02 if r == rows - 1 else n * min(1.02, y0 + 0.26)
+        # A crest never dips below its baseline, and each fill is opaque from its baseline down,
+        # so a body only needs to reach the next row's baseline: the next row covers the rest.
+        # That saves filling the lower canvas thirty times over.
+        step = (bottom - top) / max(rows - 1, 1)
+        floor = n * 1.02 if r == rows - 1 else n * (y0 + step) + 2.0
         body = skia.Path(crest)
         body.lineTo(xs[-1] * n, floor)
         body.lineTo(xs[0] * n, floor)
@@ -74,9 +76,12 @@ def draw(s: Scene) -> None:
         # Far rows fade into the air; near rows are denser.
         far = mix(col, pal.ground, 0.55 * (1 - depth))
         paint = skia.Paint(AntiAlias=True)
+        y_top, y_end = float(ys.min() * n), float((y0 + 0.22) * n)
+        at_base = (y0 * n - y_top) / max(y_end - y_top, 1e-6)
         paint.setShader(skia.GradientShader.MakeLinear(
-            [skia.Point(0, float(ys.min() * n)), skia.Point(0, float((y0 + 0.22) * n))],
-            [c4(far, 0.92).toColor(), c4(mix(far, pal.ground, 0.85), 1.0).toColor()]))
+            [skia.Point(0, y_top), skia.Point(0, y_end)],
+            [c4(far, 0.92).toColor(), c4(mix(far, pal.ground, 0.85 * at_base), 1.0).toColor(),
+             c4(mix(far, pal.ground, 0.85), 1.0).toColor()], [0.0, at_base, 1.0]))
         cv.drawPath(body, paint)
         cv.drawPath(crest, stroke(mix(col, pal.ink, 0.35), 0.55 + 0.35 * depth, (0.9 + 1.6 * depth) * s.px))
         # Onsets sparkle on the crest as small beads.
