@@ -19,9 +19,17 @@ from songmint.preview import build_preview, make_server, render_player, token_vi
 from tests.preview_fixture import make_release
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--autoplay-policy=no-user-gesture-required"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
@@ -43,8 +51,14 @@ def test_waveform_peaks_shape_and_scale() -> None:
 
 def test_site_files_and_data(release: Path) -> None:
     site = release / "preview"
-    for rel in ("index.html", "token.html", "static/player.js", "static/site.js", "static/style.css",
-                "data/release.js"):
+    for rel in (
+        "index.html",
+        "token.html",
+        "static/player.js",
+        "static/site.js",
+        "static/style.css",
+        "data/release.js",
+    ):
         assert (site / rel).is_file(), rel
     text = (site / "data" / "release.js").read_text()
     data = json.loads(text.split("=", 1)[1].rstrip().rstrip(";"))
@@ -156,8 +170,40 @@ def test_browser_standalone_player_over_http(release: Path, tmp_path: Path) -> N
             page.wait_for_function("window.songmintPlayer.currentTime() > 0.3", timeout=10_000)
             assert time.monotonic() - start < 10
             assert page.evaluate("Object.keys(window.songmintPlayer.mixerState().stems).sort()") == [
-                "chords", "drums"]
+                "chords",
+                "drums",
+            ]
             browser.close()
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_preview_serve_subprocess(release: Path) -> None:
+    """`songmint preview DIR --serve --port 0` in a real process: the site answers over HTTP."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "songmint"
+    proc = subprocess.Popen(
+        [str(exe), "preview", str(release), "--serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            m = re.search(r"serving (http://127\.0\.0\.1:\d+/)", line)
+            if m:
+                url = m.group(1)
+        assert url, "no serving line"
+        html = urllib.request.urlopen(url + "index.html", timeout=10).read().decode()
+        assert "data/release.js" in html
+        data = urllib.request.urlopen(url + "data/release.js", timeout=10).read().decode()
+        assert "Alpha Wave" in data
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

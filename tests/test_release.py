@@ -20,7 +20,7 @@ from tests.release_fixture import make_spec
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     folder = tmp_path_factory.mktemp("spec")
-    spec = make_spec(folder)
+    spec = make_spec(folder, extra='\n[storage]\nbackend = "local"\npath = "store"\n')
     out = folder / "out"
     result = CliRunner().invoke(main, ["release", str(spec), "--out", str(out), "--cover-size", "256"])
     assert result.exit_code == 0, result.output
@@ -144,3 +144,11 @@ def test_token_ids_in_manifest_follow_the_spec(released: tuple[Path, Path, str])
     spec, out, _ = released
     m = json.loads((out / "manifest.json").read_text())
     assert [t["id"] for t in m["tokens"]] == load_spec(spec).token_ids()
+
+
+def test_local_storage_backend_holds_the_release(released: tuple[Path, Path, str]) -> None:
+    spec, out, _ = released
+    m = json.loads((out / "manifest.json").read_text())
+    store = spec.parent / "store"
+    assert (store / "pins" / m["root_cid"]).exists()
+    assert (store / "blocks" / m["tokens"][0]["metadata_cid"]).is_file()

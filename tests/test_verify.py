@@ -23,7 +23,12 @@ from tests.release_fixture import make_spec
 def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("verify")
     out = folder / "out"
-    run_release(make_spec(folder), Options(out=out, cover_size=256, build_preview=False))
+    spec = make_spec(folder)
+    # alpha's stems become tokens of their own here
+    spec.write_text(
+        spec.read_text().replace('stems = "alpha-stems"', 'stems = "alpha-stems"\nstems_as_tokens = true')
+    )
+    run_release(spec, Options(out=out, cover_size=256, build_preview=False))
     return out
 
 
@@ -41,6 +46,26 @@ def test_clean_release_passes(release: Path) -> None:
     assert {"asset", "metadata", "CAR", "root CID"} <= checks
     skipped = {r["check"]: r["detail"] for r in report.rows if r["status"] == "skipped"}
     assert "file track" in skipped["re-render"] and "in-memory" in skipped["chain"]
+
+
+def test_stem_tokens(release: Path) -> None:
+    from songmint.spec import load_spec
+
+    m = json.loads((release / "manifest.json").read_text())
+    spec = load_spec(release.parent / "spec.toml")
+    stems = [t for t in m["tokens"] if t["kind"] == "stem"]
+    assert sorted(t["stem"] for t in stems) == ["chords", "drums"]
+    alpha = spec.tracks[0]
+    assert {t["id"] for t in stems} == {
+        alpha.stem_token_id("FIX", "chords"),
+        alpha.stem_token_id("FIX", "drums"),
+    }
+    doc = json.loads((release / stems[0]["metadata_path"]).read_text())
+    assert (
+        doc["properties"]["kind"] == "stem"
+        and {"trait_type": "Stem", "value": stems[0]["stem"]} in doc["attributes"]
+    )
+    assert stems[0]["minted"] == 3 and stems[0]["assets"]["cover"] != ""
 
 
 def test_tampered_asset_is_caught(copy: Path) -> None:
@@ -117,3 +142,12 @@ name = "memory"
     (out / "manifest.json").write_text(json.dumps(m))
     report = verify_release(out, rerender=True, chain=False)
     assert any(r["check"] == "re-render" for r in report.mismatches)
+
+
+def test_ipfs_uri_resolves_to_the_release_here(release: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    m = json.loads((release / "manifest.json").read_text())
+    monkeypatch.chdir(release)
+    root, only = resolve_target(m["tokens"][0]["metadata_uri"])
+    assert root.resolve() == release.resolve() and only == m["tokens"][0]["metadata_path"]
+    with pytest.raises(SongmintError, match="no release with root"):
+        resolve_target("ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/metadata/x.json")
