@@ -95,7 +95,7 @@ def test_batches_split_under_the_block_gas_limit(contract: str, client: ChainCli
     limit = client.tx.block_gas_limit() * 0.012
     tokens = [TokenSpec(id=300 + i, amount=2, cap=2) for i in range(5)]
     result = _mint_result(small.create_and_mint(contract, tokens, uri_prefix=PREFIX))
-    assert len(result.txs) >= 3
+    assert len(result.txs) >= 2
     assert all((t.gas_used or 0) <= limit for t in result.txs)
     assert sorted(i for t in result.txs for i in t.ids) == [t.id for t in tokens]
     c = client.editions(contract)
