@@ -27,13 +27,24 @@ def _polar(cx: float, cy: float, r: np.ndarray, theta: np.ndarray) -> np.ndarray
 
 def draw(s: Scene) -> None:
     n, p, pal, m, rng, cv = s.n, s.params, s.palette, s.motif, s.rng, s.canvas
-    cx = n * (0.5 + rng.uniform(-0.04, 0.04))
-    cy = n * (0.5 + rng.uniform(-0.04, 0.04))
-    rot = rng.uniform(-0.3, 0.3)
+    # Composition: energetic tracks fill the square from the centre; calm ones are a smaller
+    # record set on a third of the square, its ripples spreading across the rest.
+    calm = p.energy < 0.45
+    if calm:
+        sc = 0.62 + 0.25 * p.density
+        thirds = [(1 / 3, 1 / 3), (2 / 3, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 2 / 3)]
+        ux, uy = thirds[int(rng.integers(0, 4))]
+        cx, cy = n * (0.5 + 0.55 * (ux - 0.5)), n * (0.5 + 0.55 * (uy - 0.5))
+    else:
+        sc = 0.78 + 0.25 * p.density
+        cx = n * (0.5 + rng.uniform(-0.04, 0.04))
+        cy = n * (0.5 + rng.uniform(-0.04, 0.04))
+    n_sc = n * sc  # all radii below scale with the record
+    rot = rng.uniform(-math.pi, math.pi)
     theta = rot - math.pi / 2 + 2 * math.pi * np.arange(N_FRAMES) / N_FRAMES
     paint_ground(s, glows=[((cx / n, cy / n), 0.62, pal.tonic, 0.34 if pal.dark else 0.2)])
 
-    r_in, r_ring = 0.10 * n, 0.205 * n
+    r_in, r_ring = 0.10 * n_sc, 0.205 * n_sc
     blend = s.add_mode
 
     # Spectral petals: three translucent layers (low, mid, high bands) of a smoothed bloom.
@@ -45,8 +56,8 @@ def draw(s: Scene) -> None:
         v = m.spectrum[:, idx].mean(1) * (0.45 + 0.55 * m.envelope)
         v = np.convolve(np.concatenate([v[-8:], v, v[:8]]), kernel, mode="same")[8:-8]
         v = (v - v.min()) / max(float(np.ptp(v)), 1e-9)
-        reach = (0.14 + 0.05 * li) * n * (0.55 + 0.6 * p.density)
-        r = r_ring + 0.012 * n + reach * v ** (1.2 - 0.5 * p.energy)
+        reach = (0.14 + 0.05 * li) * n_sc * (0.55 + 0.6 * p.density)
+        r = r_ring + 0.012 * n_sc + reach * v ** (1.2 - 0.5 * p.energy)
         path = smooth_path(_polar(cx, cy, r, theta), close=True)
         # Light adds on dark grounds; on paper the petals are laid like translucent inks
         # (normal blending keeps their hues clean where multiply would turn them to mud).
@@ -57,10 +68,19 @@ def draw(s: Scene) -> None:
             [0.0, r_ring / float(r.max()), 1.0]))
         cv.drawPath(path, paint)
         cv.drawPath(path, stroke(mix(col, pal.ink, 0.5), 0.5, 1.3 * s.px, blend=blend))
+        outer = r
+
+    # Ripples: the outermost bloom echoed outwards, one contour per beat of a bar (or two).
+    echoes = 3 + round(3 * (1 - p.curvature)) + (3 if calm else 0)
+    for j in range(1, echoes + 1):
+        ring = _polar(cx, cy, outer * (1 + 0.13 * j) + 0.01 * n * j, theta)
+        cv.drawPath(smooth_path(ring, close=True),
+                    stroke(mix(pal.dominant, pal.ink, 0.45), 0.55 * (1 - j / (echoes + 1)) ** 1.2, 1.5 * s.px,
+                           blend=blend))
 
     # The waveform as a fan of hairlines, one per frame: fine detail over the soft petals.
-    reach = (0.06 + 0.30 * np.abs(m.waveform) * (0.5 + 0.5 * p.density)) * n
-    r0 = r_ring + 0.014 * n
+    reach = (0.06 + 0.30 * np.abs(m.waveform) * (0.5 + 0.5 * p.density)) * n_sc
+    r0 = r_ring + 0.014 * n_sc
     for f in range(N_FRAMES):
         ct, st = math.cos(theta[f]), math.sin(theta[f])
         cv.drawLine(cx + r0 * ct, cy + r0 * st, cx + (r0 + reach[f]) * ct, cy + (r0 + reach[f]) * st,
@@ -91,7 +111,7 @@ def draw(s: Scene) -> None:
     q = np.quantile(m.onsets, 1 - 0.05 - 0.12 * p.accents)
     for f in np.nonzero(m.onsets >= q)[0]:
         o = float(m.onsets[f])
-        r0, r1 = r_ring + 0.01 * n, r_ring + (0.12 + 0.28 * o) * n
+        r0, r1 = r_ring + 0.01 * n_sc, r_ring + (0.12 + 0.28 * o) * n_sc
         ct, st = math.cos(theta[f]), math.sin(theta[f])
         cv.drawLine(cx + r0 * ct, cy + r0 * st, cx + r1 * ct, cy + r1 * st,
                     stroke(pal.ink, 0.25 + 0.35 * o, 1.1 * s.px))
@@ -103,7 +123,7 @@ def draw(s: Scene) -> None:
     cv.drawCircle(cx, cy, r_in * 0.55, stroke(pal.accent, 0.8, 2.2 * s.px))
     cv.drawCircle(cx, cy, 0.008 * n, fill(pal.ink, 0.85))
     # Outer scale: 4 ticks per bar-ish, a quiet frame for the composition.
-    r_scale = 0.455 * n
+    r_scale = 0.455 * n_sc
     ticks = int(24 * p.rhythm)
     for k in range(ticks):
         t = rot - math.pi / 2 + 2 * math.pi * k / ticks
