@@ -20,6 +20,7 @@ import skia
 
 from cover_art.scene import Scene, c4, linear_gradient
 
+_FONT_MGR = skia.FontMgr.New_Custom_Empty()
 _FONT_DIRS = [Path("/usr/share/fonts/opentype/inter"), Path("/usr/share/fonts/truetype/dejavu")]
 _CANDIDATES = {
     "display": ["InterDisplay-SemiBold.otf", "Inter-SemiBold.otf", "DejaVuSans-Bold.ttf"],
@@ -48,10 +49,12 @@ def font(role: str) -> Font:
             f = d / name
             if f.is_file():
                 data = f.read_bytes()
-                tf = skia.Typeface.MakeFromData(skia.Data.MakeWithCopy(data))
+                # An empty custom font manager reads the file itself: no fontconfig, so no
+                # dependence on (or warnings from) the system's font configuration.
+                tf = _FONT_MGR.makeFromData(skia.Data.MakeWithCopy(data), 0)
                 if tf is not None:
                     return Font(role, str(f), hashlib.sha256(data).hexdigest(), tf)
-    return Font(role, None, None, skia.Typeface.MakeDefault())
+    return Font(role, None, None, skia.FontMgr.RefDefault().legacyMakeTypeface("", skia.FontStyle()))
 
 
 def _draw_tracked(s: Scene, text: str, x: float, y: float, f: skia.Font, paint: skia.Paint,

@@ -226,3 +226,21 @@ def test_save_writes_cover_and_thumbnail_atomically(tmp_path, track_a) -> None:
     assert png.read_bytes() == c.png and thumb.name == "cover.thumb.png"
     assert thumb.read_bytes() == c.thumbnail
     assert sorted(p.name for p in png.parent.iterdir()) == ["cover.png", "cover.thumb.png"]
+
+
+def test_render_accepts_a_traits_object(track_a) -> None:
+    from music.traits import Traits
+
+    full = {"duration_s": 7.74, "sample_rate": 44100, "channels": 2, "tempo_bpm": 124.1,
+            "tempo_confidence": 0.84, "time_signature": "4/4", "key": "F# minor", "key_confidence": 0.83,
+            "camelot": "11A", "open_key": "4m", "tuning_hz": 440.0, "loudness_lufs": -17.2,
+            "loudness_range_lu": 0.1, "true_peak_dbtp": -3.4, "dynamic_complexity_db": 0.3, "energy": 0.64,
+            "brightness_hz": 1064.4, "brightness": 0.48, "danceability": 0.9, "onset_rate_hz": 4.1,
+            "percussiveness": 0.24, "chord_change_rate": 0.0, "valence": 0.28, "arousal": 0.57,
+            "mood": "tense", "stems": {}}
+    traits = Traits.from_dict(full)
+    from_object = render(traits, track_a, style="geometric", size=SIZE)
+    from_mapping = render({k: full[k] for k in full if k != "stems"}, track_a, style="geometric", size=SIZE)
+    assert from_object.png == from_mapping.png
+    assert from_object.provenance["traits"]["mood"] == "tense"
+    assert "tempo_confidence" not in from_object.provenance["traits"]  # only the traits a cover reads
