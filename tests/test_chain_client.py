@@ -191,3 +191,30 @@ def _abi_string(text: str) -> bytes:
     from eth_abi import encode
 
     return encode(["string"], [text])
+
+
+def test_one_process_per_journal(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = tmp_path / "j.sqlite"
+    with Journal(path):
+        ctx = multiprocessing.get_context("fork")
+        child = ctx.Process(target=_open_journal_or_exit_3, args=(str(path),))
+        child.start()
+        child.join(60)
+        assert child.exitcode == 3  # refused while this process holds it
+    child = multiprocessing.get_context("fork").Process(target=_open_journal_or_exit_3, args=(str(path),))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0  # free again once closed
+
+
+def _open_journal_or_exit_3(path: str) -> None:
+    import os
+
+    from minting.chain import JournalError
+
+    try:
+        Journal(path).close()
+    except JournalError as exc:
+        os._exit(3 if "in use by another songmint process" in str(exc) else 4)

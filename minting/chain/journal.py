@@ -18,7 +18,9 @@ right after a write keeps it.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -89,8 +91,10 @@ class Journal:
 
     def __init__(self, path: str | Path) -> None:
         self.path = path if str(path) == ":memory:" else Path(path)
+        self._lock: int | None = None
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = self._acquire(self.path.with_name(self.path.name + ".lock"))
         try:
             self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -107,6 +111,21 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+        if self._lock is not None:
+            os.close(self._lock)  # releases the flock
+            self._lock = None
+
+    def _acquire(self, lock_path: Path) -> int:
+        """One process per journal: two resuming at once could both re-plan the same tokens. The lock
+        is an flock, so the kernel drops it when its holder dies, SIGKILL included."""
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise JournalError(f"journal {self.path} is in use by another songmint process; wait for it "
+                               "to finish (or stop it) and run again") from None
+        return fd
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
