@@ -244,3 +244,14 @@ def test_render_accepts_a_traits_object(track_a) -> None:
     assert from_object.png == from_mapping.png
     assert from_object.provenance["traits"]["mood"] == "tense"
     assert "tempo_confidence" not in from_object.provenance["traits"]  # only the traits a cover reads
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_degenerate_audio_still_renders(style: str) -> None:
+    """Silence, a 50 ms blip and mono noise are valid tracks: each still gets a cover."""
+    blip = synth.tone(880.0, seconds=0.05)
+    for audio in (synth.silence(seconds=1.0), blip, synth.noise(seconds=1.0, channels=1)):
+        c = render({"key": "C major"}, audio, style=style, size=96)
+        img = Image.open(io.BytesIO(c.png))
+        assert img.size == (96, 96)
+        assert np.asarray(img).std() > 1.0  # not a blank square

@@ -71,7 +71,7 @@ def test_cover_subprocess_is_deterministic(tmp_path: Path) -> None:
     for name in ("a.png", "b.png"):
         out = tmp_path / name
         args = [str(SONGMINT), "cover", str(src), "--style", "geometric", "--seed", "3", "--size", "256",
-                "--out", str(out)]
+                "--title", "Ørsted", "--artist", "Mila", "--out", str(out)]
         proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
         assert "wrote" in proc.stderr
