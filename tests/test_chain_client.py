@@ -218,3 +218,16 @@ def _open_journal_or_exit_3(path: str) -> None:
         Journal(path).close()
     except JournalError as exc:
         os._exit(3 if "in use by another songmint process" in str(exc) else 4)
+
+
+def test_other_contracts_are_refused_clearly(client: ChainClient) -> None:
+    baseline = load_artifact("BaselineEditions")
+    factory = client.w3.eth.contract(abi=baseline.abi, bytecode=baseline.bytecode)
+    data = factory.constructor(client.address, client.address, 0).data_in_transaction
+    prepared = client.tx.prepare({"data": data})
+    client.tx.broadcast(prepared.raw)
+    address = client.tx.wait(prepared.tx_hash)["contractAddress"]
+    with pytest.raises(ChainError, match="not a SongmintEditions contract"):
+        client.contract_info(address)
+    with pytest.raises(ChainError, match="not an Ethereum address"):
+        client.mint("0x1234", {1: 1})

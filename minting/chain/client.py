@@ -254,6 +254,7 @@ class ChainClient:
         self.artifact = load_artifact("SongmintEditions")
         self.tx = TxSender(w3, signer, abi=self.artifact.abi, confirmations=confirmations, timeout=timeout)
         self.checkpoint = checkpoint or (lambda _name: None)
+        self._checked: set[str] = set()
         self.block_fraction = block_fraction
         self.max_batch = max_batch
 
@@ -265,11 +266,25 @@ class ChainClient:
         return self.signer.address
 
     def editions(self, address: str) -> Contract:
-        """A web3 contract object for the SongmintEditions at ``address`` (checked to hold code)."""
-        address = to_checksum_address(address)
+        """A web3 contract object for the SongmintEditions at ``address`` (checked to hold code that
+        answers as SongmintEditions: ERC-1155 via ERC-165 and ``uriPrefixCount``)."""
+        try:
+            address = to_checksum_address(address)
+        except ValueError:
+            raise ChainError(f"{address!r} is not an Ethereum address") from None
         if not self.w3.eth.get_code(address):
             raise ChainError(f"no contract at {address} on {self.network}")
-        return self.w3.eth.contract(address=address, abi=self.artifact.abi)
+        c = self.w3.eth.contract(address=address, abi=self.artifact.abi)
+        if address not in self._checked:
+            try:
+                ok = bool(c.functions.supportsInterface(bytes.fromhex("d9b67a26")).call())
+                c.functions.uriPrefixCount().call()
+            except Exception:  # any failure means: not our contract
+                ok = False
+            if not ok:
+                raise ChainError(f"the contract at {address} is not a SongmintEditions contract")
+            self._checked.add(address)
+        return c
 
     # ---- reads ----------------------------------------------------------------------------
 
