@@ -231,3 +231,25 @@ def test_cli_subprocess_short_input(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "at least 8 s" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_splice_joins_are_phase_aligned_and_click_free() -> None:
+    from music.engines.units import splice
+
+    sr, f = 22_050, 220.0
+    t = np.arange(sr * 4) / sr
+    x = (0.5 * np.sin(2 * np.pi * f * t)).astype(np.float32)[None]
+    own = float(np.abs(np.diff(x)).max())
+    bounds = np.array([0, 9_000, 20_011, 31_337, 44_000, 55_555, 66_000, 77_777], dtype=np.int64)
+    path = [2, 5, 1, 4, 3, 6]  # never a source neighbour: every step is a join
+    plan = splice.plan(x[0], bounds, path, prompt_end_segment=0, fade=265, max_lag=132, end_fade=0)
+    assert len(plan.fades) == len(path)
+    smooth = splice.render(plan, x)
+    naive = splice.plan(x[0], bounds, path, prompt_end_segment=0, fade=265, max_lag=0, end_fade=0)
+    butt = splice.render(splice.SplicePlan(naive.pieces, (), naive.n, naive.prompt_end, 0), x)
+    joins = plan.joins
+    jump = lambda y: max(float(np.abs(np.diff(y[:, j - 300:j + 300])).max()) for j in joins)  # noqa: E731
+    assert jump(butt) > 2 * own  # unaligned butt splices click: the check can fail
+    assert jump(smooth) <= own * 1.05
+    assert all(f.rho > 0.99 for f in plan.fades)  # the lag search found the phase
+    assert plan.n == bounds[1] + sum(int(bounds[s + 1] - bounds[s]) for s in path)
