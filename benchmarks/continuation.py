@@ -1,6 +1,6 @@
 """Continuation speed: the units engine's real-time factor, and MusicGen's CPU seconds per generated second.
 
-Run: ``.venv/bin/python benchmarks/continuation.py [--units-only] [--musicgen-seconds 2] [--threads 2]``
+Run: ``.venv/bin/python benchmarks/continuation.py [--units-only] [--musicgen-seconds 2] [--threads 1]``
 
 units
     A 30 s synthetic prompt (drums + an i–iv–V–i progression, 44.1 kHz stereo) continued by 60 s, after a
@@ -140,7 +140,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--units-only", action="store_true", help="Skip the MusicGen part.")
     ap.add_argument("--musicgen-seconds", type=float, default=2.0, help="Audio seconds per MusicGen run.")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads for MusicGen.")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads for MusicGen (on a busy machine, more threads spin at OpenMP "
+                         "barriers and burn CPU time: 1 is the honest single-core figure).")
     args = ap.parse_args()
     bench_units()
     if not args.units_only:
