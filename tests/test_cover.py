@@ -255,3 +255,27 @@ def test_degenerate_audio_still_renders(style: str) -> None:
         img = Image.open(io.BytesIO(c.png))
         assert img.size == (96, 96)
         assert np.asarray(img).std() > 1.0  # not a blank square
+
+
+def _image_hue(png: bytes) -> float:
+    """Chroma-weighted circular mean OKLCH hue of a picture's pixels (degrees)."""
+    from cover_art.palette import _M1, _M2, _srgb_to_linear
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB").resize((64, 64)), dtype=float) / 255.0
+    lab = np.cbrt(_srgb_to_linear(rgb.reshape(-1, 3)) @ _M1.T) @ _M2.T
+    chroma = np.hypot(lab[:, 1], lab[:, 2])
+    angle = np.arctan2(lab[:, 2], lab[:, 1])
+    return math.degrees(math.atan2((chroma * np.sin(angle)).sum(), (chroma * np.cos(angle)).sum())) % 360.0
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_rendered_hue_follows_the_circle_of_fifths(style: str) -> None:
+    """Keys a tritone apart (C and F#: opposite on the circle) give pictures of opposite hue."""
+    d = synth.drums(bpm=124, bars=1, seed=3)
+    tracks = {"C major": synth.mix(d, synth.chord((60, 64, 67), seconds=d.duration)),
+              "F# major": synth.mix(d, synth.chord((66, 70, 73), seconds=d.duration))}
+    covers = {k: render({**TRAITS, "key": k}, a, style=style, size=128) for k, a in tracks.items()}
+    hues = {k: _image_hue(c.png) for k, c in covers.items()}
+    for k, c in covers.items():
+        assert _hue_distance(hues[k], c.palette.hue) < 50.0, (k, hues[k], c.palette.hue)
+    assert _hue_distance(hues["C major"], hues["F# major"]) > 110.0
