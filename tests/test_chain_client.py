@@ -231,3 +231,37 @@ def test_other_contracts_are_refused_clearly(client: ChainClient) -> None:
         client.contract_info(address)
     with pytest.raises(ChainError, match="not an Ethereum address"):
         client.mint("0x1234", {1: 1})
+
+
+def test_a_transaction_reverting_on_chain_is_decoded_and_journalled(client: ChainClient,
+                                                                   contract: str) -> None:
+    """Another minter creates the same id between our estimate and our broadcast: our mined
+    transaction reverts; the receipt is replayed to say why, and the journal says failed."""
+    from eth_account import Account
+
+    from minting.chain import Signer
+
+    other = Account.from_key("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
+    ed = client.editions(contract)
+    for call in ({"to": other.address, "value": 10**21, "data": b""},
+                 {"to": contract, "data": ed.encode_abi("grantRole", args=[ed.functions.MINTER_ROLE().call(),
+                                                                           other.address])}):
+        tx = {"from": client.address, "nonce": client.tx.nonce(client.address), "gas": 100_000,
+              "chainId": client.network.chain_id, **client.tx.fees(), **call}
+        raw, tx_hash = client.signer.sign_transaction(tx)
+        client.tx.broadcast(raw)
+        assert client.tx.wait(tx_hash)["status"] == 1
+    rival = ChainClient(client.network, client.w3, Signer(other, source="test"))
+
+    def race(name: str) -> None:
+        if name == "signed" and not client.token_info(contract, 500)["exists"]:
+            rival.create_and_mint(contract, [TokenSpec(id=500, amount=1, cap=1)])
+
+    racer = ChainClient(client.network, client.w3, client.signer, checkpoint=race)
+    with Journal(":memory:") as j:
+        with pytest.raises(ContractRevert, match="token 500 already exists") as info:
+            racer.create_and_mint(contract, [TokenSpec(id=500, amount=2, cap=2)], journal=j, op="race")
+        (entry,) = j.entries("race")
+    assert info.value.error == "TokenAlreadyExists"
+    assert entry.status == "failed" and entry.block and "already exists" in (entry.note or "")
+    assert client.token_info(contract, 500)["supply"] == 1  # the rival's, ours never minted
