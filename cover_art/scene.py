@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import skia
-from scipy import ndimage
 
 from cover_art.motif import Motif
 from cover_art.palette import Palette
@@ -172,12 +171,18 @@ def paint_ground(s: Scene, *, angle: float | None = None,
 
 def print_finish(s: Scene, *, mottle: float, vignette: float) -> None:
     """Vignette and paper/ink mottling in one soft-light pass (grey 0.5 is neutral)."""
-    k = 32
-    field = s.rng.standard_normal((k + 3, k + 3))
-    field = ndimage.zoom(field, LOW_RES / k, order=3)[: LOW_RES, : LOW_RES]
-    field = ndimage.gaussian_filter(field, 12)
-    field = (field - field.mean()) / max(float(field.std()), 1e-9)
+    # Mottling: a random Fourier series of the lowest spatial frequencies (up to 6 cycles across,
+    # amplitudes falling as 1/f^1.5): soft blotches like uneven ink on paper.
     yy, xx = np.mgrid[0:LOW_RES, 0:LOW_RES] / (LOW_RES - 1) - 0.5
+    field = np.zeros((LOW_RES, LOW_RES))
+    for kx in range(-6, 7):
+        for ky in range(0, 7):
+            f = math.hypot(kx, ky)
+            if f == 0 or f > 6.5:
+                continue
+            amp = s.rng.standard_normal() / f ** 1.5
+            field += amp * np.cos(2 * math.pi * (kx * xx + ky * yy) + s.rng.uniform(0, 2 * math.pi))
+    field = (field - field.mean()) / max(float(field.std()), 1e-9)
     r2 = (xx ** 2 + yy ** 2) / 0.5
     grey = 0.5 + 0.02 * mottle * field - vignette * r2 ** 1.3
     v = np.clip(np.round(grey * 255), 0, 255).astype(np.uint8)
