@@ -63,6 +63,7 @@ class Options:
     dry_run: bool = False
     yes: bool = False
     cover_size: int = COVER_SIZE
+    keystore: Path | None = None  # encrypted key file; password from $SONGMINT_KEYSTORE_PASSWORD or a prompt
     build_preview: bool = True
 
 
@@ -310,6 +311,7 @@ class Release:
             manifest["plan"] = self._dry_run(manifest)
             manifest["dry_run"] = True
         else:
+            self._confirm(manifest)
             self._chain(manifest)
         manifest["timings_s"] = {k: round(v, 3) for k, v in self.timings.items()}
         manifest["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
@@ -859,6 +861,19 @@ class Release:
         self.log(f"dry run: {len(txs)} transactions, ~{total:,} gas in all; nothing was sent")
         return {"network": name, "txs": txs, "total_gas": total, "notes": notes}
 
+    def _confirm(self, manifest: dict[str, Any]) -> None:
+        """A non-local network needs --yes: without it, show what would be sent and stop."""
+        from minting.chain import resolve_network
+
+        name, chain_id = self.network()
+        if self.opts.yes or resolve_network(name, chain_id=chain_id).local:
+            return
+        self._dry_run(manifest)
+        raise SongmintError(
+            f"{name} is not a local chain: the transactions above were not sent; "
+            "run again with --yes to send them"
+        )
+
     def _chain(self, manifest: dict[str, Any]) -> None:
         from minting.chain import Journal, connect
 
@@ -872,6 +887,7 @@ class Release:
             name,
             chain_id=chain_id,
             yes=self.opts.yes,
+            keystore=str(self.opts.keystore) if self.opts.keystore else None,
             confirmations=max(1, self.spec.network.confirmations),
             checkpoint=_fault_checkpoint(),
         )
@@ -1069,6 +1085,12 @@ def summary_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 )
 @click.option("--yes", is_flag=True, help="Send transactions to a non-local network without asking.")
 @click.option(
+    "--keystore",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Encrypted key file of the sending account (else $SONGMINT_PRIVATE_KEY, or anvil's dev account).",
+)
+@click.option(
     "--cover-size",
     type=click.IntRange(256, 4096),
     default=COVER_SIZE,
@@ -1085,6 +1107,7 @@ def release(
     dry_run: bool,
     resume: bool,
     yes: bool,
+    keystore: Path | None,
     cover_size: int,
     no_preview: bool,
     as_json: bool,
@@ -1107,6 +1130,7 @@ def release(
             chain_id=chain_id,
             dry_run=dry_run,
             yes=yes,
+            keystore=keystore,
             cover_size=cover_size,
             build_preview=not no_preview,
         ),

@@ -152,3 +152,27 @@ def test_local_storage_backend_holds_the_release(released: tuple[Path, Path, str
     store = spec.parent / "store"
     assert (store / "pins" / m["root_cid"]).exists()
     assert (store / "blocks" / m["tokens"][0]["metadata_cid"]).is_file()
+
+
+def test_remote_network_needs_yes(released: tuple[Path, Path, str], tmp_path: Path) -> None:
+    """Without --yes a non-local network gets the plan printed and nothing sent (the RPC is never contacted
+    for sending: the plan is simulated in memory for a new contract)."""
+    spec, _, _ = released
+    result = CliRunner().invoke(
+        main,
+        [
+            "release",
+            str(spec),
+            "--out",
+            str(tmp_path / "o"),
+            "--cover-size",
+            "256",
+            "--no-preview",
+            "--network",
+            "https://rpc.invalid",
+            "--chain-id",
+            "8453",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "would send" in result.output and "run again with --yes" in result.output
