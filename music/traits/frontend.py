@@ -98,15 +98,16 @@ def analysis_signal(audio: Audio, *, sr: int = ANALYSIS_SR) -> np.ndarray:
     if audio.sr == sr:
         return audio.mono()
     rs = soxr.ResampleStream(audio.sr, sr, 1, dtype="float32", quality="HQ")
-    out = []
+    want = round(audio.n * sr / audio.sr)
+    y = np.zeros(want, np.float32)  # filled in place: no list of chunks, no second copy
+    pos = 0
     for start in range(0, audio.n, _RESAMPLE_CHUNK):
         stop = min(audio.n, start + _RESAMPLE_CHUNK)
-        out.append(rs.resample_chunk(x[:, start:stop].mean(axis=0, dtype=np.float32), last=stop == audio.n))
-    y = np.concatenate(out)
-    want = round(audio.n * sr / audio.sr)
-    if y.size < want:
-        y = np.pad(y, (0, want - y.size))
-    return np.ascontiguousarray(y[:want], dtype=np.float32)
+        out = rs.resample_chunk(x[:, start:stop].mean(axis=0, dtype=np.float32), last=stop == audio.n)
+        take = min(out.size, want - pos)
+        y[pos : pos + take] = out[:take]
+        pos += take
+    return y
 
 
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:
@@ -146,10 +147,23 @@ def _window(n: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
 
 
-def _frames(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """Centred, zero-padded frame view, shape ``(frames, n_fft)`` (no copy)."""
-    pad = np.pad(y, (n_fft // 2, n_fft // 2))
-    return np.lib.stride_tricks.sliding_window_view(pad, n_fft)[::hop]
+def _n_frames(n: int, hop: int) -> int:
+    """Frames of a centred STFT (librosa's ``center=True`` count)."""
+    return 1 + n // hop
+
+
+def _frame_block(y: np.ndarray, n_fft: int, hop: int, start: int, stop: int) -> np.ndarray:
+    """Frames ``start … stop-1`` of the centred, zero-padded signal, shape ``(stop - start, n_fft)``.
+
+    Only this block is copied, never a padded copy of the whole signal.
+    """
+    lo = start * hop - n_fft // 2
+    hi = (stop - 1) * hop + n_fft // 2 + (n_fft % 2)
+    seg = np.zeros(hi - lo, np.float32)
+    a, b = max(lo, 0), min(hi, y.size)
+    if b > a:
+        seg[a - lo : b - lo] = y[a:b]
+    return np.lib.stride_tricks.sliding_window_view(seg, n_fft)[::hop][: stop - start]
 
 
 def features(y: np.ndarray, *, sr: int = ANALYSIS_SR, tonal: bool = True) -> Features:
@@ -166,13 +180,12 @@ def features(y: np.ndarray, *, sr: int = ANALYSIS_SR, tonal: bool = True) -> Fea
     fb, mel_freqs = _mel_basis(sr)
     win = _window(N_FFT)
     freqs = np.fft.rfftfreq(N_FFT, 1.0 / sr).astype(np.float32)
-    frames = _frames(y, N_FFT, HOP)
-    nf = frames.shape[0]
+    nf = _n_frames(y.size, HOP)
     mel = np.empty((N_MELS, nf), np.float32)
     centroid = np.empty(nf, np.float32)
     power = np.empty(nf, np.float32)
     for s in range(0, nf, _BLOCK_FRAMES):
-        blk = frames[s : s + _BLOCK_FRAMES] * win
+        blk = _frame_block(y, N_FFT, HOP, s, min(nf, s + _BLOCK_FRAMES)) * win
         mag = np.abs(sfft.rfft(blk, axis=1)).astype(np.float32)  # (b, bins)
         p = mag * mag
         mel[:, s : s + blk.shape[0]] = fb @ p.T
@@ -189,12 +202,11 @@ def _tonal_peaks(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.nda
     on the log magnitude (Smith & Serra 1987), above −60 dB of the frame maximum."""
     win = _window(TONAL_N_FFT)
     kmax = int(TONAL_FMAX * TONAL_N_FFT / sr) + 2
-    frames = _frames(y, TONAL_N_FFT, TONAL_HOP)
-    nf = frames.shape[0]
+    nf = _n_frames(y.size, TONAL_HOP)
     out_f, out_hz, out_m = [], [], []
     block = max(1, _BLOCK_FRAMES // 8)
     for s in range(0, nf, block):
-        blk = frames[s : s + block] * win
+        blk = _frame_block(y, TONAL_N_FFT, TONAL_HOP, s, min(nf, s + block)) * win
         mag = np.abs(sfft.rfft(blk, axis=1)[:, :kmax]).astype(np.float32)
         fmax = mag.max(axis=1, keepdims=True)
         thr = np.maximum(fmax * 1e-3, 1e-7)

@@ -120,18 +120,31 @@ def true_peak(audio: Audio) -> float:
     """True peak in dBTP, as :func:`music.loudness.true_peak`, on candidate regions only."""
     x = audio.samples
     nb = -(-audio.n // _TP_BLOCK)
-    padded = np.zeros((audio.channels, nb * _TP_BLOCK), np.float32)
-    padded[:, : audio.n] = np.abs(x)
-    bpk = padded.reshape(audio.channels, nb, _TP_BLOCK).max(axis=(0, 2))
+    bpk = np.empty(nb, np.float32)  # sample peak of each block, computed chunk by chunk
+    step = 256
+    for b0 in range(0, nb, step):
+        b1 = min(nb, b0 + step)
+        chunk = np.abs(x[:, b0 * _TP_BLOCK : b1 * _TP_BLOCK]).max(axis=0)
+        if chunk.size < (b1 - b0) * _TP_BLOCK:
+            chunk = np.pad(chunk, (0, (b1 - b0) * _TP_BLOCK - chunk.size))
+        bpk[b0:b1] = chunk.reshape(b1 - b0, _TP_BLOCK).max(axis=1)
     top = float(bpk.max())
     if top <= 0:
         return float("-inf")
     cand = bpk >= top * 10 ** (-_TP_MARGIN_DB / 20)
-    # Runs of candidate blocks, each measured with 256 samples of context either side.
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], cand.astype(np.int8), [0]])))
+    # Candidate blocks grouped into runs (gaps of up to 16 blocks bridged, at most 512
+    # blocks a run, so calls stay few and memory flat), each measured with 256 samples of
+    # context either side.
+    idx = np.flatnonzero(cand)
+    runs: list[tuple[int, int]] = []
+    for i in idx:
+        if runs and i - runs[-1][1] <= 16 and i + 1 - runs[-1][0] <= 512:
+            runs[-1] = (runs[-1][0], int(i) + 1)
+        else:
+            runs.append((int(i), int(i) + 1))
     best = float("-inf")
     ctx = 256
-    for s, e in zip(edges[::2], edges[1::2], strict=True):
+    for s, e in runs:
         lo, hi = max(0, s * _TP_BLOCK - ctx), min(audio.n, e * _TP_BLOCK + ctx)
         env = loudness.peak_envelope(Audio(np.ascontiguousarray(x[:, lo:hi]), audio.sr))
         inner = env[s * _TP_BLOCK - lo : min(audio.n, e * _TP_BLOCK) - lo]

@@ -53,7 +53,8 @@ def extract(audio: Audio, *, stems: Mapping[str, Audio] | None = None) -> Traits
     to = tonal.analyse(feat, rh.beats)
     ts = rh.time_signature
     if rh.accents and to.novelty.size >= 12:
-        ts = rhythm.time_signature([*rh.accents, to.novelty])
+        # harmonic novelty votes in proportion to how clearly tonal the clip is
+        ts = rhythm.time_signature([*rh.accents, to.novelty], [1.0] * len(rh.accents) + [to.key_confidence])
     b_hz = descriptors.brightness_hz(feat)
     bright = descriptors.brightness(b_hz)
     perc = descriptors.percussiveness(feat)
