@@ -253,3 +253,19 @@ def test_splice_joins_are_phase_aligned_and_click_free() -> None:
     assert jump(smooth) <= own * 1.05
     assert all(f.rho > 0.99 for f in plan.fades)  # the lag search found the phase
     assert plan.n == bounds[1] + sum(int(bounds[s + 1] - bounds[s]) for s in path)
+
+
+def test_stems_from_a_take_folder(tmp_path: Path, prompt: Audio, stems: dict[str, Audio]) -> None:
+    from music.engines import Take
+    from music.takes import write_take
+    from songmint.continuation import load_stems
+
+    write_take(Take(mix=prompt, stems=stems), tmp_path / "take", title="loop", fmt="wav", wav_depth="float")
+    got = load_stems(tmp_path / "take")
+    assert set(got) == {"drums", "chords"}
+    assert np.array_equal(got["drums"].samples, stems["drums"].samples)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    save(prompt, plain / "mix.wav")
+    save(stems["drums"], plain / "drums.wav")
+    assert set(load_stems(plain, exclude=plain / "mix.wav")) == {"drums"}
