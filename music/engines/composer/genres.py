@@ -123,7 +123,7 @@ class Genre:
     humanize_ms: float = 4.0
     velocity_jitter: float = 6.0
     room: float = 0.5
-    drums_level_db: float = 0.0
+    drums_level_db: float = -2.0
     moods: dict[str, float] = field(default_factory=dict)
 
 
@@ -160,7 +160,7 @@ _add(Genre(
     name="techno", label="techno", aliases=("techno", "warehouse", "industrial techno", "minimal techno"),
     bpm=130, bpm_range=(125, 140), mode="minor", swing=0.5,
     progressions={"minor": (("i", "i", "VI", "V"), ("i", "iv", "i", "V")),
-                  "major": (("I", "IV", "I", "V"), ("I", "bVII", "IV", "V"))},
+                  "major": (("I", "IV", "I", "V"), ("I", "vi", "IV", "V"))},
     chord_bars=2,
     drums={KICK: "X...x...x...x...", CLOSED_HAT: "gogxgogxgogxgogx", OPEN_HAT: "..x...x...x...x.",
            CLAP: "....o.......o...", RIM: "......o..o....o."},
@@ -212,11 +212,11 @@ _add(Genre(
 _add(Genre(
     name="dnb", label="drum & bass",
     aliases=("drum and bass", "drum & bass", "drum n bass", "drum'n'bass", "dnb", "d&b", "liquid", "jungle"),
-    bpm=174, bpm_range=(165, 180), mode="minor", swing=0.5,
+    bpm=170, bpm_range=(165, 176), mode="minor", swing=0.5,
     progressions={"minor": (("i7", "VI7", "iv7", "V7"), ("i9", "iv7", "VI7", "V")),
                   "major": (("Imaj7", "iii7", "IVmaj7", "V"), ("vi7", "IVmaj7", "V", "Imaj7"))},
     chord_bars=2,
-    drums={KICK: "x.........x.....", SNARE: "....X.......X...", CLOSED_HAT: "X.g.X.g.X.g.X.g.",
+    drums={KICK: "x.......x.x.....", SNARE: "....X.......X...", CLOSED_HAT: "X.g.X.g.X.g.X.g.",
            RIDE: "x...x...x...x..."},
     sparse=(CLOSED_HAT, RIDE), kit=8,
     bass_style="reese", chords_style="pad", lead_style="riff",
@@ -283,7 +283,7 @@ _add(Genre(
     progressions={"minor": (("i", "VI", "VII", "V"), ("i", "iv", "VII", "V")),
                   "major": (("I", "V", "vi", "IV"), ("vi", "IV", "V", "I"))},
     chord_bars=1,
-    drums={KICK: "x...x...x...x...", SNARE: "...x..x....x..x.", CLOSED_HAT: "o.x.o.x.o.x.o.x.",
+    drums={KICK: "X...x...X...x...", SNARE: "...o..o....o..o.", CLOSED_HAT: "x.g.x.g.x.g.x.g.",
            TAMBOURINE: "..g...g...g...g."},
     sparse=(KICK, CLOSED_HAT), kit=25,
     bass_style="follow_kick", chords_style="pluck", lead_style="riff",

@@ -240,7 +240,7 @@ def chords(ctx: Context, rng: np.random.Generator) -> list[Note]:
     """The progression, voice-led, in the genre's comping style."""
     style = ctx.genre.chords_style
     notes: list[Note] = []
-    stab_bars = {"stabs": "..x..x....x..x..", "pluck": "x..x..x.x..x..x."}
+    stab_bars = {"stabs": "..x..x....x..x..", "pluck": "x...x.x.x...x.x."}
     for span in ctx.chords:
         v = span.voicing
         bars = max(1, round(span.dur / BEATS_PER_BAR))
