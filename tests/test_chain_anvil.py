@@ -25,6 +25,8 @@ from minting.chain import (
     dev_signer,
     free_port,
 )
+from minting.chain.accounts import DEV_ADDRESS as DEV
+from minting.chain.anvil import rpc
 from songmint.cli import main
 from tests import chain_helper
 from tests.chain_fixtures import anvil  # noqa: F401 - fixture
@@ -230,3 +232,37 @@ def test_cli_chain_lifecycle_persists_state(tmp_path: Path, runner: CliRunner) -
     finally:
         run("chain", "stop")
     assert json.loads(run("chain", "status", "--json").stdout)["running"] is False
+
+
+def test_a_stuck_transaction_is_replaced_with_higher_fees(tmp_path: Path) -> None:
+    """anvil --no-mining keeps our transaction pending; after bump_after it is re-sent with the same
+    nonce and higher fees, the replacement is what gets mined, and the journal holds its hash."""
+    node = Anvil(port=free_port(), state_file=tmp_path / "s.json", extra_args=("--no-mining",))
+    node.start()
+    try:
+        pending: list[dict[str, str]] = []
+
+        def hook(name: str) -> None:
+            if name == "sent":  # what the node holds before any bump
+                (tx,) = rpc(node.url, "txpool_content")["pending"][DEV.lower()].values()
+                pending.append(tx)
+            if name == "bumped":
+                rpc(node.url, "evm_mine")
+
+        client = connect(node.url, chain_id=31337, signer=dev_signer(), bump_after=0.3, checkpoint=hook)
+        with Journal(tmp_path / "j.sqlite") as j:
+            dep = client.deploy(name="Bump", symbol="B", journal=j, op="deploy")
+            result = client.create_and_mint(dep.address, [TokenSpec(id=1, amount=2, cap=3)],  # type: ignore[union-attr]
+                                            journal=j, op="create")
+            entries = {e.kind: e for e in j.entries()}
+        assert {k: e.status for k, e in entries.items()} == {"deploy": "mined", "create": "mined"}
+        assert entries["deploy"].result == {"contractAddress": dep.address}  # type: ignore[union-attr]
+        mined = client.w3.eth.get_transaction(result.txs[0].tx_hash)  # type: ignore[union-attr]
+        assert result.txs[0].tx_hash == entries["create"].tx_hash  # type: ignore[union-attr]
+        original = pending[1]
+        assert mined["nonce"] == int(original["nonce"], 16)
+        assert mined["maxFeePerGas"] >= int(int(original["maxFeePerGas"], 16) * 1.25)
+        assert client.w3.eth.get_block(mined["blockNumber"])["transactions"] == [mined["hash"]]
+        assert client.token_info(dep.address, 1)["supply"] == 2  # type: ignore[union-attr]
+    finally:
+        node.stop()

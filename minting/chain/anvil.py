@@ -62,11 +62,14 @@ class Anvil:
         Default ``<data dir>/chain/anvil-<port>.json``.
     chain_id : int
         31337, anvil's default.
+    extra_args : tuple of str
+        More anvil flags (tests use ``--no-mining``).
     """
 
     port: int = 0
     state_file: Path | None = None
     chain_id: int = ANVIL_CHAIN_ID
+    extra_args: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.port = self.port or anvil_port()
@@ -134,6 +137,7 @@ class Anvil:
             str(self.state_file),
             "--state-interval",
             "5",
+            *self.extra_args,
         ]  # also dump every 5 s: a killed anvil loses at most that
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from minting.chain.artifacts import load_artifact
 from minting.chain.errors import ChainError, ConfirmationRequired, ContractRevert, NetworkError
 from minting.chain.journal import Entry, Journal
 from minting.chain.networks import Network, resolve_network
-from minting.chain.transactions import TxSender
+from minting.chain.transactions import Prepared, TxSender
 
 MAX_UINT64 = 2**64 - 1
 
@@ -184,6 +185,7 @@ def connect(
     w3: Web3 | None = None,
     checkpoint: Callable[[str], None] | None = None,
     env: Mapping[str, str] | None = None,
+    bump_after: float | None = -1.0,
 ) -> ChainClient:
     """Connect to a network with a signing account.
 
@@ -203,10 +205,14 @@ def connect(
     w3 : Web3, optional
         Reuse a connection (e.g. the same ``memory`` chain for two clients).
     checkpoint : callable, optional
-        Called with ``"intent"``, ``"signed"``, ``"sent"``, ``"receipt"`` at each journal step
-        (tests use it to kill the process at a precise point).
+        Called with ``"intent"``, ``"signed"``, ``"sent"``, ``"receipt"`` (and ``"bumped"``) at each
+        journal step (tests use it to kill the process at a precise point).
     env : mapping, optional
         Where ``SONGMINT_PRIVATE_KEY`` / ``SONGMINT_KEYSTORE_PASSWORD`` are read (default ``os.environ``).
+    bump_after : float or None
+        Seconds without a receipt before the transaction is re-sent with the same nonce and 25 %
+        higher fees (repeatedly, until ``timeout``). Default: 90 on non-local networks, never on
+        local ones (they mine at once); ``None`` disables it.
     """
     net = resolve_network(network, chain_id=chain_id)
     if w3 is None:
@@ -226,8 +232,17 @@ def connect(
     if actual != net.chain_id:
         raise NetworkError(f"{net.name} reports chain id {actual}, expected {net.chain_id}; nothing was sent")
     signer = signer or load_signer(net, keystore=keystore, password=password, prompt=prompt, env=env)
+    if bump_after is not None and bump_after < 0:
+        bump_after = None if net.local else 90.0
     return ChainClient(
-        net, w3, signer, yes=yes, confirmations=confirmations, timeout=timeout, checkpoint=checkpoint
+        net,
+        w3,
+        signer,
+        yes=yes,
+        confirmations=confirmations,
+        timeout=timeout,
+        checkpoint=checkpoint,
+        bump_after=bump_after,
     )
 
 
@@ -246,6 +261,7 @@ class ChainClient:
         checkpoint: Callable[[str], None] | None = None,
         block_fraction: float = 0.5,
         max_batch: int = 200,
+        bump_after: float | None = None,
     ) -> None:
         self.network = network
         self.w3 = w3
@@ -257,6 +273,7 @@ class ChainClient:
         self._checked: set[str] = set()
         self.block_fraction = block_fraction
         self.max_batch = max_batch
+        self.bump_after = bump_after
 
     def __repr__(self) -> str:
         return f"ChainClient(network={self.network!s}, account={self.signer.address})"
@@ -656,9 +673,49 @@ class ChainClient:
         self.tx.broadcast(prepared.raw)
         journal.sent(seq)
         self.checkpoint("sent")
-        receipt = self.tx.wait(prepared.tx_hash)
+        receipt = self._await(journal, seq, prepared)
         self.checkpoint("receipt")
         return self._settle(journal, seq, receipt, call)
+
+    def _await(self, journal: Journal, seq: int, prepared: Prepared) -> Any:
+        """The receipt of ``prepared`` or of a fee-bumped replacement (same nonce), sent every
+        ``bump_after`` seconds while none is mined. A replacement is journalled after it is
+        broadcast: if the process dies in between, the journal's hash never lands, its nonce is
+        used, and :meth:`_replaced` finds the effect on chain."""
+        if self.bump_after is None:
+            return self.tx.wait(prepared.tx_hash)
+        sent = {prepared.tx_hash: prepared}
+        current = prepared
+        deadline = time.monotonic() + self.tx.timeout
+        next_bump = time.monotonic() + self.bump_after
+        while True:
+            for tx_hash, p in sent.items():
+                receipt = self.tx.receipt(tx_hash)
+                if receipt is not None:
+                    if tx_hash != current.tx_hash:  # an earlier one won the race: journal that one
+                        journal.signed(seq, nonce=p.nonce, tx_hash=tx_hash, raw_tx=p.raw)
+                        journal.sent(seq)
+                    return self.tx.confirm(receipt)
+            now = time.monotonic()
+            if now > deadline:
+                raise ChainError(
+                    f"transaction {current.tx_hash} not mined within {self.tx.timeout:.0f} s "
+                    f"({len(sent) - 1} fee bump(s)); run again to resume (the journal has it)"
+                )
+            if now >= next_bump:
+                bumped = self.tx.bump(current)
+                try:
+                    self.tx.broadcast(bumped.raw)
+                except ChainError:
+                    pass  # e.g. "replacement underpriced": keep waiting, bump again later
+                else:
+                    journal.signed(seq, nonce=bumped.nonce, tx_hash=bumped.tx_hash, raw_tx=bumped.raw)
+                    journal.sent(seq)
+                    sent[bumped.tx_hash] = bumped
+                    current = bumped
+                    self.checkpoint("bumped")
+                next_bump = now + self.bump_after
+            time.sleep(0.1)
 
     def _settle(self, journal: Journal, seq: int, receipt: Any, call: dict[str, Any] | None) -> TxRecord:
         entry = next(e for e in journal.entries() if e.seq == seq)

@@ -123,8 +123,10 @@ class Journal:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise JournalError(f"journal {self.path} is in use by another songmint process; wait for it "
-                               "to finish (or stop it) and run again") from None
+            raise JournalError(
+                f"journal {self.path} is in use by another songmint process; wait for it "
+                "to finish (or stop it) and run again"
+            ) from None
         return fd
 
     def __repr__(self) -> str:
@@ -147,15 +149,16 @@ class Journal:
     def signed(
         self, seq: int, *, nonce: int, tx_hash: str, raw_tx: bytes, result: dict[str, Any] | None = None
     ) -> None:
-        """Record the signed transaction, before it is broadcast."""
-        self._update(
-            seq,
-            status="signed",
-            nonce=nonce,
-            tx_hash=tx_hash,
-            raw_tx="0x" + raw_tx.hex(),
-            result=json.dumps(result) if result is not None else None,
-        )
+        """Record the signed transaction (or its fee-bumped replacement), before it is broadcast."""
+        fields: dict[str, Any] = {
+            "status": "signed",
+            "nonce": nonce,
+            "tx_hash": tx_hash,
+            "raw_tx": "0x" + raw_tx.hex(),
+        }
+        if result is not None:
+            fields["result"] = json.dumps(result)
+        self._update(seq, **fields)
 
     def sent(self, seq: int) -> None:
         self._update(seq, status="sent")

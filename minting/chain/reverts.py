@@ -136,7 +136,7 @@ def _own_revert_data(exc: BaseException) -> bytes | None:
         if raw is None and isinstance(arg, str) and arg.startswith(_TESTER_PREFIX):
             # eth-tester: 'execution reverted: b"\\x08\\xc3…"', the repr of the raw bytes
             try:
-                value = ast.literal_eval(arg[len(_TESTER_PREFIX):].strip())
+                value = ast.literal_eval(arg[len(_TESTER_PREFIX) :].strip())
             except (ValueError, SyntaxError):
                 value = None
             raw = _as_bytes(value)

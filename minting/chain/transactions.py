@@ -16,6 +16,7 @@ from minting.chain.reverts import is_revert, revert_from_exception
 
 GAS_MARGIN = 1.2  # estimates move a little with state; 20 % head-room, capped at the block limit
 DEFAULT_TIP = 10**9  # 1 gwei when the node cannot suggest a priority fee
+BUMP = 1.25  # fee factor of a replacement (nodes want ≥ 1.10)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Prepared:
     gas: int
     tx_hash: str
     raw: bytes
+    tx: dict[str, Any]  # the unsigned fields, for a fee bump with the same nonce
 
 
 class TxSender:
@@ -124,7 +126,18 @@ class TxSender:
         if call.get("to"):
             tx["to"] = to_checksum_address(call["to"])
         raw, tx_hash = self.signer.sign_transaction(tx)
-        return Prepared(nonce=nonce, gas=gas, tx_hash=tx_hash, raw=raw)
+        return Prepared(nonce=nonce, gas=gas, tx_hash=tx_hash, raw=raw, tx=tx)
+
+    def bump(self, prepared: Prepared) -> Prepared:
+        """The same transaction (same nonce) with fees raised by ``BUMP`` and at least today's: a
+        node replaces a pending transaction only for ≥ 10 % more on every fee field."""
+        now = self.fees()
+        tx = dict(prepared.tx)
+        for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
+            if k in tx:
+                tx[k] = max(int(tx[k] * BUMP) + 1, int(now.get(k, 0)))
+        raw, tx_hash = self.signer.sign_transaction(tx)
+        return Prepared(nonce=prepared.nonce, gas=prepared.gas, tx_hash=tx_hash, raw=raw, tx=tx)
 
     def broadcast(self, raw: bytes, *, rebroadcast: bool = False) -> None:
         """Send a signed transaction. A rebroadcast the node already knows is fine."""
@@ -161,6 +174,11 @@ class TxSender:
                 f"transaction {tx_hash} not mined within {self.timeout:.0f} s; run the same "
                 "command again to resume (the journal has it)"
             ) from None
+        return self.confirm(receipt)
+
+    def confirm(self, receipt: Any) -> Any:
+        """Wait until ``receipt``'s block has ``confirmations`` blocks (itself included)."""
+        tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
         deadline = time.monotonic() + self.timeout
         while self.w3.eth.block_number - receipt["blockNumber"] + 1 < self.confirmations:
             if time.monotonic() > deadline:
