@@ -150,43 +150,46 @@ class Cache:
 
 
 def take_key(track: Track) -> str:
-    """Cache key of a track's take: the generation request, or the source files' bytes."""
+    """Cache key of a track's take: the generation request (and the bytes of any audio it continues),
+    or the source files' bytes."""
     if track.generate is not None:
         g = track.generate
-        return st.content_hash(
+        parts: list[bytes | str] = [
             "generate",
             g.engine,
             json.dumps(
                 {"prompt": g.prompt, "seed": g.seed, "seconds": g.seconds, "params": g.params}, sort_keys=True
             ),
-        )
+        ]
+        if g.source is not None:
+            parts += ["source", _sha256(g.source)]
+            for p in _audio_files(g.source_stems):
+                parts += [p.stem, _sha256(p)]
+        return st.content_hash(*parts)
     assert track.file is not None
-    parts: list[bytes | str] = ["file", _sha256(track.file)]
-    for p in _stem_files(track):
+    parts = ["file", _sha256(track.file)]
+    for p in _audio_files(track.stems_dir):
         parts += [p.stem, _sha256(p)]
     return st.content_hash(*parts)
 
 
-def _stem_files(track: Track) -> list[Path]:
-    if track.stems_dir is None:
+def _audio_files(folder: Path | None) -> list[Path]:
+    if folder is None:
         return []
     return sorted(
-        p for p in track.stems_dir.iterdir() if p.suffix.lower() in AUDIO_EXTS and not p.name.startswith(".")
+        p for p in folder.iterdir() if p.suffix.lower() in AUDIO_EXTS and not p.name.startswith(".")
     )
 
 
-def render_take(track: Track) -> Take:
-    """Generate (or load) a track's take, without the cache."""
-    if track.generate is not None:
-        g = track.generate
-        engine = get_engine(g.engine)
-        return engine.generate(
-            Request(prompt=g.prompt, seconds=g.seconds, seed=g.seed, params=dict(g.params))
-        )
-    assert track.file is not None
-    mix = load(track.file)
+def _stem_files(track: Track) -> list[Path]:
+    return _audio_files(track.stems_dir)
+
+
+def load_mix_and_stems(mix_path: Path, stems_dir: Path | None) -> tuple[Audio, dict[str, Audio]]:
+    """A mix and the stem files of a folder, conformed to the mix's rate and length."""
+    mix = load(mix_path)
     stems = {}
-    for p in _stem_files(track):
+    for p in _audio_files(stems_dir):
         stem = load(p)
         if stem.sr != mix.sr:
             stem = resample(stem, mix.sr)
@@ -198,6 +201,23 @@ def render_take(track: Track) -> Take:
         x = np.zeros((stem.channels, mix.n), dtype=np.float32)
         x[:, : min(mix.n, stem.n)] = stem.samples[:, : mix.n]
         stems[p.stem] = Audio(x, mix.sr)
+    return mix, stems
+
+
+def render_take(track: Track) -> Take:
+    """Generate, continue or load a track's take, without the cache."""
+    if track.generate is not None:
+        return render_request(
+            track.generate.engine,
+            track.generate.prompt,
+            track.generate.seconds,
+            track.generate.seed,
+            track.generate.params,
+            track.generate.source,
+            track.generate.source_stems,
+        )
+    assert track.file is not None
+    mix, stems = load_mix_and_stems(track.file, track.stems_dir)
     prov = {
         "engine": "file",
         "file": track.file.name,
@@ -205,6 +225,26 @@ def render_take(track: Track) -> Take:
         "stems": {p.stem: _sha256(p) for p in _stem_files(track)},
     }
     return Take(mix=mix, stems=stems, provenance=prov)
+
+
+def render_request(
+    engine_name: str,
+    prompt: str | None,
+    seconds: float | None,
+    seed: int,
+    params: dict[str, Any],
+    source: Path | None = None,
+    source_stems: Path | None = None,
+) -> Take:
+    """``engine.generate(request)``, or ``engine.continue_(source, request, stems=…)`` with a source."""
+    from music.engines import require
+
+    engine = get_engine(engine_name)
+    request = Request(prompt=prompt, seconds=seconds, seed=seed, params=dict(params))
+    if source is None:
+        return require(engine, "generate")(request)
+    audio, stems = load_mix_and_stems(source, source_stems)
+    return require(engine, "continue_")(audio, request, stems=stems or None)
 
 
 def load_take(track: Track, cache: Cache) -> tuple[Take, bool]:
@@ -755,6 +795,12 @@ class Release:
                     "params": g.params,
                     "stem": p.stem,
                 }
+                if g.source is not None:  # a continuation: verify needs the same input audio
+                    view["request"]["source"] = {
+                        "path": str(g.source),
+                        "sha256": _sha256(g.source),
+                        "stems": str(g.source_stems) if g.source_stems else None,
+                    }
             tokens.append(view)
         if c.image is not None:
             name = f"assets/collection{c.image.suffix.lower()}"

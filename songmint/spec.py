@@ -31,14 +31,42 @@ STORAGE_BACKENDS = ("local", "kubo", "pinning")
 COVER_STYLES_HINT = "a style name of `songmint cover --help`"
 
 _TOP_KEYS = {"spec_version", "collection", "defaults", "tracks", "storage", "network"}
-_COLLECTION_KEYS = {"name", "symbol", "description", "image", "cover_style", "external_link",
-                    "royalty_bps", "royalty_receiver", "contract"}
+_COLLECTION_KEYS = {
+    "name",
+    "symbol",
+    "description",
+    "image",
+    "cover_style",
+    "external_link",
+    "royalty_bps",
+    "royalty_receiver",
+    "contract",
+}
 # Keys a track may carry; [defaults] may carry the same ones except the identity keys.
-_TRACK_KEYS = {"id", "token_id", "title", "artist", "credits", "genre", "license", "description",
-               "generate", "file", "stems", "editions", "stems_as_tokens", "stem_editions",
-               "cover_style", "cover_seed", "isrc", "tags", "preview_seconds", "external_url"}
+_TRACK_KEYS = {
+    "id",
+    "token_id",
+    "title",
+    "artist",
+    "credits",
+    "genre",
+    "license",
+    "description",
+    "generate",
+    "file",
+    "stems",
+    "editions",
+    "stems_as_tokens",
+    "stem_editions",
+    "cover_style",
+    "cover_seed",
+    "isrc",
+    "tags",
+    "preview_seconds",
+    "external_url",
+}
 _DEFAULT_KEYS = _TRACK_KEYS - {"id", "token_id", "title", "file", "stems", "isrc"}
-_GENERATE_KEYS = {"engine", "prompt", "seed", "seconds", "params"}
+_GENERATE_KEYS = {"engine", "prompt", "seed", "seconds", "params", "source", "source_stems"}
 _EDITION_KEYS = {"cap", "initial", "recipient"}
 _STORAGE_KEYS = {"backend", "path", "url", "token_env", "timeout_s"}
 _NETWORK_KEYS = {"name", "url", "chain_id", "confirmations"}
@@ -65,13 +93,16 @@ class Editions:
 
 @dataclass(frozen=True)
 class Generate:
-    """A track made by an engine: ``engine.generate(Request(prompt, seconds, seed, params))``."""
+    """A track made by an engine: ``engine.generate(Request(prompt, seconds, seed, params))``, or,
+    with ``source``, ``engine.continue_(load(source), Request(...), stems=<source_stems>)``."""
 
     engine: str
     prompt: str | None
     seed: int
     seconds: float | None
     params: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+    source_stems: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -266,8 +297,9 @@ class _Checker:
                 where = f"{key}.{k}" if key else k
                 raise self.fail(where, "unknown key", f"did you mean {close!r}? (see docs/release-spec.md)")
 
-    def string(self, doc: dict[str, Any], name: str, key: str, *, required: bool = False,
-               default: str | None = None) -> str | None:
+    def string(
+        self, doc: dict[str, Any], name: str, key: str, *, required: bool = False, default: str | None = None
+    ) -> str | None:
         value = doc.get(name, default)
         if value is None:
             if required:
@@ -277,8 +309,17 @@ class _Checker:
             raise self.fail(key, f"must be a non-empty string, got {value!r}", f'write {name} = "..."')
         return value
 
-    def integer(self, doc: dict[str, Any], name: str, key: str, *, default: int | None = None,
-                lo: int | None = None, hi: int | None = None, required: bool = False) -> int | None:
+    def integer(
+        self,
+        doc: dict[str, Any],
+        name: str,
+        key: str,
+        *,
+        default: int | None = None,
+        lo: int | None = None,
+        hi: int | None = None,
+        required: bool = False,
+    ) -> int | None:
         value = doc.get(name, default)
         if value is None:
             if required:
@@ -292,8 +333,16 @@ class _Checker:
             raise self.fail(key, f"{value} is above the maximum {hi}", f"use a value ≤ {hi}")
         return value
 
-    def number(self, doc: dict[str, Any], name: str, key: str, *, default: float | None = None,
-               lo: float | None = None, hi: float | None = None) -> float | None:
+    def number(
+        self,
+        doc: dict[str, Any],
+        name: str,
+        key: str,
+        *,
+        default: float | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+    ) -> float | None:
         value = doc.get(name, default)
         if value is None:
             return None
@@ -383,8 +432,11 @@ def parse_spec(text: str, *, path: Path, check_files: bool = True) -> ReleaseSpe
     c.unknown(doc, _TOP_KEYS, "")
     version = c.integer(doc, "spec_version", "spec_version", default=SPEC_VERSION)
     if version != SPEC_VERSION:
-        raise c.fail("spec_version", f"version {version} is not supported",
-                     f"this songmint reads spec_version = {SPEC_VERSION}")
+        raise c.fail(
+            "spec_version",
+            f"version {version} is not supported",
+            f"this songmint reads spec_version = {SPEC_VERSION}",
+        )
     base = path.parent
     collection = _collection(c, c.table(doc, "collection", "collection", required=True), base, check_files)
     defaults = c.table(doc, "defaults", "defaults")
@@ -402,23 +454,38 @@ def parse_spec(text: str, *, path: Path, check_files: bool = True) -> ReleaseSpe
         c.unknown(raw, _TRACK_KEYS, key)
         track = _track(c, i, {**defaults, **raw}, raw, collection, base, check_files)
         if track.id in seen_ids:
-            raise c.fail(f"{key}.id", f"duplicate track id {track.id!r} (also tracks[{seen_ids[track.id]}])",
-                         "give every track a unique id")
+            raise c.fail(
+                f"{key}.id",
+                f"duplicate track id {track.id!r} (also tracks[{seen_ids[track.id]}])",
+                "give every track a unique id",
+            )
         seen_ids[track.id] = i
         ids = [(track.token_id, track.id)]
         if track.stems_as_tokens:
-            ids += [(track.stem_token_id(collection.symbol, s), f"{track.id}/stem/{s}")
-                    for s in _declared_stems(track)]
+            ids += [
+                (track.stem_token_id(collection.symbol, s), f"{track.id}/stem/{s}")
+                for s in _declared_stems(track)
+            ]
         for tid, label in ids:
             if tid in seen_tokens:
-                raise c.fail(f"{key}.token_id", f"duplicate token id {tid} ({label} and {seen_tokens[tid]})",
-                             "set a different token_id or change the track id")
+                raise c.fail(
+                    f"{key}.token_id",
+                    f"duplicate token id {tid} ({label} and {seen_tokens[tid]})",
+                    "set a different token_id or change the track id",
+                )
             seen_tokens[tid] = label
         tracks.append(track)
     storage = _storage(c, c.table(doc, "storage", "storage"), base)
     network = _network(c, c.table(doc, "network", "network"))
-    return ReleaseSpec(path=path, sha256=hashlib.sha256(text.encode()).hexdigest(), collection=collection,
-                       tracks=tuple(tracks), storage=storage, network=network, raw=doc)
+    return ReleaseSpec(
+        path=path,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        collection=collection,
+        tracks=tuple(tracks),
+        storage=storage,
+        network=network,
+        raw=doc,
+    )
 
 
 def _declared_stems(track: Track) -> list[str]:
@@ -440,8 +507,9 @@ def _collection(c: _Checker, doc: dict[str, Any], base: Path, check_files: bool)
     symbol = c.string(doc, "symbol", "collection.symbol", required=True)
     assert name is not None and symbol is not None
     if not re.fullmatch(r"[A-Za-z0-9]{1,11}", symbol):
-        raise c.fail("collection.symbol", f"{symbol!r} is not a token symbol",
-                     "use 1–11 letters or digits, e.g. NDEP")
+        raise c.fail(
+            "collection.symbol", f"{symbol!r} is not a token symbol", "use 1–11 letters or digits, e.g. NDEP"
+        )
     image = doc.get("image")
     image_path = None
     if image not in (None, "generate"):
@@ -475,13 +543,23 @@ def _editions(c: _Checker, doc: Any, key: str) -> Editions:
     initial = c.integer(doc, "initial", f"{key}.initial", default=cap, lo=0)
     assert cap is not None and initial is not None
     if initial > cap:
-        raise c.fail(f"{key}.initial", f"initial amount {initial} is above the cap {cap}",
-                     f"raise cap to at least {initial} or mint fewer (initial ≤ cap)")
+        raise c.fail(
+            f"{key}.initial",
+            f"initial amount {initial} is above the cap {cap}",
+            f"raise cap to at least {initial} or mint fewer (initial ≤ cap)",
+        )
     return Editions(cap=cap, initial=initial, recipient=c.address(doc.get("recipient"), f"{key}.recipient"))
 
 
-def _track(c: _Checker, i: int, doc: dict[str, Any], raw: dict[str, Any], collection: Collection,
-           base: Path, check_files: bool) -> Track:
+def _track(
+    c: _Checker,
+    i: int,
+    doc: dict[str, Any],
+    raw: dict[str, Any],
+    collection: Collection,
+    base: Path,
+    check_files: bool,
+) -> Track:
     key = f"tracks[{i}]"
     title = c.string(raw, "title", f"{key}.title", required=True)
     assert title is not None
@@ -490,8 +568,11 @@ def _track(c: _Checker, i: int, doc: dict[str, Any], raw: dict[str, Any], collec
     tid = c.string(raw, "id", f"{key}.id", default=slugify(title))
     assert tid is not None
     if not SLUG_RE.match(tid):
-        raise c.fail(f"{key}.id", f"{tid!r} is not a valid track id",
-                     "use lowercase letters, digits and hyphens (e.g. night-drive)")
+        raise c.fail(
+            f"{key}.id",
+            f"{tid!r} is not a valid track id",
+            "use lowercase letters, digits and hyphens (e.g. night-drive)",
+        )
     token_id = c.integer(raw, "token_id", f"{key}.token_id", lo=1, hi=MAX_TOKEN_ID)
     if token_id is None:
         token_id = token_id_for(collection.symbol, tid)
@@ -503,45 +584,69 @@ def _track(c: _Checker, i: int, doc: dict[str, Any], raw: dict[str, Any], collec
     if gen_doc is not None and file_value is not None:
         raise c.fail(key, "has both generate and file", "keep one: an engine to generate, or a file to load")
     if gen_doc is None and file_value is None:
-        raise c.fail(key, "has neither generate nor file",
-                     'add [tracks.generate] with engine = "composer", or file = "mix.wav"')
+        raise c.fail(
+            key,
+            "has neither generate nor file",
+            'add [tracks.generate] with engine = "composer", or file = "mix.wav"',
+        )
     generate = None
     mix_path = stems_dir = None
     if gen_doc is not None:
-        generate = _generate(c, gen_doc, f"{key}.generate", raw.get("generate"))
+        generate = _generate(c, gen_doc, f"{key}.generate", base, check_files)
     else:
         mix_path = c.file(base, file_value, f"{key}.file") if check_files else base / str(file_value)
         if raw.get("stems") is not None:
-            stems_dir = (c.file(base, raw["stems"], f"{key}.stems", folder=True) if check_files
-                         else base / str(raw["stems"]))
+            stems_dir = (
+                c.file(base, raw["stems"], f"{key}.stems", folder=True)
+                if check_files
+                else base / str(raw["stems"])
+            )
     editions = _editions(c, doc.get("editions"), f"{key}.editions")
     stems_as_tokens = c.boolean(doc, "stems_as_tokens", f"{key}.stems_as_tokens", default=False)
-    stem_editions = (_editions(c, doc["stem_editions"], f"{key}.stem_editions")
-                     if "stem_editions" in doc else None)
+    stem_editions = (
+        _editions(c, doc["stem_editions"], f"{key}.stem_editions") if "stem_editions" in doc else None
+    )
     credits = doc.get("credits", [])
     if not isinstance(credits, list) or not all(
-            isinstance(x, dict) and all(isinstance(v, str) for v in x.values()) for x in credits):
-        raise c.fail(f"{key}.credits", "must be a list of tables of strings",
-                     'write credits = [{ name = "Ada", role = "producer" }]')
+        isinstance(x, dict) and all(isinstance(v, str) for v in x.values()) for x in credits
+    ):
+        raise c.fail(
+            f"{key}.credits",
+            "must be a list of tables of strings",
+            'write credits = [{ name = "Ada", role = "producer" }]',
+        )
     tags = doc.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(x, str) for x in tags):
         raise c.fail(f"{key}.tags", "must be a list of strings", 'write tags = ["synthwave", "night"]')
     return Track(
-        id=tid, token_id=token_id, number=i + 1, title=title, artist=artist, editions=editions,
-        generate=generate, file=mix_path, stems_dir=stems_dir, credits=tuple(credits),
-        genre=c.string(doc, "genre", f"{key}.genre"), license=c.string(doc, "license", f"{key}.license"),
+        id=tid,
+        token_id=token_id,
+        number=i + 1,
+        title=title,
+        artist=artist,
+        editions=editions,
+        generate=generate,
+        file=mix_path,
+        stems_dir=stems_dir,
+        credits=tuple(credits),
+        genre=c.string(doc, "genre", f"{key}.genre"),
+        license=c.string(doc, "license", f"{key}.license"),
         description=c.string(doc, "description", f"{key}.description"),
-        stems_as_tokens=stems_as_tokens, stem_editions=stem_editions,
+        stems_as_tokens=stems_as_tokens,
+        stem_editions=stem_editions,
         cover_style=c.string(doc, "cover_style", f"{key}.cover_style") or collection.cover_style,
         cover_seed=c.integer(doc, "cover_seed", f"{key}.cover_seed", default=0, lo=0) or 0,
-        isrc=c.string(raw, "isrc", f"{key}.isrc"), tags=tuple(tags),
-        preview_seconds=c.number(doc, "preview_seconds", f"{key}.preview_seconds", default=30.0,
-                                 lo=5.0, hi=120.0) or 30.0,
+        isrc=c.string(raw, "isrc", f"{key}.isrc"),
+        tags=tuple(tags),
+        preview_seconds=c.number(
+            doc, "preview_seconds", f"{key}.preview_seconds", default=30.0, lo=5.0, hi=120.0
+        )
+        or 30.0,
         external_url=c.string(doc, "external_url", f"{key}.external_url"),
     )
 
 
-def _generate(c: _Checker, doc: Any, key: str, own: Any) -> Generate:
+def _generate(c: _Checker, doc: Any, key: str, base: Path, check_files: bool) -> Generate:
     if not isinstance(doc, dict):
         raise c.fail(key, "must be a table", 'write [tracks.generate] with engine = "composer"')
     c.unknown(doc, _GENERATE_KEYS, key)
@@ -553,8 +658,33 @@ def _generate(c: _Checker, doc: Any, key: str, own: Any) -> Generate:
         raise c.fail(f"{key}.engine", f"unknown engine {engine!r}", f"use one of: {', '.join(ENGINES)}")
     params = doc.get("params", {})
     if not isinstance(params, dict):
-        raise c.fail(f"{key}.params", "must be a table", "write params = { genre = \"house\", bpm = 124 }")
+        raise c.fail(f"{key}.params", "must be a table", 'write params = { genre = "house", bpm = 124 }')
+    from music.engines import OPERATIONS
+
+    source = source_stems = None
+    if doc.get("source") is not None:
+        if engine not in OPERATIONS["continue_"]:
+            raise c.fail(
+                f"{key}.source",
+                f"engine {engine!r} cannot continue audio",
+                f"drop source, or use one of: {', '.join(OPERATIONS['continue_'])}",
+            )
+        source = c.file(base, doc["source"], f"{key}.source") if check_files else base / str(doc["source"])
+        if doc.get("source_stems") is not None:
+            source_stems = (
+                c.file(base, doc["source_stems"], f"{key}.source_stems", folder=True)
+                if check_files
+                else base / str(doc["source_stems"])
+            )
+    elif engine not in OPERATIONS["generate"]:
+        raise c.fail(
+            f"{key}.engine",
+            f"engine {engine!r} continues audio and cannot generate from a prompt",
+            'add source = "loop.wav" (the audio to continue)',
+        )
     return Generate(
+        source=source,
+        source_stems=source_stems,
         engine=engine,
         prompt=c.string(doc, "prompt", f"{key}.prompt"),
         seed=c.integer(doc, "seed", f"{key}.seed", default=0, lo=0, hi=2**32 - 1) or 0,
@@ -567,20 +697,32 @@ def _storage(c: _Checker, doc: dict[str, Any], base: Path) -> Storage:
     c.unknown(doc, _STORAGE_KEYS, "storage")
     backend = c.string(doc, "backend", "storage.backend", default="local")
     if backend not in STORAGE_BACKENDS:
-        raise c.fail("storage.backend", f"unknown backend {backend!r}",
-                     f"use one of: {', '.join(STORAGE_BACKENDS)}")
+        raise c.fail(
+            "storage.backend", f"unknown backend {backend!r}", f"use one of: {', '.join(STORAGE_BACKENDS)}"
+        )
     url = c.string(doc, "url", "storage.url")
     if backend in ("kubo", "pinning") and not url:
-        raise c.fail("storage.url", f"the {backend} backend needs a URL",
-                     'add url = "http://127.0.0.1:5001"' if backend == "kubo" else 'add url = "https://…/pins"')
+        raise c.fail(
+            "storage.url",
+            f"the {backend} backend needs a URL",
+            'add url = "http://127.0.0.1:5001"' if backend == "kubo" else 'add url = "https://…/pins"',
+        )
     token_env = c.string(doc, "token_env", "storage.token_env")
     if backend == "pinning" and not token_env:
-        raise c.fail("storage.token_env", "the pinning backend needs a token",
-                     'add token_env = "PINNING_TOKEN" (the variable\'s name, never the token)')
+        raise c.fail(
+            "storage.token_env",
+            "the pinning backend needs a token",
+            'add token_env = "PINNING_TOKEN" (the variable\'s name, never the token)',
+        )
     path = doc.get("path")
     timeout = c.number(doc, "timeout_s", "storage.timeout_s", default=60.0, lo=1.0, hi=3600.0) or 60.0
-    return Storage(backend=backend or "local", path=(base / path) if isinstance(path, str) else None, url=url,
-                   token_env=token_env, timeout_s=timeout)
+    return Storage(
+        backend=backend or "local",
+        path=(base / path) if isinstance(path, str) else None,
+        url=url,
+        token_env=token_env,
+        timeout_s=timeout,
+    )
 
 
 def _network(c: _Checker, doc: dict[str, Any]) -> Network:
@@ -590,11 +732,19 @@ def _network(c: _Checker, doc: dict[str, Any]) -> Network:
     if name.startswith(("http://", "https://")):
         name, url = "url", name
     if name not in (*NETWORK_NAMES, "url"):
-        raise c.fail("network.name", f"unknown network {name!r}", 'use "memory", "local", or url = "https://…"')
+        raise c.fail(
+            "network.name", f"unknown network {name!r}", 'use "memory", "local", or url = "https://…"'
+        )
     chain_id = c.integer(doc, "chain_id", "network.chain_id", lo=1)
     if name == "url" and (not url or chain_id is None):
-        raise c.fail("network", "a JSON-RPC network needs url and chain_id",
-                     'add url = "https://…" and chain_id = <the chain\'s id> (checked before sending)')
-    return Network(name=name, url=url, chain_id=chain_id,
-                   confirmations=c.integer(doc, "confirmations", "network.confirmations", default=1, lo=0,
-                                           hi=64) or 0)
+        raise c.fail(
+            "network",
+            "a JSON-RPC network needs url and chain_id",
+            'add url = "https://…" and chain_id = <the chain\'s id> (checked before sending)',
+        )
+    return Network(
+        name=name,
+        url=url,
+        chain_id=chain_id,
+        confirmations=c.integer(doc, "confirmations", "network.confirmations", default=1, lo=0, hi=64) or 0,
+    )

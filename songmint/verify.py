@@ -212,7 +212,6 @@ def _check_car(root: Path, manifest: dict[str, Any], report: Report) -> None:
 
 def _check_render(root: Path, t: dict[str, Any], report: Report) -> None:
     from music.audio import encode
-    from music.engines import Request, get_engine
 
     req = t.get("request")
     subject = t["title"]
@@ -222,8 +221,21 @@ def _check_render(root: Path, t: dict[str, Any], report: Report) -> None:
     if req["engine"] not in DETERMINISTIC_ENGINES:
         report.skip("re-render", subject, f"engine {req['engine']} is not byte-deterministic")
         return
-    take = get_engine(req["engine"]).generate(
-        Request(prompt=req["prompt"], seconds=req["seconds"], seed=req["seed"], params=dict(req["params"]))
+    source = req.get("source")
+    src_path = stems_dir = None
+    if source:
+        src_path = Path(source["path"])
+        if not src_path.is_file():
+            report.skip("re-render", subject, f"the continued audio {src_path} is not here")
+            return
+        if _sha256(src_path) != source["sha256"]:
+            report.bad("re-render", subject, f"the continued audio {src_path} changed since the release")
+            return
+        stems_dir = Path(source["stems"]) if source.get("stems") else None
+    from songmint.release import render_request
+
+    take = render_request(
+        req["engine"], req["prompt"], req["seconds"], req["seed"], dict(req["params"]), src_path, stems_dir
     )
     audio = take.mix if not req.get("stem") else take.stems[req["stem"]]
     # The pipeline stores takes as float WAV; round-trip the same way before encoding.

@@ -136,3 +136,16 @@ def test_network_url_needs_chain_id(folder: Path) -> None:
     spec = load_spec(write(folder, BASE + '\n[network]\nname = "https://rpc.example"\nchain_id = 5\n'))
     assert spec.network.name == "url" and spec.network.url == "https://rpc.example"
     assert spec.network.chain_id == 5
+
+
+def test_continuation_engines_need_a_source(folder: Path) -> None:
+    msg = _error(write(folder, BASE.replace('engine = "composer"', 'engine = "units"')))
+    assert "cannot generate from a prompt" in msg and 'source = "loop.wav"' in msg
+    msg = _error(
+        write(folder, BASE.replace('engine = "composer"', 'engine = "composer"\nsource = "two.wav"'))
+    )
+    assert "cannot continue audio" in msg and "units" in msg
+    spec = load_spec(
+        write(folder, BASE.replace('engine = "composer"', 'engine = "units"\nsource = "two.wav"'))
+    )
+    assert spec.tracks[0].generate is not None and spec.tracks[0].generate.source == folder / "two.wav"

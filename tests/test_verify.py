@@ -112,12 +112,22 @@ def test_single_token_by_metadata_path_and_errors(release: Path, tmp_path: Path)
     assert "checks passed" in result.stderr
 
 
-def test_composer_track_rerenders_identically(tmp_path: Path) -> None:
+def test_deterministic_engines_rerender_identically(tmp_path: Path) -> None:
+    """A composer track and a units continuation (with stems) re-render to the same FLAC bytes."""
+    from music.audio import save
+    from tests import synth
+
+    drums = synth.drums(bpm=120, bars=5)
+    chords = synth.chord((57, 60, 64), seconds=drums.duration)
+    save(synth.mix(drums, chords), tmp_path / "loop.wav")
+    (tmp_path / "loop-stems").mkdir()
+    save(drums, tmp_path / "loop-stems" / "drums.wav")
+    save(chords, tmp_path / "loop-stems" / "chords.wav")
     spec = tmp_path / "spec.toml"
     spec.write_text("""
 [collection]
-name = "Composer check"
-symbol = "CMP"
+name = "Engines check"
+symbol = "ENG"
 [defaults]
 artist = "songmint"
 [[tracks]]
@@ -128,20 +138,31 @@ engine = "composer"
 prompt = "house in A minor at 124 bpm"
 seed = 7
 seconds = 4
+[[tracks]]
+id = "onward"
+title = "Onward"
+[tracks.generate]
+engine = "units"
+source = "loop.wav"
+source_stems = "loop-stems"
+seed = 1
+seconds = 4
 [network]
 name = "memory"
 """)
     out = tmp_path / "out"
-    run_release(spec, Options(out=out, cover_size=256, build_preview=False))
+    m = run_release(spec, Options(out=out, cover_size=256, build_preview=False))
+    assert m["tokens"][1]["request"]["source"]["sha256"]
+    assert set(m["tokens"][1]["assets"]) >= {"stem:drums", "stem:chords"}
     report = verify_release(out, rerender=True, chain=False)
-    rows = [r for r in report.rows if r["check"] == "re-render"]
-    assert rows and rows[0]["status"] == "ok" and "identical" in rows[0]["detail"]
+    rows = {r["subject"]: r for r in report.rows if r["check"] == "re-render"}
+    assert rows["Tiny"]["status"] == "ok" and "composer seed 7: identical" in rows["Tiny"]["detail"]
+    assert rows["Onward"]["status"] == "ok" and "units seed 1: identical" in rows["Onward"]["detail"]
     # a different seed in the recorded request must not verify
-    m = json.loads((out / "manifest.json").read_text())
     m["tokens"][0]["request"]["seed"] = 8
     (out / "manifest.json").write_text(json.dumps(m))
     report = verify_release(out, rerender=True, chain=False)
-    assert any(r["check"] == "re-render" for r in report.mismatches)
+    assert [r["subject"] for r in report.mismatches if r["check"] == "re-render"] == ["Tiny"]
 
 
 def test_ipfs_uri_resolves_to_the_release_here(release: Path, monkeypatch: pytest.MonkeyPatch) -> None:
