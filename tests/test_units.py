@@ -269,3 +269,19 @@ def test_stems_from_a_take_folder(tmp_path: Path, prompt: Audio, stems: dict[str
     save(prompt, plain / "mix.wav")
     save(stems["drums"], plain / "drums.wav")
     assert set(load_stems(plain, exclude=plain / "mix.wav")) == {"drums"}
+
+
+def test_continues_composer_output() -> None:
+    """A composer take (FluidSynth stems) continued along one path: tempo, key and stem sums kept."""
+    composed = get_engine("composer").generate(Request(prompt="techno", seed=1,
+                                                       params={"bars": 5, "bpm": 132, "sample_rate": SR}))
+    premaster = Audio(sum(s.samples for s in composed.stems.values()), SR)
+    take = UnitsEngine().continue_(premaster, Request(seconds=12, seed=5), stems=composed.stems)
+    assert abs(take.provenance["analysis"]["tempo_bpm"] / 132.0 - 1) <= 0.01
+    cont = take.extras["continuation"]
+    assert abs(_tempo(cont.mono()) / _tempo(premaster.mono()) - 1) <= 0.01
+    c0 = librosa.feature.chroma_stft(y=premaster.mono(), sr=SR).mean(axis=1)
+    c1 = librosa.feature.chroma_stft(y=cont.mono(), sr=SR).mean(axis=1)
+    assert np.corrcoef(c0, c1)[0, 1] > 0.9
+    total = sum(s.samples.astype(np.float64) for s in take.stems.values())
+    assert np.abs(total - take.mix.samples).max() < 1e-5
