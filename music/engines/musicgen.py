@@ -297,6 +297,8 @@ class MusicgenEngine:
             "sample_rate": loaded.sr, "windows": windows, "dtype": self.dtype,
             "torch": torch.__version__,
         }
+        if chroma is not None:
+            provenance["melody_chroma_sha256"] = hashlib.sha256(chroma.tobytes()).hexdigest()
         if prompt_audio is None:
             mix = Audio(np.ascontiguousarray(new, dtype=np.float32), loaded.sr)
             return Take(mix=mix, provenance=provenance, seed=request.seed)
