@@ -1118,7 +1118,7 @@ def summary_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     "out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Output folder (default: release-<spec name> beside the spec).",
+    help="Output folder (default: out/<spec name> in the current folder).",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Do everything up to the chain; print the transactions and gas."
@@ -1167,7 +1167,7 @@ def release(
 
     o = output()
     spec = load_spec(spec_path)
-    out = out or spec.path.parent / f"release-{spec.path.stem}"
+    out = out or Path("out") / spec.path.stem
     manifest = run_release(
         spec,
         Options(

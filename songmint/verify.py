@@ -65,8 +65,8 @@ def resolve_target(target: str) -> tuple[Path, str | None]:
     """A release folder (and optionally one token's metadata path) from a CLI argument.
 
     Accepts a release folder, a ``metadata/<hex>.json`` file inside one (or its ``file://``
-    URI), or an ``ipfs://<root>/metadata/<hex>.json`` URI when the current folder, or a
-    ``release-*`` folder in it, holds that release.
+    URI), or an ``ipfs://<root>/metadata/<hex>.json`` URI when the current folder, or a folder
+    one or two levels below it (``out/<name>``), holds that release.
     """
     if target.startswith("file://"):
         target = target[len("file://") :]
@@ -74,11 +74,11 @@ def resolve_target(target: str) -> tuple[Path, str | None]:
         root, _, rest = target[len("ipfs://") :].partition("/")
         for cand in [
             Path.cwd(),
-            *sorted(Path.cwd().glob("release-*")),
-            *sorted(Path.cwd().glob("*/release-*")),
+            *sorted(Path.cwd().glob("*")),
+            *sorted(Path.cwd().glob("*/*")),
         ]:
             m = cand / "manifest.json"
-            if m.is_file() and json.loads(m.read_text()).get("root_cid") == root:
+            if cand.is_dir() and m.is_file() and json.loads(m.read_text()).get("root_cid") == root:
                 return cand, rest or None
         raise SongmintError(
             f"{target}: no release with root {root} here; run verify inside the release folder "
