@@ -173,16 +173,17 @@ def print_finish(s: Scene, *, mottle: float, vignette: float) -> None:
     """Vignette and paper/ink mottling in one soft-light pass (grey 0.5 is neutral)."""
     # Mottling: a random Fourier series of the lowest spatial frequencies (up to 6 cycles across,
     # amplitudes falling as 1/f^1.5): soft blotches like uneven ink on paper.
-    yy, xx = np.mgrid[0:LOW_RES, 0:LOW_RES] / (LOW_RES - 1) - 0.5
-    field = np.zeros((LOW_RES, LOW_RES))
-    for kx in range(-6, 7):
-        for ky in range(0, 7):
-            f = math.hypot(kx, ky)
-            if f == 0 or f > 6.5:
-                continue
-            amp = s.rng.standard_normal() / f ** 1.5
-            field += amp * np.cos(2 * math.pi * (kx * xx + ky * yy) + s.rng.uniform(0, 2 * math.pi))
+    # Separable: Re(Σ c_k e^{2πi(kx·x + ky·y)}) = Re(Eyᵀ C Ex), two small matrix products.
+    u = np.arange(LOW_RES) / (LOW_RES - 1) - 0.5
+    kxs, kys = np.arange(-6, 7), np.arange(0, 7)
+    f = np.hypot(kys[:, None], kxs[None, :])
+    amp = np.where((f > 0) & (f <= 6.5), 1.0 / np.maximum(f, 1.0) ** 1.5, 0.0)
+    coef = amp * s.rng.standard_normal(f.shape) * np.exp(1j * s.rng.uniform(0, 2 * math.pi, f.shape))
+    ex = np.exp(2j * math.pi * kxs[:, None] * u[None, :])  # (13, LOW_RES)
+    ey = np.exp(2j * math.pi * kys[:, None] * u[None, :])  # (7, LOW_RES)
+    field = np.real(ey.T @ coef @ ex)  # rows: y, columns: x
     field = (field - field.mean()) / max(float(field.std()), 1e-9)
+    yy, xx = np.meshgrid(u, u, indexing="ij")
     r2 = (xx ** 2 + yy ** 2) / 0.5
     grey = 0.5 + 0.02 * mottle * field - vignette * r2 ** 1.3
     v = np.clip(np.round(grey * 255), 0, 255).astype(np.uint8)
