@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from music.engines import Request, get_engine  # noqa: E402
-from music.engines.musicgen import MusicgenEngine, melody_chroma, resolve_checkpoint  # noqa: E402
-from music.errors import EngineError, ModelNotFoundError  # noqa: E402
-from tests import synth  # noqa: E402
+from music.engines import Request, get_engine
+from music.engines.musicgen import MusicgenEngine, melody_chroma, resolve_checkpoint
+from music.errors import EngineError, ModelNotFoundError
+from tests import synth
 
 SR = 32_000
 HOP = 640
