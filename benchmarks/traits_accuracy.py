@@ -413,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
             report(f"  {sf_name}", [r for r in full if r["clip"].soundfont == sf_name], True, True, prefix)
         report("edge: drums only", drums, True, False, prefix)
         report("edge: pads only", pads, False, True, prefix)
+    if pads:
+        none = sum(r["tempo"] == 0 for r in pads)
+        print(f"\npads only: tempo reported as 0 (no pulse) on {none} of {len(pads)} clips")
     ts = np.mean([f"{r['clip'].meter}/4" == r["ts"] for r in full])
     print(f"\ntime signature accuracy (main set): {ts:.3f}")
     print(f"audio {audio_s:.0f} s; render {t_render:.1f} s; songmint traits {t_ours:.1f} s "

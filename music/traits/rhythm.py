@@ -41,6 +41,8 @@ OFFBEAT_RATIO = 0.6
 START_MAX_BPM = 100.0
 ONSET_FLOOR_DB = 1.0
 MIN_ONSETS = 4
+MIN_CONFIDENCE = 0.25
+"""Below this tempo confidence the tempo is reported as 0 (no pulse)."""
 BEAT_LATENCY_S = 0.0125
 """Onset-to-detection delay of the centred 46 ms window, measured on click tracks (s)."""
 TIGHTNESS = 100.0
@@ -286,6 +288,9 @@ def analyse(feat: Features) -> Rhythm:
         ratio = float(_window_sum(o, beats).mean() / (o.mean() * 6))
         strength = float(np.clip((ratio - 1.0) / 3.0, 0.0, 1.0))
     confidence = float(np.sqrt(clarity * aligned)) if bpm > 0 else 0.0
+    if confidence < MIN_CONFIDENCE:  # a grid laid over pads or noise: say there is no pulse
+        return Rhythm(tempo_bpm=0.0, tempo_confidence=confidence, beats=np.empty(0), time_signature="4/4",
+                      onset_rate_hz=float(onset_rate), danceability=0.0, beat_strength=strength)
     ts, accents = "4/4", ()
     if beats.size >= 12:
         accents = (_window_sum(o, beats), _window_sum(bass, beats))
