@@ -65,6 +65,7 @@ class Options:
     cover_size: int = COVER_SIZE
     keystore: Path | None = None  # encrypted key file; password from $SONGMINT_KEYSTORE_PASSWORD or a prompt
     build_preview: bool = True
+    cache_dir: Path | None = None  # default OUT/.cache; $SONGMINT_CACHE_DIR or --cache-dir share one
 
 
 @dataclass
@@ -125,12 +126,16 @@ def _audio_hash(audio: Audio) -> str:
 
 
 class Cache:
-    """Content-addressed cache under ``OUT/.cache/<kind>/<key>``."""
+    """Content-addressed cache under ``<root>/<kind>/<key>`` (root: ``OUT/.cache`` by default).
+
+    Keys hash the inputs plus songmint's version, so an upgrade never reuses stale results.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def path(self, kind: str, key: str, suffix: str = "") -> Path:
+        key = st.content_hash(__version__, key)
         return self.root / kind / f"{key}{suffix}"
 
     def bytes(self, kind: str, key: str, suffix: str, make: Callable[[], bytes]) -> tuple[bytes, bool]:
@@ -328,7 +333,8 @@ class Release:
         self.spec = spec
         self.opts = opts
         self.out = opts.out
-        self.cache = Cache(self.out / ".cache")
+        env_cache = os.environ.get("SONGMINT_CACHE_DIR")
+        self.cache = Cache(opts.cache_dir or (Path(env_cache) if env_cache else self.out / ".cache"))
         self.log = log or (lambda m: None)
         self.pieces: list[Piece] = []
         self.timings: dict[str, float] = {}
@@ -1143,6 +1149,12 @@ def summary_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     show_default=True,
     help="Cover side in pixels.",
 )
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Content-hash cache (default OUT/.cache; $SONGMINT_CACHE_DIR); share one across releases.",
+)
 @click.option("--no-preview", is_flag=True, help="Do not build the preview site.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 def release(
@@ -1155,6 +1167,7 @@ def release(
     yes: bool,
     keystore: Path | None,
     cover_size: int,
+    cache_dir: Path | None,
     no_preview: bool,
     as_json: bool,
 ) -> None:
@@ -1178,6 +1191,7 @@ def release(
             yes=yes,
             keystore=keystore,
             cover_size=cover_size,
+            cache_dir=cache_dir,
             build_preview=not no_preview,
         ),
         log=o.info,

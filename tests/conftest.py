@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,13 @@ def stereo_music() -> Audio:
 @pytest.fixture
 def music_wav(tmp_path: Path, stereo_music: Audio) -> Path:
     return save(stereo_music, tmp_path / "music.wav")
+
+
+@pytest.fixture(scope="session")
+def release_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One `songmint release` cache ($SONGMINT_CACHE_DIR) for the whole session, fresh each run."""
+    mp = pytest.MonkeyPatch()
+    path = tmp_path_factory.mktemp("release-cache")
+    mp.setenv("SONGMINT_CACHE_DIR", str(path))
+    yield path
+    mp.undo()

@@ -18,7 +18,7 @@ from tests.release_fixture import make_spec
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+def released(tmp_path_factory: pytest.TempPathFactory, release_cache: Path) -> tuple[Path, Path, str]:
     folder = tmp_path_factory.mktemp("spec")
     spec = make_spec(folder, extra='\n[storage]\nbackend = "local"\npath = "store"\n')
     out = folder / "out"

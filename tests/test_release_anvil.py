@@ -24,7 +24,7 @@ SONGMINT = Path(sys.executable).parent / "songmint"
 
 
 @pytest.fixture(scope="module")
-def anvil(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def anvil(tmp_path_factory: pytest.TempPathFactory, release_cache: Path):  # type: ignore[no-untyped-def]
     data = tmp_path_factory.mktemp("songmint-data")
     node = Anvil(port=free_port(), state_file=data / "anvil.json")
     node.start()

@@ -20,7 +20,7 @@ from tests.release_fixture import make_spec
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def release(tmp_path_factory: pytest.TempPathFactory, release_cache: Path) -> Path:
     folder = tmp_path_factory.mktemp("verify")
     out = folder / "out"
     spec = make_spec(folder)
