@@ -79,6 +79,9 @@ def test_tempo_and_key_kept(take, prompt: Audio) -> None:  # type: ignore[no-unt
     c1 = librosa.feature.chroma_stft(y=cont.mono(), sr=SR).mean(axis=1)
     assert np.corrcoef(c0, c1)[0, 1] > 0.95
     assert int(np.argmax(c0)) == int(np.argmax(c1))  # same tonic-heavy pitch class (A)
+    from music.traits import extract
+
+    assert extract(prompt).key == extract(cont).key == "A minor"  # the project's key estimator
 
 
 def test_loudness_kept(take, prompt: Audio) -> None:  # type: ignore[no-untyped-def]
