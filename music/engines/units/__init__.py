@@ -41,7 +41,7 @@ from music.errors import EngineError
 from . import splice
 from .corpus import load_corpus
 from .lm import UnitLM, sample_next
-from .quantize import fit_quantizer
+from .quantize import Quantizer, fit_quantizer
 from .segment import ANALYSIS_VERSION, MIN_SECONDS, Segmentation, segment
 
 __all__ = ["DEFAULTS", "MIN_SECONDS", "UnitsEngine"]
@@ -175,7 +175,8 @@ class UnitsEngine:
         return Take(mix=mix, stems=out_stems, provenance=provenance, bpm=round(seg.tempo, 1),
                     seed=request.seed, extras={"continuation": continuation})
 
-    def _units(self, seg: Segmentation, params: Mapping[str, Any]):  # type: ignore[no-untyped-def]
+    def _units(self, seg: Segmentation, params: Mapping[str, Any]
+               ) -> tuple[Quantizer, np.ndarray, dict[str, Any], list[np.ndarray]]:
         """Fit the unit quantiser on the prompt (and corpus) and label everything."""
         corpus_info: dict[str, Any] = {}
         corpus_feats: list[np.ndarray] = []
