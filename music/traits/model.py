@@ -141,10 +141,10 @@ class Traits:
         Channel count of the input.
     tempo_bpm : float
         Rate of the tracked beat (the quarter note in 4/4 and 3/4) in beats per minute,
-        30–300; 0 when no pulse is found.
+        about 40–200; 0 when no pulse is found.
     tempo_confidence : float
-        0–1: how periodic the onset envelope is at that tempo (normalised autocorrelation
-        peak times beat-grid regularity).
+        0–1: √(pulse clarity × share of beats that fall on an onset), where pulse clarity
+        is the normalised autocorrelation of the onset envelope at the beat period.
     time_signature : str
         ``"4/4"`` or ``"3/4"`` (beats per bar over a quarter-note beat).
     key : str
@@ -174,7 +174,8 @@ class Traits:
     brightness : float
         0–1: ``brightness_hz`` on a log scale from 250 Hz (0) to 5 kHz (1).
     danceability : float
-        0–1: pulse clarity × beat regularity × beat strength, times a tempo preference.
+        0–1: pulse clarity, beats on onsets and beat strength (0.35/0.25/0.4), times a
+        preference for tempi near 120 BPM.
     onset_rate_hz : float
         Detected note/drum onsets per second.
     percussiveness : float
