@@ -1080,14 +1080,15 @@ def _short(text: str | None, head: int, tail: int) -> str | None:
     return f"{text[:head]}…{text[-tail:]}"
 
 
-def _summary_table(title: str, rows: list[dict[str, Any]]) -> None:
-    """The summary on stdout, at least 120 columns wide so ids and hashes are not cut when piped."""
+def wide_table(title: str, rows: list[dict[str, Any]]) -> None:
+    """A table on stdout, at least 120 columns wide so ids and hashes are not cut when piped."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
     for col in rows[0] if rows else ():
-        table.add_column(col, no_wrap=col in ("token id", "metadata CID", "tx"))
+        nowrap = col in ("token id", "metadata CID", "tx", "status", "check")
+        table.add_column(col, no_wrap=nowrap, overflow="ellipsis" if nowrap else "fold")
     for row in rows:
         table.add_row(*("–" if v is None else str(v) for v in row.values()))
     width = max(120, shutil.get_terminal_size((120, 24)).columns)
@@ -1199,7 +1200,7 @@ def release(
     if as_json:
         print_json(manifest)
         return
-    _summary_table(
+    wide_table(
         f"{spec.collection.name} ({'dry run' if dry_run else manifest['chain'].get('network')})",
         summary_rows(manifest),
     )

@@ -293,14 +293,18 @@ def verify(target: str, no_render: bool, no_chain: bool, as_json: bool) -> None:
 
     Exits 0 when everything matches and 3 when anything does not.
     """
-    from songmint.console import output, print_json, print_table
+    from songmint.console import output, print_json
+    from songmint.release import wide_table
 
     root, only = resolve_target(target)
     report = verify_release(root, only=only, rerender=not no_render, chain=not no_chain)
     if as_json:
         print_json({"ok": not report.mismatches, "rows": report.rows})
     else:
-        print_table(f"verify {root}", report.rows, ["status", "check", "subject", "detail"])
+        wide_table(
+            f"verify {root}",
+            [{k: r[k] for k in ("status", "check", "subject", "detail")} for r in report.rows],
+        )
     o = output()
     if report.mismatches:
         o.info(
