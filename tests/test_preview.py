@@ -173,6 +173,12 @@ def test_browser_standalone_player_over_http(release: Path, tmp_path: Path) -> N
                 "chords",
                 "drums",
             ]
+            # From file:// fetch() is refused: the same file falls back to a plain <audio> element.
+            page.goto((folder / "player.html").as_uri())
+            page.wait_for_selector("#player[data-ready]", timeout=30_000)
+            assert page.get_attribute("#player", "data-ready") == "element"
+            page.click("button.play")
+            page.wait_for_function("window.songmintPlayer.currentTime() > 0.3", timeout=10_000)
             browser.close()
     finally:
         server.shutdown()
