@@ -343,6 +343,19 @@ class Release:
         self.log(f"[{n}/{len(STAGES)}] {name}{(' ' + detail) if detail else ''}")
 
     def run(self) -> dict[str, Any]:
+        if self.out.is_dir() and any(self.out.iterdir()):
+            ours = {
+                "manifest.json",
+                "assets",
+                "metadata",
+                ".cache",
+                ".songmint",
+                "collection.json",
+                "release.car",
+                "preview",
+            }
+            if not {p.name for p in self.out.iterdir()} & ours:
+                raise SongmintError(f"{self.out} is not empty and holds no release; choose another --out")
         self.out.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         self._generate()

@@ -176,3 +176,11 @@ def test_remote_network_needs_yes(released: tuple[Path, Path, str], tmp_path: Pa
     )
     assert result.exit_code == 2
     assert "would send" in result.output and "run again with --yes" in result.output
+
+
+def test_refuses_a_foreign_output_folder(released: tuple[Path, Path, str], tmp_path: Path) -> None:
+    spec, _, _ = released
+    (tmp_path / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(main, ["release", str(spec), "--out", str(tmp_path), "--dry-run"])
+    assert result.exit_code == 2 and "holds no release" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
