@@ -162,29 +162,33 @@ def _bin(key: str, value: Any) -> Any:
 def collection_rarity(traits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per token: ``{"frequency": {trait: share}, "score": float}`` across a release.
 
-    Uses ``music.traits``'s collection-rarity function when it exists; otherwise numeric
-    traits are binned (``_BINS``), each value's frequency is its share of the release, and
-    the score is the sum of ``1 / frequency`` over traits (OpenSea-style statistical rarity,
-    where ``1 / frequency`` is "one in N").
+    The score and the frequencies of the attributes it ranks come from ``music.traits.rarity``
+    (information content, bits). Every other shown trait still gets a frequency, so that each
+    badge can say how common its value is: numeric traits are binned (``_BINS``), and a value's
+    frequency is its share of the release. Without ``music.traits.rarity`` the score is the sum
+    of ``1 / frequency`` (OpenSea-style statistical rarity, "one in N").
     """
-    for name in ("collection_rarity", "rarity"):
-        fn = _optional("music.traits", name)
-        if fn is not None:
-            try:
-                result = fn(traits)
-            except Exception:  # their signature may differ: fall back rather than fail a release
-                break
-            if isinstance(result, list) and len(result) == len(traits):
-                return [_normalise_rarity(r) for r in result]
-            break
     keys = [k for k in TRAIT_LABELS if any(k in t for t in traits)]
     n = len(traits)
     counts = {k: Counter(_bin(k, t.get(k)) for t in traits) for k in keys}
-    out = []
+    ours = []
     for t in traits:
         freq = {k: counts[k][_bin(k, t.get(k))] / n for k in keys if k in t}
-        out.append({"frequency": freq, "score": round(sum(1 / f for f in freq.values()), 4)})
-    return out
+        ours.append({"frequency": freq, "score": round(sum(1 / f for f in freq.values()), 4)})
+    fn = _optional("music.traits", "rarity")
+    if fn is None:
+        return ours
+    try:
+        result = fn(traits)
+    except Exception:  # a release must not fail on a rarity detail: keep the local figures
+        return ours
+    if not (isinstance(result, list) and len(result) == len(traits)):
+        return ours
+    merged = []
+    for theirs, local in zip((_normalise_rarity(r) for r in result), ours, strict=True):
+        theirs["frequency"] = {**local["frequency"], **theirs["frequency"]}
+        merged.append(theirs)
+    return merged
 
 
 def _normalise_rarity(r: Any) -> dict[str, Any]:
