@@ -215,3 +215,15 @@ def test_bf16_static_cache_and_in_memory_model(mono_ckpt: Path) -> None:
     assert bf.provenance["dtype"] == "bfloat16" and bf.extras["continuation"].n == 10 * HOP
     with pytest.raises(EngineError, match="dtype"):
         MusicgenEngine(dtype="float16")
+
+
+def test_int8_decoder(mono_ckpt: Path) -> None:
+    eng = MusicgenEngine(model=mono_ckpt, quantize="int8")
+    a = eng.generate(Request(prompt="dark techno", seconds=0.2, seed=2))
+    b = eng.generate(Request(prompt="dark techno", seconds=0.2, seed=2))
+    assert a.mix.n == 10 * HOP and np.array_equal(a.mix.samples, b.mix.samples)
+    assert a.provenance["quantize"] == "int8"
+    linear = [m for m in eng.load().model.decoder.modules() if type(m).__name__ == "Linear"]
+    assert linear and all("quantized" in type(m).__module__ for m in linear)
+    with pytest.raises(EngineError, match="int8"):
+        MusicgenEngine(quantize="int4")
