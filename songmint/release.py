@@ -671,7 +671,7 @@ class Release:
             if v is None or isinstance(v, dict | list) or k in ("sample_rate", "channels"):
                 continue
             attr: dict[str, Any] = {
-                "trait_type": label + (" (Hz)" if k == "brightness_hz" else ""),
+                "trait_type": label,
                 "value": v,
             }
             if isinstance(v, int | float) and not isinstance(v, bool):

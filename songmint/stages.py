@@ -33,7 +33,7 @@ TRAIT_LABELS: dict[str, tuple[str, str]] = {
     "valence": ("Valence", ""),
     "arousal": ("Arousal", ""),
     "brightness": ("Brightness", ""),
-    "brightness_hz": ("Brightness", "Hz"),
+    "brightness_hz": ("Spectral centroid", "Hz"),
     "percussiveness": ("Percussiveness", ""),
     "onset_rate_hz": ("Onset rate", "/s"),
     "chord_change_rate": ("Chord changes", "/s"),
