@@ -433,24 +433,29 @@ class ComposerEngine:
 
 
 def _gated_power(y: np.ndarray, sr: int) -> float:
-    """Mean K-weighted power of the 400 ms blocks above -70 LUFS (channels summed)."""
+    """Mean K-weighted power of gated 400 ms blocks (channels summed): BS.1770's gating on
+    non-overlapping blocks, a close and cheaper estimate of integrated loudness."""
     b, a = loudness.k_weighting(sr)
     from scipy import signal
 
+    # float64: the 38 Hz high-pass has poles too near 1 for float32.
     k = signal.lfilter(b, a, y.astype(np.float64), axis=1)
-    power = (k * k).sum(axis=0)
+    power = np.einsum("cn,cn->n", k, k, dtype=np.float64)
     block = int(0.4 * sr)
     nb = power.size // block
     if nb == 0:
         return float(power.mean()) if power.size else 0.0
     blocks = power[: nb * block].reshape(nb, block).mean(axis=1)
     keep = blocks[blocks > 10 ** ((-70 + 0.691) / 10)]
-    return float(keep.mean()) if keep.size else 0.0
+    if not keep.size:
+        return 0.0
+    keep = keep[keep > keep.mean() * 0.1]  # BS.1770 relative gate, -10 LU
+    return float(keep.mean())
 
 
 def bus_limit(x: np.ndarray, *, sr: int, ceiling_db: float = -1.5, attack_ms: float = 1.5,
               release_ms: float = 60.0, block: int = 32) -> np.ndarray:
-    """A fast look-ahead peak limiter on the sample peak, computed on 32-sample blocks.
+    """A fast look-ahead peak limiter on sample and half-sample peaks, on 32-sample blocks.
 
     The block gain ``min(1, ceiling / block peak)`` is spread over the attack window by a
     minimum filter, smoothed by a moving average after a second minimum filter of the same
@@ -466,7 +471,11 @@ def bus_limit(x: np.ndarray, *, sr: int, ceiling_db: float = -1.5, attack_ms: fl
     nb = -(-n // block)
     padded = np.zeros((x.shape[0], nb * block), np.float32)
     padded[:, :n] = x
-    env = np.abs(padded).max(axis=0).reshape(nb, block).max(axis=1)
+    # Peaks between samples: the cubic (4-tap) half-sample interpolant catches most of the
+    # inter-sample overshoot that 4x oversampling would find, at a fraction of its cost.
+    mid = np.zeros_like(padded)
+    mid[:, 1:-2] = (9.0 * (padded[:, 1:-2] + padded[:, 2:-1]) - padded[:, :-3] - padded[:, 3:]) / 16.0
+    env = np.maximum(np.abs(padded).max(axis=0), np.abs(mid).max(axis=0)).reshape(nb, block).max(axis=1)
     g = np.minimum(1.0, c / np.maximum(env, 1e-12))
     if g.min() >= 1.0:
         return x
@@ -490,10 +499,17 @@ def master(mix: Audio, *, lufs: float = -14.0, true_peak_dbtp: float = -1.0, loo
     n = mix.n
     if loop:
         x = np.tile(x, (1, 3))
-    # Pre-gain to the target with a fast sample-peak limiter half a dB under the ceiling,
+    # Pre-gain to the target with a fast sample-peak limiter under the ceiling,
     # then the exact normaliser (true peak), which now mostly has nothing to limit.
     gain = 10 ** ((lufs - _lufs_estimate(x, mix.sr)) / 20)
-    x = bus_limit((x * np.float32(gain)).astype(np.float32), sr=mix.sr, ceiling_db=true_peak_dbtp - 0.6)
+    # The margin covers what half-sample peaks miss of the true peak, so the normaliser's
+    # own limiter usually finds nothing to do (its exact path costs two more 4x passes).
+    x = bus_limit((x * np.float32(gain)).astype(np.float32), sr=mix.sr, ceiling_db=true_peak_dbtp - 1.0)
+    # One exact measurement to correct the estimate and what the limiting took off.
+    adjust = lufs - loudness.integrated_loudness(Audio(x, mix.sr))
+    x = (x * np.float32(10 ** (adjust / 20))).astype(np.float32)
+    if adjust > 0:
+        x = bus_limit(x, sr=mix.sr, ceiling_db=true_peak_dbtp - 1.0)
     out = loudness.normalize(Audio(x, mix.sr), lufs=lufs, true_peak_dbtp=true_peak_dbtp)
     if loop:
         return Audio(np.ascontiguousarray(out.samples[:, n:2 * n]), mix.sr)
