@@ -56,6 +56,8 @@ def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]
 @click.option("--top-p", type=click.FloatRange(0, 1), help="Nucleus sampling (musicgen).")
 @click.option("--cfg", "guidance_scale", type=click.FloatRange(min=1),
               help="Classifier-free guidance scale (musicgen).")
+@click.option("--int8", is_flag=True, default=None,
+              help="Dynamic int8 decoder weights: ~2.7x less CPU per token (musicgen).")
 @click.option("--title", help="Title used in file names (default: AUDIO's name + '-continued').")
 @click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav", show_default=True,
               help="Audio format of the take's files.")
@@ -63,7 +65,7 @@ def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]
 def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir: Path, stems_dir: Path | None,
               corpus: Path | None, temperature: float | None, order: int | None, model: str | None,
               text: str | None, top_k: int | None, top_p: float | None, guidance_scale: float | None,
-              title: str | None, fmt: str, as_json: bool) -> None:
+              int8: bool | None, title: str | None, fmt: str, as_json: bool) -> None:
     """Continue AUDIO by --seconds and write a take: the full piece as the mix, the continuation alone
     as the extra "continuation", and the provenance in take.json.
 
@@ -73,7 +75,8 @@ def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir:
     """
     per_engine: dict[str, dict[str, Any]] = {
         "units": {"corpus": corpus, "order": order, "stems": stems_dir},
-        "musicgen": {"model": model, "text": text, "top_k": top_k, "top_p": top_p, "cfg": guidance_scale},
+        "musicgen": {"model": model, "text": text, "top_k": top_k, "top_p": top_p, "cfg": guidance_scale,
+                     "int8": int8},
     }
     for other, opts in per_engine.items():
         if other != engine:
@@ -94,6 +97,8 @@ def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir:
                            ("guidance_scale", guidance_scale)):
             if value is not None:
                 params[key] = value
+        if int8:
+            params["quantize"] = "int8"
     out = output()
     prompt = load(audio_path)
     stems = load_stems(stems_dir, exclude=audio_path) if stems_dir is not None else None

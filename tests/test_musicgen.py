@@ -175,11 +175,12 @@ def test_cli_continue_musicgen(runner, tmp_path: Path, mono_ckpt: Path) -> None:
 
     save(synth.drums(bpm=120, bars=1, sr=SR, channels=1), tmp_path / "p.wav")
     res = runner.invoke(main, ["continue", str(tmp_path / "p.wav"), "--engine", "musicgen", "--model",
-                               str(mono_ckpt), "--seconds", "0.2", "--seed", "1",
+                               str(mono_ckpt), "--seconds", "0.2", "--seed", "1", "--int8",
                                "--out", str(tmp_path / "t"), "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["provenance"]["engine"] == "musicgen" and "continuation" in doc["extras"]
+    assert doc["provenance"]["quantize"] == "int8" and doc["provenance"]["params"]["quantize"] == "int8"
     assert doc["duration_s"] == pytest.approx(2.0 + 0.2, abs=1e-3)
 
 
@@ -220,7 +221,8 @@ def test_bf16_static_cache_and_in_memory_model(mono_ckpt: Path) -> None:
 def test_int8_decoder(mono_ckpt: Path) -> None:
     eng = MusicgenEngine(model=mono_ckpt, quantize="int8")
     a = eng.generate(Request(prompt="dark techno", seconds=0.2, seed=2))
-    b = eng.generate(Request(prompt="dark techno", seconds=0.2, seed=2))
+    b = MusicgenEngine(model=mono_ckpt).generate(Request(prompt="dark techno", seconds=0.2, seed=2,
+                                                         params={"quantize": "int8"}))
     assert a.mix.n == 10 * HOP and np.array_equal(a.mix.samples, b.mix.samples)
     assert a.provenance["quantize"] == "int8"
     linear = [m for m in eng.load().model.decoder.modules() if type(m).__name__ == "Linear"]

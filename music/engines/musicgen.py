@@ -56,10 +56,13 @@ DEFAULTS: dict[str, Any] = {
     "crossfade_ms": 20.0,
     "melody": None,
     "cache": "dynamic",
+    "dtype": None,
+    "quantize": None,
 }
 """Parameters read from ``Request.params`` (all recorded in provenance). ``top_k`` 250 and
 ``guidance_scale`` 3 are audiocraft's defaults; ``top_p`` 0 disables nucleus sampling; ``cache``
-``"static"`` pre-allocates the key/value cache (same samples, see ``benchmarks/continuation.py``)."""
+``"static"`` pre-allocates the key/value cache (same samples, see ``benchmarks/continuation.py``);
+``dtype`` and ``quantize`` override the engine's own settings."""
 
 DTYPES = ("float32", "bfloat16")
 QUANTIZE = (None, "int8")
@@ -75,6 +78,8 @@ class Loaded:
     model_id: str
     weights_sha256: str
     melody: bool
+    dtype: str = "float32"
+    quantize: str | None = None
 
     @property
     def sr(self) -> int:
@@ -167,6 +172,11 @@ class MusicgenEngine:
     model : str or path-like, optional
         Checkpoint folder or Hugging Face id in the local cache; default ``$SONGMINT_MUSICGEN_MODEL`` or
         ``facebook/musicgen-small``. ``params["model"]`` in a request overrides it.
+    dtype : {"float32", "bfloat16"}
+        Weights and activations (``params["dtype"]`` overrides it).
+    quantize : {None, "int8"}
+        ``"int8"``: the decoder's linear layers in dynamic int8, ~2.7x less CPU per token here
+        (``params["quantize"]`` overrides it).
     """
 
     name = "musicgen"
@@ -174,12 +184,7 @@ class MusicgenEngine:
 
     def __init__(self, *, model: str | os.PathLike[str] | None = None, dtype: str = "float32",
                  quantize: str | None = None) -> None:
-        if dtype not in DTYPES:
-            raise EngineError(f"dtype {dtype!r} is not one of: {', '.join(DTYPES)}")
-        if quantize not in QUANTIZE:
-            raise EngineError(f"quantize={quantize!r} must be None or 'int8'")
-        if quantize and dtype != "float32":
-            raise EngineError("int8 quantisation starts from float32 weights; leave dtype='float32'")
+        _check_numerics(dtype, quantize)
         self.model = model
         self.dtype = dtype
         self.quantize = quantize
@@ -204,34 +209,23 @@ class MusicgenEngine:
             import copy
 
             model = copy.deepcopy(model)  # leave the caller's model as it was
-        model = engine._quantized(model.eval())
-        engine._fixed = Loaded(model, tokenizer, Path("<memory>"), model_id, h.hexdigest(), melody)
+        model = _quantized(model.eval(), quantize)
+        engine._fixed = Loaded(model, tokenizer, Path("<memory>"), model_id, h.hexdigest(), melody,
+                               engine.dtype, quantize)
         return engine
-
-    def _quantized(self, model: Any) -> Any:
-        """``model`` (changed in place) with its decoder's linear layers in dynamic int8 (int8 weights,
-        activations quantised per call) when ``quantize="int8"``: the decoder is memory-bound on CPUs and
-        int8 weights cut its traffic 4x. The text encoder and EnCodec stay in float32."""
-        if self.quantize != "int8":
-            return model
-        import warnings
-
-        import torch
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in favour of torchao
-            model.decoder = torch.ao.quantization.quantize_dynamic(model.decoder, {torch.nn.Linear},
-                                                                   dtype=torch.qint8)
-        return model
 
     # ------------------------------------------------------------------ loading
 
-    def load(self, model: str | os.PathLike[str] | None = None) -> Loaded:
-        """Load (once) the checkpoint ``model`` (or the engine's default)."""
+    def load(self, model: str | os.PathLike[str] | None = None, *, dtype: str | None = None,
+             quantize: str | None = None) -> Loaded:
+        """Load (once) the checkpoint ``model`` (or the engine's default), in ``dtype`` and with
+        ``quantize`` (default: the engine's). An engine made by :meth:`from_model` returns its model."""
         if self._fixed is not None and model is None:
             return self._fixed
+        dtype, quantize = dtype or self.dtype, quantize or self.quantize
+        _check_numerics(dtype, quantize)
         folder, model_id = resolve_checkpoint(model or self.model)
-        key = str(folder)
+        key = f"{folder}|{dtype}|{quantize}"
         if key in self._loaded:
             return self._loaded[key]
         import torch
@@ -242,9 +236,8 @@ class MusicgenEngine:
         cls = (transformers.MusicgenMelodyForConditionalGeneration if melody
                else transformers.MusicgenForConditionalGeneration)
         try:
-            dtype = getattr(torch, self.dtype)
-            model_obj = cls.from_pretrained(folder, local_files_only=True, dtype=dtype).eval()
-            model_obj = self._quantized(model_obj)
+            model_obj = cls.from_pretrained(folder, local_files_only=True, dtype=getattr(torch, dtype)).eval()
+            model_obj = _quantized(model_obj, quantize)
         except OSError as exc:
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ModelNotFoundError(f"cannot load MusicGen from {folder}: {why}") from exc
@@ -252,7 +245,8 @@ class MusicgenEngine:
         tok_files = ("tokenizer.json", "spiece.model", "tokenizer_config.json")
         if any((folder / f).is_file() for f in tok_files):
             tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        loaded = Loaded(model_obj, tokenizer, folder, model_id, weights_sha256(folder), melody)
+        loaded = Loaded(model_obj, tokenizer, folder, model_id, weights_sha256(folder), melody,
+                        dtype, quantize)
         self._loaded[key] = loaded
         return loaded
 
@@ -287,7 +281,7 @@ class MusicgenEngine:
         window_s, stride_s = float(params["window_s"]), float(params["extend_stride_s"])
         if not 0 < stride_s < window_s:
             raise EngineError(f"extend_stride_s ({stride_s:g}) must be in (0, window_s = {window_s:g})")
-        loaded = self.load(params["model"])
+        loaded = self.load(params["model"], dtype=params["dtype"], quantize=params["quantize"])
         if params["melody"] is not None and not loaded.melody:
             raise EngineError(f"{loaded.model_id} is not a melody checkpoint; use e.g. "
                               "facebook/musicgen-melody for --melody")
@@ -325,7 +319,7 @@ class MusicgenEngine:
             "weights_sha256": loaded.weights_sha256, "seed": request.seed, "prompt": request.prompt,
             "seconds": float(seconds),
             "params": {k: (str(v) if isinstance(v, Audio | os.PathLike) else v) for k, v in params.items()},
-            "sample_rate": loaded.sr, "windows": windows, "dtype": self.dtype, "quantize": self.quantize,
+            "sample_rate": loaded.sr, "windows": windows, "dtype": loaded.dtype, "quantize": loaded.quantize,
             "torch": torch.__version__,
         }
         if chroma is not None:
@@ -410,6 +404,32 @@ class MusicgenEngine:
             history = new if context is None else np.concatenate([context, new], axis=1)
             windows += 1
         return new[:, : want * loaded.hop], recon_tail, windows
+
+
+def _check_numerics(dtype: str, quantize: str | None) -> None:
+    if dtype not in DTYPES:
+        raise EngineError(f"dtype {dtype!r} is not one of: {', '.join(DTYPES)}")
+    if quantize not in QUANTIZE:
+        raise EngineError(f"quantize={quantize!r} must be None or 'int8'")
+    if quantize and dtype != "float32":
+        raise EngineError("int8 quantisation starts from float32 weights; leave dtype='float32'")
+
+
+def _quantized(model: Any, quantize: str | None) -> Any:
+    """``model`` (changed in place) with its decoder's linear layers in dynamic int8 (int8 weights,
+    activations quantised per call) when ``quantize="int8"``: the decoder is memory-bound on CPUs and
+    int8 weights cut its traffic 4x. The text encoder and EnCodec stay in float32."""
+    if quantize != "int8":
+        return model
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in favour of torchao
+        model.decoder = torch.ao.quantization.quantize_dynamic(model.decoder, {torch.nn.Linear},
+                                                               dtype=torch.qint8)
+    return model
 
 
 def _equal_power(n: int) -> tuple[np.ndarray, np.ndarray]:
