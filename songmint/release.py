@@ -23,6 +23,7 @@ contract, chain id and root CID) and ``preview/``, the listener site.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -128,14 +129,14 @@ def _audio_hash(audio: Audio) -> str:
 class Cache:
     """Content-addressed cache under ``<root>/<kind>/<key>`` (root: ``OUT/.cache`` by default).
 
-    Keys hash the inputs plus songmint's version, so an upgrade never reuses stale results.
+    Keys hash the inputs plus :func:`code_fingerprint`, so other code never reuses stale results.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def path(self, kind: str, key: str, suffix: str = "") -> Path:
-        key = st.content_hash(__version__, key)
+        key = st.content_hash(code_fingerprint(), key)
         return self.root / kind / f"{key}{suffix}"
 
     def bytes(self, kind: str, key: str, suffix: str, make: Callable[[], bytes]) -> tuple[bytes, bool]:
@@ -149,6 +150,22 @@ class Cache:
     def json(self, kind: str, key: str, make: Callable[[], Any]) -> tuple[Any, bool]:
         data, hit = self.bytes(kind, key, ".json", lambda: json.dumps(make(), sort_keys=True).encode())
         return json.loads(data), hit
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """sha256 over songmint's version and the source of the packages that make a release's bytes.
+
+    Part of every cache key, so that results made by other code (an upgrade, a local edit of an
+    engine or of the trait extractor) are never reused.
+    """
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(__version__.encode())
+    for pkg in ("music", "cover_art", "minting", "songmint"):
+        for f in sorted((root / pkg).rglob("*.py")):
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- stage 1
@@ -486,6 +503,21 @@ class Release:
 
     def _encode(self) -> None:
         t = time.perf_counter()
+        clips = {id(p): preview_clip(p.audio, p.track.preview_seconds) for p in self.pieces}
+        # Encoders run in ffmpeg/libsndfile outside the GIL: warm the cache with one job per core.
+        jobs = [(p.audio, fmt) for p in self.pieces for fmt in ("flac", "mp3")]
+        jobs += [(clips[id(p)][0], "mp3") for p in self.pieces]
+        jobs += [
+            (stem, fmt)
+            for p in self.pieces
+            if p.kind == "track"
+            for stem in p.take.stems.values()
+            for fmt in ("flac", "mp3")
+        ]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
+            list(pool.map(lambda job: self._encoded(*job), jobs))
         for p in self.pieces:
             folder = Path("assets") / p.slug
             traits = p.traits or {}
@@ -499,7 +531,7 @@ class Release:
 
             put("lossless", folder / f"{base}.flac", self._encoded(p.audio, "flac"))
             put("mix", folder / f"{base}.mp3", self._encoded(p.audio, "mp3"))
-            clip, start = preview_clip(p.audio, p.track.preview_seconds)
+            clip, start = clips[id(p)]
             put("preview", folder / f"{base}_preview.mp3", self._encoded(clip, "mp3"))
             if p.kind == "track":
                 for name, stem in sorted(p.take.stems.items()):
@@ -584,6 +616,7 @@ class Release:
         c = self.spec.collection
         if c.image is not None:
             _write(self.out / "assets" / f"collection{c.image.suffix.lower()}", c.image.read_bytes())
+        self._prune()
         _, cids = import_directory(self.out / "assets")
         self.asset_cids = {f"assets/{k}": v for k, v in cids.items()}
         self.assets: dict[int, list[Asset]] = {}
@@ -623,6 +656,24 @@ class Release:
         _write(self.out / "collection.json", dumps_metadata(collection))
         self.timings["metadata"] = time.perf_counter() - t
         return docs
+
+    def _prune(self) -> None:
+        """Remove files an earlier run of a different spec left in assets/ and metadata/: the
+        published tree (and so the root CID) must hold exactly this release."""
+        keep = {rel for p in self.pieces for rel in (p.assets or {}).values()}
+        keep |= {f"metadata/{p.token_id:064x}.json" for p in self.pieces}
+        if self.spec.collection.image is not None:
+            keep.add(f"assets/collection{self.spec.collection.image.suffix.lower()}")
+        for top in ("assets", "metadata"):
+            folder = self.out / top
+            if not folder.is_dir():
+                continue
+            for f in sorted(folder.rglob("*"), reverse=True):
+                rel = f.relative_to(self.out).as_posix()
+                if f.is_file() and rel not in keep:
+                    f.unlink()
+                elif f.is_dir() and not any(f.iterdir()):
+                    f.rmdir()
 
     @staticmethod
     def _duration(p: Piece, role: str) -> float | None:

@@ -91,9 +91,14 @@ def test_metadata_document(released: tuple[Path, Path, str]) -> None:
 def test_rerun_is_cached_and_identical(released: tuple[Path, Path, str]) -> None:
     spec, out, _ = released
     before = json.loads((out / "manifest.json").read_text())
+    # leftovers of an earlier, different spec must not end up in the published tree
+    (out / "assets" / "old-track").mkdir()
+    (out / "assets" / "old-track" / "stale.mp3").write_bytes(b"stale")
+    (out / "metadata" / f"{7:064x}.json").write_text("{}")
     lines: list[str] = []
     after = run_release(spec, Options(out=out, cover_size=256, build_preview=False), log=lines.append)
     assert after["root_cid"] == before["root_cid"]
+    assert not (out / "assets" / "old-track").exists() and not (out / "metadata" / f"{7:064x}.json").exists()
     assert [a["sha256"] for a in after["assets"]] == [a["sha256"] for a in before["assets"]]
     assert sum("cached" in line for line in lines) >= 6  # generate, traits, cover for both tracks
 
