@@ -9,8 +9,9 @@ Renders its own clips through FluidSynth with real SoundFont instruments (stereo
   0.3 relative, 0.2 parallel);
 - time signature: share of clips whose 3/4 or 4/4 is right.
 
-The set: every one of the 24 keys in each of two SoundFonts (48 clips), six
-arrangements (pop, ballad, waltz in 3/4, house, rock, folk), tempos 60–180 BPM, and
+The set: every one of the 24 keys in each of two SoundFonts (48 clips), seven
+arrangements (pop, ballad, waltz in 3/4, house, rock, folk, soul with eighth-note hats at
+64–96 BPM), tempos 60–180 BPM, and
 chord progressions with real cadences (V7 with the leading tone, raised in minor). Two
 edge-case groups are scored separately: drums only (tempo) and sustained pads only (key).
 
@@ -73,6 +74,7 @@ GENRES = {  # name: (beats per bar, lowest BPM, highest BPM)
     "house": (4, 118, 130),
     "rock": (4, 130, 180),
     "folk": (4, 92, 140),
+    "soul": (4, 64, 96),  # slow groove with eighth-note hats: the classic double-tempo trap
 }
 
 
@@ -154,6 +156,7 @@ def events(clip: Clip) -> tuple[list[Event], dict[int, int], float]:
     programs = {
         "ballad": {0: 0, 1: 48, 2: 32}, "waltz": {0: 0, 1: 21, 2: 32}, "pop": {0: 4, 1: 0, 2: 33},
         "house": {0: 89, 1: 81, 2: 38}, "rock": {0: 17, 1: 30, 2: 34}, "folk": {0: 24, 1: 25, 2: 32},
+        "soul": {0: 4, 1: 61, 2: 33},
     }[g]
     if clip.parts == "pad":
         programs = {0: [89, 48, 52, 91, 95, 50][clip.seed % 6]}
@@ -195,8 +198,14 @@ def events(clip: Clip) -> tuple[list[Event], dict[int, int], float]:
                    for k in range(4) for j, n in enumerate(strum)]
             ev += [(t0 + k * beat, 2, bass if k % 2 == 0 else bass + 7, vel(85), beat * 0.9)
                    for k in range(0, 4, 2)]
+        elif g == "soul":
+            ev += [(t0 + k * beat, 0, n, vel(64), 1.5 * beat) for k in (0, 1.5, 2, 3.5) for n in notes]
+            ev += [(t0 + k * beat, 2, bass + (12 if k == 2.75 else 0), vel(88), 0.45 * beat)
+                   for k in (0, 0.75, 2, 2.75)]
+            if b % 2 == 1:
+                ev += [(t0 + 3.5 * beat, 1, notes[0] + 12, vel(70), 0.4 * beat)]
     n_bars = len(chords)
-    if clip.parts != "pad" and g in ("ballad", "pop", "house", "rock"):
+    if clip.parts != "pad" and g in ("ballad", "pop", "house", "rock", "soul"):
         ev += _drums(g, n_bars, beat, vel)
     length = n_bars * bar_s + 1.5
     return sorted(ev), programs, length
@@ -214,6 +223,9 @@ def _drums(g: str, bars: int, beat: float, vel) -> list[Event]:  # type: ignore[
         elif g == "ballad":
             hits += [(0, KICK, 95), (2, KICK, 85), (1, STICK, 80), (3, STICK, 80)]
             hits += [(k, HAT, 55) for k in range(4)]
+        elif g == "soul":
+            hits += [(0, KICK, 105), (1.5, KICK, 85), (2, KICK, 95), (1, SNARE, 95), (3, SNARE, 100)]
+            hits += [(k / 2, HAT, 75 if k % 2 == 0 else 60) for k in range(8)]
         else:  # pop, rock
             hits += [(0, KICK, 105), (2, KICK, 100), (1, SNARE, 100), (3, SNARE, 100)]
             hits += [(k / 2, HAT, 60 + (10 if k % 2 == 0 else 0)) for k in range(8)]
