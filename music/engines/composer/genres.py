@@ -233,7 +233,7 @@ _add(Genre(
     progressions={"minor": (("i", "VI", "iv", "V"), ("i9", "iv", "VI", "V")),
                   "major": (("Imaj7", "IV", "vi", "V"), ("I", "iii", "IV", "V"))},
     chord_bars=2,
-    drums={KICK: "x.......x.......", SHAKER: "o.g.o.g.o.g.o.g.", RIM: "....o.......o..."},
+    drums={KICK: "x.......x.......", SHAKER: "o...o...o...o...", RIM: "....o.......o..."},
     sparse=(SHAKER,), kit=40,
     bass_style="pedal", chords_style="pad", lead_style="arp_slow",
     bass=Instrument(39, reverb=50, level_db=-3.0),

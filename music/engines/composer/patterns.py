@@ -412,9 +412,9 @@ def _step_pitch(anchor: int, steps: int, scale_pcs: list[int]) -> int:
 
 def _arp(ctx: Context, rng: np.random.Generator, low: int, high: int) -> list[Note]:
     """Arpeggios over the chord tones: a three-note cycle on sixteenths (a polymetric
-    techno hook) or a rising eighth-note figure over two octaves (ambient)."""
+    techno hook) or a rising quarter-note figure over two octaves (ambient)."""
     slow = ctx.genre.lead_style == "arp_slow"
-    grid = 0.5 if slow else 0.25
+    grid = 1.0 if slow else 0.25  # slow: quarters, so a slow tempo is not heard as double
     notes: list[Note] = []
     order = [0, 1, 2, 3, 4, 5, 4, 2] if slow else [0, 2, 1]
     if not slow and rng.random() < 0.5:
@@ -433,7 +433,7 @@ def _arp(ctx: Context, rng: np.random.Generator, low: int, high: int) -> list[No
         p = tones[order[i % len(order)] % len(tones)]
         accent = i % 4 == 0
         v = (92 if accent else 74) if not slow else (80 if accent else 64)
-        notes.append(Note(beat, grid * (1.6 if slow else 0.55), p, _vel(v, sec.energy)))
+        notes.append(Note(beat, grid * (1.5 if slow else 0.55), p, _vel(v, sec.energy)))
     return notes
 
 
