@@ -362,3 +362,37 @@ def test_twenty_minutes_with_bounded_memory() -> None:
     per_minute_mb = peak / 2**20 / minutes
     assert per_minute_mb < 12.0, f"{per_minute_mb:.1f} MB per minute"
     assert math.isfinite(t.loudness_lufs)
+
+
+# --------------------------------------------------------------------------- determinism, rarity
+
+
+def test_same_input_same_traits() -> None:
+    a = synth.mix(synth.drums(bpm=118, bars=4, sr=22_050), cadence(5, "major", bpm=118))
+    assert json.dumps(extract(a).to_dict()) == json.dumps(extract(a).to_dict())
+
+
+def test_rarity_information_content() -> None:
+    from music.traits import rarity
+    from music.traits.collection import ATTRIBUTES, tempo_bin
+
+    common = _sample_traits().to_dict()
+    tokens = [dict(common), dict(common), dict(common), common | {"key": "C major", "tempo_bpm": 0.0}]
+    out = rarity(tokens)
+    assert [r.index for r in out] == [0, 1, 2, 3]
+    odd = out[3]
+    assert odd.values["Key"] == "C major" and odd.values["Tempo"] == "no pulse"
+    assert odd.counts["Key"] == 1 and odd.frequencies["Key"] == 0.25
+    assert out[0].frequencies["Key"] == 0.75 and out[0].frequencies["Mood"] == 1.0
+    # score = Σ −log2(frequency) over every attribute
+    assert odd.score == pytest.approx(2 * -math.log2(0.25))
+    assert out[0].score == pytest.approx(2 * -math.log2(0.75))
+    assert odd.rank == 1 and {r.rank for r in out[:3]} == {2}  # ties share a rank
+    assert set(odd.values) == set(ATTRIBUTES)
+    assert tempo_bin(124.6) == "120–129 BPM"
+    assert out[0].values["Energy"] == "high" and out[0].values["Loudness"] == "-12 to -9 LUFS"
+    json.dumps([r.to_dict() for r in out])
+    # Traits objects work too, and a token missing a trait is refused with its name
+    assert rarity([_sample_traits(), _sample_traits()])[0].score == 0.0
+    with pytest.raises(TraitsError, match="mood"):
+        rarity([{k: v for k, v in common.items() if k != "mood"}])
