@@ -223,13 +223,26 @@ def _align_stems(audio: Audio, stems: Mapping[str, Audio]) -> dict[str, Audio]:
     return out
 
 
+def _regular(lengths: np.ndarray, *, tolerance: float = 0.1, width: int = 9) -> np.ndarray:
+    """Segments whose length is within ``tolerance`` of the local median period (``width`` beats).
+
+    Beats tracked through an ending, a break or a fill come out uneven; replaying them elsewhere would
+    break the groove, so they are never chosen (they still count as context for the model).
+    """
+    half = width // 2
+    med = np.array([np.median(lengths[max(0, i - half):i + half + 1]) for i in range(lengths.size)])
+    ok = np.abs(lengths / med - 1.0) <= tolerance
+    return ok if ok.any() else np.ones_like(ok)
+
+
 def _sample_path(seg: Segmentation, z: np.ndarray, labels: np.ndarray, lm: UnitLM, *,
                  params: Mapping[str, Any], target: int, rng: np.random.Generator) -> list[int]:
     """Sample units and choose a prompt segment for each until ``target`` samples are covered
     (to the nearest beat cut)."""
     m = seg.n_segments
     lengths = np.diff(seg.bounds)
-    members = [np.flatnonzero(labels == u) for u in range(lm.k)]
+    regular = _regular(lengths)
+    members = [np.flatnonzero((labels == u) & regular) for u in range(lm.k)]
     allowed = np.array([mem.size > 0 for mem in members])
     # how unlike "what was just played" each segment's source predecessor is
     pred_dist = np.full((m, m), np.inf)
@@ -244,6 +257,9 @@ def _sample_path(seg: Segmentation, z: np.ndarray, labels: np.ndarray, lm: UnitL
     window, run = int(params["repeat_window"]), int(params["max_run"])
     while total < target - 0.5 * float(np.median(lengths)) or not path:
         mask = allowed.copy()
+        for u in np.flatnonzero(mask):  # a unit whose only playable beat is the one just played
+            if members[u].size == 1 and members[u][0] == prev:
+                mask[u] = False
         if len(history) >= run and len(set(history[-run:])) == 1 and mask.sum() > 1:
             mask[history[-1]] = False  # no unit more than max_run times in a row
         p = lm.distribution(history)
@@ -251,7 +267,7 @@ def _sample_path(seg: Segmentation, z: np.ndarray, labels: np.ndarray, lm: UnitL
                         recent=history[-window:] if window else (),
                         repeat_penalty=float(params["repeat_penalty"]))
         cands = members[u]
-        if prev + 1 < m and labels[prev + 1] == u:
+        if prev + 1 < m and labels[prev + 1] == u and regular[prev + 1]:
             s = prev + 1  # the source's own next beat: a seamless join
         else:
             cost = pred_dist[prev, cands].copy()
