@@ -365,6 +365,8 @@ def test_get_engine_and_bad_options(model_dir: Path) -> None:
         DanceDiffusionEngine(sampler="heun")
     with pytest.raises(EngineError, match="strength"):
         e.vary_audio(tone(), strength=1.5)
+    with pytest.raises(EngineError, match="unconditional"):
+        e.generate(Request(params={"negative_prompt": "drums"}))
 
 
 # --------------------------------------------------------------------------- training

@@ -175,3 +175,8 @@ def test_found_in_the_models_dir_by_name(pipeline_dir: Path, tmp_path: Path, mon
     e = StableAudioEngine(checkpoint=pipeline_dir.name, steps=2)
     clip = e.generate(Request(prompt="loop", seconds=0.002, seed=0)).mix
     assert isinstance(clip, Audio) and clip.n == 16
+
+
+def test_dance_diffusion_options_are_refused(engine: StableAudioEngine) -> None:
+    with pytest.raises(EngineError, match="inpaint, loop apply to --engine dance-diffusion"):
+        engine.generate(Request(prompt="kick", params={"inpaint": "0:1", "loop": True}))

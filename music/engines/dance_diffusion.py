@@ -552,6 +552,8 @@ class DanceDiffusionEngine:
         """
         p = dict(request.params)
         self.use_checkpoint(p.pop("checkpoint", None))
+        if p.get("negative_prompt") is not None:
+            raise EngineError("Dance Diffusion is unconditional; --negative-prompt is for stable-audio")
         seed = int(request.seed)
         name, k = self._steps(p.get("sampler"), p.get("steps"))
         n = int(p.get("n") or 1)

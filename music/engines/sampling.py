@@ -222,7 +222,7 @@ class DDIMSampler(VSampler):
     """Deterministic DDIM on the v-objective: ``x' = α' x̂₀ + σ' ε̂``."""
 
     name = "ddim"
-    default_spacing = "linear"
+    default_spacing = "crash"
 
     def _update(self, i, x, x0, eps, t, t_next):  # type: ignore[no-untyped-def]
         a1, s1 = alpha_sigma(t_next)
@@ -270,7 +270,7 @@ class DPMSolverPlusPlus2MSampler(VSampler):
 
     name = "dpmpp-2m"
     order = 2
-    default_spacing = "linear"
+    default_spacing = "crash"
 
     def _reset(self) -> None:
         self._prev: tuple[torch.Tensor, float] | None = None

@@ -265,6 +265,9 @@ class StableAudioEngine:
         """
         p = dict(request.params)
         self.use_checkpoint(p.pop("checkpoint", None))
+        other = [k for k in ("inpaint", "extend", "loop", "sampler") if p.get(k) is not None]
+        if other:
+            raise EngineError(f"{', '.join(other)} apply to --engine dance-diffusion, not stable-audio")
         init = p.get("init_audio")
         if init is not None:
             audio = load(init) if not isinstance(init, Audio) else init
