@@ -209,7 +209,9 @@ class ComposerEngine:
         else:
             vote = moods.get("major", 0) - moods.get("minor", 0)
             mode = "major" if vote > 0 else "minor" if vote < 0 else genre.mode
-            key = theory.Key(tonic_draw, mode)
+            # Per genre, so that one seed does not put every genre in the same key.
+            tonic = (tonic_draw + int(_rng(seed, "tonic", genre.name).integers(12))) % 12
+            key = theory.Key(tonic, mode)
 
         # Tempo: parameter > prompt > genre default nudged by mood (seeded without a prompt).
         if p.get("bpm") is not None:
