@@ -180,3 +180,78 @@ def test_found_in_the_models_dir_by_name(pipeline_dir: Path, tmp_path: Path, mon
 def test_dance_diffusion_options_are_refused(engine: StableAudioEngine) -> None:
     with pytest.raises(EngineError, match="inpaint, loop apply to --engine dance-diffusion"):
         engine.generate(Request(prompt="kick", params={"inpaint": "0:1", "loop": True}))
+
+
+def test_cli_generate_and_vary_with_stable_audio(runner, pipeline_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from music.audio import load
+    from songmint.cli import main
+
+    out = tmp_path / "kick"
+    res = runner.invoke(
+        main,
+        [
+            "generate",
+            "dark techno kick",
+            "--engine",
+            "stable-audio",
+            "--checkpoint",
+            str(pipeline_dir),
+            "--seconds",
+            "0.005",
+            "--negative-prompt",
+            "hammer",
+            "--steps",
+            "2",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["sample_rate"] == SR and doc["provenance"]["params"]["negative_prompt"] == "hammer"
+    mix = out / doc["mix"]
+    res = runner.invoke(
+        main,
+        [
+            "vary",
+            str(mix),
+            "--engine",
+            "stable-audio",
+            "--prompt",
+            "kick",
+            "--strength",
+            "0.5",
+            "--steps",
+            "2",
+            "--checkpoint",
+            str(pipeline_dir),
+            "--out",
+            str(tmp_path / "v"),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    v = json.loads(res.stdout)
+    assert v["provenance"]["operation"] == "vary" and v["provenance"]["params"]["strength"] == 0.5
+    assert load(tmp_path / "v" / v["mix"]).n == load(mix).n
+    res = runner.invoke(
+        main,
+        [
+            "vary",
+            str(mix),
+            "--engine",
+            "stable-audio",
+            "--sampler",
+            "ddim",
+            "--checkpoint",
+            str(pipeline_dir),
+            "--out",
+            str(tmp_path / "w"),
+        ],
+    )
+    assert res.exit_code == 2 and "--sampler applies to --engine dance-diffusion" in res.stderr
