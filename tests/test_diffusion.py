@@ -417,3 +417,15 @@ def test_training_lowers_the_loss_resumes_and_generate_loads_it(tmp_path: Path) 
     assert clip.sr == SR and clip.n == 256
     with pytest.raises(EngineError, match="no readable audio"):
         train(tmp_path / "model" / "checkpoints", tmp_path / "m2", cfg)
+
+
+def test_fine_tuning_starts_from_a_checkpoint(tmp_path: Path) -> None:
+    from music.engines.dd_training import TrainConfig, train
+
+    base = save_tiny(tmp_path / "base")
+    cfg = TrainConfig(
+        checkpoint=str(base), sample_size=250, steps=3, batch_size=2, save_every=3, demo_every=0
+    )
+    s = train(write_one_shots(tmp_path / "k", 3), tmp_path / "ft", cfg, warn=lambda m: None)
+    assert s["origin"].startswith("base (") and s["sample_size"] == 256  # rounded up to a valid window
+    assert s["val_loss_end"] < s["val_loss_start"]

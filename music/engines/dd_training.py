@@ -187,8 +187,9 @@ def _initial_model(cfg: TrainConfig) -> tuple[UNet1DModel, str]:
     if cfg.checkpoint:
         ck = find_checkpoint(cfg.checkpoint)
         unet = load_unet(ck)
-        if cfg.sample_size:
-            unet.register_to_config(sample_size=int(cfg.sample_size))
+        if cfg.sample_size:  # a training window rounded up to a size the UNet accepts
+            f = 2 ** len(unet.up_blocks)
+            unet.register_to_config(sample_size=max(3 * f, -(-int(cfg.sample_size) // f) * f))
         return unet, f"{ck.name} ({ck.sha256()[:12]})"
     if cfg.preset not in PRESETS:
         raise EngineError(f"unknown preset {cfg.preset!r}; choose one of: {', '.join(PRESETS)}")
