@@ -17,7 +17,6 @@ References
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, BinaryIO
 
 from minting.cid import CID, DAG_PB, RAW, read_varint, varint
 from minting.errors import MintingError
+from minting.files import atomic_open
 from minting.unixfs import CHUNK_SIZE, MAX_LINKS, decode_pbnode, import_path
 
 # --------------------------------------------------------------------------------------
@@ -213,19 +213,12 @@ def write_car(
         ``.root`` is the CID that ``ipfs dag import`` of this CAR pins.
     """
     car_path = Path(car_path)
-    car_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=car_path.parent, prefix=f".{car_path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb", buffering=1 << 20) as f:
-            writer = CarWriter(f)
-            root, cids = import_path(
-                source, on_block=writer, hidden=hidden, chunk_size=chunk_size, max_links=max_links
-            )
-            writer.finish(CID.parse(root))
-        os.replace(tmp, car_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(car_path, buffering=1 << 20) as f:
+        writer = CarWriter(f)
+        root, cids = import_path(
+            source, on_block=writer, hidden=hidden, chunk_size=chunk_size, max_links=max_links
+        )
+        writer.finish(CID.parse(root))
     return CarSummary(root, cids, writer.blocks, writer.bytes, car_path)
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from jsonschema import Draft202012Validator
 
 from minting.assets import Asset
 from minting.errors import MintingError
+from minting.files import atomic_write
 from minting.schemas import load_schema
 
 TOKEN_SCHEMAS = ("erc1155-metadata", "opensea-metadata", "token-extensions")
@@ -291,26 +291,13 @@ def dumps_metadata(doc: Mapping[str, Any]) -> bytes:
     return (json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
-def _atomic_write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_token_metadata(directory: str | os.PathLike[str], token_id: int, doc: Mapping[str, Any]) -> Path:
     """Validate ``doc`` and write it to ``directory/<64-hex id>.json`` atomically."""
     validate_token_metadata(doc)
-    return _atomic_write(Path(directory) / token_metadata_filename(token_id), dumps_metadata(doc))
+    return atomic_write(Path(directory) / token_metadata_filename(token_id), dumps_metadata(doc))
 
 
 def write_contract_metadata(path: str | os.PathLike[str], doc: Mapping[str, Any]) -> Path:
     """Validate ``doc`` and write it to ``path`` atomically."""
     validate_contract_metadata(doc)
-    return _atomic_write(Path(path), dumps_metadata(doc))
+    return atomic_write(Path(path), dumps_metadata(doc))

@@ -38,7 +38,7 @@ from typing import Any
 import click
 import numpy as np
 
-from music.audio import Audio, encode, load, resample
+from music.audio import Audio, atomic_path, encode, load, resample
 from music.engines import Request, Take, get_engine
 from music.errors import MusicError
 from music.takes import file_stem, read_take, write_take
@@ -110,14 +110,8 @@ def _write(path: Path, data: bytes | str) -> None:
     raw = data.encode() if isinstance(data, str) else data
     if path.exists() and path.stat().st_size == len(raw) and path.read_bytes() == raw:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(raw)
 
 
 def _audio_hash(audio: Audio) -> str:

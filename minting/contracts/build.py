@@ -15,16 +15,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from minting.errors import MintingError
+from minting.files import atomic_write
 from minting.node_tools import SETUP_HINT, node_modules
 
 HERE = Path(__file__).resolve().parent
@@ -159,10 +158,7 @@ def build(target: Target) -> dict[str, Any]:
 def write_artifact(artifact: dict[str, Any], path: Path) -> None:
     """Write ``artifact`` as sorted, indented JSON via a temporary file and a rename."""
     text = json.dumps(artifact, indent=1, sort_keys=True) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    atomic_write(path, text.encode("utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
