@@ -210,3 +210,14 @@ class TestConversion:
     def test_fold_down_never_clips(self) -> None:
         six = Audio(np.ones((6, 100), np.float32) * 0.9, 44100)
         assert np.abs(aio.to_channels(six, 2).samples).max() <= 1.0
+
+
+def test_saved_files_get_normal_permissions(tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        p = aio.save(synth.tone(seconds=0.1), tmp_path / "p.wav")
+    finally:
+        os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o644
