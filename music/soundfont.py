@@ -6,11 +6,13 @@ The default is Debian's FluidR3_GM (``fluid-soundfont-gm``, MIT licence). The
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 from music.errors import EngineError
+from music.hashing import sha256_file
+
+__all__ = ["DEFAULT_CANDIDATES", "INSTALL_HINT", "find_soundfont", "sha256_file"]
 
 DEFAULT_CANDIDATES = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -49,12 +51,3 @@ def _check_sf2(p: Path) -> None:
         head = f.read(12)
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
         raise EngineError(f"{p} is not a SoundFont 2 file (no RIFF/sfbk header)")
-
-
-def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, streamed."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()

@@ -41,6 +41,7 @@ import numpy as np
 from music.audio import Audio, atomic_path, encode, load, resample
 from music.engines import Request, Take, get_engine
 from music.errors import MusicError
+from music.hashing import sha256_file
 from music.takes import file_stem, read_take, write_take
 from songmint import __version__
 from songmint import stages as st
@@ -98,11 +99,7 @@ class Piece:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def _write(path: Path, data: bytes | str) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import click
 
+from music.hashing import sha256_file
 from songmint.errors import SongmintError
 
 DETERMINISTIC_ENGINES = ("composer", "units")
@@ -54,11 +55,7 @@ class Report:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def resolve_target(target: str) -> tuple[Path, str | None]:

@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
+from music import hashing
 from music.audio import Audio, conform, load, resample
 from music.engines.base import Request, Take
 from music.errors import EngineError, ModelNotFoundError
-from music.soundfont import sha256_file
 
 DEFAULT_MODEL = "facebook/musicgen-small"
 DEFAULT_SECONDS = 10.0
@@ -128,13 +128,10 @@ def resolve_checkpoint(model: str | os.PathLike[str] | None = None) -> tuple[Pat
 
 def weights_sha256(folder: Path) -> str:
     """sha256 of the weight file, or of ``"name sha256"`` lines when the weights are sharded."""
-    files = sorted(f for f in folder.iterdir() if f.suffix in WEIGHT_SUFFIXES and f.is_file())
-    if not files:
+    digest = hashing.weights_sha256(folder)
+    if digest is None:
         raise ModelNotFoundError(f"{folder} has no weight files (*.safetensors or *.bin)")
-    if len(files) == 1:
-        return sha256_file(files[0])
-    lines = "".join(f"{f.name} {sha256_file(f)}\n" for f in files)
-    return hashlib.sha256(lines.encode()).hexdigest()
+    return digest
 
 
 def melody_chroma(audio: Audio, *, sr: int = 32_000, n_fft: int = 16_384, hop: int = 4_096) -> np.ndarray:

@@ -94,15 +94,9 @@ def find_pipeline(spec: str | os.PathLike[str] | None = None) -> tuple[str, Path
 
 def _weights_sha256(folder: Path) -> str:
     """sha256 over the sorted ``(relative path, sha256)`` of every weights file of the pipeline."""
-    import hashlib
+    from music.hashing import weights_sha256
 
-    from music.soundfont import sha256_file
-
-    h = hashlib.sha256()
-    for f in sorted(folder.rglob("*")):
-        if f.is_file() and f.suffix in (".safetensors", ".bin"):
-            h.update(f"{f.relative_to(folder).as_posix()} {sha256_file(f)}\n".encode())
-    return h.hexdigest()
+    return weights_sha256(folder) or ""
 
 
 class StableAudioEngine:
