@@ -235,6 +235,25 @@ def _regular(lengths: np.ndarray, *, tolerance: float = 0.1, width: int = 9) -> 
     return ok if ok.any() else np.ones_like(ok)
 
 
+def _meter(features: np.ndarray, regular: np.ndarray) -> tuple[int, int]:
+    """Beats per bar (3 or 4) from the periodicity of the beat features, and the downbeat phase.
+
+    The bar length is the lag (3 or 4 beats) at which beat descriptors repeat best (highest
+    autocorrelation of the z-scored features); the downbeat is the phase whose beats are loudest
+    (first MFCC mean), where kick and chord changes usually land.
+    """
+    m = features.shape[0]
+    z = (features - features.mean(0)) / (features.std(0) + 1e-9)
+    best, bpb = -np.inf, 4
+    for lag in (4, 3):
+        if m > 2 * lag:
+            r = float(np.mean(np.sum(z[lag:] * z[:-lag], axis=1)))
+            if r > best + 1e-6:
+                best, bpb = r, lag
+    loud = [float(np.mean(features[p::bpb, 0])) for p in range(bpb)]
+    return bpb, int(np.argmax(loud))
+
+
 def _sample_path(seg: Segmentation, z: np.ndarray, labels: np.ndarray, lm: UnitLM, *,
                  params: Mapping[str, Any], target: int, rng: np.random.Generator) -> list[int]:
     """Sample units and choose a prompt segment for each until ``target`` samples are covered
@@ -251,12 +270,19 @@ def _sample_path(seg: Segmentation, z: np.ndarray, labels: np.ndarray, lm: UnitL
     d = cdist(z, z)
     pred_dist[:, 1:] = d[:, :-1]  # pred_dist[prev, c] = |z[prev] - z[c - 1]|
     pred_dist[:, 0] = np.median(d) if m > 1 else 0.0
+    bpb, phase = _meter(seg.features, regular)
+    pos = (np.arange(m) - phase) % bpb  # each beat's position in its bar
     history = [int(u) for u in labels]
     path: list[int] = []
     prev, total = m - 1, 0
     window, run = int(params["repeat_window"]), int(params["max_run"])
     while total < target - 0.5 * float(np.median(lengths)) or not path:
-        mask = allowed.copy()
+        want = (pos[prev] + 1) % bpb  # bar positions stay in sequence
+        members = [np.flatnonzero((labels == u) & regular & (pos == want)) for u in range(lm.k)]
+        mask = np.array([mem.size > 0 for mem in members])
+        if not mask.any():
+            members = [np.flatnonzero((labels == u) & regular) for u in range(lm.k)]
+            mask = allowed.copy()
         for u in np.flatnonzero(mask):  # a unit whose only playable beat is the one just played
             if members[u].size == 1 and members[u][0] == prev:
                 mask[u] = False
@@ -267,7 +293,7 @@ def _sample_path(seg: Segmentation, z: np.ndarray, labels: np.ndarray, lm: UnitL
                         recent=history[-window:] if window else (),
                         repeat_penalty=float(params["repeat_penalty"]))
         cands = members[u]
-        if prev + 1 < m and labels[prev + 1] == u and regular[prev + 1]:
+        if prev + 1 < m and labels[prev + 1] == u and regular[prev + 1] and pos[prev + 1] == want:
             s = prev + 1  # the source's own next beat: a seamless join
         else:
             cost = pred_dist[prev, cands].copy()
