@@ -293,3 +293,21 @@ def test_continues_composer_output() -> None:
     assert np.corrcoef(c0, c1)[0, 1] > 0.9
     total = sum(s.samples.astype(np.float64) for s in take.stems.values())
     assert np.abs(total - take.mix.samples).max() < 1e-5
+
+
+@pytest.mark.parametrize(("genre", "seed"), [("techno", 1), ("techno", 2), ("house", 3)])
+def test_bar_positions_and_tempo_kept(genre: str, seed: int) -> None:
+    from music.traits import extract
+
+    sr = 22050
+    composed = get_engine("composer").generate(
+        Request(prompt=genre, seed=seed, params={"bars": 5, "bpm": 132, "sample_rate": sr}))
+    pre = Audio(sum(s.samples for s in composed.stems.values()), sr)
+    take = UnitsEngine().continue_(pre, Request(seconds=10, seed=5))
+    a = take.provenance["analysis"]
+    bpb, phase = a["beats_per_bar"], a["downbeat_phase"]
+    pos = [(s - phase) % bpb for s in take.provenance["path"]]
+    last = (a["segments"] - 1 - phase) % bpb
+    assert all((b - p) % bpb == 1 for p, b in zip([last, *pos[:-1]], pos, strict=True))
+    got, want = extract(take.extras["continuation"]).tempo_bpm, extract(pre).tempo_bpm
+    assert abs(got / want - 1) < 0.01

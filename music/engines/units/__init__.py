@@ -144,8 +144,9 @@ class UnitsEngine:
         m = seg.n_segments
         lm = UnitLM(k=quant.k, order=int(params["order"])).fit([prompt_labels, *corpus_sequences])
         target = round(float(seconds) * audio.sr)
+        meter = _meter(seg.features)
         path = _sample_path(seg, quant.embed(seg.features), prompt_labels, lm, params=params,
-                            target=target, rng=np.random.default_rng(request.seed))
+                            target=target, rng=np.random.default_rng(request.seed), meter=meter)
 
         fade = max(1, round(params["crossfade_ms"] * 1e-3 * audio.sr))
         max_lag = round(params["max_lag_ms"] * 1e-3 * audio.sr)
@@ -166,7 +167,8 @@ class UnitsEngine:
                        "sample_rate": audio.sr, "channels": audio.channels,
                        "kept_s": round(plan.prompt_end / audio.sr, 6)},
             "analysis": {"version": ANALYSIS_VERSION, "tempo_bpm": round(seg.tempo, 3),
-                         "pulse_clarity": round(seg.pulse_clarity, 4), "segments": m, "units": quant.k},
+                         "pulse_clarity": round(seg.pulse_clarity, 4), "segments": m, "units": quant.k,
+                         "beats_per_bar": meter[0], "downbeat_phase": meter[1]},
             "path": [int(s) for s in path],
             "joins": len(plan.fades),
             "stems": sorted(out_stems),
@@ -235,7 +237,7 @@ def _regular(lengths: np.ndarray, *, tolerance: float = 0.1, width: int = 9) -> 
     return ok if ok.any() else np.ones_like(ok)
 
 
-def _meter(features: np.ndarray, regular: np.ndarray) -> tuple[int, int]:
+def _meter(features: np.ndarray) -> tuple[int, int]:
     """Beats per bar (3 or 4) from the periodicity of the beat features, and the downbeat phase.
 
     The bar length is the lag (3 or 4 beats) at which beat descriptors repeat best (highest
@@ -255,7 +257,8 @@ def _meter(features: np.ndarray, regular: np.ndarray) -> tuple[int, int]:
 
 
 def _sample_path(seg: Segmentation, z: np.ndarray, labels: np.ndarray, lm: UnitLM, *,
-                 params: Mapping[str, Any], target: int, rng: np.random.Generator) -> list[int]:
+                 params: Mapping[str, Any], target: int, rng: np.random.Generator,
+                 meter: tuple[int, int]) -> list[int]:
     """Sample units and choose a prompt segment for each until ``target`` samples are covered
     (to the nearest beat cut)."""
     m = seg.n_segments
@@ -270,7 +273,7 @@ def _sample_path(seg: Segmentation, z: np.ndarray, labels: np.ndarray, lm: UnitL
     d = cdist(z, z)
     pred_dist[:, 1:] = d[:, :-1]  # pred_dist[prev, c] = |z[prev] - z[c - 1]|
     pred_dist[:, 0] = np.median(d) if m > 1 else 0.0
-    bpb, phase = _meter(seg.features, regular)
+    bpb, phase = meter
     pos = (np.arange(m) - phase) % bpb  # each beat's position in its bar
     history = [int(u) for u in labels]
     path: list[int] = []
