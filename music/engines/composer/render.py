@@ -124,8 +124,9 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
             events.append((on, 1, n.pitch, n.vel))
             events.append((off, 0, n.pitch, 0))
         events.sort()
-        left = np.zeros(n_samples, np.float32)
-        right = np.zeros(n_samples, np.float32)
+        # FluidSynth writes straight into the rows of the (2, n) result: no stack copy.
+        out = np.zeros((2, n_samples), np.float32)
+        left, right = out[0], out[1]
         lp, rp = left.ctypes.data, right.ctypes.data
         pos = 0
         for at, on, pitch, vel in events:
@@ -141,7 +142,6 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
             _write_float(synth.synth, n_samples - pos, lp + 4 * pos, 0, 1, rp + 4 * pos, 0, 1)
     finally:
         synth.delete()
-    out = np.stack([left, right])
     if not np.isfinite(out).all():
         raise EngineError("FluidSynth produced non-finite samples")
     return out
