@@ -370,7 +370,7 @@ class ComposerEngine:
                 y[:, end - fade:] *= ramp
                 raw[name] = y
         gains = self._balance(plan, raw, sr)
-        stems = {n: (raw[n] * np.float32(gains[n])).astype(np.float32) for n in plan.stems}
+        stems = {n: (raw[n] * np.float32(gains[n])).astype(np.float32, copy=False) for n in plan.stems}
         mix = np.zeros_like(next(iter(stems.values())))
         for n in plan.stems:
             mix += stems[n]
@@ -506,10 +506,11 @@ def master(mix: Audio, *, lufs: float = -14.0, true_peak_dbtp: float = -1.0, loo
     gain = 10 ** ((lufs - _lufs_estimate(x, mix.sr)) / 20)
     # The margin covers what half-sample peaks miss of the true peak, so the normaliser's
     # own limiter usually finds nothing to do (its exact path costs two more 4x passes).
-    x = bus_limit((x * np.float32(gain)).astype(np.float32), sr=mix.sr, ceiling_db=true_peak_dbtp - 1.0)
+    x = bus_limit((x * np.float32(gain)).astype(np.float32, copy=False), sr=mix.sr,
+                  ceiling_db=true_peak_dbtp - 1.0)
     # One exact measurement to correct the estimate and what the limiting took off.
     adjust = lufs - loudness.integrated_loudness(Audio(x, mix.sr))
-    x = (x * np.float32(10 ** (adjust / 20))).astype(np.float32)
+    x = (x * np.float32(10 ** (adjust / 20))).astype(np.float32, copy=False)
     if adjust > 0:
         x = bus_limit(x, sr=mix.sr, ceiling_db=true_peak_dbtp - 1.0)
     out = loudness.normalize(Audio(x, mix.sr), lufs=lufs, true_peak_dbtp=true_peak_dbtp)
