@@ -53,6 +53,26 @@ def _engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _take_output_options(title_default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--out``, ``--title``, ``--format`` and ``--json``: where and how a command writes its take."""
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        for opt in reversed(
+            [
+                click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+                             help="Take folder to write."),
+                click.option("--title", help=f"Title used in file names (default: {title_default})."),
+                click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav",
+                             show_default=True),
+                json_option,
+            ]
+        ):
+            f = opt(f)
+        return f
+
+    return decorate
+
+
 def _write(take: Any, out_dir: Path, title: str, fmt: str, as_json: bool, what: str) -> None:
     path = write_take(take, out_dir, title=title, fmt=fmt)
     if as_json:
@@ -92,12 +112,7 @@ def _write(take: Any, out_dir: Path, title: str, fmt: str, as_json: bool, what: 
 @click.option("--prompt", help="Text that steers the variation (stable-audio).")
 @click.option("--negative-prompt", help="What to steer away from (stable-audio).")
 @_engine_options
-@click.option(
-    "--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Take folder to write."
-)
-@click.option("--title", help="Title used in file names (default: AUDIO's name + '-varied').")
-@click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav", show_default=True)
-@json_option
+@_take_output_options("AUDIO's name + '-varied'")
 def vary(
     audio_path: Path,
     strength: float,
@@ -171,12 +186,7 @@ def vary(
     help="Seconds of silence between clips in the mix.",
 )
 @_engine_options
-@click.option(
-    "--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Take folder to write."
-)
-@click.option("--title", help="Title used in file names (default: A-to-B).")
-@click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav", show_default=True)
-@json_option
+@_take_output_options("A-to-B")
 def interpolate(
     a_path: Path,
     b_path: Path,

@@ -41,7 +41,14 @@ import numpy as np
 from music.audio import Audio, load, resample, to_channels
 from music.engines.base import Request, Take
 from music.engines.dd_checkpoints import Checkpoint, find_checkpoint, load_unet
-from music.engines.sampling import DEFAULT_STEPS, SAMPLERS, alpha_sigma, get_sampler, slerp
+from music.engines.sampling import (
+    DEFAULT_STEPS,
+    SAMPLERS,
+    alpha_sigma,
+    get_sampler,
+    resolve_device,
+    slerp,
+)
 from music.errors import EngineError
 
 if TYPE_CHECKING:
@@ -152,11 +159,7 @@ class DanceDiffusionEngine:
 
     @property
     def device(self) -> str:
-        if self.device_name == "auto":
-            import torch
-
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.device_name
+        return resolve_device(self.device_name)
 
     @property
     def sample_rate(self) -> int:

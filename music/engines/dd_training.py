@@ -259,9 +259,11 @@ def train(
     import torch
     from diffusers import UNet1DModel
 
+    from music.engines.sampling import resolve_device
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    device = resolve_device(cfg.device)
     latest = _latest(out) if resume else None
     if resume and latest is None:
         raise EngineError(f"--resume: no checkpoint under {out / 'checkpoints'}")

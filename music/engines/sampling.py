@@ -55,6 +55,13 @@ __all__ = [
 ]
 
 
+def resolve_device(name: str) -> str:
+    """``"auto"`` → ``"cuda"`` when a GPU is visible, else ``"cpu"``; any other name unchanged."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
 def alpha_sigma(t: float) -> tuple[float, float]:
     """``(α, σ) = (cos(πt/2), sin(πt/2))`` with exact end points (float64)."""
     if t <= 0.0:

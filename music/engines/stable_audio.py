@@ -150,11 +150,9 @@ class StableAudioEngine:
 
     @property
     def device(self) -> str:
-        if self.device_name == "auto":
-            import torch
+        from music.engines.sampling import resolve_device
 
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.device_name
+        return resolve_device(self.device_name)
 
     @property
     def pipe(self) -> StableAudioPipeline:
@@ -265,18 +263,8 @@ class StableAudioEngine:
         init = p.get("init_audio")
         if init is not None:
             audio = load(init) if not isinstance(init, Audio) else init
-            return self._vary(
-                audio,
-                prompt=request.prompt,
-                strength=float(p.get("strength", 0.5)),
-                negative_prompt=p.get("negative_prompt"),
-                n=int(p.get("n") or 1),
-                seed=request.seed,
-                steps=p.get("steps"),
-                guidance=p.get("guidance"),
-                prompt_embeds=p.get("prompt_embeds"),
-                source=str(init),
-            )
+            return self.vary(audio, Request(prompt=request.prompt, seed=request.seed,
+                                            params={**p, "source": str(init)}))
         steps = int(p.get("steps") or self.steps)
         guidance = float(p["guidance"]) if p.get("guidance") is not None else self.guidance
         n = int(p.get("n") or 1)
