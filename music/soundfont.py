@@ -6,13 +6,16 @@ The default is Debian's FluidR3_GM (``fluid-soundfont-gm``, MIT licence). The
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
+from types import ModuleType
 
 from music.errors import EngineError
 from music.hashing import sha256_file
 
-__all__ = ["DEFAULT_CANDIDATES", "INSTALL_HINT", "find_soundfont", "sha256_file"]
+__all__ = ["DEFAULT_CANDIDATES", "INSTALL_HINT", "find_soundfont", "import_pyfluidsynth", "sha256_file"]
 
 DEFAULT_CANDIDATES = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -21,6 +24,22 @@ DEFAULT_CANDIDATES = (
     "/usr/share/soundfonts/default.sf2",
 )
 INSTALL_HINT = "install one with `sudo apt-get install fluid-soundfont-gm` or pass --soundfont PATH"
+
+
+def import_pyfluidsynth() -> ModuleType:
+    """Import pyfluidsynth with its import-time chatter silenced.
+
+    pyfluidsynth prints where it found libfluidsynth to stdout whenever ``$CI`` is set,
+    which would corrupt the output of ``--json`` commands; every import goes through here.
+
+    Raises
+    ------
+    ImportError, OSError
+        When pyfluidsynth or libfluidsynth itself is missing.
+    """
+    with contextlib.redirect_stdout(io.StringIO()):
+        import fluidsynth
+    return fluidsynth
 
 
 def find_soundfont(path: str | os.PathLike[str] | None = None) -> Path:

@@ -58,8 +58,9 @@ def run_checks() -> list[Check]:
     checks.append(Check("fluidsynth", fs is not None, fs or "not found",
                         "sudo apt-get install fluidsynth libfluidsynth3", required=False))
     try:
-        import fluidsynth  # noqa: F401
+        from music.soundfont import import_pyfluidsynth
 
+        import_pyfluidsynth()
         lib_ok, lib_detail = True, f"pyfluidsynth {_dist_version('pyfluidsynth')}"
     except (ImportError, OSError) as exc:
         lib_ok, lib_detail = False, f"cannot load libfluidsynth ({exc})"

@@ -47,6 +47,15 @@ def test_doctor_json_lists_every_check(runner: CliRunner) -> None:
         assert c["ok"] or c["fix"], f"{c['name']} is missing and has no fix"
 
 
+def test_doctor_json_stays_parseable_under_ci() -> None:
+    """pyfluidsynth prints to stdout on import when $CI is set; stdout must stay pure JSON."""
+    env = {**os.environ, "CI": "1"}
+    code = "from songmint.cli import main; main(['doctor', '--json'])"
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    checks = json.loads(r.stdout)
+    assert {c["name"] for c in checks} >= {"libfluidsynth", "soundfont"}
+
+
 def test_audio_info_json(runner: CliRunner, music_wav: Path) -> None:
     r = runner.invoke(main, ["audio", "info", str(music_wav), "--json"])
     assert r.exit_code == 0, r.output

@@ -29,8 +29,10 @@ _write_float = None
 
 def _fluidsynth():  # type: ignore[no-untyped-def]
     global _write_float
+    from music.soundfont import import_pyfluidsynth
+
     try:
-        import fluidsynth
+        fluidsynth = import_pyfluidsynth()
     except (ImportError, OSError) as exc:  # OSError: libfluidsynth itself is missing
         raise EngineError(
             "FluidSynth is not available; install it with `sudo apt-get install libfluidsynth3` "
