@@ -295,7 +295,7 @@ def test_continues_composer_output() -> None:
     assert np.abs(total - take.mix.samples).max() < 1e-5
 
 
-@pytest.mark.parametrize(("genre", "seed"), [("techno", 1), ("techno", 2), ("house", 3)])
+@pytest.mark.parametrize(("genre", "seed"), [("techno", 1), ("techno", 2), ("techno", 6), ("house", 3)])
 def test_bar_positions_and_tempo_kept(genre: str, seed: int) -> None:
     from music.traits import extract
 
@@ -306,8 +306,20 @@ def test_bar_positions_and_tempo_kept(genre: str, seed: int) -> None:
     take = UnitsEngine().continue_(pre, Request(seconds=10, seed=5))
     a = take.provenance["analysis"]
     bpb, phase = a["beats_per_bar"], a["downbeat_phase"]
+    assert bpb == 4  # composer takes are 4/4; repetitive techno beats once read as 3/4 (and 173 BPM)
     pos = [(s - phase) % bpb for s in take.provenance["path"]]
     last = (a["segments"] - 1 - phase) % bpb
     assert all((b - p) % bpb == 1 for p, b in zip([last, *pos[:-1]], pos, strict=True))
     got, want = extract(take.extras["continuation"]).tempo_bpm, extract(pre).tempo_bpm
     assert abs(got / want - 1) < 0.01
+
+
+def test_waltz_is_continued_in_three() -> None:
+    """A 3/4 prompt keeps three beats per bar: bar positions stay in sequence modulo 3."""
+    from tests.test_traits import waltz
+
+    take = UnitsEngine().continue_(waltz(bpm=150.0, bars=16), Request(seconds=8, seed=1))
+    a = take.provenance["analysis"]
+    assert a["beats_per_bar"] == 3
+    pos = [(s - a["downbeat_phase"]) % 3 for s in take.provenance["path"]]
+    assert all((b - p) % 3 == 1 for p, b in itertools.pairwise(pos))

@@ -94,7 +94,7 @@ class UnitsEngine:
     """
 
     name = "units"
-    version = "1.0.0"
+    version = "1.1.0"
 
     def __init__(self, *, cache_dir: str | os.PathLike[str] | None = None) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
@@ -237,21 +237,28 @@ def _regular(lengths: np.ndarray, *, tolerance: float = 0.1, width: int = 9) -> 
     return ok if ok.any() else np.ones_like(ok)
 
 
-def _meter(features: np.ndarray) -> tuple[int, int]:
+def _meter(features: np.ndarray, *, margin: float = 0.1) -> tuple[int, int]:
     """Beats per bar (3 or 4) from the periodicity of the beat features, and the downbeat phase.
 
-    The bar length is the lag (3 or 4 beats) at which beat descriptors repeat best (highest
-    autocorrelation of the z-scored features); the downbeat is the phase whose beats are loudest
-    (first MFCC mean), where kick and chord changes usually land.
+    Beat descriptors drift with the arrangement, so their autocorrelation ``r(L)`` (z-scored
+    features, averaged over dimensions) falls with the lag whatever the metre; comparing ``r(3)``
+    with ``r(4)`` directly favours 3. What marks the bar is a *peak* over that decay:
+    ``p(L) = r(L) - (r(L-1) + r(L+1)) / 2``. Duple evidence is the best peak at 2, 4 or 8 beats,
+    triple at 3 or 6; triple metre must win by ``margin``, since 4/4 is by far the more common
+    (composer takes of every genre, and repetitive techno whose beats all look alike, stay 4/4).
+    The downbeat is the phase whose beats are loudest (first MFCC mean), where kick and chord
+    changes usually land.
     """
     m = features.shape[0]
     z = (features - features.mean(0)) / (features.std(0) + 1e-9)
-    best, bpb = -np.inf, 4
-    for lag in (4, 3):
-        if m > 2 * lag:
-            r = float(np.mean(np.sum(z[lag:] * z[:-lag], axis=1)))
-            if r > best + 1e-6:
-                best, bpb = r, lag
+    r = {lag: float(np.mean(z[lag:] * z[:-lag])) for lag in range(1, 10) if m - lag >= 4}
+
+    def peak(lag: int) -> float:
+        return r[lag] - 0.5 * (r[lag - 1] + r[lag + 1]) if lag + 1 in r else -np.inf
+
+    duple = max(peak(2), peak(4), peak(8))
+    triple = max(peak(3), peak(6))
+    bpb = 3 if triple > duple + margin else 4
     loud = [float(np.mean(features[p::bpb, 0])) for p in range(bpb)]
     return bpb, int(np.argmax(loud))
 
