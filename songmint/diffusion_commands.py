@@ -257,6 +257,11 @@ def interpolate(
     help="Audio channels (from scratch).",
 )
 @click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True, help="Optimizer steps.")
+@click.option(
+    "--max-minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Wall-clock budget: stop after the step that uses it up (checkpoint and final weights as usual).",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
 @click.option("--ema-decay", type=click.FloatRange(0, 1), default=0.995, show_default=True)
@@ -295,6 +300,7 @@ def train(
     sample_size: int | None,
     channels: str,
     steps: int,
+    max_minutes: float | None,
     batch_size: int,
     lr: float,
     ema_decay: float,
@@ -323,6 +329,7 @@ def train(
         sample_size=sample_size,
         channels=int(channels),
         steps=steps,
+        max_minutes=max_minutes,
         batch_size=batch_size,
         lr=lr,
         ema_decay=ema_decay,
@@ -346,7 +353,8 @@ def train(
         print_json(summary)
     else:
         out.info(
-            f"trained {summary['steps']} steps in {summary['seconds']:.0f} s on {summary['samples']} files; "
+            f"trained {summary['steps']} steps in {summary['seconds']:.0f} s on {summary['samples']} files"
+            f"{' (time budget used up)' if summary['stopped_by'] == 'time budget' else ''}; "
             f"validation loss {summary['val_loss_start']:.4f} -> {summary['val_loss_end']:.4f}; "
             f"model in {out_dir}"
         )

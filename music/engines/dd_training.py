@@ -62,6 +62,11 @@ class TrainConfig:
         Audio channels when training from scratch (1 or 2).
     steps : int
         Optimizer steps in total (a resumed run stops at the same total).
+    max_minutes : float, optional
+        Wall-clock budget in minutes for the whole run (a resumed run counts the time already
+        spent). The run stops after the step that exhausts it, saves a checkpoint and writes the
+        final weights as if ``steps`` had been reached. The step count then depends on the
+        machine's speed, so two budgeted runs are not byte-identical.
     batch_size : int
     lr : float
         AdamW learning rate.
@@ -83,6 +88,7 @@ class TrainConfig:
     sample_size: int | None = None
     channels: int = 2
     steps: int = 2000
+    max_minutes: float | None = None
     batch_size: int = 8
     lr: float = 1e-4
     ema_decay: float = 0.995
@@ -299,7 +305,12 @@ def train(
     t0 = time.perf_counter()
     running: list[float] = []
     step = int(state["step"])
-    while step < cfg.steps:
+    budget = None if cfg.max_minutes is None else 60.0 * cfg.max_minutes
+    stopped = "steps"
+    # A budget already spent (a resumed run) still ends with final weights, but trains no step.
+    if budget is not None and step < cfg.steps and state["seconds"] >= budget:
+        stopped = "time budget"
+    while step < cfg.steps and stopped == "steps":
         x = torch.from_numpy(_batch(clips, size, cfg.batch_size, rng)).to(device)
         t = torch.rand(cfg.batch_size, generator=gen).to(device)
         noise = torch.randn(x.shape, generator=gen).to(device)
@@ -319,7 +330,10 @@ def train(
         running.append(loss.item())
         if progress is not None:
             progress(step, cfg.steps, float(np.mean(running[-20:])))
-        last = step == cfg.steps
+        # The budget covers everything the run does (demos, checkpoints), as a wall clock would.
+        if budget is not None and state["seconds"] + time.perf_counter() - t0 >= budget:
+            stopped = "time budget"
+        last = step == cfg.steps or stopped != "steps"
         if cfg.demo_every and (step % cfg.demo_every == 0 or last):
             _demos(ema, out, step, cfg)
         if step % cfg.save_every == 0 or last:
@@ -336,6 +350,7 @@ def train(
     summary = {
         "origin": origin,
         "steps": step,
+        "stopped_by": stopped,
         "seconds": round(state["seconds"], 2),
         "device": device,
         "precision": "bf16" if bf16 else "fp32",
