@@ -262,8 +262,12 @@ def load(
             try:
                 audio = _load_ffmpeg(p, max_duration_s)
             except AudioError:
+                why = _one_line(exc)
+                if "does not exist or is not a regular file" in why:
+                    # libsndfile's words for an MP3 with no decodable frame; the file does exist
+                    why = "no decodable audio frames"
                 raise AudioFormatError(
-                    f"{p}: cannot decode ({_one_line(exc)}); the file is corrupt or not audio"
+                    f"{p}: cannot decode ({why}); the file is corrupt or not audio"
                 ) from exc
     else:
         audio = _load_ffmpeg(p, max_duration_s)

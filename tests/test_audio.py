@@ -143,6 +143,13 @@ class TestBadInput:
         with pytest.raises(AudioFormatError, match="cannot decode"):
             aio.load(p)
 
+    def test_garbage_mp3_says_what_is_wrong(self, tmp_path: Path) -> None:
+        p = tmp_path / "c.mp3"
+        p.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00garbage" * 100)
+        with pytest.raises(AudioFormatError, match="no decodable audio frames") as info:
+            aio.load(p)
+        assert "does not exist" not in str(info.value)  # libsndfile's misleading wording is gone
+
     def test_not_audio_other_extension(self, tmp_path: Path) -> None:
         p = tmp_path / "x.m4a"
         p.write_text("hello, I am text")
