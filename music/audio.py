@@ -293,7 +293,32 @@ def _check_header(p: Path, sr: int, channels: int, frames: int, max_duration_s: 
         )
 
 
+@contextmanager
+def _native_stderr_silenced(enabled: bool) -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the duration (C libraries only).
+
+    libsndfile's MP3 decoder (mpg123) writes notes such as "Hit end of (available) data
+    during resync." straight to fd 2; a corrupt file must end in one clear line of ours.
+    """
+    if not enabled:
+        yield
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _load_sndfile(p: Path, max_duration_s: float) -> Audio:
+    with _native_stderr_silenced(p.suffix.lower() == ".mp3"):
+        return _read_sndfile(p, max_duration_s)
+
+
+def _read_sndfile(p: Path, max_duration_s: float) -> Audio:
     with sf.SoundFile(p) as f:
         # MP3 headers can report 0 frames before a full scan; check what we can.
         frames = f.frames if f.frames > 0 else 1

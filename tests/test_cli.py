@@ -107,6 +107,16 @@ def test_bad_input_exits_2_one_line_no_output(tmp_path: Path, make, pattern: str
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
 
+def test_garbage_mp3_is_one_line_without_decoder_chatter(tmp_path: Path) -> None:
+    """mpg123 (inside libsndfile) writes its own notes to fd 2; only our error line remains."""
+    src = tmp_path / "bad.mp3"
+    src.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00garbage" * 100)
+    r = run("audio", "info", str(src))
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        f"error: {src}: cannot decode (no decodable audio frames); the file is corrupt or not audio"]
+
+
 def test_silence_cannot_be_normalised(runner: CliRunner, tmp_path: Path) -> None:
     src = tmp_path / "s.wav"
     sf.write(src, np.zeros((44100, 2), np.float32), 44100)
