@@ -351,6 +351,7 @@ class Release:
         self.log(f"[{n}/{len(STAGES)}] {name}{(' ' + detail) if detail else ''}")
 
     def run(self) -> dict[str, Any]:
+        self._check_network()
         if self.out.is_dir() and any(self.out.iterdir()):
             ours = {
                 "manifest.json",
@@ -967,6 +968,19 @@ class Release:
         total = sum(t["gas"] for t in txs)
         self.log(f"dry run: {len(txs)} transactions, ~{total:,} gas in all; nothing was sent")
         return {"network": name, "txs": txs, "total_gas": total, "notes": notes}
+
+    def _check_network(self) -> None:
+        """Fail before any work on an unusable network: a URL without its chain id, or, when the
+        run will send (``--yes``, not a dry run), a node that does not answer or is the wrong chain.
+        Memory and songmint's own anvil need no check; without ``--yes`` a remote run only prints
+        its plan, which needs no node."""
+        from minting.chain import resolve_network
+        from minting.chain.client import check_chain
+
+        name, chain_id = self.network()
+        net = resolve_network(name, chain_id=chain_id)
+        if net.name not in ("memory", "local") and self.opts.yes and not self.opts.dry_run:
+            check_chain(net)
 
     def _confirm(self, manifest: dict[str, Any]) -> None:
         """A non-local network needs --yes: without it, show what would be sent and stop."""

@@ -183,6 +183,23 @@ def test_remote_network_needs_yes(released: tuple[Path, Path, str], tmp_path: Pa
     assert "would send" in result.output and "run again with --yes" in result.output
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--chain-id", "8453", "--yes"], "cannot reach"), ([], "needs its expected chain id")],
+    ids=["unreachable", "no-chain-id"],
+)
+def test_unusable_network_fails_before_any_work(tmp_path: Path, extra: list[str], message: str) -> None:
+    """An unreachable node (or a URL without its chain id) is a one-line error before anything is
+    generated: no output folder is written."""
+    spec = make_spec(tmp_path)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(
+        main, ["release", str(spec), "--out", str(out), "--network", "http://127.0.0.1:9", *extra]
+    )
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert "[1/8]" not in result.output and not out.exists()
+
+
 def test_refuses_a_foreign_output_folder(released: tuple[Path, Path, str], tmp_path: Path) -> None:
     spec, _, _ = released
     (tmp_path / "notes.txt").write_text("mine")

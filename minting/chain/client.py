@@ -225,12 +225,7 @@ def connect(
                 Anvil().start()
             assert net.rpc_url is not None
             w3 = Web3(Web3.HTTPProvider(net.rpc_url, request_kwargs={"timeout": 30}))
-    try:
-        actual = int(w3.eth.chain_id)
-    except Exception as exc:
-        raise NetworkError(f"cannot reach {net}: {type(exc).__name__}") from None
-    if actual != net.chain_id:
-        raise NetworkError(f"{net.name} reports chain id {actual}, expected {net.chain_id}; nothing was sent")
+    check_chain(net, w3)
     signer = signer or load_signer(net, keystore=keystore, password=password, prompt=prompt, env=env)
     if bump_after is not None and bump_after < 0:
         bump_after = None if net.local else 90.0
@@ -244,6 +239,28 @@ def connect(
         checkpoint=checkpoint,
         bump_after=bump_after,
     )
+
+
+def check_chain(net: Network, w3: Web3 | None = None, *, timeout: float = 10.0) -> None:
+    """The node behind ``net`` must answer ``eth_chainId`` with ``net.chain_id``.
+
+    Called by :func:`connect`, and by the release pipeline before any work, so that an
+    unreachable node or the wrong chain is a one-line error and nothing is written or sent.
+
+    Raises
+    ------
+    NetworkError
+        When the node does not answer or reports another chain id.
+    """
+    if w3 is None:
+        assert net.rpc_url is not None, "check_chain needs a URL network or a connection"
+        w3 = Web3(Web3.HTTPProvider(net.rpc_url, request_kwargs={"timeout": timeout}))
+    try:
+        actual = int(w3.eth.chain_id)
+    except Exception as exc:
+        raise NetworkError(f"cannot reach {net}: {type(exc).__name__}") from None
+    if actual != net.chain_id:
+        raise NetworkError(f"{net.name} reports chain id {actual}, expected {net.chain_id}; nothing was sent")
 
 
 class ChainClient:
