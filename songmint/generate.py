@@ -46,6 +46,9 @@ ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
                  help="Start from this audio (diffusion: vary, inpaint, extend, loop it)."),
     click.option("--strength", type=click.FloatRange(0, 1), help="How far to re-noise --init-audio (0..1)."),
     click.option("--inpaint", metavar="START:END", help="Regenerate this span in seconds, keep the rest."),
+    click.option("--repaint", type=click.IntRange(1, 50), metavar="U",
+                 help="RePaint resamplings per step for --inpaint/--extend/--loop (dance-diffusion; "
+                      "U UNet calls per step; default 1 = off)."),
     click.option("--extend", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
                  help="Outpaint: grow the audio by SECONDS with seamless joins (dance-diffusion)."),
     click.option("--negative-prompt", help="What to steer away from (stable-audio)."),
@@ -54,7 +57,7 @@ ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
 
 PARAM_OPTIONS: tuple[str, ...] = ("genre", "bpm", "key", "bars", "stems", "loop", "soundfont", "lufs",
                                    "melody", "checkpoint", "steps", "sampler", "n", "init_audio", "strength",
-                                   "inpaint", "extend", "negative_prompt")
+                                   "inpaint", "repaint", "extend", "negative_prompt")
 """Names of the click parameters collected into ``Request.params`` when given."""
 
 

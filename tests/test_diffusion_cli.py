@@ -257,6 +257,8 @@ def test_generate_inpaint_extend_and_loop_options(runner, model_dir: Path, wav: 
             "--extend",
             "0.05",
             "--loop",
+            "--repaint",
+            "2",
             "--sampler",
             "ddim",
             "--steps",
@@ -273,5 +275,6 @@ def test_generate_inpaint_extend_and_loop_options(runner, model_dir: Path, wav: 
     params = doc["provenance"]["params"]
     assert params["inpaint"] == "0.02:0.05" and params["extend"] == 0.05 and params["loop"] is True
     assert params["sampler"] == "ddim" and doc["provenance"]["operation"] == "edit+inpaint+extend+loop"
+    assert params["repaint"] == 2
     mix: Audio = load(out / doc["mix"])
     assert mix.n == load(wav).n + round(0.05 * SR)

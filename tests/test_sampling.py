@@ -18,6 +18,7 @@ from music.engines.sampling import (
     alpha_sigma,
     crash_schedule,
     get_sampler,
+    renoise,
     slerp,
 )
 from music.errors import EngineError
@@ -122,3 +123,18 @@ def test_slerp_keeps_the_norm_and_the_ends() -> None:
     lerp = 0.5 * (a + b)
     assert abs(float(mid.norm() / a.norm()) - 1) < 0.02
     assert float(lerp.norm() / a.norm()) < 0.8  # what slerp avoids
+
+
+def test_renoise_draws_from_the_forward_process() -> None:
+    """Diffusing x_{0.3} on to t=0.6 gives the marginal of t=0.6: mean α·x0, std σ."""
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.full((200_000,), 0.7, dtype=torch.float64)
+    a0, s0 = alpha_sigma(0.3)
+    x = a0 * x0 + s0 * torch.randn(x0.shape, generator=g, dtype=torch.float64)
+    y = renoise(x, t_from=0.3, t_to=0.6, noise=torch.randn(x0.shape, generator=g, dtype=torch.float64))
+    a1, s1 = alpha_sigma(0.6)
+    assert float(y.mean()) == pytest.approx(a1 * 0.7, abs=5e-3)
+    assert float(y.std()) == pytest.approx(s1, rel=1e-2)
+    assert torch.equal(renoise(x, t_from=0.3, t_to=0.3, noise=torch.ones_like(x)), x)
+    with pytest.raises(ValueError):
+        renoise(x, t_from=0.6, t_to=0.3, noise=x)

@@ -15,8 +15,11 @@ on raw waveforms at the model's own rate and channel count:
     2021), slerp the noises, decode each frame.
 ``inpaint``
     Regenerate ``[start, end)`` and keep the rest sample-exact: the kept part is re-noised
-    to the current time after every step (the replacement method of Song et al. 2021 /
-    Lugmayr et al. 2022 without resampling), and the joins are stitched (see ``_stitch``).
+    to the current time after every step (the replacement method of Song et al. 2021), and
+    the joins are stitched (see ``_stitch``). With ``repaint=U > 1`` each step is first
+    taken ``U − 1`` times, diffused back with fresh noise and taken again (RePaint's
+    resampling, Lugmayr et al. 2022, jump length 1), so that the generated part follows
+    the kept context instead of only meeting it at the seam; it costs ``U`` UNet calls per step.
 ``extend``
     Outpainting in chunks: each window starts with the last ``overlap`` of the audio as
     known context and generates the rest.
@@ -46,6 +49,7 @@ from music.engines.sampling import (
     SAMPLERS,
     alpha_sigma,
     get_sampler,
+    renoise,
     resolve_device,
     slerp,
 )
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = ["DanceDiffusionEngine", "parse_range"]
 
 Progress = Callable[[int, int], None]
+_RESAMPLE_SEED_OFFSET = 0x5EED
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -81,6 +86,19 @@ class _Known:
     mask: torch.Tensor
     noise: torch.Tensor
     raw: torch.Tensor | None = field(default=None)
+    repaint: int = 1
+    generator: torch.Generator | None = field(default=None)
+
+    def pin(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        """``x`` with the kept region replaced by the clean signal noised to time ``t``."""
+        a, s = alpha_sigma(t)
+        return torch_where(self.mask, a * self.x0 + s * self.noise, x)
+
+    def fresh_noise(self) -> torch.Tensor:
+        import torch
+
+        z = torch.randn(tuple(self.x0.shape), generator=self.generator, dtype=torch.float32)
+        return z.to(self.x0.device)
 
 
 class DanceDiffusionEngine:
@@ -229,12 +247,19 @@ class DanceDiffusionEngine:
         sm = get_sampler(sampler)
         sm.set_timesteps(steps, t_start=t_start, t_end=t_end)
         for i, t in enumerate(sm.timesteps):
-            x = sm.step(self._v(x, sm.times[i]), t, x).prev_sample
+            t_now, t_next = sm.times[i], sm.times[i + 1]
+            for _ in range(known.repaint - 1 if known is not None else 0):
+                # RePaint: a first-order step, pin the kept part, diffuse back to t_now with fresh
+                # noise; the next model call sees the generated part in the light of the kept one
+                ddim = get_sampler("ddim")
+                ddim.set_timesteps(1, t_start=t_now, t_end=t_next)
+                y = ddim.step(self._v(x, t_now), ddim.timesteps[0], x).prev_sample
+                x = renoise(known.pin(y, t_next), t_from=t_next, t_to=t_now, noise=known.fresh_noise())
+            x = sm.step(self._v(x, t_now), t, x).prev_sample
             if known is not None:
-                a, s = alpha_sigma(sm.times[i + 1])
                 if i == len(sm.timesteps) - 1:
                     known.raw = x.clone()  # the model's own version of the kept part, for stitching
-                x = torch_where(known.mask, a * known.x0 + s * known.noise, x)
+                x = known.pin(x, t_next)
             if progress is not None:
                 progress(i + 1, len(sm.timesteps))
         return x
@@ -377,9 +402,14 @@ class DanceDiffusionEngine:
         sampler: str | None = None,
         steps: int | None = None,
         stitch_s: float = 0.01,
+        repaint: int = 1,
         progress: Progress | None = None,
     ) -> list[Audio]:
-        """Regenerate ``[start, end)`` seconds of ``audio``; everything else is kept sample-exact."""
+        """Regenerate ``[start, end)`` seconds of ``audio``; everything else is kept sample-exact.
+
+        ``repaint`` > 1 turns on RePaint resampling (``repaint`` UNet calls per step; see the
+        module docstring).
+        """
         import torch
 
         conformed = to_channels(resample(audio, self.sample_rate), self.channels)
@@ -395,7 +425,8 @@ class DanceDiffusionEngine:
         keep[..., :length] = True
         keep[..., i0:i1] = False
         out = self._inpaint(
-            x0.repeat(n, 1, 1), keep.repeat(n, 1, 1), seed=seed, sampler=name, steps=k, progress=progress
+            x0.repeat(n, 1, 1), keep.repeat(n, 1, 1), seed=seed, sampler=name, steps=k, repaint=repaint,
+            progress=progress,
         )
         out = self._stitch(out, x0.repeat(n, 1, 1), [(i0, i1)], int(stitch_s * sr))
         return self._to_audio(out, length)
@@ -408,10 +439,20 @@ class DanceDiffusionEngine:
         seed: int,
         sampler: str,
         steps: int,
+        repaint: int = 1,
         progress: Progress | None = None,
     ) -> torch.Tensor:
+        import torch
+
+        if int(repaint) < 1:
+            raise EngineError(f"repaint must be at least 1, got {repaint}")
+        if repaint > 1 and sampler == "ipndm":
+            # its 4th-order history extrapolates across the resampled jumps and drifts (measured)
+            raise EngineError("repaint needs a one-step-memory sampler: use --sampler dpmpp-2m or ddim")
         noise = self._noise(tuple(x0.shape), seed)
-        known = _Known(x0=x0, mask=keep, noise=noise)
+        # RePaint's fresh noise: its own CPU stream, so repaint=1 draws exactly what it always did
+        g = torch.Generator("cpu").manual_seed(int(seed) + _RESAMPLE_SEED_OFFSET)
+        known = _Known(x0=x0, mask=keep, noise=noise, repaint=int(repaint), generator=g)
         x = self._run(noise.clone(), sampler=sampler, steps=steps, known=known, progress=progress)
         self._raw = known.raw
         return x
@@ -452,6 +493,7 @@ class DanceDiffusionEngine:
         steps: int | None = None,
         overlap: float = 0.5,
         stitch_s: float = 0.01,
+        repaint: int = 1,
         progress: Progress | None = None,
     ) -> Audio:
         """Grow ``audio`` by ``seconds`` in model-sized windows.
@@ -476,7 +518,8 @@ class DanceDiffusionEngine:
             xt = torch.from_numpy(x0).to(self.device)
             keep = torch.zeros_like(xt, dtype=torch.bool)
             keep[..., :ctx_n] = True
-            out = self._inpaint(xt, keep, seed=seed + chunk, sampler=name, steps=k, progress=progress)
+            out = self._inpaint(xt, keep, seed=seed + chunk, sampler=name, steps=k, repaint=repaint,
+                                progress=progress)
             out = self._stitch(out, xt, [(ctx_n, window)], int(stitch_s * self.sample_rate))
             new = out[0, :, ctx_n:].float().clamp(-1, 1).cpu().numpy()
             cur = np.concatenate([cur, new], axis=1)
@@ -492,6 +535,7 @@ class DanceDiffusionEngine:
         sampler: str | None = None,
         steps: int | None = None,
         stitch_s: float = 0.01,
+        repaint: int = 1,
         progress: Progress | None = None,
     ) -> Audio:
         """Make the end of ``audio`` flow into its start (regenerates ``seam_s`` on each side)."""
@@ -509,6 +553,7 @@ class DanceDiffusionEngine:
             sampler=sampler,
             steps=steps,
             stitch_s=stitch_s,
+            repaint=repaint,
             progress=progress,
         )[0]
         return fixed.with_samples(np.roll(fixed.samples, half, axis=1))
@@ -550,7 +595,8 @@ class DanceDiffusionEngine:
         Parameters (all optional, in ``request.params``): ``n`` (variations), ``steps``,
         ``sampler``, ``checkpoint`` (read at construction), ``init_audio`` (path or
         :class:`Audio`), ``strength`` (vary the init audio), ``inpaint`` (``"START:END"``),
-        ``extend`` (seconds), ``loop`` (bool). Without ``init_audio``, a clip is first
+        ``extend`` (seconds), ``loop`` (bool), ``repaint`` (RePaint resamplings per step
+        for the last three, default 1 = off). Without ``init_audio``, a clip is first
         generated unconditionally and ``inpaint``/``extend``/``loop`` apply to it.
         """
         p = dict(request.params)
@@ -560,6 +606,7 @@ class DanceDiffusionEngine:
         seed = int(request.seed)
         name, k = self._steps(p.get("sampler"), p.get("steps"))
         n = int(p.get("n") or 1)
+        u = int(p.get("repaint") or 1)
         init = p.get("init_audio")
         if isinstance(init, str | bytes) or hasattr(init, "__fspath__"):
             init = load(init)
@@ -590,18 +637,21 @@ class DanceDiffusionEngine:
         if p.get("inpaint"):
             start, end = parse_range(str(p["inpaint"]))
             clips = [
-                self.inpaint_audio(c, start=start, end=end, seed=seed + i, sampler=name, steps=k)[0]
+                self.inpaint_audio(c, start=start, end=end, seed=seed + i, sampler=name, steps=k,
+                                   repaint=u)[0]
                 for i, c in enumerate(clips)
             ]
             op += "+inpaint"
         if p.get("extend"):
             clips = [
-                self.extend_audio(c, seconds=float(p["extend"]), seed=seed + i, sampler=name, steps=k)
+                self.extend_audio(c, seconds=float(p["extend"]), seed=seed + i, sampler=name, steps=k,
+                                  repaint=u)
                 for i, c in enumerate(clips)
             ]
             op += "+extend"
         if p.get("loop"):
-            clips = [self.loop_audio(c, seed=seed + i, sampler=name, steps=k) for i, c in enumerate(clips)]
+            clips = [self.loop_audio(c, seed=seed + i, sampler=name, steps=k, repaint=u)
+                     for i, c in enumerate(clips)]
             op += "+loop"
         return self._take(clips, op, seed, params)
 

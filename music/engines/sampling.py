@@ -51,6 +51,7 @@ __all__ = [
     "alpha_sigma",
     "crash_schedule",
     "get_sampler",
+    "renoise",
     "slerp",
 ]
 
@@ -111,6 +112,21 @@ def slerp(a: torch.Tensor, b: torch.Tensor, w: float) -> torch.Tensor:
     wb = torch.where(small, torch.full_like(omega, w), torch.sin(w * omega) / so.where(~small, 1.0))
     out = wa[:, None] * fa + wb[:, None] * fb
     return out.reshape(a.shape).to(a.dtype)
+
+
+def renoise(x: torch.Tensor, *, t_from: float, t_to: float, noise: torch.Tensor) -> torch.Tensor:
+    """Diffuse ``x_{t_from}`` forward to ``t_to >= t_from``: a draw from ``q(x_{t_to} | x_{t_from})``.
+
+    On the VP cosine schedule, with ``r = α_to/α_from``,
+    ``x_{t_to} = r x_{t_from} + sqrt(σ_to² − r² σ_from²) ε``; this is RePaint's "go back one
+    step" (Lugmayr et al. 2022, eq. 8 generalised to any two times).
+    """
+    a0, s0 = alpha_sigma(t_from)
+    a1, s1 = alpha_sigma(t_to)
+    if not t_to >= t_from or a0 == 0.0:
+        raise ValueError(f"renoise needs 0 <= t_from <= t_to and t_from < 1, got {t_from} -> {t_to}")
+    ratio = a1 / a0
+    return ratio * x + math.sqrt(max(s1 * s1 - ratio * ratio * s0 * s0, 0.0)) * noise
 
 
 @dataclass
