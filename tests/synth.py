@@ -66,6 +66,51 @@ def drums(*, bpm: float = 120.0, bars: int = 4, sr: int = 44_100, channels: int 
     return Audio(np.repeat(x[None].astype(np.float32), channels, axis=0), sr)
 
 
+def groove(*, bpm: float, bars: int = 8, kick: tuple[float, ...] = (0, 1, 2, 3),
+           snare: tuple[float, ...] = (1, 3), hats: float = 0.5, bass: tuple[float, ...] = (),
+           bass_note: int = 33, sr: int = 22_050, seed: int = 0) -> Audio:
+    """A one-bar 4/4 drum pattern repeated ``bars`` times, over a sustained pad.
+
+    ``kick``, ``snare`` and ``bass`` are onset positions in beats within the bar (bass: short
+    plucked notes of MIDI ``bass_note``); ``hats`` is the hi-hat step in beats (0: none).
+    The drum sounds are those of :func:`drums`. Mono.
+    """
+    rng = np.random.default_rng(seed)
+    beat = 60.0 / bpm
+    n = int(bars * 4 * beat * sr)
+    x = np.zeros(n, dtype=np.float64)
+    kl = int(0.25 * sr)
+    tk = np.arange(kl) / sr
+    kick_s = np.sin(2 * np.pi * (50 + 100 * np.exp(-tk * 30)) * tk) * np.exp(-tk * 12)
+    sl = int(0.18 * sr)
+    snare_s = rng.standard_normal(sl) * np.exp(-np.arange(sl) / sr * 25) * 0.5
+    hl = int(0.05 * sr)
+    hat_s = np.diff(rng.standard_normal(hl + 1)) * np.exp(-np.arange(hl) / sr * 80) * 0.15
+    bl = int(0.3 * sr)
+    tb = np.arange(bl) / sr
+    f = midi_to_hz(bass_note)
+    bass_s = sum(np.sin(2 * np.pi * f * h * tb) / h for h in (1, 2, 3)) * np.exp(-tb * 8) * 0.4
+
+    def put(at: float, sound: np.ndarray) -> None:
+        start = int(at * sr)
+        end = min(n, start + sound.size)
+        if start < n:
+            x[start:end] += sound[: end - start]
+
+    for b in range(bars):
+        t0 = b * 4 * beat
+        for pos, sound in [*((k, kick_s) for k in kick), *((k, snare_s) for k in snare),
+                           *((k, bass_s) for k in bass)]:
+            put(t0 + pos * beat, sound)
+        if hats > 0:
+            for k in range(round(4 / hats)):
+                put(t0 + k * hats * beat, hat_s)
+    t = np.arange(n) / sr
+    pad = sum(np.sin(2 * np.pi * midi_to_hz(m) * t) for m in (57, 60, 64)) * 0.02
+    x = 0.5 * (x + pad) / np.abs(x + pad).max()
+    return Audio(x[None].astype(np.float32), sr)
+
+
 def clicks(*, bpm: float = 120.0, seconds: float = 8.0, sr: int = 44_100) -> Audio:
     """A click track: 5 ms decaying bursts on each beat."""
     n = int(seconds * sr)

@@ -210,6 +210,37 @@ def test_tempo_of_drums(bpm: float) -> None:
     assert np.median(ibi) == pytest.approx(60.0 / bpm, rel=0.02)
 
 
+@pytest.mark.parametrize("bpm", [64.0, 72.0, 88.0])
+def test_slow_backbeat_groove_is_not_doubled(bpm: float) -> None:
+    """Soul-style groove: eighth hats, kick on 1, the "and" of 2 and 3, snare on 2 and 4, a
+    syncopated bass. The hats make every eighth as periodic as the beat; the previous octave
+    rule read these at twice the tempo. Accents below 2 kHz fall on every quarter, not on
+    every eighth, and kick and snare alternate on the quarters."""
+    a = synth.groove(bpm=bpm, kick=(0, 1.5, 2), snare=(1, 3), hats=0.5, bass=(0, 0.75, 2, 2.75))
+    assert extract(a).tempo_bpm == pytest.approx(bpm, rel=0.01)
+
+
+def test_four_on_the_floor_is_not_halved() -> None:
+    """House: kick on every beat, snare on 2 and 4, off-beat bass and hats (124 BPM, not 62)."""
+    a = synth.groove(bpm=124.0, kick=(0, 1, 2, 3), snare=(1, 3), hats=0.5, bass=(0.5, 1.5, 2.5, 3.5))
+    assert extract(a).tempo_bpm == pytest.approx(124.0, rel=0.01)
+
+
+def test_tempo_levels_score_the_tactus_highest() -> None:
+    """The candidate levels of a slow groove include its double; the tactus scores highest."""
+    from music.traits import rhythm
+
+    a = synth.groove(bpm=72.0, kick=(0, 1.5, 2), snare=(1, 3), hats=0.5, bass=(0, 0.75, 2, 2.75))
+    feat = frontend.features(frontend.analysis_signal(a), tonal=False)
+    levels = rhythm.tempo_levels(rhythm.onset_envelope(feat.mel), feat.fps,
+                                 rhythm.onset_bands(feat.mel, feat.mel_freqs))
+    by_bpm = {round(lv.bpm): lv for lv in levels}
+    assert 72 in by_bpm and 144 in by_bpm
+    # every other eighth carries only a hat: (almost) no rise in loudness below 2 kHz
+    assert by_bpm[144].loud_coverage < rhythm.LOUDNESS_KNEE < by_bpm[72].loud_coverage
+    assert max(levels, key=lambda lv: lv.score) is by_bpm[72]
+
+
 def test_click_track_beats_land_on_clicks() -> None:
     t = extract(synth.clicks(bpm=120.0, seconds=10.0, sr=22_050))
     assert t.tempo_bpm == pytest.approx(120.0, rel=0.005)

@@ -37,8 +37,22 @@ from music.traits.frontend import Features
 MIN_BPM = 40.0
 MAX_BPM = 240.0
 MAX_TACTUS_BPM = 200.0
-OFFBEAT_RATIO = 0.6
-START_MAX_BPM = 100.0
+LEVEL_RATIOS = (1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4, 1.0, 4 / 3, 3 / 2, 2.0, 3.0, 4.0)
+"""Tempo ratios to the strongest ACF peak at which candidate metrical levels are looked for."""
+MIN_PERIODICITY = 0.2
+"""Candidate levels less periodic than this (relative to the strongest peak) are not considered."""
+PRIOR_BPM = 130.0
+"""Centre of the log-normal tempo prior (BPM)."""
+PRIOR_OCTAVES = 0.6
+"""Standard deviation of the tempo prior, octaves."""
+PERIODICITY_WEIGHT = 2.0
+COVERAGE_WEIGHT = 2.0
+COVERAGE_KNEE = 0.5
+LOUDNESS_WEIGHT = 2.0
+LOUDNESS_KNEE = 0.05
+BACKBEAT_WEIGHT = 0.5
+"""Weights and knees of :func:`level_score`, chosen on rendered FluidSynth and composer clips
+(see docs/traits.md, *Accuracy*)."""
 ONSET_FLOOR_DB = 1.0
 MIN_ONSETS = 4
 MIN_CONFIDENCE = 0.25
@@ -62,7 +76,7 @@ class Rhythm:
     accents: tuple[np.ndarray, ...] = ()
 
 
-def onset_envelope(mel: np.ndarray, *, bands: slice = slice(None)) -> np.ndarray:
+def onset_envelope(mel: np.ndarray, *, bands: slice = slice(None), range_db: float = 80.0) -> np.ndarray:
     """Spectral flux of the log mel spectrogram, shape ``(frames,)``, ≥ 0 (dB per band).
 
     Parameters
@@ -71,6 +85,8 @@ def onset_envelope(mel: np.ndarray, *, bands: slice = slice(None)) -> np.ndarray
         Mel power spectrogram.
     bands : slice
         Mel bands to use (e.g. the bass bands only).
+    range_db : float
+        Levels more than this far below the loudest band and frame count as this far below.
     """
     m = mel[bands]
     if m.shape[1] < 2:
@@ -78,7 +94,7 @@ def onset_envelope(mel: np.ndarray, *, bands: slice = slice(None)) -> np.ndarray
     top = float(m.max())
     if top <= 0:
         return np.zeros(m.shape[1], np.float32)
-    db = 10.0 * np.log10(np.maximum(m, top * 1e-8))
+    db = 10.0 * np.log10(np.maximum(m, top * 10.0 ** (-range_db / 10.0)))
     flux = np.maximum(0.0, np.diff(db, axis=1)).mean(axis=0)
     return np.concatenate([[0.0], flux]).astype(np.float32)
 
@@ -93,59 +109,159 @@ def _acf(x: np.ndarray, max_lag: int) -> np.ndarray:
     return r / r[0] if r[0] > 0 else np.zeros(max_lag + 1)
 
 
-def tempo_from_envelope(o: np.ndarray, fps: float, *, accents: np.ndarray | None = None
-                        ) -> tuple[float, float]:
-    """Global tempo (BPM) and pulse clarity (0–1) from an onset envelope.
+@dataclass(frozen=True)
+class Bands:
+    """Band onset envelopes (same frames as the full-band one) that tell metrical levels apart."""
 
-    The search starts at the strongest autocorrelation peak between 40 and 100 BPM, a bar,
-    a half bar or a slow beat, and reaches the tactus by moving to faster metrical levels: to a third of the
-    period while that level keeps ≥ 45 % of the current periodicity (triple metre, and
-    the 3:2 confusions of busy off-beat patterns), else to half the period while it keeps
-    ≥ 70 % and the off-beats (folded at the current period) carry at least 60 % of the
-    beats' strength in ``accents`` (the envelope below 2 kHz: kick, snare, bass and
-    chords, not hi-hats, which subdivide the beat), never above 200 BPM. A faster level that is
-    almost as periodic is what listeners tap (Parncutt's pulse salience, Percival &
-    Tzanetakis' octave decision); a much weaker one is a subdivision.
+    accents: np.ndarray
+    """Below 2 kHz: kick, snare body, bass and chords; not the hi-hats, which subdivide the beat."""
+    loudness: np.ndarray
+    """Below 2 kHz, rises of the total amplitude (:func:`amplitude_flux`)."""
+    low: np.ndarray
+    """Below 160 Hz: kick and bass."""
+    high: np.ndarray
+    """Above 1.5 kHz: snare and clap noise (and hats)."""
 
-    Returns ``(0.0, 0.0)`` when the envelope has no periodicity in 40–240 BPM.
+
+def onset_bands(mel: np.ndarray, mel_freqs: np.ndarray) -> Bands:
+    """The band envelopes of :class:`Bands` from a mel power spectrogram and its band centres (Hz)."""
+
+    def band(lo: float, hi: float) -> slice:
+        return slice(int(np.searchsorted(mel_freqs, lo)), int(np.searchsorted(mel_freqs, hi)))
+
+    below_2k = band(0.0, 2000.0)
+    return Bands(accents=onset_envelope(mel, bands=below_2k), loudness=amplitude_flux(mel[below_2k]),
+                 low=onset_envelope(mel, bands=band(0.0, 160.0)),
+                 high=onset_envelope(mel, bands=band(1500.0, np.inf)))
+
+
+def amplitude_flux(mel: np.ndarray) -> np.ndarray:
+    """Rises of the band's total amplitude (square root of the summed mel power), shape ``(frames,)``.
+
+    Unlike :func:`onset_envelope` (the mean rise in dB over bands, which counts *how many*
+    bands rise, however quietly), this measures *how loud* an onset is in the band: a hi-hat
+    adds almost nothing below 2 kHz, a kick, snare, bass note or chord a lot.
+    """
+    amp = np.sqrt(mel.sum(axis=0, dtype=np.float64))
+    if amp.size < 2:
+        return np.zeros(amp.size, np.float32)
+    return np.concatenate([[0.0], np.maximum(0.0, np.diff(amp))]).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Level:
+    """A candidate metrical level and the evidence for it as the tactus (see :func:`level_score`)."""
+
+    bpm: float
+    periodicity: float
+    """Onset-envelope autocorrelation at the level's period over the strongest peak in 40–200 BPM."""
+    coverage: float
+    """20th percentile over median of the accent strength (below 2 kHz) at the beats tracked at
+    this level: near 1 when every beat carries an accent, near 0 when some beats carry none."""
+    backbeat: float
+    """Minus the lag-1 autocorrelation of the beats' high-band over low-band log accent: near 1
+    when kick-like and snare-like beats alternate, near 0 when the beats all sound alike."""
+    loud_coverage: float
+    """20th over 65th percentile of the amplitude rise below 2 kHz at the beats: near 0 when a
+    fifth of the beats or more add (almost) no loudness there, e.g. hi-hats alone."""
+    score: float
+
+
+def level_score(bpm: float, periodicity: float, coverage: float, loud_coverage: float,
+                backbeat: float) -> float:
+    """Log-score of a metrical level as the tactus; the highest wins.
+
+    ``−½ (log₂(bpm / PRIOR_BPM) / PRIOR_OCTAVES)² + PERIODICITY_WEIGHT · ln periodicity
+    + COVERAGE_WEIGHT · ln min(1, coverage / COVERAGE_KNEE)
+    + LOUDNESS_WEIGHT · ln min(1, loud_coverage / LOUDNESS_KNEE) + BACKBEAT_WEIGHT · backbeat``:
+
+    - a log-normal tempo prior: the tempo listeners prefer to tap (a resonance near 2 Hz,
+      Moelants 2002; a log-normal tactus prior as in Klapuri et al. 2006);
+    - periodicity: a slower level is about as periodic as a faster one it contains, so this
+      mostly rules out levels much weaker than the strongest (e.g. ⅔ or 4/3 of the beat);
+    - coverage: a tactus puts an accent below 2 kHz on (nearly) every beat, while a level twice
+      too fast leaves every other beat to a hi-hat or to nothing; above the knee it is full.
+      The band-mean dB flux counts a quiet hat over digital silence as an accent, so the
+      loudness (amplitude) rise must also be there on at least four beats in five;
+    - backbeat: beats that alternate kick and snare (snare on 2 and 4) mark the tactus; at half
+      that tempo the snares fall between the beats, at double on every fourth beat.
+    """
+    prior = -0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2
+    return float(prior + PERIODICITY_WEIGHT * np.log(max(periodicity, 1e-3))
+                 + COVERAGE_WEIGHT * np.log(min(1.0, max(coverage, 1e-3) / COVERAGE_KNEE))
+                 + LOUDNESS_WEIGHT * np.log(min(1.0, max(loud_coverage, 1e-3) / LOUDNESS_KNEE))
+                 + BACKBEAT_WEIGHT * backbeat)
+
+
+def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None) -> list[Level]:
+    """Candidate metrical levels of an onset envelope, each with its evidence and score.
+
+    The candidates are the strongest autocorrelation peak in 40–200 BPM times ¼, ⅓, ½, ⅔, ¾,
+    1, 4/3, 3/2, 2, 3 and 4 (the beat is among them whether that peak is the beat, a
+    subdivision, a half bar or a bar, in duple or triple time), each moved to its local ACF
+    maximum and kept when within 40–200 BPM and at least ``MIN_PERIODICITY`` times as periodic
+    as the strongest. Each is beat-tracked (:func:`track_beats`) for the evidence at its beats.
+    Empty when the envelope has no periodicity in range.
     """
     hi = int(np.ceil(60.0 * fps / MIN_BPM))
     if o.size < 2 * hi or not np.any(o > 0):
-        return 0.0, 0.0
+        return []
+    if bands is None:
+        bands = Bands(accents=o, loudness=o, low=o, high=o)
     r = _acf(o.astype(np.float64), hi + 2)
-    start = int(np.floor(60.0 * fps / START_MAX_BPM))
-    lag = float(start + np.argmax(r[start : hi + 1]))
-    if r[int(lag)] <= 0:
+    lo = int(np.floor(60.0 * fps / MAX_TACTUS_BPM))
+    top = lo + int(np.argmax(r[lo : hi + 1]))
+    if r[top] <= 0:
+        return []
+    levels: list[Level] = []
+    for ratio in LEVEL_RATIOS:
+        lag = top / ratio
+        if not 60.0 * fps / (MAX_TACTUS_BPM + 0.5) <= lag <= 60.0 * fps / (MIN_BPM - 0.5):
+            continue
+        lag = _refine(r, lag)
+        bpm = 60.0 * fps / lag
+        if any(abs(bpm / lv.bpm - 1) < 0.02 for lv in levels):
+            continue  # two ratios reached the same peak
+        periodicity = _peak(r, lag) / float(r[top])
+        if periodicity < MIN_PERIODICITY:
+            continue
+        coverage, loud, backbeat = _beat_evidence(o, fps, bpm, bands)
+        levels.append(Level(bpm=bpm, periodicity=periodicity, coverage=coverage, loud_coverage=loud,
+                            backbeat=backbeat, score=level_score(bpm, periodicity, coverage, loud, backbeat)))
+    return levels
+
+
+def _beat_evidence(o: np.ndarray, fps: float, bpm: float, bands: Bands) -> tuple[float, float, float]:
+    """(coverage, loud coverage, backbeat) of the beats tracked at ``bpm`` (see :class:`Level`)."""
+    beats = track_beats(o, fps, bpm)
+    if beats.size < 4:
+        return 0.0, 0.0, 0.0
+    acc = _window_sum(bands.accents, beats)
+    coverage = float(np.percentile(acc, 20) / max(float(np.median(acc)), 1e-9))
+    amp = _window_sum(bands.loudness, beats)
+    loud = float(np.percentile(amp, 20) / max(float(np.percentile(amp, 65)), 1e-9))
+    # + 0.1 dB of band flux: beats with nothing in a band must not blow up the log ratio
+    x = np.log(_window_sum(bands.high, beats) + 0.1) - np.log(_window_sum(bands.low, beats) + 0.1)
+    backbeat = float(-_acf(x, 1)[1]) if x.std() > 0 else 0.0
+    return coverage, loud, backbeat
+
+
+def tempo_from_envelope(o: np.ndarray, fps: float, *, bands: Bands | None = None) -> tuple[float, float]:
+    """Global tempo (BPM) and pulse clarity (0–1) from an onset envelope.
+
+    The tempo is the best-scoring candidate of :func:`tempo_levels` (:func:`level_score`: tempo
+    prior, periodicity, accent coverage, backbeat); the pulse clarity is the envelope's
+    autocorrelation at its period. ``bands`` gives the band envelopes for the coverage and
+    backbeat evidence (the full-band envelope stands in for all three when omitted).
+
+    Returns ``(0.0, 0.0)`` when the envelope has no periodicity in 40–200 BPM.
+    """
+    levels = tempo_levels(o, fps, bands)
+    if not levels:
         return 0.0, 0.0
-    lag = _refine(r, lag)
-    fastest = 60.0 * fps / MAX_TACTUS_BPM
-    smooth = ndimage.maximum_filter1d((o if accents is None else accents).astype(np.float64), 5)
-    while True:
-        current = _peak(r, lag)
-        for div, keep in ((3, 0.45), (2, 0.7)):
-            cand = lag / div
-            if cand < fastest or _peak(r, cand) < keep * current:
-                continue
-            if div == 2 and _offbeat_ratio(smooth, lag) < OFFBEAT_RATIO:
-                continue  # off-beats much weaker than beats: the faster level is a subdivision
-            lag = _refine(r, cand)
-            break
-        else:
-            break
-    return 60.0 * fps / lag, float(np.clip(_peak(r, lag), 0.0, 1.0))
-
-
-def _offbeat_ratio(o: np.ndarray, lag: float) -> float:
-    """Fold the envelope at period ``lag`` (frames); for the pair of phases half a period
-    apart with the most onset strength, the weaker one's mean strength over the stronger's."""
-    k = max(2, round(lag))
-    phase = np.floor((np.arange(o.size) % lag) / lag * k).astype(np.int64)
-    prof = np.bincount(phase, weights=o, minlength=k) / np.maximum(np.bincount(phase, minlength=k), 1)
-    prof = ndimage.maximum_filter1d(prof, 3, mode="wrap")
-    other = np.roll(prof, -(k // 2))
-    best = int(np.argmax(prof + other))
-    hi, lo = max(prof[best], other[best]), min(prof[best], other[best])
-    return float(lo / hi) if hi > 0 else 0.0
+    best = max(levels, key=lambda lv: lv.score)
+    r = _acf(o.astype(np.float64), int(np.ceil(60.0 * fps / MIN_BPM)) + 2)
+    return best.bpm, float(np.clip(_peak(r, 60.0 * fps / best.bpm), 0.0, 1.0))
 
 
 def _peak(r: np.ndarray, lag: float) -> float:
@@ -264,14 +380,13 @@ def analyse(feat: Features) -> Rhythm:
     """Every rhythm trait of one signal (see the module notes for methods)."""
     fps = feat.fps
     o = onset_envelope(feat.mel)
-    bass = onset_envelope(feat.mel, bands=slice(0, int(np.searchsorted(feat.mel_freqs, 160.0))))
     onsets = onset_times(o, fps)
     onset_rate = onsets.size / max(feat.duration, 1e-9)
     if onsets.size < MIN_ONSETS:  # silence, drones, pads: no pulse to speak of
         return Rhythm(tempo_bpm=0.0, tempo_confidence=0.0, beats=np.empty(0), time_signature="4/4",
                       onset_rate_hz=float(onset_rate), danceability=0.0, beat_strength=0.0)
-    low_mid = onset_envelope(feat.mel, bands=slice(0, int(np.searchsorted(feat.mel_freqs, 2000.0))))
-    bpm, clarity = tempo_from_envelope(o, fps, accents=low_mid)
+    bands = onset_bands(feat.mel, feat.mel_freqs)
+    bpm, clarity = tempo_from_envelope(o, fps, bands=bands)
     beats = track_beats(o, fps, bpm)
     times = _beat_times(o, beats, fps)
     refined = grid_tempo(times)
@@ -293,7 +408,7 @@ def analyse(feat: Features) -> Rhythm:
                       onset_rate_hz=float(onset_rate), danceability=0.0, beat_strength=strength)
     ts, accents = "4/4", ()
     if beats.size >= 12:
-        accents = (_window_sum(o, beats), _window_sum(bass, beats))
+        accents = (_window_sum(o, beats), _window_sum(bands.low, beats))
         ts = time_signature(list(accents))
     pref = float(np.exp(-0.5 * (np.log2(max(bpm, 1e-3) / 120.0) / 0.6) ** 2)) if bpm > 0 else 0.0
     dance = (0.35 * clarity + 0.25 * aligned + 0.4 * strength) * (0.5 + 0.5 * pref)
