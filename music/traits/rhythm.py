@@ -4,10 +4,11 @@ Methods
 -------
 - Onset envelope: half-wave rectified spectral flux of the log mel spectrogram (64
   bands, 80 dB range), averaged over bands, at 86 frames/s [1]_.
-- Tempo: autocorrelation of the whole onset envelope; from its strongest peak in
-  40–100 BPM (often the bar) down to the tactus by halving or thirding the period while
-  the faster level stays nearly as periodic [2]_ (see :func:`tempo_from_envelope`);
-  the peak is refined with a parabola.
+- Tempo: autocorrelation (ACF) of the whole onset envelope [2]_; candidate metrical levels
+  are the strongest ACF peak in 40–200 BPM times ¼, ⅓, ½ … 4 (and any other strong peak), each
+  refined with a parabola, beat-tracked, and scored by a log-normal tempo prior, its
+  periodicity, whether every beat carries an accent below 2 kHz, and whether kick-like and
+  snare-like beats alternate (a backbeat) [4]_ [5]_ (see :func:`level_score`); the best wins.
 - Beats: dynamic-programming beat tracker (Ellis 2007) [3]_ at that period, vectorised
   over half-period chunks; the final tempo is the least-squares period of the tracked
   grid, which lifts the precision well beyond the 11.6 ms frame hop.
@@ -23,6 +24,9 @@ References
 .. [2] G. Percival, G. Tzanetakis, "Streamlined tempo estimation based on
    autocorrelation and cross-correlation with pulses", IEEE/ACM TASLP 22(12), 2014.
 .. [3] D. P. W. Ellis, "Beat tracking by dynamic programming", JNMR 36(1), 2007.
+.. [4] D. Moelants, "Preferred tempo reconsidered", ICMPC 2002.
+.. [5] A. Klapuri, A. Eronen, J. Astola, "Analysis of the meter of acoustic musical
+   signals", IEEE TASLP 14(1), 2006.
 """
 
 from __future__ import annotations
@@ -37,10 +41,13 @@ from music.traits.frontend import Features
 MIN_BPM = 40.0
 MAX_BPM = 240.0
 MAX_TACTUS_BPM = 200.0
-LEVEL_RATIOS = (1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4, 1.0, 4 / 3, 3 / 2, 2.0, 3.0, 4.0)
-"""Tempo ratios to the strongest ACF peak at which candidate metrical levels are looked for."""
+LEVEL_RATIOS = (1 / 4, 1 / 3, 1 / 2, 1.0, 2.0, 3.0, 4.0)
+"""Tempo ratios to the strongest ACF peak at which candidate metrical levels are looked for: the
+metrical relatives (beat, half or whole bar, subdivision; duple or triple) of that peak."""
 MIN_PERIODICITY = 0.2
 """Candidate levels less periodic than this (relative to the strongest peak) are not considered."""
+PEAK_CANDIDATE = 0.75
+"""Any other ACF peak in 40–200 BPM at least this high (relative to the strongest) is a candidate too."""
 PRIOR_BPM = 130.0
 """Centre of the log-normal tempo prior (BPM)."""
 PRIOR_OCTAVES = 0.6
@@ -178,7 +185,7 @@ def level_score(bpm: float, periodicity: float, coverage: float, loud_coverage: 
     - a log-normal tempo prior: the tempo listeners prefer to tap (a resonance near 2 Hz,
       Moelants 2002; a log-normal tactus prior as in Klapuri et al. 2006);
     - periodicity: a slower level is about as periodic as a faster one it contains, so this
-      mostly rules out levels much weaker than the strongest (e.g. ⅔ or 4/3 of the beat);
+      mostly rules out levels much weaker than the strongest;
     - coverage: a tactus puts an accent below 2 kHz on (nearly) every beat, while a level twice
       too fast leaves every other beat to a hi-hat or to nothing; above the knee it is full.
       The band-mean dB flux counts a quiet hat over digital silence as an accent, so the
@@ -196,12 +203,16 @@ def level_score(bpm: float, periodicity: float, coverage: float, loud_coverage: 
 def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None) -> list[Level]:
     """Candidate metrical levels of an onset envelope, each with its evidence and score.
 
-    The candidates are the strongest autocorrelation peak in 40–200 BPM times ¼, ⅓, ½, ⅔, ¾,
-    1, 4/3, 3/2, 2, 3 and 4 (the beat is among them whether that peak is the beat, a
-    subdivision, a half bar or a bar, in duple or triple time), each moved to its local ACF
-    maximum and kept when within 40–200 BPM and at least ``MIN_PERIODICITY`` times as periodic
-    as the strongest. Each is beat-tracked (:func:`track_beats`) for the evidence at its beats.
-    Empty when the envelope has no periodicity in range.
+    The candidates are the strongest autocorrelation peak in 40–200 BPM times ¼, ⅓, ½, 1, 2,
+    3 and 4 (the beat is among them whether that peak is the beat, a subdivision, a half bar
+    or a bar, in duple or triple time), each moved to its local ACF maximum, plus every other
+    ACF peak in range at least ``PEAK_CANDIDATE`` times as high as the strongest (a pulse
+    almost as periodic, whatever its ratio); they are kept when within 40–200 BPM and at
+    least ``MIN_PERIODICITY`` times as periodic as the strongest. Cross-metrical ratios (⅔,
+    4/3) are not tried as such: in 4/4 they are a dotted level, which syncopated patterns make
+    periodic enough to win on periodicity and backbeat alone.
+    Each is beat-tracked (:func:`track_beats`) for the evidence at its beats. Empty when the
+    envelope has no periodicity in range.
     """
     hi = int(np.ceil(60.0 * fps / MIN_BPM))
     if o.size < 2 * hi or not np.any(o > 0):
@@ -214,8 +225,11 @@ def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None) -> list[
     if r[top] <= 0:
         return []
     levels: list[Level] = []
-    for ratio in LEVEL_RATIOS:
-        lag = top / ratio
+    # the metrical relatives of the strongest peak, then any other strong peak in range
+    seg = r[lo : hi + 1]
+    mid = seg[1:-1]
+    peaks = np.flatnonzero((mid > seg[:-2]) & (mid >= seg[2:]) & (mid >= PEAK_CANDIDATE * r[top]))
+    for lag in [top / ratio for ratio in LEVEL_RATIOS] + [float(k + lo + 1) for k in peaks]:
         if not 60.0 * fps / (MAX_TACTUS_BPM + 0.5) <= lag <= 60.0 * fps / (MIN_BPM - 0.5):
             continue
         lag = _refine(r, lag)
@@ -225,6 +239,7 @@ def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None) -> list[
         periodicity = _peak(r, lag) / float(r[top])
         if periodicity < MIN_PERIODICITY:
             continue
+
         coverage, loud, backbeat = _beat_evidence(o, fps, bpm, bands)
         levels.append(Level(bpm=bpm, periodicity=periodicity, coverage=coverage, loud_coverage=loud,
                             backbeat=backbeat, score=level_score(bpm, periodicity, coverage, loud, backbeat)))
