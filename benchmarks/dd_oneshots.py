@@ -430,7 +430,8 @@ def evaluate(
         write_examples(examples, gen, probs(z(gen)), nearest(z(gen)) <= radius, names)
     if figure is not None:
         pg = probs(z(gen))
-        draw(figure, held_x, held_lab, gen, [f"{names[k]} {pg[i, k]:.2f}" for i, k in enumerate(pg.argmax(1))])
+        labels = [f"{names[k]} {pg[i, k]:.2f}" for i, k in enumerate(pg.argmax(1))]
+        draw(figure, held_x, held_lab, gen, labels)
 
     # The sampler quality trade-off on this model, with benchmarks/diffusion.py's own table.
     if sampler_n:
