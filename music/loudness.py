@@ -77,7 +77,16 @@ def _lufs(power: np.ndarray | float) -> np.ndarray:
 
 def integrated_loudness(audio: Audio) -> float:
     """Integrated loudness in LUFS; ``-inf`` for silence or clips under 400 ms."""
-    p = _block_powers(audio, 0.4, 0.1)
+    return gated_loudness(_block_powers(audio, 0.4, 0.1))
+
+
+def gated_loudness(p: np.ndarray) -> float:
+    """Integrated loudness in LUFS from the mean-square powers of the 400 ms blocks (75 %
+    overlap, channel-weighted, K-weighted): BS.1770's absolute and relative gates.
+
+    Lets a caller that computes the block powers another way (the composer's compiled
+    one-pass filter) share the gating; ``-inf`` when no block passes.
+    """
     p = p[_lufs(p) > ABS_GATE_LUFS]
     if p.size == 0:
         return float("-inf")

@@ -4,8 +4,9 @@ Stages, each deterministic for a given request and seed:
 
 1. :meth:`ComposerEngine.plan` resolves the request (explicit parameters, then the
    prompt, then the genre's defaults, then the seed) and writes the notes of every part;
-2. :meth:`ComposerEngine.render` renders each part with FluidSynth in stereo, balances
-   the stems by loudness, folds loop tails back onto the top, and sums the pre-master mix;
+2. :meth:`ComposerEngine.render` renders each part with FluidSynth in stereo (each distinct
+   note once), adds each stem's own reverb, folds loop tails back onto the top, balances the
+   stems by loudness, and sums the pre-master mix;
 3. :meth:`ComposerEngine.generate` masters the mix with :func:`music.loudness.normalize`
    (integrated loudness target under a true-peak ceiling) and returns a :class:`Take`.
 """
@@ -24,10 +25,11 @@ import numpy as np
 from music import loudness
 from music.audio import Audio
 from music.engines.base import Request, Take
-from music.engines.composer import arrangement, midi, patterns, theory
+from music.engines.composer import arrangement, dsp, midi, patterns, theory
 from music.engines.composer.genres import GENRES, Genre, get_genre
 from music.engines.composer.prompt import mood_effects, parse_prompt
 from music.engines.composer.render import Room, Voice, render_part
+from music.engines.composer.reverb import add_reverb
 from music.errors import EngineError
 from music.soundfont import find_soundfont, sha256_file
 
@@ -310,10 +312,7 @@ class ComposerEngine:
     def midi(self, plan: Plan) -> dict[str, bytes]:
         """MIDI files by stem name plus ``"all"``."""
         parts = [self._midi_part(plan, name) for name in plan.stems]
-        out = {p.name: midi.midi_bytes([p], bpm=plan.bpm, key=plan.key, title=plan.title, end_beat=plan.beats)
-               for p in parts}
-        out["all"] = midi.midi_bytes(parts, bpm=plan.bpm, key=plan.key, title=plan.title, end_beat=plan.beats)
-        return out
+        return midi.midi_files(parts, bpm=plan.bpm, key=plan.key, title=plan.title, end_beat=plan.beats)
 
     @staticmethod
     def _voice(plan: Plan, name: str) -> Voice:
@@ -346,8 +345,13 @@ class ComposerEngine:
         room = Room(size=plan.genre.room)
         raw: dict[str, np.ndarray] = {}
         for name in plan.stems:
-            raw[name] = render_part(plan.notes[name], voice=self._voice(plan, name), soundfont=sf2, sr=sr,
-                                    bpm=plan.bpm, n_samples=body + tail, room=room)
+            voice = self._voice(plan, name)
+            y = render_part(plan.notes[name], voice=voice, soundfont=sf2, sr=sr, bpm=plan.bpm,
+                            n_samples=body + tail, room=room)
+            # Each stem carries its own reverb return (CC91 / 127 of send), so the stems still
+            # sum to the mix.
+            add_reverb(y, sr=sr, send=voice.reverb / 127, size=room.size, damping=room.damping)
+            raw[name] = y
         if plan.loop:
             for name, y in raw.items():
                 folded = y[:, :body].copy()
@@ -357,7 +361,7 @@ class ComposerEngine:
                 raw[name] = folded
         else:
             # Cut after the last tail sample above -70 dB of the loudest stem, fade 50 ms.
-            peak = max(float(np.abs(y).max()) for y in raw.values()) or 1.0
+            peak = max(_peak(y) for y in raw.values()) or 1.0
             end = body
             for y in raw.values():
                 loud = np.flatnonzero(np.abs(y[:, body:]).max(axis=0) > peak * 10 ** (-70 / 20))
@@ -370,9 +374,11 @@ class ComposerEngine:
                 y[:, end - fade:] *= ramp
                 raw[name] = y
         gains = self._balance(plan, raw, sr)
-        stems = {n: (raw[n] * np.float32(gains[n])).astype(np.float32, copy=False) for n in plan.stems}
-        mix = np.zeros_like(next(iter(stems.values())))
+        stems = raw  # scaled in place: the raw renders are this method's own
         for n in plan.stems:
+            stems[n] *= np.float32(gains[n])
+        mix = stems[plan.stems[0]].copy()
+        for n in plan.stems[1:]:
             mix += stems[n]
         return Rendered(stems={n: Audio(s, sr) for n, s in stems.items()}, mix=Audio(mix, sr),
                         midi=self.midi(plan))
@@ -383,9 +389,7 @@ class ComposerEngine:
         """Stem gains: each stem to its loudness offset, the sum near ``target_lufs``,
         every stem's peak under -1 dBFS.
 
-        Loudness here is the BS.1770 K-weighted power of the channel sum over the non-silent
-        400 ms blocks (absolute gate only), a fast estimate that is enough to balance a mix;
-        the master is measured properly by :func:`music.loudness.normalize`.
+        Loudness here is each stem's BS.1770 integrated loudness (:func:`.dsp.integrated_loudness`).
         """
         g = plan.genre
         offsets = {"drums": g.drums_level_db, "bass": g.bass.level_db, "chords": g.chords.level_db,
@@ -393,13 +397,14 @@ class ComposerEngine:
         gains: dict[str, float] = {}
         powers: dict[str, float] = {}
         for name, y in raw.items():
-            power = _gated_power(y, sr)
+            level = dsp.integrated_loudness(y, sr)
+            power = 10 ** ((level + 0.691) / 10) if np.isfinite(level) else 0.0
             powers[name] = power
             gains[name] = 0.0 if power <= 0 else 10 ** (offsets[name] / 20) / np.sqrt(power)
         # Uncorrelated stems add in power.
         total = sum(powers[n] * gains[n] ** 2 for n in raw)
         common = 1.0 if total <= 0 else 10 ** ((target_lufs + 0.691) / 20) / np.sqrt(total)
-        peak = max(float(np.abs(raw[n]).max()) * gains[n] for n in raw)
+        peak = max(_peak(raw[n]) * gains[n] for n in raw)
         if peak * common > 10 ** (-1 / 20):
             common = 10 ** (-1 / 20) / peak
         return {n: float(gains[n] * common) for n in raw}
@@ -434,50 +439,29 @@ class ComposerEngine:
                     bpm=plan.bpm, key=plan.key.name, seed=int(request.seed))
 
 
-def _gated_power(y: np.ndarray, sr: int) -> float:
-    """Mean K-weighted power of gated 400 ms blocks (channels summed): BS.1770's gating on
-    non-overlapping blocks, a close and cheaper estimate of integrated loudness."""
-    b, a = loudness.k_weighting(sr)
-    from scipy import signal
-
-    # float64: the 38 Hz high-pass has poles too near 1 for float32.
-    k = signal.lfilter(b, a, y.astype(np.float64), axis=1)
-    power = np.einsum("cn,cn->n", k, k, dtype=np.float64)
-    block = int(0.4 * sr)
-    nb = power.size // block
-    if nb == 0:
-        return float(power.mean()) if power.size else 0.0
-    blocks = power[: nb * block].reshape(nb, block).mean(axis=1)
-    keep = blocks[blocks > 10 ** ((-70 + 0.691) / 10)]
-    if not keep.size:
-        return 0.0
-    keep = keep[keep > keep.mean() * 0.1]  # BS.1770 relative gate, -10 LU
-    return float(keep.mean())
+def _peak(y: np.ndarray) -> float:
+    """Sample peak ``max |y|`` without an ``abs`` temporary."""
+    return float(max(y.max(initial=0.0), -y.min(initial=0.0)))
 
 
 def bus_limit(x: np.ndarray, *, sr: int, ceiling_db: float = -1.5, attack_ms: float = 1.5,
               release_ms: float = 60.0, block: int = 32) -> np.ndarray:
-    """A fast look-ahead peak limiter on sample and half-sample peaks, on 32-sample blocks.
+    """A fast look-ahead peak limiter on sample and half-sample peaks, on 32-sample blocks;
+    works in place on ``x`` (float32, shape ``(channels, n)``) and returns it.
 
     The block gain ``min(1, ceiling / block peak)`` is spread over the attack window by a
     minimum filter, smoothed by a moving average after a second minimum filter of the same
     width (so it never rises above what any block needs), and interpolated linearly to
     samples after one more one-block minimum, so every sample stays under the ceiling.
-    It takes most of the peak reduction off the master so that
-    :func:`music.loudness.normalize` (true peak, 4× oversampled) has little left to do.
+    It takes most of the peak reduction off the master so that the exact true-peak
+    limiter of :func:`music.loudness.normalize` (4× oversampled) is rarely needed.
     """
     from scipy import ndimage
 
     c = 10 ** (ceiling_db / 20)
-    n = x.shape[1]
-    nb = -(-n // block)
-    padded = np.zeros((x.shape[0], nb * block), np.float32)
-    padded[:, :n] = x
     # Peaks between samples: the cubic (4-tap) half-sample interpolant catches most of the
     # inter-sample overshoot that 4x oversampling would find, at a fraction of its cost.
-    mid = np.zeros_like(padded)
-    mid[:, 1:-2] = (9.0 * (padded[:, 1:-2] + padded[:, 2:-1]) - padded[:, :-3] - padded[:, 3:]) / 16.0
-    env = np.maximum(np.abs(padded).max(axis=0), np.abs(mid).max(axis=0)).reshape(nb, block).max(axis=1)
+    env = dsp.block_envelope(x, block)
     g = np.minimum(1.0, c / np.maximum(env, 1e-12))
     if g.min() >= 1.0:
         return x
@@ -486,42 +470,53 @@ def bus_limit(x: np.ndarray, *, sr: int, ceiling_db: float = -1.5, attack_ms: fl
         g = ndimage.minimum_filter1d(g, 2 * w + 1, mode="nearest")
         g = ndimage.uniform_filter1d(g, 2 * w + 1, mode="nearest")
     g = ndimage.minimum_filter1d(g, 3, mode="nearest")
-    centres = np.arange(nb) * block + (block - 1) / 2
-    gain = np.interp(np.arange(n), centres, g).astype(np.float32)
-    return x * gain
+    dsp.apply_ramp(x, g, block)
+    return x
 
 
-def master(mix: Audio, *, lufs: float = -14.0, true_peak_dbtp: float = -1.0, loop: bool = False) -> Audio:
-    """Loudness-normalise under a true-peak ceiling (:func:`music.loudness.normalize`).
+def master(mix: Audio, *, lufs: float = -14.0, true_peak_dbtp: float = -1.0, loop: bool = False,
+           tolerance_lu: float = 0.05) -> Audio:
+    """Loudness-normalise under a true-peak ceiling.
+
+    The mix is gained and run through a fast limiter (:func:`bus_limit`) under the ceiling
+    less 1 dB; the gain is searched (secant steps on the measured loudness, each try from
+    the unlimited mix, so limiting never compounds) until the limited mix is within
+    ``tolerance_lu`` of the target. Loudness and the final true peak are measured exactly
+    (:mod:`.dsp`, compiled equivalents of :mod:`music.loudness`). A true peak over the
+    ceiling, or a target the search cannot reach, falls back to
+    :func:`music.loudness.normalize` (true-peak limiter, refined gain).
 
     A loop is mastered in the middle of three copies of itself, so the limiter sees the
     wrap-around and the mastered loop still repeats without a seam.
     """
-    x = mix.samples
+    sr = mix.sr
     n = mix.n
+    x0 = np.tile(mix.samples, (1, 3)) if loop else mix.samples
+    current = dsp.integrated_loudness(x0, sr)
+    if not np.isfinite(current):
+        raise EngineError("the mix is silent; nothing to master")
+    ceiling = true_peak_dbtp - 1.0  # what half-sample peaks miss of the true peak
+    gain_db = lufs - current
+    tried: list[tuple[float, float]] = []  # (gain dB, loudness after limiting)
+    for _ in range(5):
+        x = x0 * np.float32(10 ** (gain_db / 20))  # a new array: the limiter works in place
+        bus_limit(x, sr=sr, ceiling_db=ceiling)
+        got = dsp.integrated_loudness(x, sr)
+        tried.append((gain_db, got))
+        if abs(got - lufs) <= tolerance_lu:
+            break
+        if len(tried) == 1:
+            gain_db += lufs - got
+        else:
+            (g0, l0), (g1, l1) = tried[-2], tried[-1]
+            slope = (l1 - l0) / (g1 - g0) if g1 != g0 else 1.0
+            # Limiting takes back part of each dB of gain; never step against the target.
+            gain_db += (lufs - got) / min(1.0, max(slope, 0.1))
+    if abs(got - lufs) > tolerance_lu or dsp.true_peak(x, sr) > true_peak_dbtp:
+        x = loudness.normalize(Audio(x, sr), lufs=lufs, true_peak_dbtp=true_peak_dbtp).samples
     if loop:
-        x = np.tile(x, (1, 3))
-    # Pre-gain to the target with a fast sample-peak limiter under the ceiling,
-    # then the exact normaliser (true peak), which now mostly has nothing to limit.
-    gain = 10 ** ((lufs - _lufs_estimate(x, mix.sr)) / 20)
-    # The margin covers what half-sample peaks miss of the true peak, so the normaliser's
-    # own limiter usually finds nothing to do (its exact path costs two more 4x passes).
-    x = bus_limit((x * np.float32(gain)).astype(np.float32, copy=False), sr=mix.sr,
-                  ceiling_db=true_peak_dbtp - 1.0)
-    # One exact measurement to correct the estimate and what the limiting took off.
-    adjust = lufs - loudness.integrated_loudness(Audio(x, mix.sr))
-    x = (x * np.float32(10 ** (adjust / 20))).astype(np.float32, copy=False)
-    if adjust > 0:
-        x = bus_limit(x, sr=mix.sr, ceiling_db=true_peak_dbtp - 1.0)
-    out = loudness.normalize(Audio(x, mix.sr), lufs=lufs, true_peak_dbtp=true_peak_dbtp)
-    if loop:
-        return Audio(np.ascontiguousarray(out.samples[:, n:2 * n]), mix.sr)
-    return out
-
-
-def _lufs_estimate(x: np.ndarray, sr: int) -> float:
-    p = _gated_power(x, sr)
-    return -0.691 + 10 * np.log10(p) if p > 0 else -70.0
+        return Audio(np.ascontiguousarray(x[:, n:2 * n]), sr)
+    return Audio(x, sr)
 
 
 _TITLE_DROP = re.compile(

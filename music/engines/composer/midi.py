@@ -10,6 +10,7 @@ tick are ordered note-off first, then by pitch, so the bytes are deterministic.
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass
 
 import mido
@@ -81,3 +82,24 @@ def midi_bytes(parts: list[Part], *, bpm: float, key: Key, title: str, end_beat:
     buf = io.BytesIO()
     mf.save(file=buf)
     return buf.getvalue()
+
+
+def midi_files(parts: list[Part], *, bpm: float, key: Key, title: str, end_beat: float) -> dict[str, bytes]:
+    """One type-1 file per part plus ``"all"`` with every part, each track built and
+    encoded once: the bytes equal :func:`midi_bytes` of ``[part]`` and of ``parts``."""
+    out: dict[str, bytes] = {}
+    chunks = []
+    head = b""
+    for p in parts:
+        data = midi_bytes([p], bpm=bpm, key=key, title=title, end_beat=end_beat)
+        out[p.name] = data
+        # MThd (14 bytes), then the conductor's MTrk chunk, then the part's.
+        conductor_len = struct.unpack(">I", data[18:22])[0]
+        head = data[14:22 + conductor_len]
+        chunks.append(data[22 + conductor_len:])
+    if parts:
+        out["all"] = (b"MThd" + struct.pack(">IHHH", 6, 1, 1 + len(parts), TICKS_PER_BEAT)
+                      + head + b"".join(chunks))
+    else:
+        out["all"] = midi_bytes([], bpm=bpm, key=key, title=title, end_beat=end_beat)
+    return out

@@ -439,6 +439,10 @@ def _arp(ctx: Context, rng: np.random.Generator, low: int, high: int) -> list[No
 
 GENERATORS = {"drums": drums, "bass": bass, "chords": chords, "lead": lead}
 
+VELOCITY_STEP = 4
+"""Humanised velocities land on multiples of this (≈ 0.7 dB apart at forte, under the
+jitter itself), so that the renderer meets the same note often and renders it once."""
+
 
 # --------------------------------------------------------------------------- groove
 
@@ -451,6 +455,7 @@ def humanize(notes: list[Note], *, rng: np.random.Generator, swing: float, timin
     (0.5 straight, 2/3 triplet feel). Timing jitter is Gaussian with ``timing_ms``
     standard deviation, clipped at 2.5 σ; notes on the very first downbeat stay at 0 so
     the take starts on the beat. Durations keep their ends on the humanised grid.
+    Velocities are rounded to :data:`VELOCITY_STEP` after the jitter.
     """
     sd_beats = timing_ms / 1000.0 * bpm / 60.0
     out = []
@@ -464,6 +469,7 @@ def humanize(notes: list[Note], *, rng: np.random.Generator, swing: float, timin
         start = max(0.0, start)
         if loop:
             start = min(start, total_beats - 1e-3)
-        vel = int(np.clip(round(n.vel + rng.normal(0.0, velocity_sd)), 1, 127))
+        vel = n.vel + rng.normal(0.0, velocity_sd)
+        vel = int(np.clip(VELOCITY_STEP * round(vel / VELOCITY_STEP), 1, 127))
         out.append(replace(n, start=start, vel=vel))
     return sorted(out, key=lambda n: (n.start, n.pitch, n.vel, n.dur))

@@ -1,15 +1,25 @@
-"""Stereo rendering of note lists with FluidSynth.
+"""Stereo rendering of note lists with FluidSynth, one distinct note at a time.
 
 pyfluidsynth's ``Synth.get_samples`` returns interleaved 16-bit stereo; we call the
 same library's ``fluid_synth_write_float`` (through pyfluidsynth's ``cfunc`` binding)
 instead, which writes 32-bit float left and right buffers directly into numpy arrays:
 no 16-bit quantisation or dither before mastering, and no clipping inside the synth.
 
-One fresh synthesizer renders each part, so a stem never depends on which other stems
-were asked for. Events are applied between render calls; FluidSynth processes audio in
-64-sample blocks, so an event lands on the next block boundary (≤ 1.45 ms at 44.1 kHz),
-which is deterministic. Chorus and reverb are FluidSynth's own (their send levels come
-from CC93/CC91), so each stem carries its own effect returns.
+**Note cache.** A part sets its channel controllers once and never changes them while
+notes sound (no pitch bend, no CC automation, no sustain pedal), and FluidSynth's voices
+do not interact except in three ways handled here: a new note on a sounding key releases
+the old one (its length is cut to the next onset on that key), an exclusive class chokes
+the hi-hats (an open hat fades out when the next hat on the kit starts), and the polyphony
+limit, which these parts never reach. So a part is the sum of its notes, each rendered
+alone: :func:`render_part` renders every distinct ``(key, velocity, length)`` once, from
+silence, in one synthesizer per part, and adds the copies at their sample-exact onsets
+(FluidSynth itself would start them on the next 64-sample block). A note's render stops
+once its release has fallen 60 dB under the note's own peak or under -80 dBFS (the
+stems are later balanced and the master is at -14 LUFS: that is 50 dB or more under the
+music), or when FluidSynth ends it.
+
+FluidSynth's reverb is off (a reverb cannot be rendered per note: :mod:`.reverb` adds one
+per stem); its chorus runs per note render, so chorused parts keep their width.
 """
 
 from __future__ import annotations
@@ -25,10 +35,24 @@ from music.engines.composer.patterns import Note
 from music.errors import EngineError
 
 _write_float = None
+_active_voices = None
+
+BLOCK = 64
+"""FluidSynth's internal block: note renders start and stop on its boundaries."""
+TAIL_CUT_DB = -60.0
+"""A note render stops when a 4096-sample chunk peaks this far under the note's peak…"""
+FLOOR_DBFS = -80.0
+"""… or under this level (full scale 1.0; FluidSynth's gain is 0.5)."""
+_CHUNK = 64 * BLOCK
+HATS = (42, 44, 46)
+"""GM closed, pedal and open hi-hat: one exclusive class, each choking the previous."""
+_CHOKE_DB_PER_S = 100.0 / 0.891
+"""FluidSynth kills an exclusive-class voice with a release of -200 timecents (0.891 s over
+its 100 dB range); the choked hat fades at the same rate here."""
 
 
 def _fluidsynth():  # type: ignore[no-untyped-def]
-    global _write_float
+    global _write_float, _active_voices
     from music.soundfont import import_pyfluidsynth
 
     try:
@@ -45,6 +69,8 @@ def _fluidsynth():  # type: ignore[no-untyped-def]
             ("lout", ctypes.c_void_p, 1), ("loff", ctypes.c_int, 1), ("lincr", ctypes.c_int, 1),
             ("rout", ctypes.c_void_p, 1), ("roff", ctypes.c_int, 1), ("rincr", ctypes.c_int, 1),
         )
+        _active_voices = fluidsynth.cfunc(
+            "fluid_synth_get_active_voice_count", ctypes.c_int, ("synth", ctypes.c_void_p, 1))
     return fluidsynth
 
 
@@ -62,7 +88,7 @@ class Voice:
 
 @dataclass(frozen=True)
 class Room:
-    """FluidSynth reverb and chorus settings for a take."""
+    """Reverb (:mod:`.reverb`) and FluidSynth chorus settings for a take."""
 
     size: float = 0.5
     damping: float = 0.3
@@ -72,9 +98,203 @@ class Room:
     chorus_level: float = 1.2
 
 
+def _new_synth(voice: Voice, *, soundfont: Path, sr: int, room: Room, gain: float, reverb: bool):  # type: ignore[no-untyped-def]
+    """A synthesizer with ``voice`` selected and its controllers set."""
+    fs = _fluidsynth()
+    synth = fs.Synth(gain=gain, samplerate=float(sr))
+    try:
+        # One core, no audio driver, samples loaded for the selected preset only.
+        synth.setting("synth.cpu-cores", 1)
+        synth.setting("synth.dynamic-sample-loading", 1)
+        synth.setting("synth.polyphony", 256)
+        # The effects run on every sample whether a part sends to them or not: switch off
+        # those a part does not use (a dry bass saves a whole reverb).
+        synth.setting("synth.reverb.active", int(reverb and voice.reverb > 0))
+        synth.setting("synth.chorus.active", int(voice.chorus > 0))
+        sfid = synth.sfload(os.fspath(soundfont))
+        if sfid < 0:
+            raise EngineError(f"FluidSynth could not load the SoundFont {soundfont}")
+        ch = voice.channel
+        if synth.program_select(ch, sfid, voice.bank, voice.program) != 0 and \
+                synth.program_select(ch, sfid, 128 if voice.bank == 128 else 0, voice.program) != 0:
+            raise EngineError(f"SoundFont {Path(soundfont).name} has no preset {voice.bank}:{voice.program}")
+        synth.set_reverb(room.size, room.damping, room.width, room.level)
+        synth.set_chorus(3, room.chorus_level, 0.3, room.chorus_depth, 0)
+        for control, value in ((7, 100), (11, 127), (10, voice.pan), (91, voice.reverb), (93, voice.chorus)):
+            synth.cc(ch, control, value)
+    except BaseException:
+        synth.delete()
+        raise
+    return synth
+
+
+def _instances(notes: list[Note], *, spb: float, n_samples: int) -> list[tuple[int, int, int, int]]:
+    """``(onset, key, velocity, blocks)`` per note that starts before ``n_samples``.
+
+    A note's length is cut at the next onset on the same key, where FluidSynth would
+    release it, and rounded up to whole blocks, as FluidSynth applies a note-off.
+    """
+    spans = []
+    for n in notes:
+        on = round(n.start * spb)
+        if on < n_samples:
+            spans.append((on, max(on + 1, round((n.start + n.dur) * spb)), n.pitch, n.vel))
+    spans.sort()
+    next_on: dict[int, int] = {}
+    out = []
+    for on, off, pitch, vel in reversed(spans):
+        nxt = next_on.get(pitch)
+        if nxt is not None and nxt > on:
+            off = min(off, nxt)
+        next_on[pitch] = on
+        out.append((on, pitch, vel, -(-(off - on) // BLOCK)))
+    out.reverse()
+    return out
+
+
+def _render_note(synth, ch: int, pitch: int, vel: int, blocks: int, scratch: np.ndarray,  # type: ignore[no-untyped-def]
+                 *, flush: bool) -> np.ndarray:
+    """One note from silence: held ``blocks`` blocks, then its release until it dies away."""
+    lp, rp = scratch[0].ctypes.data, scratch[1].ctypes.data
+    cap = scratch.shape[1] - BLOCK  # the last block takes the silence after the note
+    pos = min(blocks * BLOCK, cap)
+    synth.noteon(ch, pitch, vel)
+    _write_float(synth.synth, pos, lp, 0, 1, rp, 0, 1)
+    synth.noteoff(ch, pitch)
+    peak = _peak(scratch[:, :pos])
+    floor = 10 ** (TAIL_CUT_DB / 20)
+    absolute = 10 ** (FLOOR_DBFS / 20)
+    while pos + _CHUNK <= cap and _active_voices(synth.synth) > 0:
+        _write_float(synth.synth, _CHUNK, lp + 4 * pos, 0, 1, rp + 4 * pos, 0, 1)
+        chunk_peak = _peak(scratch[:, pos:pos + _CHUNK])
+        pos += _CHUNK
+        peak = max(peak, chunk_peak)
+        if chunk_peak <= max(peak * floor, absolute):
+            break
+    y = scratch[:, :pos].copy()
+    # Silence whatever still sounds and let the chorus line empty, so that the next note
+    # starts from the same silent state whatever came before it.
+    _silence(synth, ch, scratch, blocks=32 if flush else 1)
+    return y
+
+
+def _peak(y: np.ndarray) -> float:
+    return float(max(y.max(initial=0.0), -y.min(initial=0.0)))
+
+
+def _silence(synth, ch: int, scratch: np.ndarray, *, blocks: int) -> None:  # type: ignore[no-untyped-def]
+    """Stop every voice on ``ch`` and render ``blocks`` blocks into the last block of ``scratch``."""
+    synth.all_sounds_off(ch)
+    tmp = scratch[:, -BLOCK:]
+    for _ in range(blocks):
+        _write_float(synth.synth, BLOCK, tmp[0].ctypes.data, 0, 1, tmp[1].ctypes.data, 0, 1)
+
+
+def _hats_choke(synth, ch: int, scratch: np.ndarray) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a closed hat chokes an open one on this kit (some kits, such as FluidR3's 808,
+    put the hats in no exclusive class): the two played together against their sum."""
+    held, at = 64, 16 * BLOCK
+    n = held * BLOCK
+    opened = _render_note(synth, ch, 46, 100, held, scratch, flush=False)[:, :n]
+    closed = _render_note(synth, ch, 42, 100, held, scratch, flush=False)[:, :n - at]
+    if opened.shape[1] < n or closed.shape[1] < n - at or not np.abs(opened).max() > 0:
+        return False
+    lp, rp = scratch[0].ctypes.data, scratch[1].ctypes.data
+    synth.noteon(ch, 46, 100)
+    _write_float(synth.synth, at, lp, 0, 1, rp, 0, 1)
+    synth.noteon(ch, 42, 100)
+    _write_float(synth.synth, n - at, lp + 4 * at, 0, 1, rp + 4 * at, 0, 1)
+    both = scratch[:, :n].copy()
+    _silence(synth, ch, scratch, blocks=1)
+    opened[:, at:] += closed
+    # The first block of a voice in a slot never used before differs a little from a reused
+    # slot's: compare from the block after the closed hat's onset.
+    return bool(np.abs(both - opened)[:, at + BLOCK:].max() > 1e-4 * np.abs(both).max())
+
+
 def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bpm: float,
                 n_samples: int, room: Room = Room(), gain: float = 0.5) -> np.ndarray:
-    """Render one part.
+    """Render one part, dry (no reverb), each distinct note once.
+
+    Parameters
+    ----------
+    notes : list of Note
+        Onsets and lengths in beats.
+    voice : Voice
+        Channel, preset and controllers; ``voice.reverb`` is ignored here (the engine adds
+        the reverb per stem), ``voice.chorus`` is FluidSynth's chorus send.
+    soundfont : Path
+        A SoundFont 2 file.
+    sr : int
+        Sample rate (Hz).
+    bpm : float
+        Tempo for beat → sample conversion.
+    n_samples : int
+        Length of the output; notes past it are cut, release tails past it lost.
+    room : Room
+        Chorus settings.
+    gain : float
+        FluidSynth's master gain.
+
+    Returns
+    -------
+    np.ndarray, shape=(2, n_samples), dtype=float32
+    """
+    _fluidsynth()
+    ch = voice.channel
+    insts = _instances(notes, spb=60.0 / bpm * sr, n_samples=n_samples)
+    out = np.zeros((2, n_samples), np.float32)
+    if not insts:
+        return out
+    synth = _new_synth(voice, soundfont=soundfont, sr=sr, room=room, gain=gain, reverb=False)
+    cache: dict[tuple[int, int, int], np.ndarray] = {}
+    try:
+        # Longest render a note can need: from the earliest onset to the end. The block
+        # past `cap` is where the silence after each note is written.
+        cap = -(-(n_samples - insts[0][0]) // BLOCK) * BLOCK
+        scratch = np.empty((2, max(cap, 64 * BLOCK) + BLOCK), np.float32)
+        # A fresh synthesizer plays the first block of its first note differently from every
+        # later one: play a throwaway block so every cached note starts from the same state.
+        synth.noteon(ch, insts[0][1], insts[0][2])
+        _write_float(synth.synth, BLOCK, scratch[0].ctypes.data, 0, 1, scratch[1].ctypes.data, 0, 1)
+        _silence(synth, ch, scratch, blocks=1)
+        hats = voice.bank == 128 and any(p in HATS for _, p, _, _ in insts)
+        choke = hats and _hats_choke(synth, ch, scratch)
+        scratch = scratch[:, :cap + BLOCK]
+        for _, pitch, vel, blocks in insts:
+            key = (pitch, vel, blocks)
+            if key not in cache:
+                cache[key] = _render_note(synth, ch, pitch, vel, blocks, scratch, flush=voice.chorus > 0)
+    finally:
+        synth.delete()
+    hat_ons = [on for on, pitch, _, _ in insts if choke and pitch in HATS]
+    h = 0
+    for on, pitch, vel, blocks in insts:
+        y = cache[(pitch, vel, blocks)]
+        m = min(y.shape[1], n_samples - on)
+        if choke and pitch in HATS:
+            # The next hat chokes this one (FluidSynth's exclusive-class kill).
+            while h < len(hat_ons) and hat_ons[h] <= on:
+                h += 1
+            if h < len(hat_ons) and hat_ons[h] - on < m:
+                cut = hat_ons[h] - on
+                k = min(m - cut, round(0.891 * sr))
+                fade = 10 ** (-_CHOKE_DB_PER_S / 20 * np.arange(1, k + 1, dtype=np.float32) / sr)
+                out[:, on:on + cut] += y[:, :cut]
+                out[:, on + cut:on + cut + k] += y[:, cut:cut + k] * fade
+                continue
+        out[:, on:on + m] += y[:, :m]
+    if not np.isfinite(out).all():
+        raise EngineError("FluidSynth produced non-finite samples")
+    return out
+
+
+def render_part_live(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bpm: float,
+                n_samples: int, room: Room = Room(), gain: float = 0.5) -> np.ndarray:
+    """Render one part by streaming its events through one synthesizer (the pre-cache renderer).
+
+    Kept as the benchmark's baseline: FluidSynth playing every note in real time, with its
+    own reverb and chorus per part when the voice sends to them.
 
     Parameters
     ----------
@@ -94,28 +314,9 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
     -------
     np.ndarray, shape=(2, n_samples), dtype=float32
     """
-    fs = _fluidsynth()
-    synth = fs.Synth(gain=gain, samplerate=float(sr))
+    synth = _new_synth(voice, soundfont=soundfont, sr=sr, room=room, gain=gain, reverb=True)
+    ch = voice.channel
     try:
-        # One core, no audio driver, samples loaded for the selected preset only.
-        synth.setting("synth.cpu-cores", 1)
-        synth.setting("synth.dynamic-sample-loading", 1)
-        synth.setting("synth.polyphony", 256)
-        # The effects run on every sample whether a part sends to them or not: switch off
-        # those a part does not use (a dry bass saves a whole reverb).
-        synth.setting("synth.reverb.active", int(voice.reverb > 0))
-        synth.setting("synth.chorus.active", int(voice.chorus > 0))
-        sfid = synth.sfload(os.fspath(soundfont))
-        if sfid < 0:
-            raise EngineError(f"FluidSynth could not load the SoundFont {soundfont}")
-        ch = voice.channel
-        if synth.program_select(ch, sfid, voice.bank, voice.program) != 0 and \
-                synth.program_select(ch, sfid, 128 if voice.bank == 128 else 0, voice.program) != 0:
-            raise EngineError(f"SoundFont {Path(soundfont).name} has no preset {voice.bank}:{voice.program}")
-        synth.set_reverb(room.size, room.damping, room.width, room.level)
-        synth.set_chorus(3, room.chorus_level, 0.3, room.chorus_depth, 0)
-        for control, value in ((7, 100), (11, 127), (10, voice.pan), (91, voice.reverb), (93, voice.chorus)):
-            synth.cc(ch, control, value)
         spb = 60.0 / bpm * sr
         events: list[tuple[int, int, int, int]] = []  # (sample, on?, pitch, vel); offs first
         for n in notes:

@@ -1,0 +1,146 @@
+"""A cheap deterministic reverb, one per stem, so that stems still sum to the mix.
+
+FluidSynth's reverb runs on every output sample of every synthesizer, and it cannot run
+per note (a tail outlives its note), so the engine renders notes dry and reverberates each
+stem here instead: the stem's mono send, decimated 4× to a quarter of the rate, is
+convolved (FFT overlap-add, :func:`scipy.signal.oaconvolve`) with a fixed stereo impulse
+response, and the stereo return is interpolated back to the full rate. A reverb tail lives
+almost wholly under the quarter rate's Nyquist frequency (5.5 kHz at 44.1 kHz; the room's
+damping takes the highs off anyway), so the quarter rate costs the sound little and the
+convolution a quarter (and its decimation and interpolation are a few vector passes).
+
+The impulse response is seeded noise, independent in the two channels (width), under two
+exponential decays: the band under 2 kHz decays over the room's reverb time and the band
+over it twice as fast (damping), after a 12 ms pre-delay. Its level was matched by ear
+and by measurement to FluidSynth's reverb at the same send (``CC91``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy import signal
+
+
+def decimation(sr: int) -> int:
+    """The reverb runs at ``sr / decimation(sr)``: 11.025 kHz from 44.1 kHz, 12 kHz from
+    48 kHz, and half the rate under 44.1 kHz (so that its band still reaches 5.5 kHz)."""
+    return 4 if sr >= 44_100 else 2
+
+PRE_DELAY_S = 0.012
+SPLIT_HZ = 3000.0
+LEVEL = 0.9
+"""Wet gain per unit send, matched to FluidSynth 2's reverb (send = CC91 / 127)."""
+
+
+def reverb_time(size: float) -> float:
+    """Reverb time (-60 dB) in seconds for a FluidSynth-style room size 0–1.
+
+    FluidSynth's comb feedback is ``0.7 + 0.28·size``, and its tails measured 1.9 s at
+    size 0.5, 2.3 s at 0.6 and 6 s at 0.9: about ``0.3 / (1 - feedback)``.
+    """
+    return 0.3 / (0.3 - 0.28 * min(float(size), 0.95))
+
+
+@lru_cache(maxsize=16)
+def impulse_response(sr: int, size: float, damping: float = 0.3) -> np.ndarray:
+    """The stereo impulse response at ``sr / decimation(sr)``, shape ``(2, n)``, float32, unit energy
+    per channel (deterministic: a fixed seed)."""
+    low_sr = sr / decimation(sr)
+    rt = reverb_time(size)
+    n = int(rt * low_sr * 5 / 6)  # to -50 dB
+    t = np.arange(n) / low_sr
+    rng = np.random.default_rng(0x5EED)
+    noise = rng.standard_normal((2, n))
+    b, a = signal.butter(2, min(SPLIT_HZ, 0.4 * low_sr) / (low_sr / 2))
+    low = signal.lfilter(b, a, noise, axis=1)
+    high = noise - low
+    # -60 dB over rt: amplitude exp(-6.91 t / rt); the highs decay (1 + damping)× faster.
+    ir = low * np.exp(-6.91 * t / rt) + high * np.exp(-6.91 * (1 + damping) * t / rt)
+    ir[:, : round(PRE_DELAY_S * low_sr)] = 0.0
+    ir /= np.sqrt((ir**2).sum(axis=1, keepdims=True))
+    return ir.astype(np.float32)
+
+
+def _down_taps(factor: int) -> np.ndarray:
+    """Four ``factor``-sample boxes convolved (a cubic B-spline kernel, ``4·factor - 3``
+    taps): zeros at every multiple of the low rate, so what folds back into the low band
+    is attenuated ~40 dB or more."""
+    w = np.ones(1)
+    for _ in range(4):
+        w = np.convolve(w, np.ones(factor))
+    return (w[w > 0] / w.sum()).astype(np.float32)
+
+
+def _up_taps(factor: int) -> np.ndarray:
+    """Cubic B-spline weights of low-rate samples ``k-1 … k+2`` for output ``factor·k + p``:
+    images fall ~50 dB under the band they mirror (linear interpolation: ~26 dB)."""
+    t = np.arange(factor)[:, None] / factor
+    w = np.hstack([(1 - t) ** 3, 3 * t**3 - 6 * t**2 + 4, -3 * t**3 + 3 * t**2 + 3 * t + 1, t**3]) / 6
+    return w.astype(np.float32)
+
+
+def _decimate_send(x: np.ndarray, gain: np.float32, w: np.ndarray, factor: int,
+                   out: np.ndarray) -> None:  # pragma: no cover - numba kernel
+    """``out[k]`` = ``gain`` · (L + R) filtered by ``w`` (centred) around sample ``factor·k``."""
+    n = x.shape[1]
+    nt = w.shape[0]
+    half = nt // 2
+    for k in range(out.shape[0]):
+        acc = np.float32(0.0)
+        i0 = factor * k - half
+        if i0 >= 0 and i0 + nt <= n:
+            for j in range(nt):
+                acc += w[j] * (x[0, i0 + j] + x[1, i0 + j])
+        else:
+            for j in range(nt):
+                if 0 <= i0 + j < n:
+                    acc += w[j] * (x[0, i0 + j] + x[1, i0 + j])
+        out[k] = gain * acc
+
+
+def _add_upsampled(y: np.ndarray, wet: np.ndarray, w: np.ndarray) -> None:  # pragma: no cover
+    """``y[:, f·k + p]`` += Σ ``w[p, j]`` · ``wet[:, k - 1 + j]`` for ``f = len(w)`` (numba
+    kernel; ``wet`` at ``1/f`` of ``y``'s rate, zero outside it)."""
+    n = y.shape[1]
+    m = wet.shape[1]
+    f = w.shape[0]
+    for c in range(2):
+        for k in range(m):
+            a = wet[c, k - 1] if k >= 1 else np.float32(0.0)
+            b = wet[c, k]
+            d = wet[c, k + 1] if k + 1 < m else np.float32(0.0)
+            e = wet[c, k + 2] if k + 2 < m else np.float32(0.0)
+            for p in range(f):
+                i = f * k + p
+                if i < n:
+                    y[c, i] += w[p, 0] * a + w[p, 1] * b + w[p, 2] * d + w[p, 3] * e
+
+
+_jit: dict[str, object] = {}
+
+
+def _kernel(name: str):  # type: ignore[no-untyped-def]
+    """The numba-compiled kernel (compiled on first use, cached on disk by numba)."""
+    if name not in _jit:
+        from numba import njit
+
+        _jit[name] = njit(cache=True)(globals()[name])
+    return _jit[name]
+
+
+def add_reverb(y: np.ndarray, *, sr: int, send: float, size: float, damping: float = 0.3) -> None:
+    """Add the reverb return of stereo ``y`` (shape ``(2, n)``, float32) at ``send`` (0–1)
+    to ``y`` in place; the return is cut at ``n`` samples, as the stem is."""
+    n = y.shape[1]
+    if send <= 0 or n == 0:
+        return
+    f = decimation(sr)
+    m = -(-n // f)
+    low = np.empty(m, np.float32)
+    # 0.5: (L + R) → mono
+    _kernel("_decimate_send")(y, np.float32(0.5 * send * LEVEL), _down_taps(f), f, low)
+    ir = impulse_response(sr, round(size, 3), round(damping, 3))
+    wet = signal.oaconvolve(low[None, :], ir, axes=1)[:, :m].astype(np.float32, copy=False)
+    _kernel("_add_upsampled")(y, np.ascontiguousarray(wet), _up_taps(f))
