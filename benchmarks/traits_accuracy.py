@@ -24,9 +24,13 @@ SoundFonts: FluidR3_GM (Debian ``fluid-soundfont-gm``, MIT) and TimGM6mb (GPL-2,
 benchmark time from inside the ``pretty_midi`` wheel on PyPI and cached; it is a data file
 for this benchmark only, never shipped or imported by songmint).
 
+With ``--held-out``, tempo is also scored on clips kept out of every choice of the tempo
+method's parameters: the same arrangements at other tempos, keys and seeds, and full
+takes of songmint's composer engine (nine genres, two tempos each).
+
 Usage::
 
-    .venv/bin/python benchmarks/traits_accuracy.py [--quick] [--save-dir DIR] [--no-baseline]
+    .venv/bin/python benchmarks/traits_accuracy.py [--quick] [--save-dir DIR] [--no-baseline] [--held-out]
 """
 
 from __future__ import annotations
@@ -126,6 +130,45 @@ def clip_set(soundfonts: dict[str, Path], *, quick: bool = False) -> list[Clip]:
     if quick:
         clips = clips[::4] + [c for c in clips if c.parts != "full"][:2]
     return clips
+
+
+def held_out_set(soundfonts: dict[str, Path]) -> list[Clip]:
+    """The same seven arrangements at other tempos, keys and seeds than :func:`clip_set`.
+
+    Two tempos per arrangement and SoundFont (35 % and 85 % of the arrangement's range, +2 BPM
+    with the second SoundFont), so 28 clips with two SoundFonts. Rendered once, after the tempo
+    method was fixed, and kept out of every choice of its parameters.
+    """
+    clips = []
+    i = 0
+    for g, (_, lo, hi) in GENRES.items():
+        for k, sf_name in enumerate(soundfonts):
+            for frac in (0.35, 0.85):
+                bpm = float(round(lo + (hi - lo) * frac)) + 2 * k
+                tonic, mode = (i * 5 + 1) % 12, ("minor", "major")[i % 2]
+                label = f"{PITCH_CLASSES[tonic]}{'m' if mode == 'minor' else ''}"
+                clips.append(Clip(f"held-{g}-{label}-{bpm:.0f}-{sf_name}", g, tonic, mode, bpm, sf_name,
+                                  seed=1300 + i))
+                i += 1
+    return clips
+
+
+def composer_takes() -> list[tuple[str, float, Audio]]:
+    """Takes of songmint's own composer engine (every genre, two tempos, 90 s and 45 s) with the
+    tempo they were composed at: full arrangements with intros, breakdowns and fills."""
+    from music.engines import Request, get_engine
+    from music.engines.composer.genres import GENRES as COMPOSER_GENRES
+
+    engine = get_engine("composer")
+    takes = []
+    for name, genre in COMPOSER_GENRES.items():
+        lo, hi = genre.bpm_range
+        plan = ((round(lo + 0.15 * (hi - lo)), 21, 90), (round(lo + 0.6 * (hi - lo)), 22, 45))
+        for bpm, seed, seconds in plan:
+            take = engine.generate(Request(seed=seed, seconds=seconds,
+                                           params={"genre": name, "bpm": bpm, "sample_rate": 22050}))
+            takes.append((f"composer-{name}-{bpm}-s{seed}", float(bpm), take.mix))
+    return takes
 
 
 # --------------------------------------------------------------------------- events
@@ -358,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a quarter of the clips")
     ap.add_argument("--save-dir", type=Path, help="also write the rendered clips here (FLAC)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the librosa baseline")
+    ap.add_argument("--held-out", action="store_true",
+                    help="also score tempo on 28 more clips at other tempos/keys/seeds and 18 composer takes")
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "songmint" / "benchmarks")
     args = ap.parse_args(argv)
 
@@ -433,7 +478,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"audio {audio_s:.0f} s; render {t_render:.1f} s; songmint traits {t_ours:.1f} s "
           f"({audio_s / max(t_ours, 1e-9):.0f}× real time, all traits)"
           + ("" if args.no_baseline else f"; librosa baseline {t_base:.1f} s"))
+    if args.held_out:
+        held_out(soundfonts)
     return 0
+
+
+def held_out(soundfonts: dict[str, Path]) -> None:
+    """Tempo Acc1 on :func:`held_out_set` and :func:`composer_takes`, misses listed."""
+    from music.traits import extract
+
+    print("\n== held out (tempo only)")
+    groups: dict[str, list[tuple[str, float, float]]] = {"rendered arrangements": [], "composer takes": []}
+    for c in held_out_set(soundfonts):
+        est = extract(render(c, soundfonts[c.soundfont])).tempo_bpm
+        groups["rendered arrangements"].append((c.name, c.bpm, est))
+    for name, bpm, mix in composer_takes():
+        groups["composer takes"].append((name, bpm, extract(mix).tempo_bpm))
+    for label, rows in groups.items():
+        a1 = np.mean([acc1(ref, est) for _, ref, est in rows])
+        a2 = np.mean([acc2(ref, est) for _, ref, est in rows])
+        print(f"{label:<24} n={len(rows):<3} tempo Acc1 {a1:.3f}  Acc2 {a2:.3f}")
+        for name, ref, est in rows:
+            if not acc1(ref, est):
+                print(f"    miss: {name:<34} {ref:5.0f} → {est:6.1f}")
 
 
 if __name__ == "__main__":

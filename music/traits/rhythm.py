@@ -83,7 +83,7 @@ class Rhythm:
     accents: tuple[np.ndarray, ...] = ()
 
 
-def onset_envelope(mel: np.ndarray, *, bands: slice = slice(None), range_db: float = 80.0) -> np.ndarray:
+def onset_envelope(mel: np.ndarray, *, bands: slice = slice(None)) -> np.ndarray:
     """Spectral flux of the log mel spectrogram, shape ``(frames,)``, ≥ 0 (dB per band).
 
     Parameters
@@ -92,8 +92,6 @@ def onset_envelope(mel: np.ndarray, *, bands: slice = slice(None), range_db: flo
         Mel power spectrogram.
     bands : slice
         Mel bands to use (e.g. the bass bands only).
-    range_db : float
-        Levels more than this far below the loudest band and frame count as this far below.
     """
     m = mel[bands]
     if m.shape[1] < 2:
@@ -101,7 +99,7 @@ def onset_envelope(mel: np.ndarray, *, bands: slice = slice(None), range_db: flo
     top = float(m.max())
     if top <= 0:
         return np.zeros(m.shape[1], np.float32)
-    db = 10.0 * np.log10(np.maximum(m, top * 10.0 ** (-range_db / 10.0)))
+    db = 10.0 * np.log10(np.maximum(m, top * 1e-8))
     flux = np.maximum(0.0, np.diff(db, axis=1)).mean(axis=0)
     return np.concatenate([[0.0], flux]).astype(np.float32)
 
