@@ -98,34 +98,76 @@ class Room:
     chorus_level: float = 1.2
 
 
-def _new_synth(voice: Voice, *, soundfont: Path, sr: int, room: Room, gain: float, reverb: bool):  # type: ignore[no-untyped-def]
-    """A synthesizer with ``voice`` selected and its controllers set."""
+def _open_synth(*, soundfont: Path, sr: int, room: Room, gain: float, reverb: bool, chorus: bool):  # type: ignore[no-untyped-def]
+    """A synthesizer with ``soundfont`` loaded; returns ``(synth, sfid)``."""
     fs = _fluidsynth()
     synth = fs.Synth(gain=gain, samplerate=float(sr))
     try:
-        # One core, no audio driver, samples loaded for the selected preset only.
+        # One core, no audio driver, samples loaded for the selected presets only.
         synth.setting("synth.cpu-cores", 1)
         synth.setting("synth.dynamic-sample-loading", 1)
         synth.setting("synth.polyphony", 256)
         # The effects run on every sample whether a part sends to them or not: switch off
         # those a part does not use (a dry bass saves a whole reverb).
-        synth.setting("synth.reverb.active", int(reverb and voice.reverb > 0))
-        synth.setting("synth.chorus.active", int(voice.chorus > 0))
+        synth.setting("synth.reverb.active", int(reverb))
+        synth.setting("synth.chorus.active", int(chorus))
         sfid = synth.sfload(os.fspath(soundfont))
         if sfid < 0:
             raise EngineError(f"FluidSynth could not load the SoundFont {soundfont}")
-        ch = voice.channel
-        if synth.program_select(ch, sfid, voice.bank, voice.program) != 0 and \
-                synth.program_select(ch, sfid, 128 if voice.bank == 128 else 0, voice.program) != 0:
-            raise EngineError(f"SoundFont {Path(soundfont).name} has no preset {voice.bank}:{voice.program}")
         synth.set_reverb(room.size, room.damping, room.width, room.level)
         synth.set_chorus(3, room.chorus_level, 0.3, room.chorus_depth, 0)
-        for control, value in ((7, 100), (11, 127), (10, voice.pan), (91, voice.reverb), (93, voice.chorus)):
-            synth.cc(ch, control, value)
+    except BaseException:
+        synth.delete()
+        raise
+    return synth, sfid
+
+
+def _select(synth, sfid: int, voice: Voice, soundfont: Path) -> None:  # type: ignore[no-untyped-def]
+    """Select ``voice``'s preset on its channel and set the channel's controllers."""
+    ch = voice.channel
+    if synth.program_select(ch, sfid, voice.bank, voice.program) != 0 and \
+            synth.program_select(ch, sfid, 128 if voice.bank == 128 else 0, voice.program) != 0:
+        raise EngineError(f"SoundFont {Path(soundfont).name} has no preset {voice.bank}:{voice.program}")
+    for control, value in ((7, 100), (11, 127), (10, voice.pan), (91, voice.reverb), (93, voice.chorus)):
+        synth.cc(ch, control, value)
+
+
+def _new_synth(voice: Voice, *, soundfont: Path, sr: int, room: Room, gain: float, reverb: bool):  # type: ignore[no-untyped-def]
+    """A synthesizer with ``voice`` selected and its controllers set."""
+    synth, sfid = _open_synth(soundfont=soundfont, sr=sr, room=room, gain=gain,
+                              reverb=reverb and voice.reverb > 0, chorus=voice.chorus > 0)
+    try:
+        _select(synth, sfid, voice, soundfont)
     except BaseException:
         synth.delete()
         raise
     return synth
+
+
+class SynthPool:
+    """Synthesizers shared by the parts of one render (loading a SoundFont costs tens of ms):
+    one per chorus setting, since FluidSynth's chorus runs on every block once it is on.
+    Parts must use distinct channels. Use as a context manager; it deletes them on exit."""
+
+    def __init__(self) -> None:
+        self._synths: dict[tuple[str, int, float, bool], tuple[object, int]] = {}
+
+    def get(self, voice: Voice, *, soundfont: Path, sr: int, room: Room, gain: float):  # type: ignore[no-untyped-def]
+        key = (os.fspath(soundfont), sr, gain, voice.chorus > 0)
+        if key not in self._synths:
+            self._synths[key] = _open_synth(soundfont=soundfont, sr=sr, room=room, gain=gain, reverb=False,
+                                            chorus=voice.chorus > 0)
+        synth, sfid = self._synths[key]
+        _select(synth, sfid, voice, soundfont)
+        return synth
+
+    def __enter__(self) -> SynthPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for synth, _ in self._synths.values():
+            synth.delete()  # type: ignore[attr-defined]
+        self._synths.clear()
 
 
 def _instances(notes: list[Note], *, spb: float, n_samples: int) -> list[tuple[int, int, int, int]]:
@@ -213,7 +255,8 @@ def _hats_choke(synth, ch: int, scratch: np.ndarray) -> bool:  # type: ignore[no
 
 
 def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bpm: float,
-                n_samples: int, room: Room = Room(), gain: float = 0.5) -> np.ndarray:
+                n_samples: int, room: Room = Room(), gain: float = 0.5,
+                pool: SynthPool | None = None) -> np.ndarray:
     """Render one part, dry (no reverb), each distinct note once.
 
     Parameters
@@ -235,6 +278,8 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
         Chorus settings.
     gain : float
         FluidSynth's master gain.
+    pool : SynthPool, optional
+        Synthesizers to reuse across the parts of one take (else one is made and deleted).
 
     Returns
     -------
@@ -246,16 +291,21 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
     out = np.zeros((2, n_samples), np.float32)
     if not insts:
         return out
-    synth = _new_synth(voice, soundfont=soundfont, sr=sr, room=room, gain=gain, reverb=False)
+    own = pool is None
+    pool = SynthPool() if own else pool
+    synth = pool.get(voice, soundfont=soundfont, sr=sr, room=room, gain=gain)
     cache: dict[tuple[int, int, int], np.ndarray] = {}
     try:
         # Longest render a note can need: from the earliest onset to the end. The block
         # past `cap` is where the silence after each note is written.
         cap = -(-(n_samples - insts[0][0]) // BLOCK) * BLOCK
         scratch = np.empty((2, max(cap, 64 * BLOCK) + BLOCK), np.float32)
-        # A fresh synthesizer plays the first block of its first note differently from every
-        # later one: play a throwaway block so every cached note starts from the same state.
-        synth.noteon(ch, insts[0][1], insts[0][2])
+        # A voice slot's first note plays its first block a little differently from every
+        # later one: use 24 keys' worth of slots once (under the polyphony even for presets
+        # with many layers), so that every cached note starts from the same state whatever
+        # this synthesizer (shared by the take's parts) played before.
+        for k in range(48, 72):
+            synth.noteon(ch, k, 100)
         _write_float(synth.synth, BLOCK, scratch[0].ctypes.data, 0, 1, scratch[1].ctypes.data, 0, 1)
         _silence(synth, ch, scratch, blocks=1)
         hats = voice.bank == 128 and any(p in HATS for _, p, _, _ in insts)
@@ -264,9 +314,13 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
         for _, pitch, vel, blocks in insts:
             key = (pitch, vel, blocks)
             if key not in cache:
-                cache[key] = _render_note(synth, ch, pitch, vel, blocks, scratch, flush=voice.chorus > 0)
+                y = _render_note(synth, ch, pitch, vel, blocks, scratch, flush=voice.chorus > 0)
+                if not np.isfinite(y).all():
+                    raise EngineError("FluidSynth produced non-finite samples")
+                cache[key] = y
     finally:
-        synth.delete()
+        if own:
+            pool.__exit__()
     hat_ons = [on for on, pitch, _, _ in insts if choke and pitch in HATS]
     h = 0
     for on, pitch, vel, blocks in insts:
@@ -284,8 +338,6 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
                 out[:, on + cut:on + cut + k] += y[:, cut:cut + k] * fade
                 continue
         out[:, on:on + m] += y[:, :m]
-    if not np.isfinite(out).all():
-        raise EngineError("FluidSynth produced non-finite samples")
     return out
 
 

@@ -1,0 +1,126 @@
+"""The composer's fast paths against the slow references they replace: the note cache
+against FluidSynth streaming every note, the compiled loudness and true peak against
+:mod:`music.loudness`, the per-stem reverb, the velocity grid and the MIDI writer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from music import loudness
+from music.audio import Audio
+from music.engines import Request
+from music.engines.composer import ComposerEngine, dsp, midi, patterns
+from music.engines.composer.patterns import Note
+from music.engines.composer.render import Voice, render_part, render_part_live
+from music.engines.composer.reverb import add_reverb, reverb_time
+from music.soundfont import find_soundfont
+
+SR = 22050
+
+
+def _env_db(y: np.ndarray, w: int = 441) -> np.ndarray:
+    p = (y.astype(np.float64) ** 2).sum(axis=0)
+    p = p[: p.size // w * w].reshape(-1, w).mean(axis=1)
+    return 10 * np.log10(p + 1e-12)
+
+
+@pytest.mark.parametrize("name", ["drums", "bass", "chords"])
+def test_note_cache_sounds_like_fluidsynth_streaming_every_note(name: str) -> None:
+    eng = ComposerEngine()
+    plan = eng.plan(Request(seed=4, params={"genre": "house", "bars": 4}))
+    v = eng._voice(plan, name)
+    dry = Voice(v.channel, v.bank, v.program, v.pan, reverb=0, chorus=0)
+    n = round(plan.beats * 60 / plan.bpm * SR) + 2 * SR
+    kw = {"voice": dry, "soundfont": find_soundfont(), "sr": SR, "bpm": plan.bpm, "n_samples": n}
+    cached, live = render_part(plan.notes[name], **kw), render_part_live(plan.notes[name], **kw)
+    # Onsets differ by < 64 samples (FluidSynth starts a note on its next block), so compare
+    # 20 ms loudness envelopes and overall level, not samples.
+    a, b = _env_db(cached), _env_db(live)
+    loud = b > b.max() - 50
+    assert np.corrcoef(a[loud], b[loud])[0, 1] > 0.98
+    assert np.median(np.abs(a - b)[loud]) < 1.0
+    energy = [(y.astype(np.float64) ** 2).sum() for y in (cached, live)]
+    assert abs(10 * np.log10(energy[0] / energy[1])) < 0.3
+
+
+def test_note_cache_is_a_sum_of_single_note_renders_and_deterministic() -> None:
+    notes = [Note(i / 2, 0.25, 60, 100) for i in range(8)] + [Note(4.0, 0.25, 64, 100)]
+    n = 4 * SR
+    kw = {"voice": Voice(channel=0, bank=0, program=0, reverb=0), "soundfont": find_soundfont(), "sr": SR,
+          "bpm": 120.0, "n_samples": n}
+    y = render_part(notes, **kw)
+    assert np.array_equal(y, render_part(notes, **kw))
+    # Eight copies of one note, half a beat apart, and one other note: sample-exact.
+    one, other = render_part(notes[:1], **kw), render_part([Note(0.0, 0.25, 64, 100)], **kw)
+    rebuilt = np.zeros_like(y)
+    for i, note in enumerate(notes):
+        on = round(note.start * SR / 2)  # 120 BPM: half a second per beat
+        rebuilt[:, on:] += (one if i < 8 else other)[:, : n - on]
+    assert np.abs(y).max() > 0.01
+    assert np.allclose(y, rebuilt, atol=1e-6)
+
+
+def test_an_open_hat_is_choked_by_the_next_closed_hat() -> None:
+    kw = {"voice": Voice(channel=9, bank=128, program=0, reverb=0), "soundfont": find_soundfont(), "sr": SR,
+          "bpm": 120.0, "n_samples": SR}
+    hit = SR // 4
+    alone = render_part([Note(0.0, 0.5, 46, 100)], **kw)
+    choked = render_part([Note(0.0, 0.5, 46, 100), Note(0.5, 0.25, 42, 100)], **kw)
+    closed = render_part([Note(0.5, 0.25, 42, 100)], **kw)
+    ring = (alone[:, hit + SR // 10:] ** 2).sum()
+    after = ((choked - closed)[:, hit + SR // 10:] ** 2).sum()
+    assert after < 0.1 * ring  # what is left of the open hat 100 ms after the closed one
+
+
+def test_humanised_velocities_are_on_the_grid() -> None:
+    plan = ComposerEngine().plan(Request(seed=3, params={"genre": "lofi", "bars": 8}))
+    vels = {n.vel for part in plan.notes.values() for n in part}
+    assert len(vels) > 5
+    assert all(v % patterns.VELOCITY_STEP == 0 or v == 127 for v in vels)
+
+
+@pytest.mark.parametrize(("n", "sr"), [(300, 44100), (17_641, 44100), (3 * 44100 + 17, 44100),
+                                       (5 * 22050, 22050), (9 * 48000 + 5, 48000)])
+def test_compiled_loudness_and_true_peak_equal_the_reference(n: int, sr: int) -> None:
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal((2, n)) * np.linspace(0.01, 0.4, n)).astype(np.float32)
+    x[:, n // 3] = 0.95  # one full-scale click: an inter-sample peak over it
+    ref = loudness.integrated_loudness(Audio(x, sr))
+    got = dsp.integrated_loudness(x, sr)
+    assert got == pytest.approx(ref, abs=1e-9) or (np.isinf(got) and np.isinf(ref))
+    # Never under the reference (which rounds to float32), and equal to ~1e-5 dB.
+    tp_ref, tp = loudness.true_peak(Audio(x, sr)), dsp.true_peak(x, sr)
+    assert tp_ref - 1e-6 <= tp <= tp_ref + 1e-4
+
+
+def test_reverb_is_linear_deterministic_and_decays_at_the_room_time() -> None:
+    sr = 44100
+    x = np.zeros((2, 8 * sr), np.float32)
+    x[:, sr // 10] = 1.0
+    y1, y2, y3 = x.copy(), x.copy(), 2 * x
+    for y in (y1, y2, y3):
+        add_reverb(y, sr=sr, send=0.5, size=0.6)
+    assert np.array_equal(y1, y2)
+    assert np.allclose(y3, 2 * y1, atol=1e-6)
+    wet = y1 - x
+    assert np.abs(wet[0] - wet[1]).max() > 0.1 * np.abs(wet).max()  # decorrelated channels: width
+    env = _env_db(wet, w=sr // 10)
+    t60 = reverb_time(0.6)
+    # Level 0.5 s after the onset against 0.5 s + 1 s: the decay slope is 60 dB per t60.
+    drop = env[6] - env[16]
+    assert drop == pytest.approx(60 / t60, rel=0.25)
+    silent = np.zeros((2, sr), np.float32)
+    add_reverb(silent, sr=sr, send=0.0, size=0.6)
+    assert not silent.any()
+
+
+def test_midi_files_are_the_per_stem_and_full_files() -> None:
+    eng = ComposerEngine()
+    plan = eng.plan(Request(seed=5, params={"genre": "techno", "bars": 4}))
+    parts = [eng._midi_part(plan, n) for n in plan.stems]
+    kw = {"bpm": plan.bpm, "key": plan.key, "title": plan.title, "end_beat": plan.beats}
+    files = midi.midi_files(parts, **kw)
+    assert files["all"] == midi.midi_bytes(parts, **kw)
+    for p in parts:
+        assert files[p.name] == midi.midi_bytes([p], **kw)
