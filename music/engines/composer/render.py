@@ -321,23 +321,27 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
     finally:
         if own:
             pool.__exit__()
+    # Each copy's choke point: the next hat's onset (FluidSynth's exclusive-class kill).
+    keys = list(cache)
+    index = {k: i for i, k in enumerate(keys)}
     hat_ons = [on for on, pitch, _, _ in insts if choke and pitch in HATS]
+    table = np.empty((len(insts), 3), np.int64)  # onset, cache index, choke offset (-1: none)
     h = 0
-    for on, pitch, vel, blocks in insts:
-        y = cache[(pitch, vel, blocks)]
-        m = min(y.shape[1], n_samples - on)
+    for row, (on, pitch, vel, blocks) in enumerate(insts):
+        cut = -1
         if choke and pitch in HATS:
-            # The next hat chokes this one (FluidSynth's exclusive-class kill).
             while h < len(hat_ons) and hat_ons[h] <= on:
                 h += 1
-            if h < len(hat_ons) and hat_ons[h] - on < m:
+            if h < len(hat_ons):
                 cut = hat_ons[h] - on
-                k = min(m - cut, round(0.891 * sr))
-                fade = 10 ** (-_CHOKE_DB_PER_S / 20 * np.arange(1, k + 1, dtype=np.float32) / sr)
-                out[:, on:on + cut] += y[:, :cut]
-                out[:, on + cut:on + cut + k] += y[:, cut:cut + k] * fade
-                continue
-        out[:, on:on + m] += y[:, :m]
+        table[row] = on, index[(pitch, vel, blocks)], cut
+    k = round(0.891 * sr)
+    fade = 10 ** (-_CHOKE_DB_PER_S / 20 * np.arange(1, k + 1, dtype=np.float32) / sr)
+    from numba.typed import List
+
+    from music.engines.composer.dsp import _kernel
+
+    _kernel("_overlap_add")(out, List([cache[key] for key in keys]), table, fade)
     return out
 
 
