@@ -211,11 +211,12 @@ def _block_max(x: np.ndarray, block: int, out: np.ndarray) -> None:  # pragma: n
 
 
 def _tp_max(x: np.ndarray, taps: np.ndarray, blockmax: np.ndarray, block: int,
-            scale: float) -> float:  # pragma: no cover - numba kernel
-    """Largest oversampled magnitude, skipping blocks whose bound ``scale · max|x|`` over
-    the block and its neighbours (the taps reach less than a block either side) cannot
-    beat the largest found so far. Interior blocks run the taps over the block's samples
-    in the inner loop (independent lanes, which the compiler vectorises)."""
+            scales: np.ndarray) -> float:  # pragma: no cover - numba kernel
+    """Largest oversampled magnitude, skipping each block and phase ``p`` whose bound
+    ``scales[p] · max|x|`` (the phase's taps' absolute sum times the largest sample over the
+    block and its neighbours, which the taps do not reach past) cannot beat the largest
+    found so far. Interior blocks run the taps over the block's samples in the inner loop
+    (independent lanes, which the compiler vectorises)."""
     n = x.shape[1]
     nb = blockmax.shape[0]
     up, nt = taps.shape
@@ -230,13 +231,15 @@ def _tp_max(x: np.ndarray, taps: np.ndarray, blockmax: np.ndarray, block: int,
             m = max(m, blockmax[bi - 1])
         if bi + 1 < nb:
             m = max(m, blockmax[bi + 1])
-        if m * scale <= best:
+        if m * scales.max() <= best:
             continue
         lo = bi * block
         hi = min(n, lo + block)
         inner = lo - half >= 0 and hi + half <= n and hi - lo == block
         for c in range(x.shape[0]):
             for p in range(up):
+                if m * scales[p] <= best:
+                    continue
                 if inner:
                     acc[:] = 0.0
                     for j in range(nt):
@@ -268,7 +271,7 @@ def true_peak(x: np.ndarray, sr: int) -> float:
         peak = float(blockmax.max(initial=0.0))
     else:
         taps = _phases(up)
-        peak = _kernel("_tp_max")(x, taps, blockmax, block, float(np.abs(taps).sum(axis=1).max()))
+        peak = _kernel("_tp_max")(x, taps, blockmax, block, np.abs(taps).sum(axis=1))
     return float(20.0 * np.log10(peak)) if peak > 0 else float("-inf")
 
 
