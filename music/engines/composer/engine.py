@@ -499,8 +499,9 @@ def master(mix: Audio, *, lufs: float = -14.0, true_peak_dbtp: float = -1.0, loo
     ceiling = true_peak_dbtp - 1.0  # what half-sample peaks miss of the true peak
     gain_db = lufs - current
     tried: list[tuple[float, float]] = []  # (gain dB, loudness after limiting)
+    x = np.empty_like(x0)  # the limiter works in place: every try rewrites this buffer
     for _ in range(5):
-        x = x0 * np.float32(10 ** (gain_db / 20))  # a new array: the limiter works in place
+        np.multiply(x0, np.float32(10 ** (gain_db / 20)), out=x)
         bus_limit(x, sr=sr, ceiling_db=ceiling)
         got = dsp.integrated_loudness(x, sr)
         tried.append((gain_db, got))
