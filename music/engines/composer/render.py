@@ -9,14 +9,16 @@ no 16-bit quantisation or dither before mastering, and no clipping inside the sy
 notes sound (no pitch bend, no CC automation, no sustain pedal), and FluidSynth's voices
 do not interact except in three ways handled here: a new note on a sounding key releases
 the old one (its length is cut to the next onset on that key), an exclusive class chokes
-the hi-hats (an open hat fades out when the next hat on the kit starts), and the polyphony
-limit, which these parts never reach. So a part is the sum of its notes, each rendered
-alone: :func:`render_part` renders every distinct ``(key, velocity, length)`` once, from
-silence, in one synthesizer per part, and adds the copies at their sample-exact onsets
-(FluidSynth itself would start them on the next 64-sample block). A note's render stops
-once its release has fallen 60 dB under the note's own peak or under -80 dBFS (the
-stems are later balanced and the master is at -14 LUFS: that is 50 dB or more under the
-music), or when FluidSynth ends it.
+the hi-hats (a hat fades out at FluidSynth's kill rate when the next hat starts, on kits
+whose hats share a class: probed per kit), and the polyphony limit, which one note alone
+never reaches. So a part is the sum of its notes, each rendered alone: :func:`render_part`
+renders every distinct ``(key, velocity, length)`` once, from silence, and adds the copies
+at their sample-exact onsets (FluidSynth itself would start them on the next 64-sample
+block). The parts of a take share synthesizers (:class:`SynthPool`, one channel each);
+every voice slot is used once before the first note, so a stem never depends on which
+other stems were rendered. A note's render stops once its release has fallen 60 dB under
+the note's own peak or under -80 dBFS (far under the balanced, -14 LUFS music), or when
+FluidSynth ends it.
 
 FluidSynth's reverb is off (a reverb cannot be rendered per note: :mod:`.reverb` adds one
 per stem); its chorus runs per note render, so chorused parts keep their width.

@@ -2,17 +2,19 @@
 
 FluidSynth's reverb runs on every output sample of every synthesizer, and it cannot run
 per note (a tail outlives its note), so the engine renders notes dry and reverberates each
-stem here instead: the stem's mono send, decimated 4× to a quarter of the rate, is
-convolved (FFT overlap-add, :func:`scipy.signal.oaconvolve`) with a fixed stereo impulse
-response, and the stereo return is interpolated back to the full rate. A reverb tail lives
-almost wholly under the quarter rate's Nyquist frequency (5.5 kHz at 44.1 kHz; the room's
-damping takes the highs off anyway), so the quarter rate costs the sound little and the
-convolution a quarter (and its decimation and interpolation are a few vector passes).
+stem here instead: the stem's mono send, decimated 4× (2× under 44.1 kHz) by a cubic
+B-spline filter, is convolved (FFT overlap-add, :func:`scipy.signal.oaconvolve`) with a
+fixed stereo impulse response, and the stereo return is interpolated back to the full rate
+by a cubic B-spline and added to the stem (the decimation and interpolation are numba
+loops, one pass each). A reverb tail lives mostly under the low rate's Nyquist frequency
+(5.5 kHz at 44.1 kHz; the room's damping takes the highs off), so the low rate costs the
+sound little and the convolution a quarter.
 
 The impulse response is seeded noise, independent in the two channels (width), under two
-exponential decays: the band under 2 kHz decays over the room's reverb time and the band
-over it twice as fast (damping), after a 12 ms pre-delay. Its level was matched by ear
-and by measurement to FluidSynth's reverb at the same send (``CC91``).
+exponential decays: the band under 3 kHz decays over the room's reverb time and the band
+over it ``1 + damping`` times as fast, after a 12 ms pre-delay. Its decay and level were
+matched by measurement to FluidSynth's reverb at the same send (``CC91``): per-band wet/dry
+energy of lofi, house and techno stems within ±3 dB from 250 Hz to 4 kHz, darker above.
 """
 
 from __future__ import annotations
@@ -22,16 +24,16 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal
 
+PRE_DELAY_S = 0.012
+SPLIT_HZ = 3000.0
+LEVEL = 0.9
+"""Wet gain per unit send, matched to FluidSynth 2's reverb (send = CC91 / 127)."""
+
 
 def decimation(sr: int) -> int:
     """The reverb runs at ``sr / decimation(sr)``: 11.025 kHz from 44.1 kHz, 12 kHz from
     48 kHz, and half the rate under 44.1 kHz (so that its band still reaches 5.5 kHz)."""
     return 4 if sr >= 44_100 else 2
-
-PRE_DELAY_S = 0.012
-SPLIT_HZ = 3000.0
-LEVEL = 0.9
-"""Wet gain per unit send, matched to FluidSynth 2's reverb (send = CC91 / 127)."""
 
 
 def reverb_time(size: float) -> float:
