@@ -227,11 +227,11 @@ def _peak(y: np.ndarray) -> float:
 
 
 def _silence(synth, ch: int, scratch: np.ndarray, *, blocks: int) -> None:  # type: ignore[no-untyped-def]
-    """Stop every voice on ``ch`` and render ``blocks`` blocks into the last block of ``scratch``."""
+    """Stop every voice on ``ch`` and render ``blocks`` blocks, discarded: one call, every
+    sample written over the last sample of ``scratch`` (a zero stride)."""
     synth.all_sounds_off(ch)
-    tmp = scratch[:, -BLOCK:]
-    for _ in range(blocks):
-        _write_float(synth.synth, BLOCK, tmp[0].ctypes.data, 0, 1, tmp[1].ctypes.data, 0, 1)
+    tmp = scratch[:, -1:]
+    _write_float(synth.synth, blocks * BLOCK, tmp[0].ctypes.data, 0, 0, tmp[1].ctypes.data, 0, 0)
 
 
 def _hats_choke(synth, ch: int, scratch: np.ndarray) -> bool:  # type: ignore[no-untyped-def]
