@@ -27,6 +27,7 @@ per stem); its chorus runs per note render, so chorused parts keep their width.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,50 +198,55 @@ def _instances(notes: list[Note], *, spb: float, n_samples: int) -> list[tuple[i
 
 
 def _render_note(synth, ch: int, pitch: int, vel: int, blocks: int, scratch: np.ndarray,  # type: ignore[no-untyped-def]
-                 *, flush: bool) -> np.ndarray:
-    """One note from silence: held ``blocks`` blocks, then its release until it dies away."""
+                 sink: np.ndarray, *, flush: bool) -> tuple[int, bool]:
+    """One note from silence into ``scratch[:, :pos]``: held ``blocks`` blocks, then its
+    release until it dies away, or to the end of ``scratch``; returns ``(pos, finite)``.
+    ``sink`` (shape ``(2, 1)``) takes the discarded silence after the note."""
     lp, rp = scratch[0].ctypes.data, scratch[1].ctypes.data
-    cap = scratch.shape[1] - BLOCK  # the last block takes the silence after the note
+    cap = scratch.shape[1]
     pos = min(blocks * BLOCK, cap)
     synth.noteon(ch, pitch, vel)
     _write_float(synth.synth, pos, lp, 0, 1, rp, 0, 1)
     synth.noteoff(ch, pitch)
     peak = _peak(scratch[:, :pos])
+    # Every sample lies in a measured stretch: a NaN or inf shows in one of the peaks.
+    finite = math.isfinite(peak)
     floor = 10 ** (TAIL_CUT_DB / 20)
     absolute = 10 ** (FLOOR_DBFS / 20)
     while pos + _CHUNK <= cap and _active_voices(synth.synth) > 0:
         _write_float(synth.synth, _CHUNK, lp + 4 * pos, 0, 1, rp + 4 * pos, 0, 1)
         chunk_peak = _peak(scratch[:, pos:pos + _CHUNK])
+        finite = finite and math.isfinite(chunk_peak)
         pos += _CHUNK
         peak = max(peak, chunk_peak)
         if chunk_peak <= max(peak * floor, absolute):
             break
-    y = scratch[:, :pos].copy()
     # Silence whatever still sounds and let the chorus line empty, so that the next note
     # starts from the same silent state whatever came before it.
-    _silence(synth, ch, scratch, blocks=32 if flush else 1)
-    return y
+    _silence(synth, ch, sink, blocks=32 if flush else 1)
+    return pos, finite
 
 
 def _peak(y: np.ndarray) -> float:
     return float(max(y.max(initial=0.0), -y.min(initial=0.0)))
 
 
-def _silence(synth, ch: int, scratch: np.ndarray, *, blocks: int) -> None:  # type: ignore[no-untyped-def]
+def _silence(synth, ch: int, sink: np.ndarray, *, blocks: int) -> None:  # type: ignore[no-untyped-def]
     """Stop every voice on ``ch`` and render ``blocks`` blocks, discarded: one call, every
-    sample written over the last sample of ``scratch`` (a zero stride)."""
+    sample written over the one sample per channel of ``sink`` (a zero stride)."""
     synth.all_sounds_off(ch)
-    tmp = scratch[:, -1:]
-    _write_float(synth.synth, blocks * BLOCK, tmp[0].ctypes.data, 0, 0, tmp[1].ctypes.data, 0, 0)
+    _write_float(synth.synth, blocks * BLOCK, sink[0].ctypes.data, 0, 0, sink[1].ctypes.data, 0, 0)
 
 
-def _hats_choke(synth, ch: int, scratch: np.ndarray) -> bool:  # type: ignore[no-untyped-def]
+def _hats_choke(synth, ch: int, scratch: np.ndarray, sink: np.ndarray) -> bool:  # type: ignore[no-untyped-def]
     """Whether a closed hat chokes an open one on this kit (some kits, such as FluidR3's 808,
     put the hats in no exclusive class): the two played together against their sum."""
     held, at = 64, 16 * BLOCK
     n = held * BLOCK
-    opened = _render_note(synth, ch, 46, 100, held, scratch, flush=False)[:, :n]
-    closed = _render_note(synth, ch, 42, 100, held, scratch, flush=False)[:, :n - at]
+    pos, _ = _render_note(synth, ch, 46, 100, held, scratch, sink, flush=False)
+    opened = scratch[:, :min(pos, n)].copy()
+    pos, _ = _render_note(synth, ch, 42, 100, held, scratch, sink, flush=False)
+    closed = scratch[:, :min(pos, n - at)].copy()
     if opened.shape[1] < n or closed.shape[1] < n - at or not np.abs(opened).max() > 0:
         return False
     lp, rp = scratch[0].ctypes.data, scratch[1].ctypes.data
@@ -249,7 +255,7 @@ def _hats_choke(synth, ch: int, scratch: np.ndarray) -> bool:  # type: ignore[no
     synth.noteon(ch, 42, 100)
     _write_float(synth.synth, n - at, lp + 4 * at, 0, 1, rp + 4 * at, 0, 1)
     both = scratch[:, :n].copy()
-    _silence(synth, ch, scratch, blocks=1)
+    _silence(synth, ch, sink, blocks=1)
     opened[:, at:] += closed
     # The first block of a voice in a slot never used before differs a little from a reused
     # slot's: compare from the block after the closed hat's onset.
@@ -298,10 +304,10 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
     synth = pool.get(voice, soundfont=soundfont, sr=sr, room=room, gain=gain)
     cache: dict[tuple[int, int, int], np.ndarray] = {}
     try:
-        # Longest render a note can need: from the earliest onset to the end. The block
-        # past `cap` is where the silence after each note is written.
+        # Longest render a note can need: from the earliest onset to the end.
         cap = -(-(n_samples - insts[0][0]) // BLOCK) * BLOCK
-        scratch = np.empty((2, max(cap, 64 * BLOCK) + BLOCK), np.float32)
+        scratch = np.empty((2, max(cap, 64 * BLOCK)), np.float32)
+        sink = np.empty((2, 1), np.float32)  # where the discarded silence after a note goes
         # A voice slot's first note plays its first block a little differently from every
         # later one: use 24 keys' worth of slots once (under the polyphony even for presets
         # with many layers), so that every cached note starts from the same state whatever
@@ -309,17 +315,20 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
         for k in range(48, 72):
             synth.noteon(ch, k, 100)
         _write_float(synth.synth, BLOCK, scratch[0].ctypes.data, 0, 1, scratch[1].ctypes.data, 0, 1)
-        _silence(synth, ch, scratch, blocks=1)
+        _silence(synth, ch, sink, blocks=1)
         hats = voice.bank == 128 and any(p in HATS for _, p, _, _ in insts)
-        choke = hats and _hats_choke(synth, ch, scratch)
-        scratch = scratch[:, :cap + BLOCK]
-        for _, pitch, vel, blocks in insts:
+        choke = hats and _hats_choke(synth, ch, scratch, sink)
+        for on, pitch, vel, blocks in insts:
             key = (pitch, vel, blocks)
             if key not in cache:
-                y = _render_note(synth, ch, pitch, vel, blocks, scratch, flush=voice.chorus > 0)
-                if not np.isfinite(y).all():
+                # A note's first copy is its earliest: nothing of it is heard past the end
+                # of the part from there.
+                room_left = -(-(n_samples - on) // BLOCK) * BLOCK
+                pos, finite = _render_note(synth, ch, pitch, vel, blocks, scratch[:, :room_left], sink,
+                                           flush=voice.chorus > 0)
+                if not finite:
                     raise EngineError("FluidSynth produced non-finite samples")
-                cache[key] = y
+                cache[key] = scratch[:, :pos].copy()
     finally:
         if own:
             pool.__exit__()
