@@ -318,13 +318,11 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
         _silence(synth, ch, sink, blocks=1)
         hats = voice.bank == 128 and any(p in HATS for _, p, _, _ in insts)
         choke = hats and _hats_choke(synth, ch, scratch, sink)
-        for on, pitch, vel, blocks in insts:
+        scratch = scratch[:, :cap]
+        for _, pitch, vel, blocks in insts:
             key = (pitch, vel, blocks)
             if key not in cache:
-                # A note's first copy is its earliest: nothing of it is heard past the end
-                # of the part from there.
-                room_left = -(-(n_samples - on) // BLOCK) * BLOCK
-                pos, finite = _render_note(synth, ch, pitch, vel, blocks, scratch[:, :room_left], sink,
+                pos, finite = _render_note(synth, ch, pitch, vel, blocks, scratch, sink,
                                            flush=voice.chorus > 0)
                 if not finite:
                     raise EngineError("FluidSynth produced non-finite samples")
