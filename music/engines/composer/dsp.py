@@ -7,7 +7,9 @@ Each kernel computes what a numpy/scipy expression in :mod:`music.loudness` or
 :func:`music.loudness.peak_envelope`, evaluated only where a peak could beat the largest
 found so far), and the limiter's block envelope and gain ramp. Kernels compile on first
 use and numba caches them on disk (``cache=True``); the arithmetic is IEEE (no fastmath),
-so results are the same on every run.
+so results are the same on every run. The one exception is the loudness filter, which may
+fuse ``a·b + c`` into one rounding (fused multiply-add, where the CPU has it): still the
+same bytes on every run on a machine, and no less accurate.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from scipy import signal
 from music import loudness
 
 _jit: dict[str, object] = {}
+_CONTRACT = {"_k_energy"}
+"""Kernels compiled with fused multiply-add: the IIR filter is bound by its arithmetic
+(scalar, four recursions interleaved), and fusing takes ~25 % off its time."""
 
 
 def _kernel(name: str):  # type: ignore[no-untyped-def]
@@ -27,7 +32,8 @@ def _kernel(name: str):  # type: ignore[no-untyped-def]
     if name not in _jit:
         from numba import njit
 
-        _jit[name] = njit(cache=True)(globals()[name])
+        opts = {"fastmath": {"contract"}} if name in _CONTRACT else {}
+        _jit[name] = njit(cache=True, **opts)(globals()[name])
     return _jit[name]
 
 
