@@ -124,3 +124,32 @@ def test_midi_files_are_the_per_stem_and_full_files() -> None:
     assert files["all"] == midi.midi_bytes(parts, **kw)
     for p in parts:
         assert files[p.name] == midi.midi_bytes([p], **kw)
+
+
+@pytest.mark.parametrize("genre", ["lofi", "techno"])
+def test_direct_midi_writer_writes_what_mido_writes(genre: str) -> None:
+    """The notes encoded by hand (running status, variable-length deltas) against the same
+    events as mido messages saved by mido."""
+    import io
+
+    import mido
+
+    eng = ComposerEngine()
+    plan = eng.plan(Request(seed=2, params={"genre": genre, "bars": 8}))
+    kw = {"bpm": plan.bpm, "key": plan.key, "title": plan.title, "end_beat": plan.beats}
+    for name in plan.stems:
+        part = eng._midi_part(plan, name)
+        track = midi._part_track(part, plan.beats)
+        now = 0
+        for tick, order, pitch, vel in midi._note_events(part):
+            kind = "note_on" if order == 1 else "note_off"
+            track.append(mido.Message(kind, channel=part.channel, note=pitch, velocity=vel, time=tick - now))
+            now = tick
+        end = round(plan.beats * midi.TICKS_PER_BEAT)
+        track.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
+        ref = mido.MidiFile(type=1, ticks_per_beat=midi.TICKS_PER_BEAT)
+        ref.tracks.append(midi._conductor(bpm=plan.bpm, key=plan.key, title=plan.title))
+        ref.tracks.append(track)
+        buf = io.BytesIO()
+        ref.save(file=buf)
+        assert midi.midi_bytes([part], **kw) == buf.getvalue(), name

@@ -1,4 +1,4 @@
-"""Standard MIDI files for the composed parts (written with mido).
+"""Standard MIDI files for the composed parts (set-up events encoded by mido, notes here).
 
 One type-1 file per part plus one with every part. Track 0 carries the tempo, the time
 signature and the key signature; each part's track names itself, selects its bank and
@@ -49,6 +49,16 @@ def _conductor(*, bpm: float, key: Key, title: str) -> mido.MidiTrack:
     return t
 
 
+def _vlq(n: int) -> bytes:
+    """A MIDI variable-length quantity (7 bits a byte, high bit set on all but the last)."""
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(out))
+
+
 def _part_track(part: Part, end_beat: float) -> mido.MidiTrack:
     t = mido.MidiTrack()
     ch = part.channel
@@ -58,48 +68,76 @@ def _part_track(part: Part, end_beat: float) -> mido.MidiTrack:
     t.append(mido.Message("program_change", channel=ch, program=part.program, time=0))
     for control, value in ((7, 100), (10, part.pan), (91, part.reverb), (93, part.chorus)):
         t.append(mido.Message("control_change", channel=ch, control=control, value=value, time=0))
-    events: list[tuple[int, int, int, int]] = []  # (tick, order, pitch, velocity)
+    return t
+
+
+def _note_events(part: Part) -> list[tuple[int, int, int, int]]:
+    """``(tick, order, pitch, velocity)`` of every note-on (order 1) and note-off (order 0),
+    sorted: note-offs first at a tick, then by pitch."""
+    events: list[tuple[int, int, int, int]] = []
     for n in part.notes:
         on, off = _tick(n.start), max(_tick(n.start + n.dur), _tick(n.start) + 1)
         events.append((on, 1, n.pitch, n.vel))
         events.append((off, 0, n.pitch, 0))
     events.sort()
+    return events
+
+
+def _part_chunk(part: Part, end_beat: float) -> bytes:
+    """The part's ``MTrk`` chunk, byte for byte what mido writes for the same messages
+    (running status within a run of one status byte, none across meta events), with the
+    notes encoded here: mido's per-message objects and checks cost ~10 µs a note."""
+    data = bytearray()
+    running = None
+    for msg in _part_track(part, end_beat):
+        data += _vlq(msg.time)
+        raw = msg.bytes()
+        if msg.is_meta:
+            data += bytes(raw)
+            running = None
+        else:
+            data += bytes(raw[1:] if raw[0] == running else raw)
+            running = raw[0] if raw[0] < 0xF0 else None
     now = 0
-    for tick, order, pitch, vel in events:
-        kind = "note_on" if order == 1 else "note_off"
-        t.append(mido.Message(kind, channel=ch, note=pitch, velocity=vel, time=tick - now))
+    on_status, off_status = 0x90 | part.channel, 0x80 | part.channel
+    for tick, order, pitch, vel in _note_events(part):
+        status = on_status if order == 1 else off_status
+        data += _vlq(tick - now)
+        if status != running:
+            data.append(status)
+            running = status
+        data.append(pitch)
+        data.append(vel)
         now = tick
-    t.append(mido.MetaMessage("end_of_track", time=max(0, _tick(end_beat) - now)))
-    return t
+    data += _vlq(max(0, _tick(end_beat) - now)) + bytes(mido.MetaMessage("end_of_track").bytes())
+    return b"MTrk" + struct.pack(">I", len(data)) + bytes(data)
+
+
+def _conductor_chunk(*, bpm: float, key: Key, title: str) -> bytes:
+    mf = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    mf.tracks.append(_conductor(bpm=bpm, key=key, title=title))
+    buf = io.BytesIO()
+    mf.save(file=buf)
+    return buf.getvalue()[14:]  # after MThd
 
 
 def midi_bytes(parts: list[Part], *, bpm: float, key: Key, title: str, end_beat: float) -> bytes:
     """A type-1 Standard MIDI File holding ``parts``."""
-    mf = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-    mf.tracks.append(_conductor(bpm=bpm, key=key, title=title))
-    for p in parts:
-        mf.tracks.append(_part_track(p, end_beat))
-    buf = io.BytesIO()
-    mf.save(file=buf)
-    return buf.getvalue()
+    return (b"MThd" + struct.pack(">IHHH", 6, 1, 1 + len(parts), TICKS_PER_BEAT)
+            + _conductor_chunk(bpm=bpm, key=key, title=title)
+            + b"".join(_part_chunk(p, end_beat) for p in parts))
 
 
 def midi_files(parts: list[Part], *, bpm: float, key: Key, title: str, end_beat: float) -> dict[str, bytes]:
-    """One type-1 file per part plus ``"all"`` with every part, each track built and
-    encoded once: the bytes equal :func:`midi_bytes` of ``[part]`` and of ``parts``."""
-    out: dict[str, bytes] = {}
-    chunks = []
-    head = b""
-    for p in parts:
-        data = midi_bytes([p], bpm=bpm, key=key, title=title, end_beat=end_beat)
-        out[p.name] = data
-        # MThd (14 bytes), then the conductor's MTrk chunk, then the part's.
-        conductor_len = struct.unpack(">I", data[18:22])[0]
-        head = data[14:22 + conductor_len]
-        chunks.append(data[22 + conductor_len:])
-    if parts:
-        out["all"] = (b"MThd" + struct.pack(">IHHH", 6, 1, 1 + len(parts), TICKS_PER_BEAT)
-                      + head + b"".join(chunks))
-    else:
-        out["all"] = midi_bytes([], bpm=bpm, key=key, title=title, end_beat=end_beat)
+    """One type-1 file per part plus ``"all"`` with every part, each track encoded once:
+    the bytes equal :func:`midi_bytes` of ``[part]`` and of ``parts``."""
+    head = _conductor_chunk(bpm=bpm, key=key, title=title)
+    chunks = {p.name: _part_chunk(p, end_beat) for p in parts}
+
+    def file(names: list[str]) -> bytes:
+        return (b"MThd" + struct.pack(">IHHH", 6, 1, 1 + len(names), TICKS_PER_BEAT) + head
+                + b"".join(chunks[n] for n in names))
+
+    out = {p.name: file([p.name]) for p in parts}
+    out["all"] = file([p.name for p in parts])
     return out
