@@ -13,7 +13,7 @@ from music.engines import Request
 from music.engines.composer import ComposerEngine, dsp, midi, patterns
 from music.engines.composer.patterns import Note
 from music.engines.composer.render import Voice, render_part, render_part_live
-from music.engines.composer.reverb import add_reverb, reverb_time
+from music.engines.composer.reverb import add_reverb, convolve, impulse_response, reverb_time
 from music.soundfont import find_soundfont
 
 SR = 22050
@@ -92,6 +92,20 @@ def test_compiled_loudness_and_true_peak_equal_the_reference(n: int, sr: int) ->
     # Never under the reference (which rounds to float32), and equal to ~1e-5 dB.
     tp_ref, tp = loudness.true_peak(Audio(x, sr)), dsp.true_peak(x, sr)
     assert tp_ref - 1e-6 <= tp <= tp_ref + 1e-4
+
+
+@pytest.mark.parametrize(("m", "size"), [(1, 0.5), (5_000, 0.5), (250_003, 0.5), (400_000, 0.9)])
+def test_reverb_convolution_equals_scipy(m: int, size: float) -> None:
+    """The overlap-add (several blocks for the longer inputs) against scipy's direct-length
+    FFT convolution, to float32 rounding."""
+    from scipy import signal
+
+    x = np.random.default_rng(m).standard_normal(m).astype(np.float32)
+    ref = signal.fftconvolve(x[None, :].astype(np.float64), impulse_response(44100, size).astype(np.float64),
+                             axes=1)[:, :m]
+    got = convolve(x, sr=44100, size=size, damping=0.3)
+    assert got.shape == (2, m) and got.dtype == np.float32
+    assert np.abs(got - ref).max() <= 1e-5 * max(1.0, np.abs(ref).max())
 
 
 def test_reverb_is_linear_deterministic_and_decays_at_the_room_time() -> None:

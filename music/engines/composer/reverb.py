@@ -3,7 +3,7 @@
 FluidSynth's reverb runs on every output sample of every synthesizer, and it cannot run
 per note (a tail outlives its note), so the engine renders notes dry and reverberates each
 stem here instead: the stem's mono send, decimated 4× (2× under 44.1 kHz) by a cubic
-B-spline filter, is convolved (FFT overlap-add, :func:`scipy.signal.oaconvolve`) with a
+B-spline filter, is convolved (FFT overlap-add, :func:`convolve`) with a
 fixed stereo impulse response, and the stereo return is interpolated back to the full rate
 by a cubic B-spline and added to the stem (the decimation and interpolation are numba
 loops, one pass each). A reverb tail lives mostly under the low rate's Nyquist frequency
@@ -22,7 +22,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
+from scipy import fft, signal
 
 PRE_DELAY_S = 0.012
 SPLIT_HZ = 3000.0
@@ -63,6 +63,43 @@ def impulse_response(sr: int, size: float, damping: float = 0.3) -> np.ndarray:
     ir[:, : round(PRE_DELAY_S * low_sr)] = 0.0
     ir /= np.sqrt((ir**2).sum(axis=1, keepdims=True))
     return ir.astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _ir_spectrum(sr: int, size: float, damping: float, nfft: int) -> np.ndarray:
+    """``rfft`` of :func:`impulse_response` zero-padded to ``nfft``, shape ``(2, nfft // 2 + 1)``."""
+    return fft.rfft(impulse_response(sr, size, damping), nfft, axis=1)
+
+
+def fft_size(n_ir: int) -> int:
+    """Overlap-add FFT length for an impulse response of ``n_ir`` samples: the power of two
+    over ``3·n_ir`` (blocks of at least twice the response; measured fastest here for
+    these lengths, ~40 % under :func:`scipy.signal.oaconvolve`'s choice)."""
+    return max(1 << 12, 1 << int(3 * n_ir - 1).bit_length())
+
+
+def convolve(x: np.ndarray, *, sr: int, size: float, damping: float) -> np.ndarray:
+    """Mono ``x`` (float32) convolved with the stereo :func:`impulse_response`, cut to
+    ``len(x)``: shape ``(2, len(x))``, float32. FFT overlap-add in blocks of
+    ``fft_size - n_ir + 1`` input samples, every block transformed in one call; the
+    response's spectrum is cached."""
+    m = x.shape[0]
+    n_ir = impulse_response(sr, size, damping).shape[1]
+    nfft = fft_size(n_ir)
+    hop = nfft - n_ir + 1  # >= 2 n_ir: a block's tail reaches only into the next block
+    nb = -(-m // hop)
+    blocks = np.zeros((nb, nfft), np.float32)
+    for b in range(nb):
+        seg = x[b * hop:(b + 1) * hop]
+        blocks[b, :seg.shape[0]] = seg
+    spec = fft.rfft(blocks, axis=1)
+    wet = fft.irfft(spec[None, :, :] * _ir_spectrum(sr, size, damping, nfft)[:, None, :], nfft, axis=2)
+    out = np.zeros((2, (nb + 1) * hop), np.float32)
+    out[:, :nb * hop] = wet[:, :, :hop].reshape(2, -1)
+    tail = nfft - hop
+    for b in range(nb):
+        out[:, (b + 1) * hop:(b + 1) * hop + tail] += wet[:, b, hop:]
+    return out[:, :m]
 
 
 def _down_taps(factor: int) -> np.ndarray:
@@ -143,6 +180,5 @@ def add_reverb(y: np.ndarray, *, sr: int, send: float, size: float, damping: flo
     low = np.empty(m, np.float32)
     # 0.5: (L + R) → mono
     _kernel("_decimate_send")(y, np.float32(0.5 * send * LEVEL), _down_taps(f), f, low)
-    ir = impulse_response(sr, round(size, 3), round(damping, 3))
-    wet = signal.oaconvolve(low[None, :], ir, axes=1)[:, :m].astype(np.float32, copy=False)
+    wet = convolve(low, sr=sr, size=round(size, 3), damping=round(damping, 3))
     _kernel("_add_upsampled")(y, np.ascontiguousarray(wet), _up_taps(f))
