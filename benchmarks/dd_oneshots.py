@@ -449,16 +449,14 @@ def samplers(model: Path, n: int) -> None:
 
 
 def write_examples(folder: Path, gen: np.ndarray, p: np.ndarray, ind: np.ndarray, names: list[str]) -> None:
-    """The first confident and near clip of each class, as 16-bit WAV."""
+    """The first four generated clips (16-bit WAV), named after the classifier's verdict:
+    ``generated-1-kick-p0.93.wav``, with ``-far`` when the clip is not near any real shot."""
     folder.mkdir(parents=True, exist_ok=True)
-    seen: set[str] = set()
-    for i in range(len(gen)):
-        c = names[int(p[i].argmax())]
-        if c in seen or p[i].max() < CONFIDENT or not ind[i]:
-            continue
-        seen.add(c)
-        save(Audio.from_array(gen[i][None, :], SR), folder / f"generated-{len(seen)}-{c}.wav", wav_depth=16)
-    print(f"examples: {', '.join(sorted(seen)) or 'none'} in {folder}")
+    for i in range(min(4, len(gen))):
+        k = int(p[i].argmax())
+        name = f"generated-{i + 1}-{names[k]}-p{p[i, k]:.2f}{'' if ind[i] else '-far'}.wav"
+        save(Audio.from_array(gen[i][None, :], SR), folder / name, wav_depth=16)
+    print(f"examples: {len(list(folder.glob('generated-*.wav')))} clips in {folder}")
 
 
 def draw(path: Path, real: np.ndarray, real_lab: list[str], gen: np.ndarray, gen_lab: list[str]) -> None:
@@ -489,7 +487,7 @@ def draw(path: Path, real: np.ndarray, real_lab: list[str], gen: np.ndarray, gen
             img.paste(Image.fromarray(rgb), (x0, y0 + top))
             d.text((x0, y0), ("real " if r == 0 else "gen: ") + lab, fill="black")
     path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path, optimize=True)
+    img.quantize(64).save(path, optimize=True)  # a 64-colour palette keeps the PNG small
     print(f"figure: {path}")
 
 
