@@ -4,16 +4,22 @@ Run on demand (an hour and a quarter; bare, as ``make bench`` runs it, it only s
 
     .venv/bin/python benchmarks/dd_oneshots.py data  --work /tmp/dd-oneshots
     taskset -c 1 .venv/bin/python benchmarks/dd_oneshots.py train --work /tmp/dd-oneshots --minutes 60
-    taskset -c 1 .venv/bin/python benchmarks/dd_oneshots.py eval  --work /tmp/dd-oneshots [--figure docs/...]
+    taskset -c 1 .venv/bin/python benchmarks/dd_oneshots.py eval  --work /tmp/dd-oneshots --sampler-n 0
+    taskset -c 0 .venv/bin/python benchmarks/dd_oneshots.py samplers --work /tmp/dd-oneshots --sampler-n 2
+
+(``all`` runs data, train and eval in turn; ``train --resume --minutes M`` extends a run;
+``eval --model DIR`` evaluates another folder, e.g. ``model/checkpoints/step-0000500/ema``.)
 
 data
     GM percussion rendered from the default SoundFont (FluidR3_GM) with the composer's
     FluidSynth renderer (:func:`music.engines.composer.render.render_part`, dry: no reverb or
     chorus) at 16 kHz: seven classes (kick, snare, clap, closed hat, open hat, tom, cymbal),
-    every GM drum kit of the bank, three velocities. Each shot is 8192 samples (0.51 s), mixed
-    to mono, faded out over its last 64 ms, peak-normalised to -1 dBFS (as sample packs are);
-    near-duplicates (kits sharing a sample) are dropped, then 15 % of each class is held out
-    (``heldout/``) and never trained on. File names carry the class: ``kick_k25_n36_v90.wav``.
+    eight GM drum kits, three velocities. Each shot is 8192 samples (0.51 s), mixed to mono,
+    faded out over its last 64 ms, peak-normalised to -1 dBFS (as sample packs are);
+    near-duplicates (kits sharing a sample) are dropped and each distinct sound is rendered at
+    five tunings. About 15 % of each class is held out (``heldout/``) by families of correlated
+    sounds, so nothing held out has a re-pitched copy in training. File names carry the class:
+    ``kick_k25_n36_v90_t+1.5.wav``.
 
 train
     ``songmint train``'s trainer (:func:`music.engines.dd_training.train`) on ``train/``: the
@@ -44,7 +50,8 @@ eval
       whose last 128 ms are at least 12 dB below that peak ("decay");
     * memorisation: each generated clip's highest |correlation| with any training shot;
     * the sampler quality trade-off on this model (``benchmarks/diffusion.py``'s table: SNR of
-      each sampler against IPNDM at 400 steps from the same noise).
+      each sampler against IPNDM at 400 steps from the same noise, on ``--sampler-n`` clips;
+      also the ``samplers`` stage alone, to run it on the other core).
 
     ``--figure PNG`` draws log-spectrograms of held-out and generated shots (Pillow) and
     ``--examples DIR`` writes a few generated WAVs.
@@ -509,7 +516,7 @@ def main() -> None:
     ap.add_argument("--examples", type=Path, help="write a few generated one-shots (WAV) here")
     args = ap.parse_args()
     if args.stage is None:  # `make bench` runs every benchmark bare: this one is on demand only
-        print("dd_oneshots: on demand only (an hour of training); give a stage: data, train, eval or all")
+        print("dd_oneshots: on demand only (an hour of training); stages: data, train, eval, samplers, all")
         return
     if args.stage in ("data", "all"):
         render_shots(args.work)
