@@ -12,7 +12,7 @@ from music.audio import Audio
 from music.engines import Request
 from music.engines.composer import ComposerEngine, dsp, midi, patterns
 from music.engines.composer.patterns import Note
-from music.engines.composer.render import Voice, render_part, render_part_live
+from music.engines.composer.render import NoteStore, Voice, render_part, render_part_live
 from music.engines.composer.reverb import add_reverb, convolve, impulse_response, reverb_time
 from music.soundfont import find_soundfont
 
@@ -71,6 +71,21 @@ def test_an_open_hat_is_choked_by_the_next_closed_hat() -> None:
     ring = (alone[:, hit + SR // 10:] ** 2).sum()
     after = ((choked - closed)[:, hit + SR // 10:] ** 2).sum()
     assert after < 0.1 * ring  # what is left of the open hat 100 ms after the closed one
+
+
+def test_note_store_keeps_exact_disjoint_copies_and_reuses_its_slabs() -> None:
+    store = NoteStore()
+    rng = np.random.default_rng(0)
+    lengths = [5, NoteStore.SLAB // 3, NoteStore.SLAB // 2, 7, NoteStore.SLAB + 1, NoteStore.SLAB // 2]
+    notes = [rng.standard_normal((2, n)).astype(np.float32) for n in lengths]
+    kept = [store.keep(y) for y in notes]
+    for y, (left, right) in zip(notes, kept, strict=True):  # later copies overwrote none
+        assert left.flags.c_contiguous and right.flags.c_contiguous
+        assert np.array_equal(left, y[0]) and np.array_equal(right, y[1])
+    first = kept[0][0]
+    store.reset()
+    again = store.keep(notes[3])[0]
+    assert np.shares_memory(again, first)  # the same slab, from its start
 
 
 def test_humanised_velocities_are_on_the_grid() -> None:

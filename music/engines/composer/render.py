@@ -147,13 +147,50 @@ def _new_synth(voice: Voice, *, soundfont: Path, sr: int, room: Room, gain: floa
     return synth
 
 
+class NoteStore:
+    """Memory for a part's cached notes, reused by the next part of the same take: notes are
+    packed into slabs of ``SLAB`` samples a channel, so that the pages a part has written
+    (the first write to fresh memory costs a page fault, most of a copy's time) serve the
+    parts after it. :meth:`reset` frees every note at once."""
+
+    SLAB = 1 << 21
+
+    def __init__(self) -> None:
+        self._slabs: list[np.ndarray] = []
+        self._slab = 0
+        self._off = 0
+
+    def reset(self) -> None:
+        self._slab = 0
+        self._off = 0
+
+    def keep(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A copy of stereo ``y`` (shape ``(2, n)``) as two contiguous 1-D channels."""
+        n = y.shape[1]
+        if n > self.SLAB:
+            own = y.copy()
+            return own[0], own[1]
+        if self._off + n > self.SLAB:
+            self._slab += 1
+            self._off = 0
+        if self._slab == len(self._slabs):
+            self._slabs.append(np.empty((2, self.SLAB), np.float32))
+        slab = self._slabs[self._slab]
+        at = self._off
+        slab[:, at:at + n] = y
+        self._off = at + n
+        return slab[0, at:at + n], slab[1, at:at + n]
+
+
 class SynthPool:
     """Synthesizers shared by the parts of one render (loading a SoundFont costs tens of ms):
     one per chorus setting, since FluidSynth's chorus runs on every block once it is on.
-    Parts must use distinct channels. Use as a context manager; it deletes them on exit."""
+    Parts must use distinct channels. Use as a context manager; it deletes them on exit.
+    ``notes`` is the note memory the parts share (:class:`NoteStore`)."""
 
     def __init__(self) -> None:
         self._synths: dict[tuple[str, int, float, bool], tuple[object, int]] = {}
+        self.notes = NoteStore()
 
     def get(self, voice: Voice, *, soundfont: Path, sr: int, room: Room, gain: float):  # type: ignore[no-untyped-def]
         key = (os.fspath(soundfont), sr, gain, voice.chorus > 0)
@@ -302,7 +339,9 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
     own = pool is None
     pool = SynthPool() if own else pool
     synth = pool.get(voice, soundfont=soundfont, sr=sr, room=room, gain=gain)
-    cache: dict[tuple[int, int, int], np.ndarray] = {}
+    store = pool.notes
+    store.reset()  # the previous part's notes are already in its stem
+    cache: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
     try:
         # Longest render a note can need: from the earliest onset to the end.
         cap = -(-(n_samples - insts[0][0]) // BLOCK) * BLOCK
@@ -326,7 +365,7 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
                                            flush=voice.chorus > 0)
                 if not finite:
                     raise EngineError("FluidSynth produced non-finite samples")
-                cache[key] = scratch[:, :pos].copy()
+                cache[key] = store.keep(scratch[:, :pos])
     finally:
         if own:
             pool.__exit__()
@@ -350,7 +389,8 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
 
     from music.engines.composer.dsp import _kernel
 
-    _kernel("_overlap_add")(out, List([cache[key] for key in keys]), table, fade)
+    _kernel("_overlap_add")(out, List([cache[key][0] for key in keys]), List([cache[key][1] for key in keys]),
+                            table, fade)
     return out
 
 
