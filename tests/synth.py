@@ -38,20 +38,25 @@ def chord(midi_notes: tuple[int, ...] = (57, 60, 64), *, seconds: float = 2.0, s
     return Audio(np.repeat(x[None].astype(np.float32), channels, axis=0), sr)
 
 
-def drums(*, bpm: float = 120.0, bars: int = 4, sr: int = 44_100, channels: int = 2,
-          seed: int = 0) -> Audio:
-    """Kick on every beat, noise snare on 2 and 4, closed hats on eighths (4/4)."""
+def _drum_sounds(*, sr: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kick (pitch-swept sine, 0.25 s), noise snare (0.18 s) and closed hat (0.05 s), float64."""
     rng = np.random.default_rng(seed)
-    beat = 60.0 / bpm
-    n = int(bars * 4 * beat * sr)
-    x = np.zeros(n, dtype=np.float64)
-    kl = int(0.25 * sr)
-    tk = np.arange(kl) / sr
+    tk = np.arange(int(0.25 * sr)) / sr
     kick = np.sin(2 * np.pi * (50 + 100 * np.exp(-tk * 30)) * tk) * np.exp(-tk * 12)
     sl = int(0.18 * sr)
     snare = rng.standard_normal(sl) * np.exp(-np.arange(sl) / sr * 25) * 0.5
     hl = int(0.05 * sr)
     hat = np.diff(rng.standard_normal(hl + 1)) * np.exp(-np.arange(hl) / sr * 80) * 0.15
+    return kick, snare, hat
+
+
+def drums(*, bpm: float = 120.0, bars: int = 4, sr: int = 44_100, channels: int = 2,
+          seed: int = 0) -> Audio:
+    """Kick on every beat, noise snare on 2 and 4, closed hats on eighths (4/4)."""
+    beat = 60.0 / bpm
+    n = int(bars * 4 * beat * sr)
+    x = np.zeros(n, dtype=np.float64)
+    kick, snare, hat = _drum_sounds(sr=sr, seed=seed)
     for i in range(bars * 8):
         start = int(i * beat / 2 * sr)
         parts = [hat]
@@ -75,17 +80,10 @@ def groove(*, bpm: float, bars: int = 8, kick: tuple[float, ...] = (0, 1, 2, 3),
     plucked notes of MIDI ``bass_note``); ``hats`` is the hi-hat step in beats (0: none).
     The drum sounds are those of :func:`drums`. Mono.
     """
-    rng = np.random.default_rng(seed)
     beat = 60.0 / bpm
     n = int(bars * 4 * beat * sr)
     x = np.zeros(n, dtype=np.float64)
-    kl = int(0.25 * sr)
-    tk = np.arange(kl) / sr
-    kick_s = np.sin(2 * np.pi * (50 + 100 * np.exp(-tk * 30)) * tk) * np.exp(-tk * 12)
-    sl = int(0.18 * sr)
-    snare_s = rng.standard_normal(sl) * np.exp(-np.arange(sl) / sr * 25) * 0.5
-    hl = int(0.05 * sr)
-    hat_s = np.diff(rng.standard_normal(hl + 1)) * np.exp(-np.arange(hl) / sr * 80) * 0.15
+    kick_s, snare_s, hat_s = _drum_sounds(sr=sr, seed=seed)
     bl = int(0.3 * sr)
     tb = np.arange(bl) / sr
     f = midi_to_hz(bass_note)
