@@ -168,7 +168,7 @@ def test_direct_midi_writer_writes_what_mido_writes(genre: str) -> None:
     kw = {"bpm": plan.bpm, "key": plan.key, "title": plan.title, "end_beat": plan.beats}
     for name in plan.stems:
         part = eng._midi_part(plan, name)
-        track = midi._part_track(part, plan.beats)
+        track = midi._part_track(part)
         now = 0
         for tick, order, pitch, vel in midi._note_events(part):
             kind = "note_on" if order == 1 else "note_off"

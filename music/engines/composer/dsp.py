@@ -37,6 +37,11 @@ def _kernel(name: str):  # type: ignore[no-untyped-def]
     return _jit[name]
 
 
+def sample_peak(y: np.ndarray) -> float:
+    """Sample peak ``max |y|`` (linear) without an ``abs`` temporary."""
+    return float(max(y.max(initial=0.0), -y.min(initial=0.0)))
+
+
 # --------------------------------------------------------------------------- notes
 
 

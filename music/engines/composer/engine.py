@@ -362,7 +362,7 @@ class ComposerEngine:
                 raw[name] = folded
         else:
             # Cut after the last tail sample above -70 dB of the loudest stem, fade 50 ms.
-            peak = max(_peak(y) for y in raw.values()) or 1.0
+            peak = max(dsp.sample_peak(y) for y in raw.values()) or 1.0
             end = body
             for y in raw.values():
                 loud = np.flatnonzero(np.abs(y[:, body:]).max(axis=0) > peak * 10 ** (-70 / 20))
@@ -405,7 +405,7 @@ class ComposerEngine:
         # Uncorrelated stems add in power.
         total = sum(powers[n] * gains[n] ** 2 for n in raw)
         common = 1.0 if total <= 0 else 10 ** ((target_lufs + 0.691) / 20) / np.sqrt(total)
-        peak = max(_peak(raw[n]) * gains[n] for n in raw)
+        peak = max(dsp.sample_peak(raw[n]) * gains[n] for n in raw)
         if peak * common > 10 ** (-1 / 20):
             common = 10 ** (-1 / 20) / peak
         return {n: float(gains[n] * common) for n in raw}
@@ -438,11 +438,6 @@ class ComposerEngine:
         }
         return Take(mix=mix, stems=rendered.stems, midi=rendered.midi, provenance=provenance,
                     bpm=plan.bpm, key=plan.key.name, seed=int(request.seed))
-
-
-def _peak(y: np.ndarray) -> float:
-    """Sample peak ``max |y|`` without an ``abs`` temporary."""
-    return float(max(y.max(initial=0.0), -y.min(initial=0.0)))
 
 
 def bus_limit(x: np.ndarray, *, sr: int, ceiling_db: float = -1.5, attack_ms: float = 1.5,

@@ -59,7 +59,7 @@ def _vlq(n: int) -> bytes:
     return bytes(reversed(out))
 
 
-def _part_track(part: Part, end_beat: float) -> mido.MidiTrack:
+def _part_track(part: Part) -> mido.MidiTrack:
     t = mido.MidiTrack()
     ch = part.channel
     t.append(mido.MetaMessage("track_name", name=part.name, time=0))
@@ -89,7 +89,7 @@ def _part_chunk(part: Part, end_beat: float) -> bytes:
     notes encoded here: mido's per-message objects and checks cost ~10 µs a note."""
     data = bytearray()
     running = None
-    for msg in _part_track(part, end_beat):
+    for msg in _part_track(part):
         data += _vlq(msg.time)
         raw = msg.bytes()
         if msg.is_meta:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from music.engines.composer.dsp import sample_peak
 from music.engines.composer.patterns import Note
 from music.errors import EngineError
 
@@ -245,14 +246,14 @@ def _render_note(synth, ch: int, pitch: int, vel: int, blocks: int, scratch: np.
     synth.noteon(ch, pitch, vel)
     _write_float(synth.synth, pos, lp, 0, 1, rp, 0, 1)
     synth.noteoff(ch, pitch)
-    peak = _peak(scratch[:, :pos])
+    peak = sample_peak(scratch[:, :pos])
     # Every sample lies in a measured stretch: a NaN or inf shows in one of the peaks.
     finite = math.isfinite(peak)
     floor = 10 ** (TAIL_CUT_DB / 20)
     absolute = 10 ** (FLOOR_DBFS / 20)
     while pos + _CHUNK <= cap and _active_voices(synth.synth) > 0:
         _write_float(synth.synth, _CHUNK, lp + 4 * pos, 0, 1, rp + 4 * pos, 0, 1)
-        chunk_peak = _peak(scratch[:, pos:pos + _CHUNK])
+        chunk_peak = sample_peak(scratch[:, pos:pos + _CHUNK])
         finite = finite and math.isfinite(chunk_peak)
         pos += _CHUNK
         peak = max(peak, chunk_peak)
@@ -262,10 +263,6 @@ def _render_note(synth, ch: int, pitch: int, vel: int, blocks: int, scratch: np.
     # starts from the same silent state whatever came before it.
     _silence(synth, ch, sink, blocks=32 if flush else 1)
     return pos, finite
-
-
-def _peak(y: np.ndarray) -> float:
-    return float(max(y.max(initial=0.0), -y.min(initial=0.0)))
 
 
 def _silence(synth, ch: int, sink: np.ndarray, *, blocks: int) -> None:  # type: ignore[no-untyped-def]
