@@ -95,10 +95,7 @@ class _Known:
         return torch_where(self.mask, a * self.x0 + s * self.noise, x)
 
     def fresh_noise(self) -> torch.Tensor:
-        import torch
-
-        z = torch.randn(tuple(self.x0.shape), generator=self.generator, dtype=torch.float32)
-        return z.to(self.x0.device)
+        return _randn(tuple(self.x0.shape), self.generator, self.x0.device)
 
 
 class DanceDiffusionEngine:
@@ -246,12 +243,12 @@ class DanceDiffusionEngine:
         """Integrate from ``t_start`` to ``t_end``; ``known`` pins a region while denoising."""
         sm = get_sampler(sampler)
         sm.set_timesteps(steps, t_start=t_start, t_end=t_end)
+        ddim = get_sampler("ddim")  # RePaint's first-order inner step
         for i, t in enumerate(sm.timesteps):
             t_now, t_next = sm.times[i], sm.times[i + 1]
             for _ in range(known.repaint - 1 if known is not None else 0):
                 # RePaint: a first-order step, pin the kept part, diffuse back to t_now with fresh
                 # noise; the next model call sees the generated part in the light of the kept one
-                ddim = get_sampler("ddim")
                 ddim.set_timesteps(1, t_start=t_now, t_end=t_next)
                 y = ddim.step(self._v(x, t_now), ddim.timesteps[0], x).prev_sample
                 x = renoise(known.pin(y, t_next), t_from=t_next, t_to=t_now, noise=known.fresh_noise())
@@ -267,8 +264,7 @@ class DanceDiffusionEngine:
     def _noise(self, shape: tuple[int, ...], seed: int) -> torch.Tensor:
         import torch
 
-        g = torch.Generator("cpu").manual_seed(int(seed))
-        return torch.randn(shape, generator=g, dtype=torch.float32).to(self.device)
+        return _randn(shape, torch.Generator("cpu").manual_seed(int(seed)), self.device)
 
     def _steps(self, sampler: str | None, steps: int | None) -> tuple[str, int]:
         name = sampler or self.sampler
@@ -446,8 +442,8 @@ class DanceDiffusionEngine:
 
         if int(repaint) < 1:
             raise EngineError(f"repaint must be at least 1, got {repaint}")
-        if repaint > 1 and sampler == "ipndm":
-            # its 4th-order history extrapolates across the resampled jumps and drifts (measured)
+        if repaint > 1 and get_sampler(sampler).order > 2:
+            # IPNDM's 4th-order history extrapolates across the resampled jumps and drifts (measured)
             raise EngineError("repaint needs a one-step-memory sampler: use --sampler dpmpp-2m or ddim")
         noise = self._noise(tuple(x0.shape), seed)
         # RePaint's fresh noise: its own CPU stream, so repaint=1 draws exactly what it always did
@@ -709,6 +705,13 @@ class DanceDiffusionEngine:
             "sources": p.get("sources"),
         }
         return Take(mix=mix, extras=extras, provenance=self._provenance("interpolate", None, params))
+
+
+def _randn(shape: tuple[int, ...], generator: torch.Generator | None, device: Any) -> torch.Tensor:
+    """Standard normal noise drawn on the CPU (same numbers whatever the device), moved to ``device``."""
+    import torch
+
+    return torch.randn(shape, generator=generator, dtype=torch.float32).to(device)
 
 
 def torch_where(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
