@@ -14,27 +14,35 @@ same bytes on every run on a machine, and no less accurate.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy import signal
 
 from music import loudness
 
-_jit: dict[str, object] = {}
+_jit: dict[Callable[..., Any], Callable[..., Any]] = {}
 _CONTRACT = {"_k_energy"}
 """Kernels compiled with fused multiply-add: the IIR filter is bound by its arithmetic
 (scalar, four recursions interleaved), and fusing takes ~25 % off its time."""
 
 
-def _kernel(name: str):  # type: ignore[no-untyped-def]
-    """The numba-compiled kernel ``name`` of this module (compiled once, cached on disk)."""
-    if name not in _jit:
+def compiled(fn: Callable[..., Any], *, contract: bool = False) -> Callable[..., Any]:
+    """``fn`` compiled by numba: once per process, cached on disk (``cache=True``); numba is
+    imported only here, on first use. ``contract`` allows fused multiply-add."""
+    if fn not in _jit:
         from numba import njit
 
-        opts = {"fastmath": {"contract"}} if name in _CONTRACT else {}
-        _jit[name] = njit(cache=True, **opts)(globals()[name])
-    return _jit[name]
+        opts = {"fastmath": {"contract"}} if contract else {}
+        _jit[fn] = njit(cache=True, **opts)(fn)
+    return _jit[fn]
+
+
+def _kernel(name: str) -> Callable[..., Any]:
+    """The compiled kernel ``name`` of this module."""
+    return compiled(globals()[name], contract=name in _CONTRACT)
 
 
 def sample_peak(y: np.ndarray) -> float:
@@ -43,6 +51,14 @@ def sample_peak(y: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- notes
+
+
+def overlap_add(out: np.ndarray, lefts: Sequence[np.ndarray], rights: Sequence[np.ndarray],
+                table: np.ndarray, fade: np.ndarray) -> None:
+    """Add cached notes into ``out`` in place; see :func:`_overlap_add` for ``table``."""
+    from numba.typed import List
+
+    _kernel("_overlap_add")(out, List(lefts), List(rights), table, fade)
 
 
 def _overlap_add(out: np.ndarray, lefts, rights, table: np.ndarray,  # type: ignore[no-untyped-def]

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from music.engines.composer.dsp import sample_peak
+from music.engines.composer.dsp import overlap_add, sample_peak
 from music.engines.composer.patterns import Note
 from music.errors import EngineError
 
@@ -382,12 +382,7 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
         table[row] = on, index[(pitch, vel, blocks)], cut
     k = round(0.891 * sr)
     fade = 10 ** (-_CHOKE_DB_PER_S / 20 * np.arange(1, k + 1, dtype=np.float32) / sr)
-    from numba.typed import List
-
-    from music.engines.composer.dsp import _kernel
-
-    _kernel("_overlap_add")(out, List([cache[key][0] for key in keys]), List([cache[key][1] for key in keys]),
-                            table, fade)
+    overlap_add(out, [cache[key][0] for key in keys], [cache[key][1] for key in keys], table, fade)
     return out
 
 

@@ -19,10 +19,14 @@ energy of lofi, house and techno stems within ±3 dB from 250 Hz to 4 kHz, darke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy import fft, signal
+
+from music.engines.composer.dsp import compiled
 
 PRE_DELAY_S = 0.012
 SPLIT_HZ = 3000.0
@@ -157,16 +161,9 @@ def _add_upsampled(y: np.ndarray, wet: np.ndarray, w: np.ndarray) -> None:  # pr
                     y[c, i] += w[p, 0] * a + w[p, 1] * b + w[p, 2] * d + w[p, 3] * e
 
 
-_jit: dict[str, object] = {}
-
-
-def _kernel(name: str):  # type: ignore[no-untyped-def]
-    """The numba-compiled kernel (compiled on first use, cached on disk by numba)."""
-    if name not in _jit:
-        from numba import njit
-
-        _jit[name] = njit(cache=True)(globals()[name])
-    return _jit[name]
+def _kernel(name: str) -> Callable[..., Any]:
+    """The compiled kernel ``name`` of this module (:func:`.dsp.compiled`)."""
+    return compiled(globals()[name])
 
 
 def add_reverb(y: np.ndarray, *, sr: int, send: float, size: float, damping: float = 0.3) -> None:
