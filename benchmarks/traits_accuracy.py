@@ -302,7 +302,9 @@ def second_soundfont(cache: Path) -> Path | None:
 
 def render(clip: Clip, sf_path: Path) -> Audio:
     """Render a clip to stereo 44.1 kHz through FluidSynth."""
-    import fluidsynth
+    from music.soundfont import import_pyfluidsynth
+
+    fluidsynth = import_pyfluidsynth()
 
     ev, programs, length = events(clip)
     fs = fluidsynth.Synth(gain=0.35, samplerate=float(SR))

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -44,6 +44,9 @@ from music.errors import MusicError
 from music.hashing import sha256_file
 from music.takes import file_stem, read_take, write_take
 from songmint import __version__
+
+if TYPE_CHECKING:
+    from minting.chain.networks import Network
 from songmint import stages as st
 from songmint.errors import SongmintError
 from songmint.spec import Editions, ReleaseSpec, Track, load_spec
@@ -972,22 +975,28 @@ class Release:
     def _check_network(self) -> None:
         """Fail before any work on an unusable network: a URL without its chain id, or, when the
         run will send (``--yes``, not a dry run), a node that does not answer or is the wrong chain.
-        Memory and songmint's own anvil need no check; without ``--yes`` a remote run only prints
-        its plan, which needs no node."""
-        from minting.chain import resolve_network
+        Memory and songmint's own anvil need no check; a run that will not send (a dry run, or a
+        remote network without ``--yes``, which only prints its plan) needs no node."""
         from minting.chain.client import check_chain
 
-        name, chain_id = self.network()
-        net = resolve_network(name, chain_id=chain_id)
-        if net.name not in ("memory", "local") and self.opts.yes and not self.opts.dry_run:
+        net = self._resolved_network()
+        if net.name not in ("memory", "local") and self._will_send(net):
             check_chain(net)
+
+    def _resolved_network(self) -> Network:
+        from minting.chain import resolve_network
+
+        name, chain_id = self.network()
+        return resolve_network(name, chain_id=chain_id)
+
+    def _will_send(self, net: Network) -> bool:
+        """Transactions go out unless this is a dry run, or a non-local network without ``--yes``."""
+        return not self.opts.dry_run and (self.opts.yes or net.local)
 
     def _confirm(self, manifest: dict[str, Any]) -> None:
         """A non-local network needs --yes: without it, show what would be sent and stop."""
-        from minting.chain import resolve_network
-
-        name, chain_id = self.network()
-        if self.opts.yes or resolve_network(name, chain_id=chain_id).local:
+        name, _ = self.network()
+        if self._will_send(self._resolved_network()):
             return
         self._dry_run(manifest)
         raise SongmintError(

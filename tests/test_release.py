@@ -185,8 +185,9 @@ def test_remote_network_needs_yes(released: tuple[Path, Path, str], tmp_path: Pa
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [(["--chain-id", "8453", "--yes"], "cannot reach"), ([], "needs its expected chain id")],
-    ids=["unreachable", "no-chain-id"],
+    [(["--chain-id", "8453", "--yes"], "cannot reach"), (["--chain-id", "31337"], "cannot reach"),
+     ([], "needs its expected chain id")],
+    ids=["unreachable", "unreachable-local-dev-chain", "no-chain-id"],
 )
 def test_unusable_network_fails_before_any_work(tmp_path: Path, extra: list[str], message: str) -> None:
     """An unreachable node (or a URL without its chain id) is a one-line error before anything is

@@ -237,14 +237,18 @@ def _regular(lengths: np.ndarray, *, tolerance: float = 0.1, width: int = 9) -> 
     return ok if ok.any() else np.ones_like(ok)
 
 
-def _meter(features: np.ndarray, *, margin: float = 0.1) -> tuple[int, int]:
+_TRIPLE_MARGIN = 0.1
+"""How much the triple-metre autocorrelation peak must beat the duple one (correlation units)."""
+
+
+def _meter(features: np.ndarray) -> tuple[int, int]:
     """Beats per bar (3 or 4) from the periodicity of the beat features, and the downbeat phase.
 
     Beat descriptors drift with the arrangement, so their autocorrelation ``r(L)`` (z-scored
     features, averaged over dimensions) falls with the lag whatever the metre; comparing ``r(3)``
     with ``r(4)`` directly favours 3. What marks the bar is a *peak* over that decay:
     ``p(L) = r(L) - (r(L-1) + r(L+1)) / 2``. Duple evidence is the best peak at 2, 4 or 8 beats,
-    triple at 3 or 6; triple metre must win by ``margin``, since 4/4 is by far the more common
+    triple at 3 or 6; triple metre must win by :data:`_TRIPLE_MARGIN`, since 4/4 is by far the more common
     (composer takes of every genre, and repetitive techno whose beats all look alike, stay 4/4).
     The downbeat is the phase whose beats are loudest (first MFCC mean), where kick and chord
     changes usually land.
@@ -258,7 +262,7 @@ def _meter(features: np.ndarray, *, margin: float = 0.1) -> tuple[int, int]:
 
     duple = max(peak(2), peak(4), peak(8))
     triple = max(peak(3), peak(6))
-    bpb = 3 if triple > duple + margin else 4
+    bpb = 3 if triple > duple + _TRIPLE_MARGIN else 4
     loud = [float(np.mean(features[p::bpb, 0])) for p in range(bpb)]
     return bpb, int(np.argmax(loud))
 
