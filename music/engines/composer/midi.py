@@ -121,11 +121,15 @@ def _conductor_chunk(*, bpm: float, key: Key, title: str) -> bytes:
     return buf.getvalue()[14:]  # after MThd
 
 
+def _smf(conductor: bytes, chunks: list[bytes]) -> bytes:
+    """A type-1 Standard MIDI File: header, the conductor track, then ``chunks``."""
+    return (b"MThd" + struct.pack(">IHHH", 6, 1, 1 + len(chunks), TICKS_PER_BEAT) + conductor
+            + b"".join(chunks))
+
+
 def midi_bytes(parts: list[Part], *, bpm: float, key: Key, title: str, end_beat: float) -> bytes:
     """A type-1 Standard MIDI File holding ``parts``."""
-    return (b"MThd" + struct.pack(">IHHH", 6, 1, 1 + len(parts), TICKS_PER_BEAT)
-            + _conductor_chunk(bpm=bpm, key=key, title=title)
-            + b"".join(_part_chunk(p, end_beat) for p in parts))
+    return _smf(_conductor_chunk(bpm=bpm, key=key, title=title), [_part_chunk(p, end_beat) for p in parts])
 
 
 def midi_files(parts: list[Part], *, bpm: float, key: Key, title: str, end_beat: float) -> dict[str, bytes]:
@@ -134,10 +138,6 @@ def midi_files(parts: list[Part], *, bpm: float, key: Key, title: str, end_beat:
     head = _conductor_chunk(bpm=bpm, key=key, title=title)
     chunks = {p.name: _part_chunk(p, end_beat) for p in parts}
 
-    def file(names: list[str]) -> bytes:
-        return (b"MThd" + struct.pack(">IHHH", 6, 1, 1 + len(names), TICKS_PER_BEAT) + head
-                + b"".join(chunks[n] for n in names))
-
-    out = {p.name: file([p.name]) for p in parts}
-    out["all"] = file([p.name for p in parts])
+    out = {p.name: _smf(head, [chunks[p.name]]) for p in parts}
+    out["all"] = _smf(head, list(chunks.values()))
     return out
