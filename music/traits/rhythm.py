@@ -31,7 +31,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
@@ -170,6 +170,10 @@ class Level:
     """20th over 65th percentile of the amplitude rise below 2 kHz at the beats: near 0 when a
     fifth of the beats or more add (almost) no loudness there, e.g. hi-hats alone."""
     score: float
+    clarity: float = 0.0
+    """Onset-envelope autocorrelation at the level's period (0–1): the pulse clarity if it wins."""
+    beats: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), compare=False, repr=False)
+    """Beat frames tracked at this level (:func:`track_beats`)."""
 
 
 def level_score(bpm: float, periodicity: float, coverage: float, loud_coverage: float,
@@ -238,15 +242,25 @@ def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None) -> list[
         if periodicity < MIN_PERIODICITY:
             continue
 
-        coverage, loud, backbeat = _beat_evidence(o, fps, bpm, bands)
+        beats = track_beats(o, fps, bpm)
+        coverage, loud, backbeat = _beat_evidence(beats, bands)
         levels.append(Level(bpm=bpm, periodicity=periodicity, coverage=coverage, loud_coverage=loud,
-                            backbeat=backbeat, score=level_score(bpm, periodicity, coverage, loud, backbeat)))
+                            backbeat=backbeat, score=level_score(bpm, periodicity, coverage, loud, backbeat),
+                            clarity=float(np.clip(_peak(r, 60.0 * fps / bpm), 0.0, 1.0)), beats=beats))
     return levels
 
 
-def _beat_evidence(o: np.ndarray, fps: float, bpm: float, bands: Bands) -> tuple[float, float, float]:
-    """(coverage, loud coverage, backbeat) of the beats tracked at ``bpm`` (see :class:`Level`)."""
-    beats = track_beats(o, fps, bpm)
+def best_level(o: np.ndarray, fps: float, *, bands: Bands | None = None) -> Level | None:
+    """The tactus: the best-scoring candidate of :func:`tempo_levels` (:func:`level_score`: tempo
+    prior, periodicity, accent coverage, backbeat), with its pulse clarity and tracked beats;
+    ``None`` when the envelope has no periodicity in 40–200 BPM. ``bands`` gives the band
+    envelopes for the evidence (the full-band envelope stands in for all of them when omitted)."""
+    levels = tempo_levels(o, fps, bands)
+    return max(levels, key=lambda lv: lv.score) if levels else None
+
+
+def _beat_evidence(beats: np.ndarray, bands: Bands) -> tuple[float, float, float]:
+    """(coverage, loud coverage, backbeat) at the beat frames ``beats`` (see :class:`Level`)."""
     if beats.size < 4:
         return 0.0, 0.0, 0.0
     acc = _window_sum(bands.accents, beats)
@@ -257,24 +271,6 @@ def _beat_evidence(o: np.ndarray, fps: float, bpm: float, bands: Bands) -> tuple
     x = np.log(_window_sum(bands.high, beats) + 0.1) - np.log(_window_sum(bands.low, beats) + 0.1)
     backbeat = float(-_acf(x, 1)[1]) if x.std() > 0 else 0.0
     return coverage, loud, backbeat
-
-
-def tempo_from_envelope(o: np.ndarray, fps: float, *, bands: Bands | None = None) -> tuple[float, float]:
-    """Global tempo (BPM) and pulse clarity (0–1) from an onset envelope.
-
-    The tempo is the best-scoring candidate of :func:`tempo_levels` (:func:`level_score`: tempo
-    prior, periodicity, accent coverage, backbeat); the pulse clarity is the envelope's
-    autocorrelation at its period. ``bands`` gives the band envelopes for the coverage and
-    backbeat evidence (the full-band envelope stands in for all three when omitted).
-
-    Returns ``(0.0, 0.0)`` when the envelope has no periodicity in 40–200 BPM.
-    """
-    levels = tempo_levels(o, fps, bands)
-    if not levels:
-        return 0.0, 0.0
-    best = max(levels, key=lambda lv: lv.score)
-    r = _acf(o.astype(np.float64), int(np.ceil(60.0 * fps / MIN_BPM)) + 2)
-    return best.bpm, float(np.clip(_peak(r, 60.0 * fps / best.bpm), 0.0, 1.0))
 
 
 def _peak(r: np.ndarray, lag: float) -> float:
@@ -399,8 +395,9 @@ def analyse(feat: Features) -> Rhythm:
         return Rhythm(tempo_bpm=0.0, tempo_confidence=0.0, beats=np.empty(0), time_signature="4/4",
                       onset_rate_hz=float(onset_rate), danceability=0.0, beat_strength=0.0)
     bands = onset_bands(feat.mel, feat.mel_freqs)
-    bpm, clarity = tempo_from_envelope(o, fps, bands=bands)
-    beats = track_beats(o, fps, bpm)
+    best = best_level(o, fps, bands=bands)  # its beats are already tracked
+    bpm, clarity = (best.bpm, best.clarity) if best is not None else (0.0, 0.0)
+    beats = best.beats if best is not None else np.empty(0, np.int64)
     times = _beat_times(o, beats, fps)
     refined = grid_tempo(times)
     if refined is not None and abs(refined / bpm - 1) < 0.06:
