@@ -60,6 +60,7 @@ eval
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -105,6 +106,7 @@ def render_shots(work: Path) -> tuple[int, int]:
     k = int(0.064 * SR)
     fade[-k:] = 0.5 * (1 + np.cos(np.linspace(0, np.pi, k)))
 
+    @functools.cache  # the untuned render is needed twice: dedup, then the split
     def shot(kit: int, key: int, vel: int, semitones: float) -> np.ndarray:
         # Rendered at a rate r and read as SR, the shot sounds SR/r higher and shorter: a
         # sampler's (or tape's) re-pitch, what a producer does to fit a drum to a track.

@@ -94,7 +94,8 @@ def main() -> None:
     cpu: dict[str, float] = {f"repaint U={u}": 0.0 for u in us}
     rng = np.random.default_rng(0)
     for k, path in enumerate(files):
-        clip = to_channels(resample(load(path), sr), engine.channels).samples[0]  # as the model sees it
+        source = load(path)
+        clip = to_channels(resample(source, sr), engine.channels).samples[0]  # as the model sees it
         ref = clip[i0:i1].copy()
         for name, fill in (("silence", np.zeros_like(ref)),
                            ("noise at true RMS", rng.normal(0, np.sqrt(np.mean(ref**2)), ref.size))):
@@ -103,7 +104,7 @@ def main() -> None:
             rows[name].append(scores(fill.astype(np.float32), ref, whole, i0, i1, sr))
         for u in us:
             c0 = time.process_time()
-            out = engine.inpaint_audio(load(path), start=start, end=end, seed=k, repaint=u)[0].samples[0]
+            out = engine.inpaint_audio(source, start=start, end=end, seed=k, repaint=u)[0].samples[0]
             cpu[f"repaint U={u}"] += time.process_time() - c0
             rows[f"repaint U={u}"].append(scores(out[i0:i1], ref, out, i0, i1, sr))
 
