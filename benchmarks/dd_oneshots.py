@@ -22,19 +22,18 @@ data
     ``kick_k25_n36_v90_t+1.5.wav``.
 
 train
-    ``songmint train``'s trainer (:func:`music.engines.dd_training.train`) on ``train/``: the
-    ``small`` preset (7 levels, 32-128 channels, attention in the 2 deepest levels) in mono at
-    16 kHz with an 8192-sample window, batch 4, AdamW at 3e-4, EMA 0.995, fp32, torch
-    threads 1, for a wall-clock budget (``max_minutes``). The running loss is logged every 25
-    steps to ``loss.jsonl``.
+    ``songmint train``'s trainer (:func:`music.engines.dd_training.train`) on ``train/``: the ``oneshot``
+    preset (``--preset``; 8 levels, 16-128 channels, attention in the 2 deepest levels) in mono at 16 kHz
+    with an 8192-sample window, batch 4, AdamW at 1e-3 (``--lr``), EMA 0.995, fp32, torch threads 1, for a
+    wall-clock budget (``max_minutes``). The running loss is logged every 25 steps to ``loss.jsonl``.
 
 eval
-    32 clips from the trained model (DPM-Solver++, 20 steps) against baselines of the same
-    number: an untrained model of the same configuration (same sampler, same noise), white
-    noise at the real clips' RMS, and white noise under a decaying envelope (a crude synthetic
-    one-shot). Features per clip (peak-normalised first, so level does not count): mean and
-    standard deviation of 20 MFCCs, spectral centroid, bandwidth, flatness and zero-crossing
-    rate, and the log-RMS envelope in 8 segments. Measures:
+    32 clips from the trained model (``--sampler``, default DPM-Solver++, ``--steps`` 20) against baselines of
+    the same number: an untrained model of the same configuration (same sampler, same noise), white noise
+    at the real clips' RMS, and white noise under a decaying envelope (a crude synthetic one-shot).
+    Features per clip (peak-normalised first, so level does not count): mean and standard deviation of 20
+    MFCCs, spectral centroid, bandwidth, flatness and zero-crossing rate, and the log-RMS envelope in 8
+    segments. Measures:
 
     * a multinomial logistic regression fitted on the training shots' standardised features;
       its accuracy on the held-out shots says the features separate the classes; for each set,
@@ -193,7 +192,14 @@ def read_set(folder: Path) -> tuple[np.ndarray, list[str]]:
 
 
 def train_model(
-    work: Path, *, minutes: float, lr: float, batch: int, seed: int, resume: bool = False
+    work: Path,
+    *,
+    minutes: float,
+    lr: float,
+    batch: int,
+    seed: int,
+    preset: str = "oneshot",
+    resume: bool = False,
 ) -> None:
     import torch
 
@@ -201,7 +207,7 @@ def train_model(
 
     torch.set_num_threads(1)
     cfg = TrainConfig(
-        preset="small",
+        preset=preset,
         sample_rate=SR,
         sample_size=LENGTH,
         channels=1,
@@ -313,15 +319,23 @@ def envelope_ok(clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- evaluation
 
 
-def sample_model(unet, n: int, seed: int, *, steps: int = 20) -> np.ndarray:  # type: ignore[no-untyped-def]
+def sample_model(unet, n: int, seed: int, *, sampler: str, steps: int) -> np.ndarray:  # type: ignore[no-untyped-def]
     from music.engines.dance_diffusion import DanceDiffusionEngine
 
-    engine = DanceDiffusionEngine(unet=unet, sampler="dpmpp-2m", steps=steps, batch_size=16)
+    engine = DanceDiffusionEngine(unet=unet, sampler=sampler, steps=steps, batch_size=16)
     return np.stack([a.samples[0] for a in engine.sample(n=n, seed=seed)]).astype(np.float32)
 
 
 def evaluate(
-    work: Path, model: Path, *, n: int, figure: Path | None, examples: Path | None, sampler_n: int
+    work: Path,
+    model: Path,
+    *,
+    n: int,
+    figure: Path | None,
+    examples: Path | None,
+    sampler_n: int,
+    sampler: str = "dpmpp-2m",
+    steps: int = 20,
 ) -> None:
     import torch
     from diffusers import UNet1DModel
@@ -335,11 +349,11 @@ def evaluate(
 
     unet = UNet1DModel.from_pretrained(model).eval()
     t0 = time.process_time()
-    gen = sample_model(unet, n, seed=1)
+    gen = sample_model(unet, n, seed=1, sampler=sampler, steps=steps)
     gen_cpu = time.process_time() - t0
     torch.manual_seed(12345)
     untrained = UNet1DModel(**dict(unet.config)).eval()
-    base_untrained = sample_model(untrained, n, seed=1)
+    base_untrained = sample_model(untrained, n, seed=1, sampler=sampler, steps=steps)
     rng = np.random.default_rng(7)
     rms = float(np.sqrt(np.mean(train_x**2)))
     white = (rng.standard_normal((n, LENGTH)) * rms).astype(np.float32)
@@ -384,7 +398,10 @@ def evaluate(
         f"shots {acc:.0%} (chance {1 / len(names):.0%}); distance of a held-out shot to the nearest training "
         f"shot: median {np.median(d_ho):.2f}, 75th percentile {radius:.2f} (the 'near' radius)"
     )
-    print(f"generation: {n} clips with dpmpp-2m x 20 steps in {gen_cpu:.1f} s CPU ({gen_cpu / n:.2f} s/clip)")
+    print(
+        f"generation: {n} clips with {sampler} x {steps} steps in {gen_cpu:.1f} s CPU "
+        f"({gen_cpu / n:.2f} s/clip)"
+    )
 
     sets = {
         "held-out real": held_x,
@@ -505,13 +522,16 @@ def main() -> None:
     ap.add_argument("stage", nargs="?", choices=["data", "train", "eval", "samplers", "all"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/dd-oneshots"), help="data, model and logs")
     ap.add_argument("--minutes", type=float, default=60.0, help="training budget (wall clock)")
-    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--preset", default="oneshot", help="architecture preset (dd_checkpoints.PRESETS)")
     ap.add_argument(
         "--resume", action="store_true", help="train: go on from the last checkpoint (larger --minutes)"
     )
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n", type=int, default=32, help="generated clips per set in the evaluation")
+    ap.add_argument("--sampler", default="dpmpp-2m", help="eval: the sampler generating the clips")
+    ap.add_argument("--steps", type=int, default=20, help="eval: the sampler's steps")
     ap.add_argument("--model", type=Path, help="model to evaluate (default: WORK/model)")
     ap.add_argument("--sampler-n", type=int, default=4, help="clips in the sampler quality table (0: skip)")
     ap.add_argument("--figure", type=Path, help="write a spectrogram figure (PNG) here")
@@ -529,12 +549,20 @@ def main() -> None:
             lr=args.lr,
             batch=args.batch_size,
             seed=args.seed,
+            preset=args.preset,
             resume=args.resume,
         )
     if args.stage in ("eval", "all"):
         model = args.model or args.work / "model"
         evaluate(
-            args.work, model, n=args.n, figure=args.figure, examples=args.examples, sampler_n=args.sampler_n
+            args.work,
+            model,
+            n=args.n,
+            figure=args.figure,
+            examples=args.examples,
+            sampler_n=args.sampler_n,
+            sampler=args.sampler,
+            steps=args.steps,
         )
     if args.stage == "samplers":
         samplers(args.model or args.work / "model", args.sampler_n)

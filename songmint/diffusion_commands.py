@@ -11,6 +11,7 @@ import click
 
 from music.audio import load
 from music.engines import Request, get_engine, require
+from music.engines.dd_checkpoints import PRESETS
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
@@ -242,7 +243,7 @@ def interpolate(
 )
 @click.option(
     "--preset",
-    type=click.Choice(["tiny", "small", "maestro"]),
+    type=click.Choice(list(PRESETS)),
     default="small",
     show_default=True,
     help="Architecture when training from scratch.",
