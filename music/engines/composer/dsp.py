@@ -27,6 +27,10 @@ _jit: dict[Callable[..., Any], Callable[..., Any]] = {}
 _CONTRACT = {"_k_energy"}
 """Kernels compiled with fused multiply-add: the IIR filter is bound by its arithmetic
 (scalar, four recursions interleaved), and fusing takes ~25 % off its time."""
+_INLINE = ("_k_section",)
+"""Helpers that kernels call: compiled for inlining into their callers (numba IR level, so
+the caller's flags apply and the state stays in registers), before any kernel compiles."""
+_inlined: list[bool] = []
 
 
 def compiled(fn: Callable[..., Any], *, contract: bool = False) -> Callable[..., Any]:
@@ -41,7 +45,13 @@ def compiled(fn: Callable[..., Any], *, contract: bool = False) -> Callable[...,
 
 
 def _kernel(name: str) -> Callable[..., Any]:
-    """The compiled kernel ``name`` of this module."""
+    """The compiled kernel ``name`` of this module (its helpers, :data:`_INLINE`, first)."""
+    if not _inlined:
+        from numba import njit
+
+        for helper in _INLINE:
+            globals()[helper] = njit(inline="always")(globals()[helper])
+        _inlined.append(True)
     return compiled(globals()[name], contract=name in _CONTRACT)
 
 
@@ -93,103 +103,67 @@ def _overlap_add(out: np.ndarray, lefts, rights, table: np.ndarray,  # type: ign
 # --------------------------------------------------------------------------- loudness
 
 
+def _k_section(x: np.ndarray, c: int, i: int, b: np.ndarray, a: np.ndarray, z0: float, z1: float,
+               z2: float, z3: float) -> tuple[float, float, float, float, float]:  # pragma: no cover
+    """One sample ``x[c, i]`` through the order-4 K-weighting IIR (transposed direct form II,
+    float64, as scipy's ``lfilter``) with state ``z0…z3``: returns ``(y², z0…z3)``. Inlined
+    into :func:`_k_energy` by numba (:data:`_INLINE`)."""
+    v = np.float64(x[c, i])
+    y = b[0] * v + z0
+    z0 = b[1] * v - a[1] * y + z1
+    z1 = b[2] * v - a[2] * y + z2
+    z2 = b[3] * v - a[3] * y + z3
+    z3 = b[4] * v - a[4] * y
+    return y * y, z0, z1, z2, z3
+
+
 def _k_energy(x: np.ndarray, b: np.ndarray, a: np.ndarray, hop: int, mid: int,
               out: np.ndarray) -> None:  # pragma: no cover - numba kernel
     """``out[j]`` = Σ over both channels and samples ``[j·hop, (j+1)·hop)`` of the squared
-    K-weighted stereo signal (order-4 IIR in transposed direct form II, float64, as scipy's
-    ``lfilter``).
+    K-weighted stereo signal (:func:`_k_section`).
 
     Hops ``[0, mid)`` and ``[mid, n)`` are filtered side by side: four independent
     recursions (two channels × two halves) in one loop keep the CPU's pipelines full where
     one IIR alone waits on its own feedback. The second half starts its filters one hop
     (100 ms) early from rest; by then the start-up has decayed below 1e-11 of the signal
     (the slowest pole, the 38 Hz high-pass, has a 4 ms time constant), so the result
-    equals a single run to ~1e-12 relative.
+    equals a single run to ~1e-12 relative. ``mid <= nh - mid``: the second half runs one
+    or two hops longer than the first, alone.
     """
     nh = out.shape[0]
-    b0, b1, b2, b3, b4 = b[0], b[1], b[2], b[3], b[4]
-    a1, a2, a3, a4 = a[1], a[2], a[3], a[4]
-    z = np.zeros((4, 4))  # state per recursion: first-half L, R, second-half L, R
+    z = np.zeros((4, 4))  # state per recursion (rows): first-half L, R, second-half L, R
     out[:] = 0.0
-    for t in range(max(mid, nh - mid + 1)):
+    for t in range(nh - mid + 1):
         ja, jb = t, mid - 1 + t  # jb = mid - 1 at t = 0 is the warm-up hop
-        run_a, run_b = ja < mid, jb < nh
-        p0, p1, p2, p3 = z[0, 0], z[1, 0], z[2, 0], z[3, 0]
-        q0, q1, q2, q3 = z[0, 1], z[1, 1], z[2, 1], z[3, 1]
-        r0, r1, r2, r3 = z[0, 2], z[1, 2], z[2, 2], z[3, 2]
-        s0, s1, s2, s3 = z[0, 3], z[1, 3], z[2, 3], z[3, 3]
+        p0, p1, p2, p3 = z[0, 0], z[0, 1], z[0, 2], z[0, 3]
+        q0, q1, q2, q3 = z[1, 0], z[1, 1], z[1, 2], z[1, 3]
+        r0, r1, r2, r3 = z[2, 0], z[2, 1], z[2, 2], z[2, 3]
+        s0, s1, s2, s3 = z[3, 0], z[3, 1], z[3, 2], z[3, 3]
         acc_a = 0.0
         acc_b = 0.0
-        if run_a and run_b:
+        if ja < mid:
             for i in range(hop):
                 ia = ja * hop + i
                 ib = jb * hop + i
-                v = np.float64(x[0, ia])
-                y = b0 * v + p0
-                p0 = b1 * v - a1 * y + p1
-                p1 = b2 * v - a2 * y + p2
-                p2 = b3 * v - a3 * y + p3
-                p3 = b4 * v - a4 * y
-                acc_a += y * y
-                v = np.float64(x[1, ia])
-                y = b0 * v + q0
-                q0 = b1 * v - a1 * y + q1
-                q1 = b2 * v - a2 * y + q2
-                q2 = b3 * v - a3 * y + q3
-                q3 = b4 * v - a4 * y
-                acc_a += y * y
-                v = np.float64(x[0, ib])
-                y = b0 * v + r0
-                r0 = b1 * v - a1 * y + r1
-                r1 = b2 * v - a2 * y + r2
-                r2 = b3 * v - a3 * y + r3
-                r3 = b4 * v - a4 * y
-                acc_b += y * y
-                v = np.float64(x[1, ib])
-                y = b0 * v + s0
-                s0 = b1 * v - a1 * y + s1
-                s1 = b2 * v - a2 * y + s2
-                s2 = b3 * v - a3 * y + s3
-                s3 = b4 * v - a4 * y
-                acc_b += y * y
-        elif run_b:
+                e, p0, p1, p2, p3 = _k_section(x, 0, ia, b, a, p0, p1, p2, p3)
+                acc_a += e
+                e, q0, q1, q2, q3 = _k_section(x, 1, ia, b, a, q0, q1, q2, q3)
+                acc_a += e
+                e, r0, r1, r2, r3 = _k_section(x, 0, ib, b, a, r0, r1, r2, r3)
+                acc_b += e
+                e, s0, s1, s2, s3 = _k_section(x, 1, ib, b, a, s0, s1, s2, s3)
+                acc_b += e
+        else:
             for i in range(hop):
                 ib = jb * hop + i
-                v = np.float64(x[0, ib])
-                y = b0 * v + r0
-                r0 = b1 * v - a1 * y + r1
-                r1 = b2 * v - a2 * y + r2
-                r2 = b3 * v - a3 * y + r3
-                r3 = b4 * v - a4 * y
-                acc_b += y * y
-                v = np.float64(x[1, ib])
-                y = b0 * v + s0
-                s0 = b1 * v - a1 * y + s1
-                s1 = b2 * v - a2 * y + s2
-                s2 = b3 * v - a3 * y + s3
-                s3 = b4 * v - a4 * y
-                acc_b += y * y
-        elif run_a:
-            for i in range(hop):
-                ia = ja * hop + i
-                v = np.float64(x[0, ia])
-                y = b0 * v + p0
-                p0 = b1 * v - a1 * y + p1
-                p1 = b2 * v - a2 * y + p2
-                p2 = b3 * v - a3 * y + p3
-                p3 = b4 * v - a4 * y
-                acc_a += y * y
-                v = np.float64(x[1, ia])
-                y = b0 * v + q0
-                q0 = b1 * v - a1 * y + q1
-                q1 = b2 * v - a2 * y + q2
-                q2 = b3 * v - a3 * y + q3
-                q3 = b4 * v - a4 * y
-                acc_a += y * y
-        z[0, 0], z[1, 0], z[2, 0], z[3, 0] = p0, p1, p2, p3
-        z[0, 1], z[1, 1], z[2, 1], z[3, 1] = q0, q1, q2, q3
-        z[0, 2], z[1, 2], z[2, 2], z[3, 2] = r0, r1, r2, r3
-        z[0, 3], z[1, 3], z[2, 3], z[3, 3] = s0, s1, s2, s3
+                e, r0, r1, r2, r3 = _k_section(x, 0, ib, b, a, r0, r1, r2, r3)
+                acc_b += e
+                e, s0, s1, s2, s3 = _k_section(x, 1, ib, b, a, s0, s1, s2, s3)
+                acc_b += e
+        z[0, 0], z[0, 1], z[0, 2], z[0, 3] = p0, p1, p2, p3
+        z[1, 0], z[1, 1], z[1, 2], z[1, 3] = q0, q1, q2, q3
+        z[2, 0], z[2, 1], z[2, 2], z[2, 3] = r0, r1, r2, r3
+        z[3, 0], z[3, 1], z[3, 2], z[3, 3] = s0, s1, s2, s3
         # In digital silence (a stem's rests) the filter state decays towards zero and would
         # go subnormal within seconds, where every operation is ~10x slower (a bass stem's
         # loudness took 8x longer): flush a state that has fallen under 1e-150. One 100 ms hop
@@ -199,9 +173,9 @@ def _k_energy(x: np.ndarray, b: np.ndarray, a: np.ndarray, hop: int, mid: int,
             for c in range(4):
                 if abs(z[k, c]) < 1e-150:
                     z[k, c] = 0.0
-        if run_a:
+        if ja < mid:
             out[ja] = acc_a
-        if run_b and t > 0:
+        if t > 0:
             out[jb] = acc_b
 
 
