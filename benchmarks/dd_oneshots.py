@@ -74,6 +74,8 @@ from music.audio import Audio, load, save  # noqa: E402
 
 SR = 16_000
 LENGTH = 8192
+"""The data's rate and clip length (0.51 s); ``train``/``eval`` ``--rate`` changes both for the
+model (the clips are resampled on load), the data stays rendered at 16 kHz."""
 # GM drum kits (bank 128): Standard, Room, Power, Electronic, TR-808, Jazz, Brush, Orchestra
 KITS = (0, 8, 16, 24, 25, 32, 40, 48)
 VELOCITIES = (60, 90, 120)
@@ -518,6 +520,7 @@ def draw(path: Path, real: np.ndarray, real_lab: list[str], gen: np.ndarray, gen
 
 
 def main() -> None:
+    global SR, LENGTH
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("stage", nargs="?", choices=["data", "train", "eval", "samplers", "all"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/dd-oneshots"), help="data, model and logs")
@@ -530,6 +533,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n", type=int, default=32, help="generated clips per set in the evaluation")
+    ap.add_argument(
+        "--rate", type=int, default=16_000, help="train/eval: model rate in Hz (the 16 kHz data is resampled)"
+    )
     ap.add_argument("--sampler", default="dpmpp-2m", help="eval: the sampler generating the clips")
     ap.add_argument("--steps", type=int, default=20, help="eval: the sampler's steps")
     ap.add_argument("--model", type=Path, help="model to evaluate (default: WORK/model)")
@@ -542,6 +548,8 @@ def main() -> None:
         return
     if args.stage in ("data", "all"):
         render_shots(args.work)
+    # The same 0.51 s at the model's rate: every stage below reads SR and LENGTH.
+    SR, LENGTH = args.rate, round(LENGTH * args.rate / SR)
     if args.stage in ("train", "all"):
         train_model(
             args.work,
