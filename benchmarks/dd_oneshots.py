@@ -201,6 +201,7 @@ def train_model(
     batch: int,
     seed: int,
     preset: str = "oneshot",
+    weighting: str = "uniform",
     resume: bool = False,
 ) -> None:
     import torch
@@ -210,6 +211,7 @@ def train_model(
     torch.set_num_threads(1)
     cfg = TrainConfig(
         preset=preset,
+        weighting=weighting,
         sample_rate=SR,
         sample_size=LENGTH,
         channels=1,
@@ -527,6 +529,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=60.0, help="training budget (wall clock)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--preset", default="oneshot", help="architecture preset (dd_checkpoints.PRESETS)")
+    ap.add_argument("--weighting", default="uniform", help="loss weighting: uniform, min-snr")
     ap.add_argument(
         "--resume", action="store_true", help="train: go on from the last checkpoint (larger --minutes)"
     )
@@ -558,6 +561,7 @@ def main() -> None:
             batch=args.batch_size,
             seed=args.seed,
             preset=args.preset,
+            weighting=args.weighting,
             resume=args.resume,
         )
     if args.stage in ("eval", "all"):

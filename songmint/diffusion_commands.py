@@ -12,6 +12,7 @@ import click
 from music.audio import load
 from music.engines import Request, get_engine, require
 from music.engines.dd_checkpoints import PRESETS
+from music.engines.dd_training import WEIGHTINGS
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
@@ -267,6 +268,13 @@ def interpolate(
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
 @click.option("--ema-decay", type=click.FloatRange(0, 1), default=0.995, show_default=True)
 @click.option(
+    "--loss-weighting",
+    type=click.Choice(list(WEIGHTINGS)),
+    default="uniform",
+    show_default=True,
+    help="Weight of the loss over noise levels: uniform (sample-generator) or min-snr (Min-SNR-5).",
+)
+@click.option(
     "--save-every",
     type=click.IntRange(min=1),
     default=500,
@@ -305,6 +313,7 @@ def train(
     batch_size: int,
     lr: float,
     ema_decay: float,
+    loss_weighting: str,
     save_every: int,
     demo_every: int,
     precision: str,
@@ -334,6 +343,7 @@ def train(
         batch_size=batch_size,
         lr=lr,
         ema_decay=ema_decay,
+        weighting=loss_weighting,
         save_every=save_every,
         demo_every=demo_every,
         precision=precision,

@@ -41,8 +41,10 @@ if TYPE_CHECKING:
     import torch
     from diffusers import UNet1DModel
 
-__all__ = ["AUDIO_EXTENSIONS", "TrainConfig", "load_samples", "train", "validation_loss"]
+__all__ = ["AUDIO_EXTENSIONS", "TrainConfig", "load_samples", "loss_weights", "train", "validation_loss"]
 
+WEIGHTINGS = ("uniform", "min-snr")
+"""Loss weightings over noise levels (:func:`loss_weights`)."""
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff", ".m4a")
 
 
@@ -75,6 +77,11 @@ class TrainConfig:
         Checkpoint / demo interval in steps (0 disables demos).
     demo_n, demo_steps : int
         Demo clips per interval and sampler steps for them (dpmpp-2m).
+    weighting : {"uniform", "min-snr"}
+        Per-sample weight of the v-objective over noise levels: ``uniform`` (sample-generator's
+        plain MSE) or Min-SNR-γ (:func:`loss_weights`).
+    min_snr_gamma : float
+        γ of the Min-SNR weighting (5 in the paper).
     precision : {"auto", "fp32", "bf16"}
         ``auto`` is bf16 autocast on CUDA with bf16 support, fp32 otherwise.
     device : str
@@ -96,6 +103,8 @@ class TrainConfig:
     demo_every: int = 500
     demo_n: int = 2
     demo_steps: int = 20
+    weighting: str = "uniform"
+    min_snr_gamma: float = 5.0
     precision: str = "auto"
     device: str = "cpu"
     seed: int = 0
@@ -154,14 +163,38 @@ def _batch(clips: list[np.ndarray], size: int, n: int, rng: random.Random) -> np
     return out
 
 
-def _v_loss(unet: UNet1DModel, x: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+def loss_weights(t: torch.Tensor, *, weighting: str = "uniform", gamma: float = 5.0) -> torch.Tensor:
+    """Per-sample weights of the v-objective at times ``t`` (shape ``(batch,)``, in [0, 1]).
+
+    ``min-snr`` is Min-SNR-γ weighting (Hang et al., "Efficient Diffusion Training via
+    Min-SNR Weighting Strategy", ICCV 2023) written for v-prediction: with
+    ``SNR = cos²(πt/2) / sin²(πt/2)``, the weight ``min(SNR, γ) / (SNR + 1)`` is the x₀-loss
+    weight ``min(SNR, γ)`` carried over to the v-loss. It takes weight off nearly clean
+    samples (high SNR), where the loss pays for inaudible detail, and off pure noise, so
+    that the steps go to the noise levels where the sound takes shape.
+    """
+    import torch
+
+    if weighting not in WEIGHTINGS:
+        raise EngineError(f"unknown loss weighting {weighting!r}; choose one of: {', '.join(WEIGHTINGS)}")
+    if weighting == "uniform":
+        return torch.ones_like(t)
+    snr = (torch.cos(t * math.pi / 2) / torch.sin(t * math.pi / 2).clamp_min(1e-6)) ** 2
+    return torch.clamp(snr, max=gamma) / (snr + 1.0)
+
+
+def _v_loss(unet: UNet1DModel, x: torch.Tensor, t: torch.Tensor, noise: torch.Tensor,
+            weights: torch.Tensor | None = None) -> torch.Tensor:
     import torch
 
     a = torch.cos(t * math.pi / 2)[:, None, None]
     s = torch.sin(t * math.pi / 2)[:, None, None]
     v = a * noise - s * x
     pred = unet(a * x + s * noise, t).sample
-    return torch.nn.functional.mse_loss(pred.float(), v)
+    if weights is None:
+        return torch.nn.functional.mse_loss(pred.float(), v)
+    per_sample = ((pred.float() - v) ** 2).mean(dim=(1, 2))
+    return (weights * per_sample).mean()
 
 
 def validation_loss(unet: UNet1DModel, x: np.ndarray, *, seed: int = 0, n_t: int = 8) -> float:
@@ -267,6 +300,8 @@ def train(
 
     from music.engines.sampling import resolve_device
 
+    if cfg.weighting not in WEIGHTINGS:
+        raise EngineError(f"unknown loss weighting {cfg.weighting!r}; choose one of: {', '.join(WEIGHTINGS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
@@ -314,10 +349,12 @@ def train(
         x = torch.from_numpy(_batch(clips, size, cfg.batch_size, rng)).to(device)
         t = torch.rand(cfg.batch_size, generator=gen).to(device)
         noise = torch.randn(x.shape, generator=gen).to(device)
+        weights = None if cfg.weighting == "uniform" else loss_weights(
+            t, weighting=cfg.weighting, gamma=cfg.min_snr_gamma)
         with torch.autocast(
             device_type="cuda" if device == "cuda" else "cpu", dtype=torch.bfloat16, enabled=bf16
         ):
-            loss = _v_loss(unet, x, t, noise)
+            loss = _v_loss(unet, x, t, noise, weights)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
