@@ -73,5 +73,12 @@ def test_min_snr_training_lowers_the_loss(tmp_path: Path) -> None:
     assert summary["config"]["weighting"] == "min-snr"
     # the validation loss is the unweighted v-loss either way, so runs compare
     assert summary["val_loss_end"] < 0.7 * summary["val_loss_start"]
+    # the weighting is applied: the same seed and data without it train other weights
+    args[3] = str(tmp_path / "uniform")
+    res = CliRunner().invoke(main, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    uniform = json.loads(res.stdout)
+    assert uniform["val_loss_start"] == summary["val_loss_start"]  # same start, same data
+    assert uniform["val_loss_end"] != summary["val_loss_end"]
     bad = CliRunner().invoke(main, [*args, "--loss-weighting", "snr+"])
     assert bad.exit_code != 0 and "snr+" in bad.output

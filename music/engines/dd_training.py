@@ -163,6 +163,13 @@ def _batch(clips: list[np.ndarray], size: int, n: int, rng: random.Random) -> np
     return out
 
 
+def _checked_weighting(name: str) -> str:
+    """``name`` if it is one of :data:`WEIGHTINGS`, else a one-line :class:`EngineError`."""
+    if name not in WEIGHTINGS:
+        raise EngineError(f"unknown loss weighting {name!r}; choose one of: {', '.join(WEIGHTINGS)}")
+    return name
+
+
 def loss_weights(t: torch.Tensor, *, weighting: str = "uniform", gamma: float = 5.0) -> torch.Tensor:
     """Per-sample weights of the v-objective at times ``t`` (shape ``(batch,)``, in [0, 1]).
 
@@ -175,9 +182,7 @@ def loss_weights(t: torch.Tensor, *, weighting: str = "uniform", gamma: float = 
     """
     import torch
 
-    if weighting not in WEIGHTINGS:
-        raise EngineError(f"unknown loss weighting {weighting!r}; choose one of: {', '.join(WEIGHTINGS)}")
-    if weighting == "uniform":
+    if _checked_weighting(weighting) == "uniform":
         return torch.ones_like(t)
     snr = (torch.cos(t * math.pi / 2) / torch.sin(t * math.pi / 2).clamp_min(1e-6)) ** 2
     return torch.clamp(snr, max=gamma) / (snr + 1.0)
@@ -300,8 +305,7 @@ def train(
 
     from music.engines.sampling import resolve_device
 
-    if cfg.weighting not in WEIGHTINGS:
-        raise EngineError(f"unknown loss weighting {cfg.weighting!r}; choose one of: {', '.join(WEIGHTINGS)}")
+    _checked_weighting(cfg.weighting)  # before any data is read or any file written
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)

@@ -30,7 +30,7 @@ _CONTRACT = {"_k_energy"}
 _INLINE = ("_k_section",)
 """Helpers that kernels call: compiled for inlining into their callers (numba IR level, so
 the caller's flags apply and the state stays in registers), before any kernel compiles."""
-_inlined: list[bool] = []
+_inlined = False
 
 
 def compiled(fn: Callable[..., Any], *, contract: bool = False) -> Callable[..., Any]:
@@ -46,12 +46,13 @@ def compiled(fn: Callable[..., Any], *, contract: bool = False) -> Callable[...,
 
 def _kernel(name: str) -> Callable[..., Any]:
     """The compiled kernel ``name`` of this module (its helpers, :data:`_INLINE`, first)."""
+    global _inlined
     if not _inlined:
         from numba import njit
 
         for helper in _INLINE:
             globals()[helper] = njit(inline="always")(globals()[helper])
-        _inlined.append(True)
+        _inlined = True
     return compiled(globals()[name], contract=name in _CONTRACT)
 
 
