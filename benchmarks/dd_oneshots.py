@@ -202,6 +202,8 @@ def train_model(
     seed: int,
     preset: str = "oneshot",
     weighting: str = "uniform",
+    lr_schedule: str = "constant",
+    warmup_steps: int = 0,
     resume: bool = False,
 ) -> None:
     import torch
@@ -212,6 +214,8 @@ def train_model(
     cfg = TrainConfig(
         preset=preset,
         weighting=weighting,
+        lr_schedule=lr_schedule,
+        warmup_steps=warmup_steps,
         sample_rate=SR,
         sample_size=LENGTH,
         channels=1,
@@ -530,6 +534,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--preset", default="oneshot", help="architecture preset (dd_checkpoints.PRESETS)")
     ap.add_argument("--weighting", default="uniform", help="loss weighting: uniform, min-snr")
+    ap.add_argument("--lr-schedule", default="constant", help="constant, or cosine decay over the budget")
+    ap.add_argument("--warmup-steps", type=int, default=0, help="linear learning-rate warm-up")
     ap.add_argument(
         "--resume", action="store_true", help="train: go on from the last checkpoint (larger --minutes)"
     )
@@ -562,6 +568,8 @@ def main() -> None:
             seed=args.seed,
             preset=args.preset,
             weighting=args.weighting,
+            lr_schedule=args.lr_schedule,
+            warmup_steps=args.warmup_steps,
             resume=args.resume,
         )
     if args.stage in ("eval", "all"):

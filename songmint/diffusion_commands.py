@@ -12,7 +12,7 @@ import click
 from music.audio import load
 from music.engines import Request, get_engine, require
 from music.engines.dd_checkpoints import PRESETS
-from music.engines.dd_training import WEIGHTINGS
+from music.engines.dd_training import LR_SCHEDULES, WEIGHTINGS
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
@@ -266,6 +266,17 @@ def interpolate(
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
+@click.option(
+    "--lr-schedule",
+    type=click.Choice(list(LR_SCHEDULES)),
+    default="constant",
+    show_default=True,
+    help="constant, or cosine decay to zero over the run (--steps or --max-minutes, whichever ends it).",
+)
+@click.option(
+    "--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True,
+    help="Linear learning-rate warm-up steps.",
+)
 @click.option("--ema-decay", type=click.FloatRange(0, 1), default=0.995, show_default=True)
 @click.option(
     "--loss-weighting",
@@ -312,6 +323,8 @@ def train(
     max_minutes: float | None,
     batch_size: int,
     lr: float,
+    lr_schedule: str,
+    warmup_steps: int,
     ema_decay: float,
     loss_weighting: str,
     save_every: int,
@@ -342,6 +355,8 @@ def train(
         max_minutes=max_minutes,
         batch_size=batch_size,
         lr=lr,
+        lr_schedule=lr_schedule,
+        warmup_steps=warmup_steps,
         ema_decay=ema_decay,
         weighting=loss_weighting,
         save_every=save_every,

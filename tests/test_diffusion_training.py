@@ -1,8 +1,9 @@
-"""``songmint train``: a wall-clock budget ends a run cleanly; Min-SNR loss weighting."""
+"""``songmint train``: a wall-clock budget ends a run cleanly; Min-SNR weighting; learning-rate schedules."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 from click.testing import CliRunner
 
 from music.engines.dance_diffusion import DanceDiffusionEngine
-from music.engines.dd_training import loss_weights
+from music.engines.dd_training import loss_weights, lr_scale
 from music.errors import EngineError
 from songmint.cli import main
 from tests.test_diffusion import SR, write_one_shots
@@ -82,3 +83,42 @@ def test_min_snr_training_lowers_the_loss(tmp_path: Path) -> None:
     assert uniform["val_loss_end"] != summary["val_loss_end"]
     bad = CliRunner().invoke(main, [*args, "--loss-weighting", "snr+"])
     assert bad.exit_code != 0 and "snr+" in bad.output
+
+
+def test_cosine_schedule_and_warmup() -> None:
+    assert lr_scale(step=0, progress=0.0) == 1.0 and lr_scale(step=9, progress=0.9) == 1.0
+    cos = [lr_scale(step=s, progress=p, schedule="cosine") for s, p in ((0, 0.0), (5, 0.5), (10, 1.0))]
+    assert cos == pytest.approx([1.0, 0.5, 0.0], abs=1e-12)
+    # warm-up: (step + 1) / warmup_steps of the schedule's value, then the schedule alone
+    assert lr_scale(step=0, progress=0.0, warmup_steps=4) == pytest.approx(0.25)
+    assert lr_scale(step=3, progress=0.0, warmup_steps=4) == 1.0
+    assert lr_scale(step=1, progress=0.5, schedule="cosine", warmup_steps=4) == pytest.approx(0.25)
+    with pytest.raises(EngineError, match="cosine"):
+        lr_scale(step=0, progress=0.0, schedule="linear")
+
+
+def test_cosine_schedule_is_what_the_optimizer_used(tmp_path: Path) -> None:
+    samples = write_one_shots(tmp_path / "kicks", n=3)
+    model = tmp_path / "model"
+    args = ["train", str(samples), "--out", str(model), "--preset", "tiny", "--sample-rate", str(SR)]
+    args += ["--sample-size", "256", "--batch-size", "2", "--demo-every", "0", "--save-every", "4"]
+    args += ["--lr", "1e-3", "--warmup-steps", "2"]
+    res = CliRunner().invoke(main, [*args, "--steps", "8", "--lr-schedule", "cosine", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["config"]["lr_schedule"] == "cosine"
+    # the optimizer saved after step k ran step k - 1 (0-based) at the schedule's rate
+    for k in (4, 8):
+        opt = torch.load(model / "checkpoints" / f"step-{k:07d}" / "optimizer.pt", weights_only=True)
+        want = 1e-3 * lr_scale(step=k - 1, progress=(k - 1) / 8, schedule="cosine", warmup_steps=2)
+        assert opt["param_groups"][0]["lr"] == pytest.approx(want, rel=1e-12)
+    assert 0 < want < 1e-4  # the last step is nearly annealed
+    # a run resumed from step 4 goes on along the same schedule: the same weights as in one go
+    again = tmp_path / "again"
+    shutil.copytree(model / "checkpoints" / "step-0000004", again / "checkpoints" / "step-0000004")
+    args[3] = str(again)
+    res = CliRunner().invoke(main, [*args, "--steps", "8", "--lr-schedule", "cosine", "--resume"])
+    assert res.exit_code == 0, res.output
+    weights = "diffusion_pytorch_model.safetensors"
+    assert (again / weights).read_bytes() == (model / weights).read_bytes()
+    bad = CliRunner().invoke(main, [*args, "--steps", "4", "--lr-schedule", "linear"])
+    assert bad.exit_code != 0 and "linear" in bad.output

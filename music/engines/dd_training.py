@@ -8,8 +8,9 @@ with a mean-squared error. What a run does:
   a warning), resampled to the model's rate and converted to its channel count;
 * draws random crops of ``sample_size`` (shorter clips — one-shots — are zero-padded at the
   end so the attack stays at the start), with random polarity and, in stereo, channel swaps;
-* AdamW, an EMA of the weights (decay warmed up as ``min(decay, (1+k)/(10+k))``), bf16
-  autocast on CUDA when supported (opt-in on CPU), gradient clipping;
+* AdamW with a constant learning rate or a cosine decay to zero over the run (steps or time
+  budget, whichever ends it first), an EMA of the weights (decay warmed up as
+  ``min(decay, (1+k)/(10+k))``), bf16 autocast on CUDA when supported (opt-in on CPU), gradient clipping;
 * every ``save_every`` steps a resumable checkpoint under ``out/checkpoints/step-N/``
   (raw and EMA weights, optimizer, RNG states, loss history); ``resume=True`` continues from
   the newest one;
@@ -41,10 +42,20 @@ if TYPE_CHECKING:
     import torch
     from diffusers import UNet1DModel
 
-__all__ = ["AUDIO_EXTENSIONS", "TrainConfig", "load_samples", "loss_weights", "train", "validation_loss"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "TrainConfig",
+    "load_samples",
+    "loss_weights",
+    "lr_scale",
+    "train",
+    "validation_loss",
+]
 
 WEIGHTINGS = ("uniform", "min-snr")
 """Loss weightings over noise levels (:func:`loss_weights`)."""
+LR_SCHEDULES = ("constant", "cosine")
+"""Learning-rate schedules (:func:`lr_scale`)."""
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff", ".m4a")
 
 
@@ -71,7 +82,12 @@ class TrainConfig:
         machine's speed, so two budgeted runs are not byte-identical.
     batch_size : int
     lr : float
-        AdamW learning rate.
+        AdamW learning rate (the peak one under a schedule).
+    lr_schedule : {"constant", "cosine"}
+        ``cosine`` decays the rate to zero over the run (:func:`lr_scale`); with ``max_minutes``
+        the run's progress is the larger of its share of ``steps`` and of the time budget.
+    warmup_steps : int
+        Linear warm-up of the learning rate over the first steps (0: none).
     ema_decay : float
     save_every, demo_every : int
         Checkpoint / demo interval in steps (0 disables demos).
@@ -98,6 +114,8 @@ class TrainConfig:
     max_minutes: float | None = None
     batch_size: int = 8
     lr: float = 1e-4
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
     ema_decay: float = 0.995
     save_every: int = 500
     demo_every: int = 500
@@ -168,6 +186,37 @@ def _checked_weighting(name: str) -> str:
     if name not in WEIGHTINGS:
         raise EngineError(f"unknown loss weighting {name!r}; choose one of: {', '.join(WEIGHTINGS)}")
     return name
+
+
+def _checked_schedule(name: str) -> str:
+    if name not in LR_SCHEDULES:
+        known = ", ".join(LR_SCHEDULES)
+        raise EngineError(f"unknown learning-rate schedule {name!r}; choose one of: {known}")
+    return name
+
+
+def lr_scale(*, step: int, progress: float, schedule: str = "constant", warmup_steps: int = 0) -> float:
+    """The learning rate of optimizer step ``step`` (0-based) as a fraction of the peak rate.
+
+    Parameters
+    ----------
+    step : int
+        Steps taken so far.
+    progress : float
+        The run's progress in [0, 1] before this step.
+    schedule : {"constant", "cosine"}
+        ``cosine`` is ``(1 + cos(π · progress)) / 2`` (Loshchilov & Hutter, "SGDR", ICLR 2017,
+        without restarts): a short run ends on small steps, which is where an annealed run
+        gains most over a constant rate.
+    warmup_steps : int
+        The first ``warmup_steps`` steps ramp linearly up to the schedule's value.
+    """
+    scale = 1.0
+    if _checked_schedule(schedule) == "cosine":
+        scale = 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+    if step < warmup_steps:
+        scale *= (step + 1) / warmup_steps
+    return scale
 
 
 def loss_weights(t: torch.Tensor, *, weighting: str = "uniform", gamma: float = 5.0) -> torch.Tensor:
@@ -306,6 +355,7 @@ def train(
     from music.engines.sampling import resolve_device
 
     _checked_weighting(cfg.weighting)  # before any data is read or any file written
+    _checked_schedule(cfg.lr_schedule)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
@@ -350,6 +400,13 @@ def train(
     if budget is not None and step < cfg.steps and state["seconds"] >= budget:
         stopped = "time budget"
     while step < cfg.steps and stopped == "steps":
+        progress_now = step / cfg.steps
+        if budget is not None:
+            progress_now = max(progress_now, (state["seconds"] + time.perf_counter() - t0) / budget)
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * lr_scale(
+                step=step, progress=progress_now, schedule=cfg.lr_schedule, warmup_steps=cfg.warmup_steps
+            )
         x = torch.from_numpy(_batch(clips, size, cfg.batch_size, rng)).to(device)
         t = torch.rand(cfg.batch_size, generator=gen).to(device)
         noise = torch.randn(x.shape, generator=gen).to(device)
