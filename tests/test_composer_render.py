@@ -15,7 +15,16 @@ from music.audio import Audio
 from music.engines import Request
 from music.engines.composer import ComposerEngine, dsp, midi, patterns
 from music.engines.composer.patterns import Note
-from music.engines.composer.render import NoteStore, Voice, render_part, render_part_live
+from music.engines.composer.render import (
+    NoteStore,
+    Room,
+    SynthPool,
+    Voice,
+    _prime,
+    _velocity_classes,
+    render_part,
+    render_part_live,
+)
 from music.engines.composer.reverb import add_reverb, convolve, impulse_response, reverb_time
 from music.soundfont import find_soundfont
 
@@ -62,6 +71,51 @@ def test_note_cache_is_a_sum_of_single_note_renders_and_deterministic() -> None:
         rebuilt[:, on:] += (one if i < 8 else other)[:, : n - on]
     assert np.abs(y).max() > 0.01
     assert np.allclose(y, rebuilt, atol=1e-6)
+
+
+def _classes(voice: Voice, velocities: dict[int, set[int]]) -> dict[tuple[int, int], tuple[int, float]]:
+    """The velocity classes ``render_part`` would use for ``voice``."""
+    with SynthPool() as pool:
+        synth = pool.get(voice, soundfont=find_soundfont(), sr=SR, room=Room(), gain=0.5)
+        scratch, sink = np.zeros((2, 1 << 15), np.float32), np.zeros((2, 1), np.float32)
+        _prime(synth, voice.channel, scratch, sink)
+        return _velocity_classes(synth, voice.channel, velocities, scratch, sink)
+
+
+def test_velocity_classes_share_renders_only_where_velocity_is_a_gain() -> None:
+    # FluidR3's kit 32: key 37 (side stick) is one sample at every velocity; keys 36 and 38
+    # switch samples between velocity layers.
+    kit = Voice(channel=9, bank=128, program=32, reverb=0)
+    classes = _classes(kit, {37: {120, 80, 40}, 36: {120, 80}, 38: {120, 80}})
+    assert classes[37, 120] == (120, 1.0)
+    assert classes[37, 80][0] == 120 and classes[37, 40][0] == 120
+    assert 0 < classes[37, 40][1] < classes[37, 80][1] < 1
+    assert classes[36, 80] == (80, 1.0) and classes[38, 80] == (80, 1.0)
+    kw = {"voice": kit, "soundfont": find_soundfont(), "sr": SR, "bpm": 120.0, "n_samples": 2 * SR}
+    for key in (37, 36):
+        # the part is the sum of its notes rendered alone, each at its own velocity
+        notes = [Note(0.0, 0.5, key, 120), Note(1.0, 0.5, key, 80), Note(2.0, 0.5, key, 40)]
+        part = render_part(notes, **kw)
+        alone = [render_part([n], **kw) for n in notes]
+        assert np.abs(part - sum(alone)).max() < 1e-4 * np.abs(part).max()
+        if key == 37:  # and a shared render is the loud one scaled by the measured gain
+            level = [float(np.sqrt((y.astype(np.float64) ** 2).sum())) for y in alone]
+            assert level[1] / level[0] == pytest.approx(classes[37, 80][1], rel=1e-3)
+
+
+def test_a_part_does_not_depend_on_the_parts_rendered_before_it() -> None:
+    # techno: chorused chords (probed on the take's dry synthesizer) before the dry bass
+    eng = ComposerEngine()
+    plan = eng.plan(Request(seed=2, params={"genre": "techno", "bars": 2}))
+    n = round(plan.beats * 60 / plan.bpm * SR) + SR
+    kw = {"soundfont": find_soundfont(), "sr": SR, "bpm": plan.bpm, "n_samples": n}
+    chords, bass = eng._voice(plan, "chords"), eng._voice(plan, "bass")
+    assert chords.chorus > 0 and bass.chorus == 0
+    alone = render_part(plan.notes["bass"], voice=bass, **kw)
+    with SynthPool() as pool:
+        render_part(plan.notes["chords"], voice=chords, pool=pool, **kw)
+        after = render_part(plan.notes["bass"], voice=bass, pool=pool, **kw)
+    assert np.abs(alone).max() > 0.01 and np.array_equal(after, alone)
 
 
 def test_an_open_hat_is_choked_by_the_next_closed_hat() -> None:

@@ -65,24 +65,26 @@ def sample_peak(y: np.ndarray) -> float:
 
 
 def overlap_add(out: np.ndarray, lefts: Sequence[np.ndarray], rights: Sequence[np.ndarray],
-                table: np.ndarray, fade: np.ndarray) -> None:
+                table: np.ndarray, gains: np.ndarray, fade: np.ndarray) -> None:
     """Add cached notes into ``out`` in place; see :func:`_overlap_add` for ``table``."""
     from numba.typed import List
 
-    _kernel("_overlap_add")(out, List(lefts), List(rights), table, fade)
+    _kernel("_overlap_add")(out, List(lefts), List(rights), table, gains, fade)
 
 
 def _overlap_add(out: np.ndarray, lefts, rights, table: np.ndarray,  # type: ignore[no-untyped-def]
-                 fade: np.ndarray) -> None:  # pragma: no cover - numba kernel
-    """Add note ``table[r, 1]`` (channels ``lefts[i]`` and ``rights[i]``, 1-D) into ``out`` at
-    sample ``table[r, 0]`` for every row, cut at the end of ``out``; from offset
-    ``table[r, 2]`` (when not -1) the note is multiplied by ``fade`` and stops where it ends
-    (a choked hi-hat). float32 arithmetic, in row order."""
+                 gains: np.ndarray, fade: np.ndarray) -> None:  # pragma: no cover - numba kernel
+    """Add note ``table[r, 1]`` (channels ``lefts[i]`` and ``rights[i]``, 1-D) times
+    ``gains[r]`` into ``out`` at sample ``table[r, 0]`` for every row, cut at the end of
+    ``out``; from offset ``table[r, 2]`` (when not -1) the note is multiplied by ``fade`` and
+    stops where it ends (a choked hi-hat). float32 arithmetic, in row order; a gain of 1
+    adds the note as it is."""
     n = out.shape[1]
     for r in range(table.shape[0]):
         on = table[r, 0]
         idx = table[r, 1]
         cut = table[r, 2]
+        g = gains[r]
         m = min(lefts[idx].shape[0], n - on)
         # 1-D rows: the compiler vectorises the adds (~2.5x faster than indexing 2-D arrays
         # element by element).
@@ -92,13 +94,17 @@ def _overlap_add(out: np.ndarray, lefts, rights, table: np.ndarray,  # type: ign
                 k = min(m - cut, fade.shape[0])
                 o = out[c, on:on + cut + k]
                 for i in range(cut):
-                    o[i] += yy[i]
+                    o[i] += yy[i] * g
                 for i in range(k):
-                    o[cut + i] += np.float32(yy[cut + i] * fade[i])
-            else:
+                    o[cut + i] += np.float32(yy[cut + i] * g * fade[i])
+            elif g == 1:
                 o = out[c, on:on + m]
                 for i in range(m):
                     o[i] += yy[i]
+            else:
+                o = out[c, on:on + m]
+                for i in range(m):
+                    o[i] += yy[i] * g
 
 
 # --------------------------------------------------------------------------- loudness
