@@ -85,25 +85,36 @@ def fft_size(n_ir: int) -> int:
 def convolve(x: np.ndarray, *, sr: int, size: float, damping: float) -> np.ndarray:
     """Mono ``x`` (float32) convolved with the stereo :func:`impulse_response`, cut to
     ``len(x)``: shape ``(2, len(x))``, float32. FFT overlap-add in blocks of
-    ``fft_size - n_ir + 1`` input samples, every block transformed in one call; the
-    response's spectrum is cached."""
+    ``fft_size - n_ir + 1`` input samples, every block transformed in one call, the
+    blocks added up by a compiled loop; the response's spectrum is cached."""
     m = x.shape[0]
     n_ir = impulse_response(sr, size, damping).shape[1]
     nfft = fft_size(n_ir)
     hop = nfft - n_ir + 1  # >= 2 n_ir: a block's tail reaches only into the next block
     nb = -(-m // hop)
+    padded = np.zeros(nb * hop, np.float32)
+    padded[:m] = x
     blocks = np.zeros((nb, nfft), np.float32)
-    for b in range(nb):
-        seg = x[b * hop:(b + 1) * hop]
-        blocks[b, :seg.shape[0]] = seg
+    blocks[:, :hop] = padded.reshape(nb, hop)
     spec = fft.rfft(blocks, axis=1)
     wet = fft.irfft(spec[None, :, :] * _ir_spectrum(sr, size, damping, nfft)[:, None, :], nfft, axis=2)
-    out = np.zeros((2, (nb + 1) * hop), np.float32)
-    out[:, :nb * hop] = wet[:, :, :hop].reshape(2, -1)
-    tail = nfft - hop
-    for b in range(nb):
-        out[:, (b + 1) * hop:(b + 1) * hop + tail] += wet[:, b, hop:]
-    return out[:, :m]
+    out = np.zeros((2, m), np.float32)
+    _kernel("_overlap_blocks")(wet, hop, out)
+    return out
+
+
+def _overlap_blocks(wet: np.ndarray, hop: int, out: np.ndarray) -> None:  # pragma: no cover
+    """``out[c, b·hop + j]`` += ``wet[c, b, j]`` for every block ``b``, cut at ``out``'s end
+    (numba kernel: the overlap-add of :func:`convolve`, one pass)."""
+    m = out.shape[1]
+    for c in range(wet.shape[0]):
+        for b in range(wet.shape[1]):
+            lo = b * hop
+            k = min(wet.shape[2], m - lo)
+            o = out[c, lo:lo + k]
+            w = wet[c, b]
+            for j in range(k):
+                o[j] += w[j]
 
 
 def _down_taps(factor: int) -> np.ndarray:
