@@ -204,6 +204,7 @@ def train_model(
     weighting: str = "uniform",
     lr_schedule: str = "constant",
     warmup_steps: int = 0,
+    precision: str = "fp32",
     resume: bool = False,
 ) -> None:
     import torch
@@ -225,7 +226,7 @@ def train_model(
         lr=lr,
         save_every=500,
         demo_every=0,
-        precision="fp32",
+        precision=precision,
         seed=seed,
     )
     log_path = work / "loss.jsonl"
@@ -536,6 +537,7 @@ def main() -> None:
     ap.add_argument("--weighting", default="uniform", help="loss weighting: uniform, min-snr")
     ap.add_argument("--lr-schedule", default="constant", help="constant, or cosine decay over the budget")
     ap.add_argument("--warmup-steps", type=int, default=0, help="linear learning-rate warm-up")
+    ap.add_argument("--precision", default="fp32", help="fp32, or bf16 autocast (fast on AMX CPUs)")
     ap.add_argument(
         "--resume", action="store_true", help="train: go on from the last checkpoint (larger --minutes)"
     )
@@ -570,6 +572,7 @@ def main() -> None:
             weighting=args.weighting,
             lr_schedule=args.lr_schedule,
             warmup_steps=args.warmup_steps,
+            precision=args.precision,
             resume=args.resume,
         )
     if args.stage in ("eval", "all"):
