@@ -61,6 +61,18 @@ class TestAudioValue:
         with pytest.raises(AudioError, match=match):
             Audio(samples, sr)
 
+    @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+    def test_one_non_finite_sample_is_found_anywhere(self, bad: float) -> None:
+        x = np.random.default_rng(0).uniform(-1, 1, (2, 10_000)).astype(np.float32)
+        x[1, 7_777] = bad
+        with pytest.raises(AudioError, match="NaN or infinite"):
+            Audio(x, 44100)
+        with pytest.raises(AudioError, match="NaN or infinite"):  # a strided view too
+            Audio(np.asfortranarray(x), 44100)
+        x[1, 7_777] = 3e38  # finite, but its square overflows: checked sample by sample
+        x[0, 5] = -3e38
+        assert Audio(x, 44100).n == 10_000
+
     def test_from_array_channels_last(self) -> None:
         a = Audio.from_array(np.zeros((100, 2)), 8000, channels_last=True)
         assert (a.channels, a.n) == (2, 100)

@@ -353,6 +353,7 @@ class ComposerEngine:
                 # still sum to the mix.
                 add_reverb(y, sr=sr, send=voice.reverb / 127, size=room.size, damping=room.damping)
                 raw[name] = y
+        peaks: dict[str, float] | None = None
         if plan.loop:
             for name, y in raw.items():
                 folded = y[:, :body].copy()
@@ -362,7 +363,9 @@ class ComposerEngine:
                 raw[name] = folded
         else:
             # Cut after the last tail sample above -70 dB of the loudest stem, fade 50 ms.
-            peak = max(dsp.sample_peak(y) for y in raw.values()) or 1.0
+            # The stems' peaks before the cut bound theirs after it: the balance uses them.
+            peaks = {name: dsp.sample_peak(y) for name, y in raw.items()}
+            peak = max(peaks.values()) or 1.0
             end = body
             for y in raw.values():
                 loud = np.flatnonzero(np.abs(y[:, body:]).max(axis=0) > peak * 10 ** (-70 / 20))
@@ -374,7 +377,7 @@ class ComposerEngine:
                 y = y[:, :end]
                 y[:, end - fade:] *= ramp
                 raw[name] = y
-        gains = self._balance(plan, raw, sr)
+        gains = self._balance(plan, raw, sr, peaks=peaks)
         stems = raw  # scaled in place: the raw renders are this method's own
         for n in plan.stems:
             stems[n] *= np.float32(gains[n])
@@ -385,12 +388,13 @@ class ComposerEngine:
                         midi=self.midi(plan))
 
     @staticmethod
-    def _balance(plan: Plan, raw: dict[str, np.ndarray], sr: int, target_lufs: float = -14.0
-                 ) -> dict[str, float]:
+    def _balance(plan: Plan, raw: dict[str, np.ndarray], sr: int, target_lufs: float = -14.0, *,
+                 peaks: dict[str, float] | None = None) -> dict[str, float]:
         """Stem gains: each stem to its loudness offset, the sum near ``target_lufs``,
         every stem's peak under -1 dBFS.
 
         Loudness here is each stem's BS.1770 integrated loudness (:func:`.dsp.integrated_loudness`).
+        ``peaks`` are the stems' sample peaks, or bounds on them, when the caller has them.
         """
         g = plan.genre
         offsets = {"drums": g.drums_level_db, "bass": g.bass.level_db, "chords": g.chords.level_db,
@@ -405,7 +409,9 @@ class ComposerEngine:
         # Uncorrelated stems add in power.
         total = sum(powers[n] * gains[n] ** 2 for n in raw)
         common = 1.0 if total <= 0 else 10 ** ((target_lufs + 0.691) / 20) / np.sqrt(total)
-        peak = max(dsp.sample_peak(raw[n]) * gains[n] for n in raw)
+        if peaks is None:
+            peaks = {n: dsp.sample_peak(y) for n, y in raw.items()}
+        peak = max(peaks[n] * gains[n] for n in raw)
         if peak * common > 10 ** (-1 / 20):
             common = 10 ** (-1 / 20) / peak
         return {n: float(gains[n] * common) for n in raw}
