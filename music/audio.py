@@ -43,7 +43,6 @@ WavDepth = Literal[16, 24, "float"]
 Mp3Quality = Literal["v0", "320k"]
 
 
-
 def _all_finite(x: np.ndarray) -> bool:
     """Whether every sample of ``x`` (2-D float32) is finite. A row's dot product with
     itself is finite when every sample is (NaN and infinity propagate) and costs half of
@@ -53,6 +52,7 @@ def _all_finite(x: np.ndarray) -> bool:
             if not (row.flags.c_contiguous and np.isfinite(np.dot(row, row))) and not np.isfinite(row).all():
                 return False
     return True
+
 
 @dataclass(frozen=True, eq=False)
 class Audio:

@@ -345,10 +345,11 @@ def _velocity_classes(synth, ch: int, velocities: dict[int, set[int]], scratch: 
     silence, on ``synth``: a dry one, as a chorus would make two renders of one note differ).
     A probe that is a reference probe times one gain (the least-squares gain, residual under
     :data:`GAIN_MATCH`) joins that reference's class; otherwise it becomes a reference itself.
-    On the genres' takes the probes are 2–4 % of the samples rendered. What a probe cannot
-    see is a velocity that changes the sound only after its first 23 ms or its release's
-    first 23 ms (at 44.1 kHz): such a SoundFont would be rendered with its loudest velocity's
-    envelope. Velocity layers (other samples) and FluidSynth's velocity curves show at once.
+    On 2-minute lofi, techno and house takes the probes are 6, 9 and 16 % of the samples the
+    notes render, for 1.9–4.7× fewer renders. What a probe cannot see is a velocity that
+    changes the sound only after its first 23 ms or its release's first 23 ms (at 44.1 kHz):
+    such a SoundFont would be rendered with its loudest velocity's envelope. Velocity layers
+    (other samples) and FluidSynth's velocity curves show at once.
     """
     probe = scratch[:, :_PROBE]
     out: dict[tuple[int, int], tuple[int, float]] = {}
