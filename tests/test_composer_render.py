@@ -14,6 +14,7 @@ from music import loudness
 from music.audio import Audio
 from music.engines import Request
 from music.engines.composer import ComposerEngine, dsp, midi, patterns
+from music.engines.composer.engine import bus_limit
 from music.engines.composer.patterns import Note
 from music.engines.composer.render import (
     NoteStore,
@@ -245,3 +246,20 @@ def test_direct_midi_writer_writes_what_mido_writes(genre: str) -> None:
         buf = io.BytesIO()
         ref.save(file=buf)
         assert midi.midi_bytes([part], **kw) == buf.getvalue(), name
+
+
+def test_the_limiter_from_a_scaled_source_equals_the_limiter_in_place() -> None:
+    rng = np.random.default_rng(5)
+    x0 = (rng.standard_normal((2, 44100)) * np.linspace(0.05, 0.6, 44100)).astype(np.float32)
+    gain = np.float32(2.7)
+    in_place = x0 * gain
+    bus_limit(in_place, sr=44100, ceiling_db=-2.0)
+    out = np.empty_like(x0)
+    envelope = dsp.block_envelope(x0, 32) * float(gain)
+    bus_limit(out, sr=44100, ceiling_db=-2.0, envelope=envelope, source=x0, scale=float(gain))
+    assert np.abs(in_place).max() <= 10 ** (-2 / 20) and not np.array_equal(in_place, x0 * gain)
+    # the same gains to float rounding of the envelope, the same arithmetic per sample
+    assert np.abs(out - in_place).max() <= 1e-6
+    quiet = np.empty_like(x0)  # nothing to limit: the scaled source is copied
+    bus_limit(quiet, sr=44100, ceiling_db=-2.0, source=x0, scale=0.05)
+    assert np.abs(quiet).max() < 0.5 and np.array_equal(quiet, x0 * np.float32(0.05))

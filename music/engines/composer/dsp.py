@@ -318,10 +318,12 @@ def _block_envelope(x: np.ndarray, block: int, out: np.ndarray) -> None:  # prag
         out[bi] = m
 
 
-def _apply_ramp(x: np.ndarray, g: np.ndarray, block: int) -> None:  # pragma: no cover
-    """``x`` *= the block gains ``g`` interpolated linearly between block centres (held
-    before the first and after the last), in place (numba kernel); stretches where the
-    gain stays 1 are left untouched."""
+def _apply_ramp(src: np.ndarray, scale: np.float32, g: np.ndarray, block: int, x: np.ndarray,
+                copy: bool) -> None:  # pragma: no cover
+    """``x`` = ``src`` · ``scale`` (float32) times the block gains ``g`` interpolated
+    linearly between block centres (held before the first and after the last), in one pass
+    (numba kernel). Where the gain stays 1 the scaled source is written only if ``copy``
+    (``x`` is ``src`` and ``scale`` 1 otherwise: those stretches are left untouched)."""
     n = x.shape[1]
     nb = g.shape[0]
     centre0 = (block - 1) / 2.0
@@ -336,12 +338,16 @@ def _apply_ramp(x: np.ndarray, g: np.ndarray, block: int) -> None:  # pragma: no
             hi = min(n, int((k + 1) * block + centre0) + 1)
             g0, g1 = g[k], g[k + 1]
         if g0 == 1.0 and g1 == 1.0:
+            if copy:
+                for c in range(x.shape[0]):
+                    for i in range(lo, hi):
+                        x[c, i] = src[c, i] * scale
             continue
         for i in range(lo, hi):
             f = (i - (k * block + centre0)) / block if 0 <= k < nb - 1 else 0.0
             gain = g0 + (g1 - g0) * f
             for c in range(x.shape[0]):
-                x[c, i] = np.float32(x[c, i] * gain)
+                x[c, i] = np.float32(src[c, i] * scale * gain)
 
 
 def block_envelope(x: np.ndarray, block: int) -> np.ndarray:
@@ -351,6 +357,10 @@ def block_envelope(x: np.ndarray, block: int) -> np.ndarray:
     return out
 
 
-def apply_ramp(x: np.ndarray, g: np.ndarray, block: int) -> None:
-    """Multiply ``x`` in place by block gains ``g`` ramped linearly between block centres."""
-    _kernel("_apply_ramp")(x, np.asarray(g, np.float64), block)
+def apply_ramp(x: np.ndarray, g: np.ndarray, block: int, *, source: np.ndarray | None = None,
+               scale: float = 1.0) -> None:
+    """Multiply ``x`` in place by block gains ``g`` ramped linearly between block centres;
+    with ``source``, write ``source`` · ``scale`` (float32) ramped into ``x`` instead, in the
+    same pass."""
+    src = x if source is None else source
+    _kernel("_apply_ramp")(src, np.float32(scale), np.asarray(g, np.float64), block, x, source is not None)

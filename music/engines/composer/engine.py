@@ -447,7 +447,8 @@ class ComposerEngine:
 
 
 def bus_limit(x: np.ndarray, *, sr: int, ceiling_db: float = -1.5, attack_ms: float = 1.5,
-              release_ms: float = 60.0, block: int = 32, envelope: np.ndarray | None = None) -> np.ndarray:
+              release_ms: float = 60.0, block: int = 32, envelope: np.ndarray | None = None,
+              source: np.ndarray | None = None, scale: float = 1.0) -> np.ndarray:
     """A fast look-ahead peak limiter on sample and half-sample peaks, on 32-sample blocks;
     works in place on ``x`` (float32, shape ``(channels, n)``) and returns it.
 
@@ -458,23 +459,29 @@ def bus_limit(x: np.ndarray, *, sr: int, ceiling_db: float = -1.5, attack_ms: fl
     It takes most of the peak reduction off the master so that the exact true-peak
     limiter of :func:`music.loudness.normalize` (4× oversampled) is rarely needed.
     ``envelope`` is ``x``'s block envelope when the caller has it (:func:`.dsp.block_envelope`
-    of the same ``block``): the master's gain search scales one envelope for every try.
+    of the same ``block``): the master's gain search scales one envelope for every try. With
+    ``source``, ``x`` is only the output: ``source · scale`` is limited into it in one pass
+    (and ``envelope``, if given, is the scaled source's).
     """
     from scipy import ndimage
 
     c = 10 ** (ceiling_db / 20)
     # Peaks between samples: the cubic (4-tap) half-sample interpolant catches most of the
     # inter-sample overshoot that 4x oversampling would find, at a fraction of its cost.
-    env = dsp.block_envelope(x, block) if envelope is None else envelope
+    env = envelope
+    if env is None:
+        env = dsp.block_envelope(x, block) if source is None else dsp.block_envelope(source, block) * scale
     g = np.minimum(1.0, c / np.maximum(env, 1e-12))
     if g.min() >= 1.0:
+        if source is not None:
+            np.multiply(source, np.float32(scale), out=x)
         return x
     for ms in (attack_ms, release_ms):
         w = max(1, round(ms * 1e-3 * sr / block))
         g = ndimage.minimum_filter1d(g, 2 * w + 1, mode="nearest")
         g = ndimage.uniform_filter1d(g, 2 * w + 1, mode="nearest")
     g = ndimage.minimum_filter1d(g, 3, mode="nearest")
-    dsp.apply_ramp(x, g, block)
+    dsp.apply_ramp(x, g, block, source=source, scale=scale)
     return x
 
 
@@ -507,8 +514,8 @@ def master(mix: Audio, *, lufs: float = -14.0, true_peak_dbtp: float = -1.0, loo
     envelope = dsp.block_envelope(x0, 32)
     for _ in range(5):
         gain = np.float32(10 ** (gain_db / 20))
-        np.multiply(x0, gain, out=x)
-        bus_limit(x, sr=sr, ceiling_db=ceiling, block=32, envelope=envelope * float(gain))
+        bus_limit(x, sr=sr, ceiling_db=ceiling, block=32, envelope=envelope * float(gain), source=x0,
+                  scale=float(gain))
         got = dsp.integrated_loudness(x, sr)
         tried.append((gain_db, got))
         if abs(got - lufs) <= tolerance_lu:
