@@ -181,17 +181,10 @@ def _batch(clips: list[np.ndarray], size: int, n: int, rng: random.Random) -> np
     return out
 
 
-def _checked_weighting(name: str) -> str:
-    """``name`` if it is one of :data:`WEIGHTINGS`, else a one-line :class:`EngineError`."""
-    if name not in WEIGHTINGS:
-        raise EngineError(f"unknown loss weighting {name!r}; choose one of: {', '.join(WEIGHTINGS)}")
-    return name
-
-
-def _checked_schedule(name: str) -> str:
-    if name not in LR_SCHEDULES:
-        known = ", ".join(LR_SCHEDULES)
-        raise EngineError(f"unknown learning-rate schedule {name!r}; choose one of: {known}")
+def _checked(name: str, known: tuple[str, ...], what: str) -> str:
+    """``name`` if it is one of ``known``, else a one-line :class:`EngineError` naming ``what``."""
+    if name not in known:
+        raise EngineError(f"unknown {what} {name!r}; choose one of: {', '.join(known)}")
     return name
 
 
@@ -212,7 +205,7 @@ def lr_scale(*, step: int, progress: float, schedule: str = "constant", warmup_s
         The first ``warmup_steps`` steps ramp linearly up to the schedule's value.
     """
     scale = 1.0
-    if _checked_schedule(schedule) == "cosine":
+    if _checked(schedule, LR_SCHEDULES, "learning-rate schedule") == "cosine":
         scale = 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
     if step < warmup_steps:
         scale *= (step + 1) / warmup_steps
@@ -231,7 +224,7 @@ def loss_weights(t: torch.Tensor, *, weighting: str = "uniform", gamma: float = 
     """
     import torch
 
-    if _checked_weighting(weighting) == "uniform":
+    if _checked(weighting, WEIGHTINGS, "loss weighting") == "uniform":
         return torch.ones_like(t)
     snr = (torch.cos(t * math.pi / 2) / torch.sin(t * math.pi / 2).clamp_min(1e-6)) ** 2
     return torch.clamp(snr, max=gamma) / (snr + 1.0)
@@ -354,8 +347,9 @@ def train(
 
     from music.engines.sampling import resolve_device
 
-    _checked_weighting(cfg.weighting)  # before any data is read or any file written
-    _checked_schedule(cfg.lr_schedule)
+    # before any data is read or any file written
+    _checked(cfg.weighting, WEIGHTINGS, "loss weighting")
+    _checked(cfg.lr_schedule, LR_SCHEDULES, "learning-rate schedule")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)

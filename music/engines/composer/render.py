@@ -354,8 +354,9 @@ def _velocity_classes(synth, ch: int, velocities: dict[int, set[int]], scratch: 
     probe = scratch[:, :_PROBE]
     out: dict[tuple[int, int], tuple[int, float]] = {}
     for key, vels in velocities.items():
-        if len(vels) == 1:
-            out[key, next(iter(vels))] = next(iter(vels)), 1.0
+        if len(vels) == 1:  # nothing to share
+            (vel,) = vels
+            out[key, vel] = vel, 1.0
             continue
         refs: list[tuple[int, np.ndarray, float]] = []  # (velocity, probe, energy)
         for vel in sorted(vels, reverse=True):
