@@ -14,7 +14,8 @@ same bytes on every run on a machine, and no less accurate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -54,6 +55,36 @@ def _kernel(name: str) -> Callable[..., Any]:
             globals()[helper] = njit(inline="always")(globals()[helper])
         _inlined = True
     return compiled(globals()[name], contract=name in _CONTRACT)
+
+
+@contextmanager
+def small_pages() -> Iterator[None]:
+    """Inside the block (or a function it decorates), numpy allocates on ordinary pages.
+
+    NumPy advises the kernel to back every array of 4 MiB or more with transparent huge
+    pages (``madvise``; ``NUMPY_MADVISE_HUGEPAGE``). A take writes a few hundred MiB of fresh
+    stem, mix and master buffers once each, and under the common THP setting ``defrag =
+    madvise`` a huge-page fault may compact memory synchronously first: on the development
+    machine such faults stalled a 2-minute take by 0.1-0.5 s of system time at random (the
+    same lofi take 0.99-1.48 CPU-s). On small pages the same takes run in 0.99-1.01 s.
+    The previous setting is restored on exit; where numpy has no runtime switch, nothing
+    changes.
+    """
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage as switch
+    except ImportError:  # numpy < 2
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage as switch
+        except ImportError:
+            switch = None
+    if switch is None:
+        yield
+        return
+    before = switch(False)
+    try:
+        yield
+    finally:
+        switch(before)
 
 
 def sample_peak(y: np.ndarray) -> float:

@@ -329,6 +329,7 @@ class ComposerEngine:
         return midi.Part(name=name, notes=plan.notes[name], channel=v.channel, program=v.program,
                          bank=v.bank if v.bank != 128 else 0, pan=v.pan, reverb=v.reverb, chorus=v.chorus)
 
+    @dsp.small_pages()
     def render(self, plan: Plan, *, sr: int = 44100, soundfont: Path | None = None) -> Rendered:
         """Render every stem of ``plan`` and the pre-master mix (their exact sum).
 
@@ -485,6 +486,7 @@ def bus_limit(x: np.ndarray, *, sr: int, ceiling_db: float = -1.5, attack_ms: fl
     return x
 
 
+@dsp.small_pages()
 def master(mix: Audio, *, lufs: float = -14.0, true_peak_dbtp: float = -1.0, loop: bool = False,
            tolerance_lu: float = 0.05) -> Audio:
     """Loudness-normalise under a true-peak ceiling.
