@@ -24,8 +24,9 @@ data
 train
     ``songmint train``'s trainer (:func:`music.engines.dd_training.train`) on ``train/``: the ``oneshot``
     preset (``--preset``; 8 levels, 16-128 channels, attention in the 2 deepest levels) in mono at 16 kHz
-    with an 8192-sample window, batch 4, AdamW at 1e-3 (``--lr``), EMA 0.995, fp32, torch threads 1, for a
-    wall-clock budget (``max_minutes``). The running loss is logged every 25 steps to ``loss.jsonl``.
+    with an 8192-sample window, batch 4, AdamW at 1e-3 (``--lr``), EMA 0.995, fp32, torch threads 1
+    (``--threads``), for a wall-clock budget (``max_minutes``). The running loss is logged every 25 steps
+    to ``loss.jsonl``.
 
 eval
     32 clips from the trained model (``--sampler``, default DPM-Solver++, ``--steps`` 20) against baselines of
@@ -206,12 +207,13 @@ def train_model(
     warmup_steps: int = 0,
     precision: str = "fp32",
     resume: bool = False,
+    threads: int = 1,
 ) -> None:
     import torch
 
     from music.engines.dd_training import TrainConfig, train
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     cfg = TrainConfig(
         preset=preset,
         weighting=weighting,
@@ -542,6 +544,7 @@ def main() -> None:
         "--resume", action="store_true", help="train: go on from the last checkpoint (larger --minutes)"
     )
     ap.add_argument("--batch-size", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=1, help="train: torch threads (1: one core)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n", type=int, default=32, help="generated clips per set in the evaluation")
     ap.add_argument(
@@ -574,6 +577,7 @@ def main() -> None:
             warmup_steps=args.warmup_steps,
             precision=args.precision,
             resume=args.resume,
+            threads=args.threads,
         )
     if args.stage in ("eval", "all"):
         model = args.model or args.work / "model"
