@@ -181,6 +181,45 @@ def test_reverb_convolution_equals_scipy(m: int, size: float) -> None:
     assert np.abs(got - ref).max() <= 1e-5 * max(1.0, np.abs(ref).max())
 
 
+def test_reverb_convolution_does_not_depend_on_its_block_grouping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks transformed one at a time, a few at a time, or all at once: the same bits."""
+    from music.engines.composer import reverb
+
+    x = np.random.default_rng(7).standard_normal(1_300_000).astype(np.float32)  # 30 blocks at size 0.6
+    default = convolve(x, sr=44100, size=0.6, damping=0.3)
+    n_ir = impulse_response(44100, 0.6).shape[1]
+    nfft = reverb.fft_size(n_ir)
+    for blocks in (1, 7, 1000):
+        monkeypatch.setattr(reverb, "GROUP_BYTES", blocks * 8 * nfft)
+        assert np.array_equal(convolve(x, sr=44100, size=0.6, damping=0.3), default), blocks
+
+
+def test_small_pages_switches_numpys_huge_page_advice_off_and_restores_it() -> None:
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage as switch
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _set_madvise_hugepage as switch
+
+    def state() -> bool:
+        now = switch(False)
+        switch(now)
+        return bool(now)
+
+    before = switch(True)
+    try:
+        with dsp.small_pages():
+            assert state() is False
+            with dsp.small_pages():
+                assert state() is False
+            assert state() is False
+        assert state() is True
+        with pytest.raises(RuntimeError), dsp.small_pages():
+            raise RuntimeError("boom")
+        assert state() is True
+    finally:
+        switch(before)
+
+
 def test_reverb_is_linear_deterministic_and_decays_at_the_room_time() -> None:
     sr = 44100
     x = np.zeros((2, 8 * sr), np.float32)
