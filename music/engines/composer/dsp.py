@@ -63,12 +63,15 @@ def small_pages() -> Iterator[None]:
 
     NumPy advises the kernel to back every array of 4 MiB or more with transparent huge
     pages (``madvise``; ``NUMPY_MADVISE_HUGEPAGE``). A take writes a few hundred MiB of fresh
-    stem, mix and master buffers once each, and under the common THP setting ``defrag =
-    madvise`` a huge-page fault may compact memory synchronously first: on the development
-    machine such faults stalled a 2-minute take by 0.1-0.5 s of system time at random (the
-    same lofi take 0.99-1.48 CPU-s). On small pages the same takes run in 0.99-1.01 s.
-    The previous setting is restored on exit; where numpy has no runtime switch, nothing
-    changes.
+    stem, mix and master buffers once each. Where huge pages come straight from memory the
+    host has not backed, they cost more than they save: on the development machine (a VM
+    whose virtio balloon has free-page reporting, so freed huge pages go back to the host,
+    and no compaction stall in ``/proc/vmstat``), a 2-minute lofi take ran 0.86-1.48 CPU-s
+    with huge pages, 0.1-0.6 s of it system time, against 0.99-1.01 s on small pages. A
+    44 MiB buffer that is already backed costs 8 ms on huge pages and 32 ms on small ones,
+    so on bare metal huge pages may be the faster choice; this is not measured here.
+    The switch is process-wide; the previous setting is restored on exit. Where numpy has
+    no runtime switch, nothing changes.
     """
     try:
         from numpy._core.multiarray import _set_madvise_hugepage as switch
