@@ -194,6 +194,12 @@ def test_reverb_convolution_does_not_depend_on_its_block_grouping(monkeypatch: p
         assert np.array_equal(convolve(x, sr=44100, size=0.6, damping=0.3), default), blocks
 
 
+def test_zeros_for_adding_into_are_float32_zeros() -> None:
+    z = dsp.zeros((2, 70_001))
+    assert z.shape == (2, 70_001) and z.dtype == np.float32 and z.flags.c_contiguous
+    assert not z.any()
+
+
 def test_small_pages_switches_numpys_huge_page_advice_off_and_restores_it() -> None:
     try:
         from numpy._core.multiarray import _set_madvise_hugepage as switch

@@ -90,6 +90,19 @@ def small_pages() -> Iterator[None]:
         switch(before)
 
 
+def zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 array of zeros that its first use will read: ``np.empty`` filled with 0.
+
+    ``np.zeros`` takes lazily zeroed pages from the kernel, so a buffer whose first access
+    is ``+=`` faults twice per page (the read maps the shared zero page, the write copies
+    it); written first, each page faults once. 44 MiB zeroed and then added to: 22 ms
+    against 32 ms for ``np.zeros`` on small pages (:func:`small_pages`).
+    """
+    out = np.empty(shape, np.float32)
+    out.fill(0.0)
+    return out
+
+
 def sample_peak(y: np.ndarray) -> float:
     """Sample peak ``max |y|`` (linear) without an ``abs`` temporary."""
     return float(max(y.max(initial=0.0), -y.min(initial=0.0)))

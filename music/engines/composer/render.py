@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from music.engines.composer.dsp import overlap_add, sample_peak
+from music.engines.composer.dsp import overlap_add, sample_peak, zeros
 from music.engines.composer.patterns import Note
 from music.errors import EngineError
 
@@ -408,7 +408,7 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
     _fluidsynth()
     ch = voice.channel
     insts = _instances(notes, spb=60.0 / bpm * sr, n_samples=n_samples)
-    out = np.zeros((2, n_samples), np.float32)
+    out = zeros((2, n_samples))  # the copies of the notes are added into it
     if not insts:
         return out
     own = pool is None

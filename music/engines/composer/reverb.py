@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import fft, signal
 
-from music.engines.composer.dsp import compiled
+from music.engines.composer.dsp import compiled, zeros
 
 PRE_DELAY_S = 0.012
 SPLIT_HZ = 3000.0
@@ -106,7 +106,7 @@ def convolve(x: np.ndarray, *, sr: int, size: float, damping: float) -> np.ndarr
     nb = -(-m // hop)
     group = max(1, min(nb, GROUP_BYTES // (8 * nfft)))
     response = _ir_spectrum(sr, size, damping, nfft)[:, None, :]
-    out = np.zeros((2, m), np.float32)
+    out = zeros((2, m))  # the blocks' overlap-add adds into it
     blocks = np.zeros((group, nfft), np.float32)  # the zero padding past `hop` stays zero
     add = _kernel("_overlap_blocks")
     for b0 in range(0, nb, group):
