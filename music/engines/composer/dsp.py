@@ -73,13 +73,7 @@ def small_pages() -> Iterator[None]:
     The switch is process-wide; the previous setting is restored on exit. Where numpy has
     no runtime switch, nothing changes.
     """
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage as switch
-    except ImportError:  # numpy < 2
-        try:
-            from numpy.core.multiarray import _set_madvise_hugepage as switch
-        except ImportError:
-            switch = None
+    switch = huge_page_switch()
     if switch is None:
         yield
         return
@@ -88,6 +82,19 @@ def small_pages() -> Iterator[None]:
         yield
     finally:
         switch(before)
+
+
+def huge_page_switch() -> Callable[[bool], bool] | None:
+    """NumPy's runtime switch of its huge-page advice (sets it, returns the previous setting),
+    or ``None`` where this numpy has none."""
+    import importlib
+
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):  # numpy >= 2, then 1.x
+        try:
+            return getattr(importlib.import_module(module), "_set_madvise_hugepage", None)
+        except ImportError:
+            continue
+    return None
 
 
 def zeros(shape: tuple[int, ...]) -> np.ndarray:
