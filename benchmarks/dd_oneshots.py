@@ -203,6 +203,7 @@ def train_model(
     seed: int,
     preset: str = "oneshot",
     weighting: str = "uniform",
+    time_sampling: str = "uniform",
     lr_schedule: str = "constant",
     warmup_steps: int = 0,
     precision: str = "fp32",
@@ -217,6 +218,7 @@ def train_model(
     cfg = TrainConfig(
         preset=preset,
         weighting=weighting,
+        time_sampling=time_sampling,
         lr_schedule=lr_schedule,
         warmup_steps=warmup_steps,
         sample_rate=SR,
@@ -537,6 +539,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--preset", default="oneshot", help="architecture preset (dd_checkpoints.PRESETS)")
     ap.add_argument("--weighting", default="uniform", help="loss weighting: uniform, min-snr")
+    ap.add_argument("--time-sampling", default="uniform", help="training noise levels: uniform, log-normal")
     ap.add_argument("--lr-schedule", default="constant", help="constant, or cosine decay over the budget")
     ap.add_argument("--warmup-steps", type=int, default=0, help="linear learning-rate warm-up")
     ap.add_argument("--precision", default="fp32", help="fp32, or bf16 autocast (fast on AMX CPUs)")
@@ -573,6 +576,7 @@ def main() -> None:
             seed=args.seed,
             preset=args.preset,
             weighting=args.weighting,
+            time_sampling=args.time_sampling,
             lr_schedule=args.lr_schedule,
             warmup_steps=args.warmup_steps,
             precision=args.precision,

@@ -12,7 +12,7 @@ import click
 from music.audio import load
 from music.engines import Request, get_engine, require
 from music.engines.dd_checkpoints import PRESETS
-from music.engines.dd_training import LR_SCHEDULES, WEIGHTINGS
+from music.engines.dd_training import LR_SCHEDULES, TIME_SAMPLINGS, WEIGHTINGS
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
@@ -286,6 +286,14 @@ def interpolate(
     help="Weight of the loss over noise levels: uniform (sample-generator) or min-snr (Min-SNR-5).",
 )
 @click.option(
+    "--time-sampling",
+    type=click.Choice(list(TIME_SAMPLINGS)),
+    default="uniform",
+    show_default=True,
+    help="How training noise levels are drawn: uniform in t (sample-generator) or log-normal "
+    "(EDM: more steps at the low and middle noise levels).",
+)
+@click.option(
     "--save-every",
     type=click.IntRange(min=1),
     default=500,
@@ -327,6 +335,7 @@ def train(
     warmup_steps: int,
     ema_decay: float,
     loss_weighting: str,
+    time_sampling: str,
     save_every: int,
     demo_every: int,
     precision: str,
@@ -359,6 +368,7 @@ def train(
         warmup_steps=warmup_steps,
         ema_decay=ema_decay,
         weighting=loss_weighting,
+        time_sampling=time_sampling,
         save_every=save_every,
         demo_every=demo_every,
         precision=precision,

@@ -1,4 +1,5 @@
-"""``songmint train``: a wall-clock budget ends a run cleanly; Min-SNR weighting; learning-rate schedules."""
+"""``songmint train``: a wall-clock budget ends a run cleanly; Min-SNR weighting; EDM noise levels;
+learning-rate schedules."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 from click.testing import CliRunner
 
 from music.engines.dance_diffusion import DanceDiffusionEngine
-from music.engines.dd_training import loss_weights, lr_scale
+from music.engines.dd_training import loss_weights, lr_scale, sample_times
 from music.errors import EngineError
 from songmint.cli import main
 from tests.test_diffusion import SR, write_one_shots
@@ -83,6 +84,51 @@ def test_min_snr_training_lowers_the_loss(tmp_path: Path) -> None:
     assert uniform["val_loss_end"] != summary["val_loss_end"]
     bad = CliRunner().invoke(main, [*args, "--loss-weighting", "snr+"])
     assert bad.exit_code != 0 and "snr+" in bad.output
+
+
+def test_log_normal_times_follow_edm_noise_levels() -> None:
+    def draw(n: int, **kw: object) -> torch.Tensor:
+        return sample_times(n, generator=torch.Generator().manual_seed(3), **kw)  # type: ignore[arg-type]
+
+    t = draw(20_000, sampling="log-normal")
+    assert t.dtype == torch.float32 and t.shape == (20_000,)
+    assert float(t.min()) > 0.0 and float(t.max()) < 1.0
+    # ln σ of the cosine schedule's noise-to-signal ratio σ = tan(πt/2) is N(-1.2, 1.2²)
+    log_sigma = torch.log(torch.tan(t.double() * torch.pi / 2))
+    assert float(log_sigma.mean()) == pytest.approx(-1.2, abs=0.03)
+    assert float(log_sigma.std()) == pytest.approx(1.2, abs=0.03)
+    assert float(t.median()) == pytest.approx(0.186, abs=0.005)
+    assert float((t > 0.5).float().mean()) == pytest.approx(0.16, abs=0.01)  # uniform: 0.5
+    shifted = draw(20_000, sampling="log-normal", log_sigma_mean=0.0, log_sigma_std=0.5)
+    assert float(shifted.median()) == pytest.approx(0.5, abs=0.01)
+    assert torch.equal(draw(20_000, sampling="log-normal"), t)  # the generator decides
+    other = sample_times(8, generator=torch.Generator().manual_seed(4), sampling="log-normal")
+    assert not torch.equal(other, draw(8, sampling="log-normal"))
+    # uniform is the draw sample-generator makes, bit for bit
+    assert torch.equal(draw(8), torch.rand(8, generator=torch.Generator().manual_seed(3)))
+    with pytest.raises(EngineError, match="log-normal"):
+        draw(8, sampling="edm")
+
+
+def test_log_normal_training_lowers_the_loss(tmp_path: Path) -> None:
+    samples = write_one_shots(tmp_path / "kicks", n=4)
+    args = ["train", str(samples), "--out", str(tmp_path / "log-normal"), "--preset", "tiny"]
+    args += ["--sample-rate", str(SR), "--sample-size", "256", "--batch-size", "4", "--demo-every", "0"]
+    args += ["--steps", "40", "--lr", "3e-3"]
+    res = CliRunner().invoke(main, [*args, "--time-sampling", "log-normal", "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["config"]["time_sampling"] == "log-normal"
+    assert summary["val_loss_end"] < 0.7 * summary["val_loss_start"]
+    clip = DanceDiffusionEngine(checkpoint=str(tmp_path / "log-normal"), steps=2).sample(n=1, seed=0)[0]
+    assert clip.n == 256 and bool(torch.isfinite(torch.from_numpy(clip.samples)).all())
+    args[3] = str(tmp_path / "uniform")
+    uniform = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)
+    assert uniform["config"]["time_sampling"] == "uniform"
+    assert uniform["val_loss_start"] == summary["val_loss_start"]
+    assert uniform["val_loss_end"] != summary["val_loss_end"]  # other noise levels, other weights
+    bad = CliRunner().invoke(main, [*args, "--time-sampling", "edm"])
+    assert bad.exit_code != 0 and "edm" in bad.output
 
 
 def test_cosine_schedule_and_warmup() -> None:
