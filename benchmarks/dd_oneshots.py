@@ -48,6 +48,8 @@ eval
       training shots themselves give the floor;
     * envelope: the share of clips whose RMS envelope peaks in the first 50 ms ("attack") and
       whose last 128 ms are at least 12 dB below that peak ("decay");
+    * the tail's noise floor: the RMS level of 0.30-0.44 s in dB re the peak, the set's 10th
+      percentile and median (real kicks and claps are silent there, near -55 and -75 dB);
     * memorisation: each generated clip's highest |correlation| with any training shot;
     * the sampler quality trade-off on this model (``benchmarks/diffusion.py``'s table: SNR of
       each sampler against IPNDM at 400 steps from the same noise, on ``--sampler-n`` clips;
@@ -329,6 +331,18 @@ def envelope_ok(clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return attack, decay
 
 
+def tail_level(clips: np.ndarray) -> np.ndarray:
+    """Per clip: the RMS level of 0.30-0.44 s (before the data's fade) in dB re the clip's peak.
+
+    Where real shots have ended (kicks and claps: about -55 and -75 dB) a generated one's noise
+    floor shows here; the quietest tails of a set (its 10th percentile) say whether the model
+    can make silence at all.
+    """
+    seg = clips[:, int(0.30 * SR) : int(0.44 * SR)].astype(np.float64)
+    peak = np.abs(clips).max(axis=1) + 1e-9
+    return 20 * np.log10(np.sqrt(np.mean(seg**2, axis=1)) / peak + 1e-9)
+
+
 # --------------------------------------------------------------------------- evaluation
 
 
@@ -427,7 +441,7 @@ def evaluate(
     floor = frechet(z_tr @ proj, ref_pca)
     print(
         f"\n{'set':<16} {'confident':>9} {'near':>6} {'both':>6} {'NN dist':>8} {'FD':>8} {'attack':>7} "
-        f"{'decay':>6}   classes of the clips counted in 'both'"
+        f"{'decay':>6} {'tail dB p10/50':>14}   classes of the clips counted in 'both'"
     )
     results = {}
     for label, clips in sets.items():
@@ -439,6 +453,7 @@ def evaluate(
         both = conf & ind
         fd = frechet(z_tr @ proj, ref_pca) if label == "held-out real" else frechet(zz @ proj, ref_pca)
         att, dec = envelope_ok(clips)
+        tail = np.percentile(tail_level(clips), [10, 50])
         counts = np.bincount(p.argmax(1)[both], minlength=len(names))
         dist = ", ".join(f"{names[k]} {c}" for k, c in enumerate(counts) if c)
         results[label] = {"both": float(both.mean()), "fd": fd}
@@ -446,7 +461,7 @@ def evaluate(
         print(
             f"{label:<16} {conf.mean():>9.0%} {ind.mean():>6.0%} {both.mean():>6.0%} "
             f"{np.median(dist_nn):>8.2f} {fd_txt}"
-            f"{att.mean():>6.0%} {dec.mean():>6.0%}   {dist or '-'}"
+            f"{att.mean():>6.0%} {dec.mean():>6.0%} {tail[0]:>8.0f}/{tail[1]:<5.0f}   {dist or '-'}"
         )
     print(f"(* FD of the training shots against the held-out ones: the floor; {floor:.1f})")
     g = results["trained model"]
