@@ -25,8 +25,8 @@ train
     ``songmint train``'s trainer (:func:`music.engines.dd_training.train`) on ``train/``: the ``oneshot``
     preset (``--preset``; 8 levels, 16-128 channels, attention in the 2 deepest levels) in mono at 16 kHz
     with an 8192-sample window, batch 4, AdamW at 1e-3 (``--lr``), EMA 0.995, fp32, torch threads 1
-    (``--threads``), for a wall-clock budget (``max_minutes``). The running loss is logged every 25 steps
-    to ``loss.jsonl``.
+    (``--threads``), for a wall-clock budget (``max_minutes``) or ``--train-steps``. The running loss
+    is logged every 25 steps to ``loss.jsonl``.
 
 eval
     32 clips from the trained model (``--sampler``, default DPM-Solver++, ``--steps`` 20) against baselines of
@@ -199,7 +199,7 @@ def read_set(folder: Path) -> tuple[np.ndarray, list[str]]:
 def train_model(
     work: Path,
     *,
-    minutes: float,
+    minutes: float | None,
     lr: float,
     batch: int,
     seed: int,
@@ -211,6 +211,7 @@ def train_model(
     precision: str = "fp32",
     resume: bool = False,
     threads: int = 1,
+    train_steps: int | None = None,
 ) -> None:
     import torch
 
@@ -226,8 +227,10 @@ def train_model(
         sample_rate=SR,
         sample_size=LENGTH,
         channels=1,
-        steps=10**7,  # the budget decides
-        max_minutes=minutes,
+        # A wall-clock budget decides unless a step count is given: steps make runs on two
+        # machines of different speed the same experiment (and the cosine schedule the same).
+        steps=train_steps or 10**7,
+        max_minutes=None if train_steps else minutes,
         batch_size=batch,
         lr=lr,
         save_every=500,
@@ -551,6 +554,7 @@ def main() -> None:
     ap.add_argument("stage", nargs="?", choices=["data", "train", "eval", "samplers", "all"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/dd-oneshots"), help="data, model and logs")
     ap.add_argument("--minutes", type=float, default=60.0, help="training budget (wall clock)")
+    ap.add_argument("--train-steps", type=int, help="train: this many steps instead of the --minutes budget")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--preset", default="oneshot", help="architecture preset (dd_checkpoints.PRESETS)")
     ap.add_argument("--weighting", default="uniform", help="loss weighting: uniform, min-snr")
@@ -597,6 +601,7 @@ def main() -> None:
             precision=args.precision,
             resume=args.resume,
             threads=args.threads,
+            train_steps=args.train_steps,
         )
     if args.stage in ("eval", "all"):
         model = args.model or args.work / "model"

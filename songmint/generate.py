@@ -10,6 +10,7 @@ dedicated option adds one ``click.option`` to :data:`ENGINE_OPTIONS` (and its na
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -148,8 +149,10 @@ def generate(prompt: str | None, engine: str, seconds: float | None, seed: int |
         if not as_json:
             from music import loudness
 
+            # Clips under one 400 ms gating block (one-shots) or silent ones have no loudness.
             lufs = loudness.integrated_loudness(take.mix)
-            facts = [f"{take.bpm:g} BPM" if take.bpm else None, take.key, f"{lufs:.1f} LUFS",
+            facts = [f"{take.bpm:g} BPM" if take.bpm else None, take.key,
+                     f"{lufs:.1f} LUFS" if math.isfinite(lufs) else None,
                      f"stems {', '.join(take.stems)}" if take.stems else None]
             out.info(f"wrote {folder}: {take.mix.duration:.1f} s, "
                      f"{', '.join(f for f in facts if f)} (seed {seed + i})")

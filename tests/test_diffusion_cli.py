@@ -278,3 +278,54 @@ def test_generate_inpaint_extend_and_loop_options(runner, model_dir: Path, wav: 
     assert params["repaint"] == 2
     mix: Audio = load(out / doc["mix"])
     assert mix.n == load(wav).n + round(0.05 * SR)
+
+
+@pytest.mark.parametrize("content", ["nothing", "garbage"])
+def test_train_on_no_readable_audio_fails_and_writes_nothing(runner, tmp_path: Path, content: str) -> None:
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    if content == "garbage":
+        (samples / "x.wav").write_bytes(b"not audio at all")
+    out = tmp_path / "model"
+    res = runner.invoke(main, ["train", str(samples), "--out", str(out), "--preset", "tiny", "--steps", "2"])
+    assert res.exit_code == 2
+    assert res.stderr.strip().splitlines()[-1].startswith(f"error: no readable audio under {samples}")
+    assert not out.exists()
+
+
+def test_malformed_inpaint_fails_before_the_model_loads(runner, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    args = ["generate", "--engine", "dance-diffusion", "--checkpoint", "honk-140k", "--seed", "1"]
+    res = runner.invoke(main, [*args, "--inpaint", "3:1", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    # the span is checked first: the missing checkpoint is not what it reports
+    assert res.stderr.strip().splitlines() == ["error: --inpaint '3:1': need 0 <= START < END"]
+    assert not (tmp_path / "o").exists()
+
+
+def test_generate_summary_of_a_one_shot_has_no_loudness(runner, model_dir: Path, tmp_path: Path) -> None:
+    args = ["generate", "--engine", "dance-diffusion", "--checkpoint", str(model_dir), "--seconds", "0.05"]
+    res = runner.invoke(main, [*args, "--steps", "2", "--seed", "1", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.stderr.split())
+    # 0.05 s is shorter than the 400 ms gating block of BS.1770: no "-inf LUFS"
+    assert "wrote " in said and "(seed 1)" in said and "LUFS" not in said and "inf" not in said
+
+
+def test_loading_in_another_dtype_does_not_warn(model_dir: Path) -> None:
+    import logging
+
+    from music.engines.dance_diffusion import DanceDiffusionEngine
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("diffusers")
+    logger.addHandler(handler)
+    try:
+        unet = DanceDiffusionEngine(checkpoint=str(model_dir), dtype="bfloat16").unet
+    finally:
+        logger.removeHandler(handler)
+    assert next(unet.parameters()).dtype == torch.bfloat16
+    assert not [r for r in records if "float32" in r.getMessage()]

@@ -168,7 +168,9 @@ class DanceDiffusionEngine:
 
             self._ckpt = find_checkpoint(self._spec)
             unet = load_unet(self._ckpt, trust_pickle=self.trust_pickle)
-            unet.to(self.device, dtype=getattr(torch, self.dtype_name))
+            # torch's own Module.to: diffusers' override (0.42) warns about "modules that should
+            # be kept in float32" on every dtype cast, even when the list is empty, as it is here.
+            torch.nn.Module.to(unet, self.device, dtype=getattr(torch, self.dtype_name))
             self._unet = unet
         return self._unet
 
@@ -596,6 +598,8 @@ class DanceDiffusionEngine:
         generated unconditionally and ``inpaint``/``extend``/``loop`` apply to it.
         """
         p = dict(request.params)
+        # A malformed span fails before the model loads or anything is sampled.
+        span = parse_range(str(p["inpaint"])) if p.get("inpaint") else None
         self.use_checkpoint(p.pop("checkpoint", None))
         if p.get("negative_prompt") is not None:
             raise EngineError("Dance Diffusion is unconditional; --negative-prompt is for stable-audio")
@@ -630,8 +634,8 @@ class DanceDiffusionEngine:
         else:
             clips = [to_channels(resample(init, self.sample_rate), self.channels)]
             op = "edit"
-        if p.get("inpaint"):
-            start, end = parse_range(str(p["inpaint"]))
+        if span is not None:
+            start, end = span
             clips = [
                 self.inpaint_audio(c, start=start, end=end, seed=seed + i, sampler=name, steps=k,
                                    repaint=u)[0]

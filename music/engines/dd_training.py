@@ -393,7 +393,6 @@ def train(
     _checked(cfg.lr_schedule, LR_SCHEDULES, "learning-rate schedule")
     _checked(cfg.time_sampling, TIME_SAMPLINGS, "time sampling")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
     latest = _latest(out) if resume else None
     if resume and latest is None:
@@ -411,6 +410,8 @@ def train(
     ch = int(unet.config.in_channels)
     size = int(unet.config.sample_size)
     clips = load_samples(samples_dir, sr=sr, channels=ch, warn=warn)
+    # Only now, with a model and data: a run that fails on its input leaves no folder behind.
+    out.mkdir(parents=True, exist_ok=True)
     unet.to(device).train()
     ema.to(device).eval().requires_grad_(False)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=0.0)
