@@ -154,7 +154,7 @@ def generate(prompt: str | None, engine: str, seconds: float | None, seed: int |
             facts = [f"{take.bpm:g} BPM" if take.bpm else None, take.key,
                      f"{lufs:.1f} LUFS" if math.isfinite(lufs) else None,
                      f"stems {', '.join(take.stems)}" if take.stems else None]
-            out.info(f"wrote {folder}: {take.mix.duration:.1f} s, "
-                     f"{', '.join(f for f in facts if f)} (seed {seed + i})")
+            seconds = f"{take.mix.duration:.1f} s" if take.mix.duration >= 1 else f"{take.mix.duration:.3f} s"
+            out.info(f"wrote {folder}: {', '.join([seconds, *(f for f in facts if f)])} (seed {seed + i})")
     if as_json:
         print_json(docs if count > 1 else docs[0])
