@@ -6,6 +6,7 @@ No test downloads anything or needs a GPU; real checkpoints are not exercised he
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +100,21 @@ def test_registry_resolves_path_and_provenance_has_sha(engine: DanceDiffusionEng
     info = engine.model_info()
     assert info["model_sample_rate"] == SR and info["channels"] == 2
     assert len(info["weights_sha256"]) == 64 and info["weights_sha256"] == ck.sha256()
+
+
+def test_loading_in_another_dtype_does_not_warn(model_dir: Path) -> None:
+    # diffusers' library logger does not propagate to the root (caplog's), so listen on it
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("diffusers")
+    logger.addHandler(handler)
+    try:
+        unet = DanceDiffusionEngine(checkpoint=str(model_dir), dtype="bfloat16").unet
+    finally:
+        logger.removeHandler(handler)
+    assert next(unet.parameters()).dtype == torch.bfloat16
+    assert not [r for r in records if "float32" in r.getMessage()]
 
 
 def test_missing_checkpoint_is_one_line_naming_where_it_looked(tmp_path: Path, monkeypatch) -> None:
