@@ -137,6 +137,17 @@ def run_task(
     return value, error, user, time.perf_counter() - t, _peak_rss_mb(), where
 
 
+Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+"""``(fn, args, kwargs)``: a call of a module-level function, for :func:`call`."""
+
+
+def call(job: Job) -> Any:
+    """``fn(*args, **kwargs)`` of a :data:`Job`: lets a pipeline map existing library functions
+    (``music.audio.encode``, ``music.traits.extract`` …) without wrappers of its own."""
+    fn, args, kwargs = job
+    return fn(*args, **kwargs)
+
+
 class Executor:
     """Base class: :meth:`map` over :meth:`_submit_all`; subclasses supply the workers."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +44,20 @@ def _song(i: int, seconds: float, sr: int) -> tuple[Audio, Audio]:
 
 
 def make_catalog(
-    folder: Path, n: int, *, seconds: float = 1.5, sr: int = 22_050, artist: str = "The Fixtures"
+    folder: Path,
+    n: int,
+    *,
+    seconds: float | Sequence[float] = 1.5,
+    sr: int = 22_050,
+    artist: str = "The Fixtures",
 ) -> list[CatalogTrack]:
-    """Write ``n`` tagged masters and their stems under ``folder`` (see the module docstring)."""
+    """Write ``n`` tagged masters and their stems under ``folder`` (see the module docstring).
+
+    ``seconds`` is every track's length, or one length per track.
+    """
+    lengths = [float(seconds)] * n if isinstance(seconds, int | float) else [float(s) for s in seconds]
+    if len(lengths) != n:
+        raise ValueError("one length per track")
     masters, stems = folder / "masters", folder / "stems"
     masters.mkdir(parents=True, exist_ok=True)
     stems.mkdir(parents=True, exist_ok=True)
@@ -54,7 +66,7 @@ def make_catalog(
         for i in range(n):
             title = f"Fixture Song {i + 1}"
             base = f"{i + 1:02d} {title}"
-            drums, chords = _song(i, seconds, sr)
+            drums, chords = _song(i, lengths[i], sr)
             mix = synth.mix(drums, chords)
             wav = save(mix, Path(tmp) / f"{i}.wav")
             isrc = f"QZ-FX1-26-{i + 1:05d}"
