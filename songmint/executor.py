@@ -109,11 +109,13 @@ def _peak_rss_mb() -> float:
 
 def run_task(
     fn: Callable[[Any], Any], item: Any, memory_mb: int | None = None
-) -> tuple[Any, str | None, bool, float, float, str]:
-    """Run ``fn(item)`` in a worker: ``(value, error, user_error, seconds, peak_rss_mb, worker)``.
+) -> tuple[Any, str | None, bool, float, float, str, BaseException | None]:
+    """Run ``fn(item)`` in a worker: ``(value, error, user_error, seconds, peak_rss_mb, worker, exc)``.
 
-    Never raises: failures come back as data, so one bad item does not lose the others.
+    Never raises: failures come back as data, so one bad item does not lose the others; ``exc`` is
+    a user error itself (when it pickles), so the driver can raise it as it was raised.
     """
+    import pickle
     import socket
 
     from threadpoolctl import threadpool_limits
@@ -122,19 +124,23 @@ def run_task(
 
     _limit_memory(memory_mb)
     t = time.perf_counter()
-    value, error, user = None, None, False
+    value, error, user, raised = None, None, False, None
     try:
         with threadpool_limits(limits=1):
             value = fn(item)
     except USER_ERRORS as exc:
         error, user = " ".join(str(exc).split()) or type(exc).__name__, True
+        try:
+            raised = pickle.loads(pickle.dumps(exc))
+        except Exception:  # an exception that does not survive pickling: its message will do
+            raised = None
     except MemoryError:
         error = f"ran out of memory (worker limit {memory_mb} MiB)" if memory_mb else "ran out of memory"
         user = True
     except Exception as exc:
         error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     where = f"{socket.gethostname()}:{os.getpid()}"
-    return value, error, user, time.perf_counter() - t, _peak_rss_mb(), where
+    return value, error, user, time.perf_counter() - t, _peak_rss_mb(), where, raised
 
 
 Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
@@ -192,8 +198,9 @@ class Executor:
             Called on the driver with each :class:`Outcome` as it arrives (completion order).
         keep_going : bool
             ``False`` (default): the first failure stops the run (tasks not yet started are
-            cancelled) and is raised, :class:`TaskError` for bad input, :class:`TaskBug` for a
-            bug. ``True``: failures are returned as outcomes and every other item finishes.
+            cancelled) and is raised: a user error as the task raised it (else :class:`TaskError`),
+            :class:`TaskBug` for a bug. ``True``: failures are returned as outcomes and every
+            other item finishes.
         """
         results: list[Outcome[R] | None] = []
         for o in self.imap(fn, items, labels=labels, keep_going=keep_going):
@@ -217,10 +224,12 @@ class Executor:
         if len(names) != len(items):
             raise ValueError("labels must match items one to one")
         for i, raw in self._submit_all(fn, items):
-            value, error, user, seconds, rss, worker = raw
+            value, error, user, seconds, rss, worker, raised = raw
             o: Outcome[R] = Outcome(i, names[i], value, error, user, seconds, rss, worker)
             if error is not None and not keep_going:
                 self._cancel()
+                if raised is not None:
+                    raise raised  # the user error as the task raised it (its type and message)
                 message = f"{names[i]}: {error}" if names[i] not in error else error
                 raise (TaskError if user else TaskBug)(message)
             yield o
@@ -372,7 +381,8 @@ class RayExecutor(Executor):
                 try:
                     yield i, ray.get(ref)
                 except ray.exceptions.RayError as exc:  # the worker died (OOM kill, node lost)
-                    yield i, (None, f"worker lost: {' '.join(str(exc).split())[:300]}", False, 0.0, 0.0, "")
+                    lost = f"worker lost: {' '.join(str(exc).split())[:300]}"
+                    yield i, (None, lost, False, 0.0, 0.0, "", None)
 
     def _cancel(self) -> None:
         import contextlib

@@ -190,6 +190,6 @@ def test_toml_strings_round_trip(text: str) -> None:
 def test_small_helpers() -> None:
     assert title_from_filename("03_-_my_song") == "my song"
     assert title_from_filename("(4) Intro") == "Intro"
-    assert symbol_for("Night Shift EP") == "NSEP"
+    assert symbol_for("Night Shift EP") == "NSE"
     assert symbol_for("Ünderground") == "UNDERGROUND"
     assert symbol_for("Blue") == "BLUE" and symbol_for("!!!") == "CATALOG"

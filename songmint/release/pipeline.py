@@ -36,6 +36,7 @@ from songmint.release.manifest import build_manifest
 from songmint.release.metadata import write_metadata
 from songmint.release.options import Log, Options
 from songmint.release.publish import publish
+from songmint.release.tasks import Tasks
 from songmint.release.tokens import load_tokens
 from songmint.release.views import token_entry
 from songmint.spec import ReleaseSpec, load_spec
@@ -88,11 +89,22 @@ def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
     cache = Cache(opts.cache_dir or out / ".cache")
     t0 = time.perf_counter()
     timer = _Timer()
-    tokens = timer.run("generate", load_tokens, spec, cache, log)
-    analyses = timer.run("traits", analyse, tokens, cache, log)
-    covers = timer.run("cover", draw_covers, tokens, analyses, cache, size=opts.cover_size, log=log)
-    entries = {t.id: token_entry(t, analyses[t.id]) for t in tokens}
-    files = timer.run("encode", write_assets, tokens, analyses, covers, entries, out, cache, log)
+    with Tasks.from_options(opts, log) as tasks:  # stages 1–4: pure work on the executor
+        tokens = timer.run("generate", load_tokens, spec, cache, log, tasks)
+        analyses = timer.run("traits", analyse, tokens, cache, log, tasks)
+        tokens = [t for t in tokens if tasks.ok(t.track.id)]
+        covers = timer.run(
+            "cover", draw_covers, tokens, analyses, cache, size=opts.cover_size, log=log, tasks=tasks
+        )
+        tokens = [t for t in tokens if tasks.ok(t.track.id)]
+        entries = {t.id: token_entry(t, analyses[t.id]) for t in tokens}
+        files = timer.run("encode", write_assets, tokens, analyses, covers, entries, out, cache, log, tasks)
+    if tasks.failed:
+        why = "; ".join(f"{k}: {v}" for k, v in tasks.failed.items())
+        raise SongmintError(
+            f"{len(tasks.failed)} of {len(spec.tracks)} tracks failed ({why}); nothing was published; "
+            "fix them and run again (finished tracks are cached)"
+        )
     metadata = timer.run(
         "metadata", write_metadata, tokens, analyses, covers, files, spec, out, sender=sender.address, log=log
     )
@@ -106,6 +118,7 @@ def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
     manifest = build_manifest(spec, tokens, entries, files, metadata, published, chain, out)
     manifest["timings_s"] = {k: round(v, 3) for k, v in timer.timings.items()}
     manifest["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
+    manifest["executor"] = tasks.stats()
     write_atomic(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     if opts.build_preview:
         from songmint.preview import build_preview
