@@ -68,6 +68,8 @@ class Outcome(Generic[R]):
         Whether the failure was a user error (bad input) rather than a bug.
     seconds : float
         Wall time of the task in its worker.
+    cpu_s : float
+        CPU time of the task (its worker and the processes it ran, e.g. ffmpeg), seconds.
     peak_rss_mb : float
         Peak resident memory of the worker process so far (MiB), as measured after the task.
     worker : str
@@ -82,6 +84,7 @@ class Outcome(Generic[R]):
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
     worker: str = ""
+    cpu_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -109,13 +112,14 @@ def _peak_rss_mb() -> float:
 
 def run_task(
     fn: Callable[[Any], Any], item: Any, memory_mb: int | None = None
-) -> tuple[Any, str | None, bool, float, float, str, BaseException | None]:
-    """Run ``fn(item)`` in a worker: ``(value, error, user_error, seconds, peak_rss_mb, worker, exc)``.
+) -> tuple[Any, str | None, bool, tuple[float, float], float, str, BaseException | None]:
+    """Run ``fn(item)``: ``(value, error, user_error, (seconds, cpu_s), peak_rss_mb, worker, exc)``.
 
     Never raises: failures come back as data, so one bad item does not lose the others; ``exc`` is
     a user error itself (when it pickles), so the driver can raise it as it was raised.
     """
     import pickle
+    import resource
     import socket
 
     from threadpoolctl import threadpool_limits
@@ -124,6 +128,7 @@ def run_task(
 
     _limit_memory(memory_mb)
     t = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     value, error, user, raised = None, None, False, None
     try:
         with threadpool_limits(limits=1):
@@ -140,7 +145,9 @@ def run_task(
     except Exception as exc:
         error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     where = f"{socket.gethostname()}:{os.getpid()}"
-    return value, error, user, time.perf_counter() - t, _peak_rss_mb(), where, raised
+    r1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(b.ru_utime - a.ru_utime + b.ru_stime - a.ru_stime for a, b in zip(r0, r1, strict=True))
+    return value, error, user, (time.perf_counter() - t, cpu), _peak_rss_mb(), where, raised
 
 
 Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
@@ -224,8 +231,8 @@ class Executor:
         if len(names) != len(items):
             raise ValueError("labels must match items one to one")
         for i, raw in self._submit_all(fn, items):
-            value, error, user, seconds, rss, worker, raised = raw
-            o: Outcome[R] = Outcome(i, names[i], value, error, user, seconds, rss, worker)
+            value, error, user, (seconds, cpu), rss, worker, raised = raw
+            o: Outcome[R] = Outcome(i, names[i], value, error, user, seconds, rss, worker, cpu)
             if error is not None and not keep_going:
                 self._cancel()
                 if raised is not None:
@@ -382,7 +389,7 @@ class RayExecutor(Executor):
                     yield i, ray.get(ref)
                 except ray.exceptions.RayError as exc:  # the worker died (OOM kill, node lost)
                     lost = f"worker lost: {' '.join(str(exc).split())[:300]}"
-                    yield i, (None, lost, False, 0.0, 0.0, "", None)
+                    yield i, (None, lost, False, (0.0, 0.0), 0.0, "", None)
 
     def _cancel(self) -> None:
         import contextlib

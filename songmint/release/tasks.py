@@ -34,6 +34,7 @@ class Tasks:
         self.count = 0
         self.peak_rss_mb = 0.0
         self.seconds: dict[str, float] = {}
+        self.cpu_s = 0.0
 
     @classmethod
     def inline(cls) -> Tasks:
@@ -70,6 +71,7 @@ class Tasks:
             self.count += 1
             self.peak_rss_mb = max(self.peak_rss_mb, round(o.peak_rss_mb, 1))
             self.seconds[stage] = self.seconds.get(stage, 0.0) + o.seconds
+            self.cpu_s += o.cpu_s
             if o.ok:
                 yield o.index, o.value
             else:
@@ -84,4 +86,5 @@ class Tasks:
             "tasks": self.count,
             "peak_rss_mb": self.peak_rss_mb,
             "task_s": {k: round(v, 3) for k, v in self.seconds.items()},
+            "task_cpu_s": round(self.cpu_s, 3),
         }
