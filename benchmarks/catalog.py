@@ -178,41 +178,33 @@ def report(runs: dict[tuple[str, int], dict[str, object]], n: int, audio_s: floa
 def estimate(
     base: dict[str, object], runs: dict[tuple[str, int], dict[str, object]], n: int, audio_s: float
 ) -> None:
-    """20 000 tracks × 3.5 min on 32 cores, from the one-worker per-track costs.
+    """20 000 tracks × 3.5 min on 32 cores, from CPU seconds (the machine this runs on is shared).
 
-    CPU, not wall (the machine this runs on is shared): the one-worker run's CPU seconds, split
-    between executor stages and driver stages in the proportion of its stage timings. Executor
-    stages scale with audio length (CPU seconds per audio second × 210 s) and divide over the
-    cores at the efficiency CPU(local, 1 worker) / CPU(local, 2 workers) measured here (what a
-    worker adds: start-up, imports, shipping audio), times Ray's task-CPU ratio against local at 2
-    workers; the driver stages (metadata, store, chain) are serial.
+    Amdahl's law over the one-worker local run: the *tasks'* CPU (take, traits, cover, encode: what
+    the executor spreads) and the *driver's* CPU (the rest of the process tree: reading and writing
+    the cache, hashing audio, previews, metadata, CAR, chain; serial), both per second of audio
+    and scaled to 3.5-minute songs. Tasks divide over the cores at the efficiency
+    task-CPU(1 worker) / task-CPU(2 workers) of Ray (local where Ray did not run); the driver adds.
     """
-    t = base["timings"]  # type: ignore[assignment]
-    par = sum(float(t.get(s, 0)) for s in PARALLEL_STAGES)  # type: ignore[union-attr]
-    serial = sum(float(t.get(s, 0)) for s in ("metadata", "store", "chain"))  # type: ignore[union-attr]
-    # CPU, not wall: the one-worker run's CPU seconds, split between the stages as its wall time is
-    share = par / max(1e-9, float(t.get("total", par + serial)))  # type: ignore[union-attr]
-    per_audio_s = float(base["cpu"]) * share / audio_s
-    serial = float(base["cpu"]) * (1 - share)
-    # efficiency: what a second worker process costs in CPU (start-up, imports, shipping audio),
-    # from the local runs (whose whole process tree is measured), times Ray's task-CPU overhead
-    two = runs.get(("local", 2))
-    eff = min(1.0, float(base["cpu"]) / float(two["cpu"])) if two else 1.0
-    ray2 = runs.get(("ray", 2))
-    if ray2 and two:
-        r_cpu = float(ray2["executor"].get("task_cpu_s", 0.0))  # type: ignore[union-attr]
-        l_cpu = float(two["executor"].get("task_cpu_s", 0.0))  # type: ignore[union-attr]
-        if r_cpu and l_cpu:
-            eff *= min(1.0, l_cpu / r_cpu)
+    tree = float(base["cpu"])
+    task = float(base["executor"].get("task_cpu_s", 0.0))  # type: ignore[union-attr]
+    driver = max(0.0, tree - task)
+    two = runs.get(("ray", 2)) or runs.get(("local", 2))
+    one = runs.get(("ray", 1)) or base
+    t1 = float(one["executor"].get("task_cpu_s", 0.0))  # type: ignore[union-attr]
+    t2 = float(two["executor"].get("task_cpu_s", 0.0)) if two else 0.0  # type: ignore[union-attr]
+    eff = min(1.0, t1 / t2) if t1 and t2 else 1.0
     tracks, song_s, cores = 20_000, 210.0, 32
-    cpu = tracks * song_s * per_audio_s
-    wall = cpu / (cores * eff) + tracks * serial / n
-    serial_h = tracks * serial / n / 3600
+    scale = tracks * song_s / audio_s
+    par_h, ser_h = task * scale / 3600, driver * scale / 3600
+    wall_h = par_h / (cores * eff) + ser_h
     print(
-        f"\nestimate, {tracks} tracks × {song_s / 60:.1f} min on {cores} cores: executor stages "
-        f"{per_audio_s * 60:.2f} CPU-s per audio minute → {cpu / 3600:.0f} CPU-h; at {eff:.0%} efficiency "
-        f"{cpu / (cores * eff) / 3600:.1f} h, plus the driver's serial stages {serial_h:.1f} h "
-        f"→ ≈ {wall / 3600:.1f} h wall (one machine, one worker: {(cpu + tracks * serial / n) / 3600:.0f} h)"
+        f"\nestimate, {tracks} tracks × {song_s / 60:.1f} min on {cores} cores: "
+        f"tasks {task / audio_s * 60:.2f} CPU-s per audio minute → {par_h:.0f} CPU-h, "
+        f"at {eff:.0%} efficiency {par_h / (cores * eff):.1f} h; "
+        f"the driver {driver / audio_s * 60:.2f} CPU-s per audio minute → {ser_h:.1f} h serial; "
+        f"≈ {wall_h:.1f} h wall (one worker on one machine: {par_h + ser_h:.0f} h); the driver caps the "
+        f"speed-up at {(par_h + ser_h) / ser_h if ser_h else float('inf'):.1f}×"
     )
 
 
