@@ -84,9 +84,16 @@ def test_dry_run_estimates_and_sends_nothing(client: ChainClient, contract: str)
     assert all(t.gas > 21_000 for t in plan.txs) and plan.max_cost_wei >= plan.expected_cost_wei > 0
     assert "createBatch of 10 token(s)" in plan.summary() and "gas" in plan.summary()
     assert plan.to_dict()["total_gas"] == plan.total_gas
-    deploy_plan = client.deploy(name="X", symbol="X", dry_run=True)
-    assert isinstance(deploy_plan, Plan) and deploy_plan.txs[0].gas > 1_000_000
+    deploy_plan = client.deploy(name="X", symbol="X", dry_run=True)  # the factory is on chain: one clone
+    assert isinstance(deploy_plan, Plan) and [t.kind for t in deploy_plan.txs] == ["deploy"]
+    assert 100_000 < deploy_plan.txs[0].gas <= 400_000
     assert (client.w3.eth.block_number, client.tx.nonce(client.address)) == (block, nonce)
+    fresh = connect("memory")  # no factory yet: the plan deploys it first, the clone's gas is the hint
+    first = fresh.deploy(name="X", symbol="X", dry_run=True)
+    assert isinstance(first, Plan) and [t.kind for t in first.txs] == ["factory", "deploy"]
+    assert first.txs[0].gas > 4_000_000 and "not deployed yet" in first.summary()
+    assert "ETH" in first.summary() and first.to_dict()["expected_cost_eth"] > 0
+    assert fresh.w3.eth.block_number == 0
     assert not client.token_info(contract, 200)["exists"]
 
 

@@ -28,10 +28,12 @@ def test_forge_fuzz_and_invariant_suites_pass(tmp_path: Path) -> None:
                  "test_factoryPredictsAndInitialisesOnce", "test_erc4906", "test_splitWithdrawals"):
         assert re.search(rf"\[PASS\] {name}\(", log), name
     # every fuzz test and every invariant at >= 10 000 runs (the default profile in foundry.toml)
-    for name in ("testFuzz_onlyAdminsChangeSales", "testFuzz_splitPaysInProportion", "testFuzz_capIsNeverExceeded"):
+    for name in ("testFuzz_onlyAdminsChangeSales", "testFuzz_splitPaysInProportion",
+                 "testFuzz_capIsNeverExceeded"):
         runs = re.search(rf"\[PASS\] {name}\([^)]*\) \(runs: (\d+)", log)
         assert runs and int(runs.group(1)) >= 10_000, name
-    for name in ("invariant_supplyNeverExceedsTheCap", "invariant_fundsInArePriceTimesQuantityAndSplitInProportion",
+    for name in ("invariant_supplyNeverExceedsTheCap",
+                 "invariant_fundsInArePriceTimesQuantityAndSplitInProportion",
                  "invariant_onlyAdminsChangeASale", "invariant_supplyWithinCap"):
         runs = re.search(rf"\[PASS\] {name}\(\) \(runs: (\d+), calls: ([1-9]\d*)", log)
         assert runs and int(runs.group(1)) >= 10_000, name

@@ -344,6 +344,7 @@ contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl, Initializabl
     }
 
     /// @notice The sale of token `id` and the editions `wallet` bought of it (public, allowlist).
+    /// Public purchases are counted only while the sale has a per-wallet limit.
     function saleInfo(uint256 id, address wallet)
         external
         view
@@ -363,10 +364,13 @@ contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl, Initializabl
     function _purchase(uint256 id, uint256 quantity) private {
         Sale memory s = _openSale(id, quantity);
         if (block.timestamp < s.start) revert SaleNotStarted(id, s.start);
-        Bought storage b = _bought[id][msg.sender];
-        uint256 after_ = b.publicSale + quantity;
-        if (s.perWallet != 0 && after_ > s.perWallet) revert WalletLimitExceeded(id, s.perWallet, after_);
-        b.publicSale = uint128(after_);
+        if (s.perWallet != 0) {
+            // counted only where a limit applies: an unlimited sale spends no storage slot per wallet
+            Bought storage b = _bought[id][msg.sender];
+            uint256 after_ = b.publicSale + quantity;
+            if (after_ > s.perWallet) revert WalletLimitExceeded(id, s.perWallet, after_);
+            b.publicSale = uint128(after_);
+        }
         _settle(id, s, quantity, uint256(s.price) * quantity, false);
     }
 
