@@ -30,11 +30,20 @@ def world() -> dict:
     alice, bob, carol = (_account(label, n) for n in ("alice", "bob", "carol"))
     payee_a, payee_b = (Account.from_key(keccak(text=n)).address for n in ("payee a", "payee b"))
     split = label.create_split([payee_a, payee_b], [7_000, 3_000])
-    dep = label.deploy(name="Sold", symbol="SOLD", royalty_bps=500, royalty_receiver=split, funds_recipient=split)
+    dep = label.deploy(
+        name="Sold", symbol="SOLD", royalty_bps=500, royalty_receiver=split, funds_recipient=split
+    )
     assert not isinstance(dep, Plan) and isinstance(split, str)
     label.create_and_mint(dep.address, [TokenSpec(id=i, amount=0, cap=10) for i in (1, 2, 3)])
-    return {"label": label, "alice": alice, "bob": bob, "carol": carol, "address": dep.address,
-            "split": split, "payees": (payee_a, payee_b)}
+    return {
+        "label": label,
+        "alice": alice,
+        "bob": bob,
+        "carol": carol,
+        "address": dep.address,
+        "split": split,
+        "payees": (payee_a, payee_b),
+    }
 
 
 def test_prices_times_and_allowlist_files() -> None:
@@ -48,7 +57,9 @@ def test_prices_times_and_allowlist_files() -> None:
     with pytest.raises(ChainError, match="ISO 8601"):
         parse_time("Christmas")
     with pytest.raises(ChainError, match=r"list.csv:3: .* is listed twice"):
-        Allowlist.parse_csv("address,max\n" + f"{'0x' + 'ab' * 20},1\n" * 2, default_price=1, source="list.csv")
+        Allowlist.parse_csv(
+            "address,max\n" + f"{'0x' + 'ab' * 20},1\n" * 2, default_price=1, source="list.csv"
+        )
     with pytest.raises(ChainError, match=r"list.csv:1: max"):
         Allowlist.parse_csv(f"{'0x' + 'ab' * 20},0\n", default_price=1, source="list.csv")
 
@@ -64,11 +75,14 @@ def test_merkle_proofs_match_openzeppelin_on_odd_trees() -> None:
 def test_sales_purchases_reverts_and_split_shares(world: dict, tmp_path: Path) -> None:
     label, alice, bob, carol = world["label"], world["alice"], world["bob"], world["carol"]
     address = world["address"]
-    alist = Allowlist.parse_csv(f"address,max,price\n{bob.address},2,0.004 ether\n{carol.address},1\n",
-                                default_price=PRICE)
+    alist = Allowlist.parse_csv(
+        f"address,max,price\n{bob.address},2,0.004 ether\n{carol.address},1\n", default_price=PRICE
+    )
     sales = {1: SaleSpec(price=PRICE, per_wallet=2, allowlist=alist), 2: SaleSpec(price=0)}
     plan = label.set_sales(address, sales, dry_run=True)
-    assert isinstance(plan, Plan) and [t.kind for t in plan.txs] == ["sale", "sale"] and "ETH" in plan.summary()
+    assert (
+        isinstance(plan, Plan) and [t.kind for t in plan.txs] == ["sale", "sale"] and "ETH" in plan.summary()
+    )
     with Journal(tmp_path / "j.sqlite") as j:
         first = label.set_sales(address, sales, journal=j, op="sales")
         block = label.w3.eth.block_number
@@ -131,13 +145,19 @@ def test_gasless_release_is_created_by_its_first_purchase(world: dict) -> None:
     assert not label.token_info(address, 9003)["exists"]
     ed = label.editions(address)
     lazy = (9003, 50, prefix, sale.config())
-    p = carol.tx.prepare({"to": address, "value": PRICE,
-                          "data": ed.encode_abi("purchaseLazy", args=[lazy, tree.proof(3), 1])})
+    p = carol.tx.prepare(
+        {"to": address, "value": PRICE, "data": ed.encode_abi("purchaseLazy", args=[lazy, tree.proof(3), 1])}
+    )
     carol.tx.broadcast(p.raw)
     assert carol.tx.wait(p.tx_hash)["status"] == 1
     info = label.token_info(address, 9003)
     assert info["exists"] and info["supply"] == 1 and info["uri"].endswith(f"{9003:064x}.json")
     forged = (9004, 5000, prefix, sale.config())
     with pytest.raises(ContractRevert, match="not in a registered release"):
-        carol.tx.estimate({"to": address, "value": PRICE,
-                           "data": ed.encode_abi("purchaseLazy", args=[forged, tree.proof(4), 1])})
+        carol.tx.estimate(
+            {
+                "to": address,
+                "value": PRICE,
+                "data": ed.encode_abi("purchaseLazy", args=[forged, tree.proof(4), 1]),
+            }
+        )
