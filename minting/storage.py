@@ -40,7 +40,7 @@ from typing import Any, Protocol
 from minting.car import CarReader
 from minting.cid import CID
 from minting.errors import MintingError
-from minting.unixfs import CHUNK_SIZE, _scan, cat, import_path
+from minting.unixfs import CHUNK_SIZE, cat, import_path, scan_directory
 
 TOKEN_ENV = "SONGMINT_PINNING_TOKEN"
 DEFAULT_KUBO = "http://127.0.0.1:5001"
@@ -221,7 +221,7 @@ def _walk(path: Path, hidden: bool) -> list[tuple[str, Path | None]]:
     out: list[tuple[str, Path | None]] = [(path.name, None)]
 
     def rec(directory: Path, rel: str) -> None:
-        for item in _scan(directory, hidden):
+        for item in scan_directory(directory, hidden):
             p = Path(item.path)
             if p.is_symlink():
                 raise StorageError(f"symlinks are not supported: {rel}/{item.name}")

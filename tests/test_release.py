@@ -209,3 +209,30 @@ def test_refuses_a_foreign_output_folder(released: tuple[Path, Path, str], tmp_p
     result = CliRunner().invoke(main, ["release", str(spec), "--out", str(tmp_path), "--dry-run"])
     assert result.exit_code == 2 and "holds no release" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+
+def test_a_take_another_release_cached_first_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two releases sharing one cache render the same take at once: the one that finishes second
+    must not replace the folder the first one wrote (and may be reading) — it uses it."""
+    from music.takes import write_take
+    from songmint.release import tokens
+    from songmint.release.cache import Cache
+
+    spec = load_spec(make_spec(tmp_path / "spec"))
+    track = spec.tracks[0]
+    cache = Cache(tmp_path / "cache")
+    folder = cache.path("takes", tokens.take_key(track))
+    real = tokens.render_take
+
+    def render_while_another_release_writes(t):  # type: ignore[no-untyped-def]
+        take = real(t)
+        write_take(take, folder, title=t.title, fmt="wav", wav_depth="float")  # the other release wins
+        (folder / "reader-was-here").write_text("open files of the other release")
+        return take
+
+    monkeypatch.setattr(tokens, "render_take", render_while_another_release_writes)
+    take, hit = tokens.load_take(track, cache)
+    assert not hit and take.mix.n > 0
+    assert (folder / "reader-was-here").exists()  # the first writer's folder was not replaced
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # our copy was removed
