@@ -635,15 +635,8 @@ def get_storage(
     raise StorageError(f"unknown storage {spec!r}: use local, local:PATH, kubo, kubo:URL or psa:URL")
 
 
-def storage_for(
-    backend: str,
-    *,
-    path: str | os.PathLike[str] | None = None,
-    url: str | None = None,
-    token: str | None = None,
-    upload: Storage | None = None,
-    **options: Any,
-) -> Storage:
+def storage_for(backend: str, *, path: str | os.PathLike[str] | None = None, url: str | None = None,
+                token: str | None = None, upload: Storage | None = None, **options: Any) -> Storage:
     """A storage backend from its settings (the typed counterpart of :func:`get_storage`).
 
     Parameters
