@@ -37,7 +37,7 @@ COMMANDS: dict[str, str] = {
     "sale": "songmint.sale_commands:sale",
     "splits": "songmint.sale_commands:splits",
     "freeze": "songmint.sale_commands:freeze",
-    "release": "songmint.release:release",
+    "release": "songmint.release.command:release",
     "preview": "songmint.preview:preview",
     "verify": "songmint.verify:verify",
 }

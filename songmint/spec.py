@@ -64,8 +64,11 @@ _TRACK_KEYS = {
     "tags",
     "preview_seconds",
     "external_url",
+    "bpm",
+    "key",
+    "mood",
 }
-_DEFAULT_KEYS = _TRACK_KEYS - {"id", "token_id", "title", "file", "stems", "isrc"}
+_DEFAULT_KEYS = _TRACK_KEYS - {"id", "token_id", "title", "file", "stems", "isrc", "bpm", "key"}
 _GENERATE_KEYS = {"engine", "prompt", "seed", "seconds", "params", "source", "source_stems"}
 _EDITION_KEYS = {"cap", "initial", "recipient"}
 _STORAGE_KEYS = {"backend", "path", "url", "token_env", "timeout_s"}
@@ -130,6 +133,9 @@ class Track:
     tags: tuple[str, ...] = ()
     preview_seconds: float = 30.0
     external_url: str | None = None
+    bpm: float | None = None  # declared tempo: published instead of the measured one
+    key: str | None = None  # declared key, spelled as written ("Bb major")
+    mood: str | None = None  # declared mood word(s): published instead of the measured mood
 
     def stem_token_id(self, symbol: str, stem: str) -> int:
         """The token id of stem ``stem`` when stems are tokens of their own."""
@@ -643,7 +649,25 @@ def _track(
         )
         or 30.0,
         external_url=c.string(doc, "external_url", f"{key}.external_url"),
+        bpm=c.number(raw, "bpm", f"{key}.bpm", lo=20.0, hi=400.0),
+        key=_musical_key(c, raw, f"{key}.key"),
+        mood=c.string(doc, "mood", f"{key}.mood"),
     )
+
+
+def _musical_key(c: _Checker, doc: dict[str, Any], key: str) -> str | None:
+    """A declared key, checked to parse and kept as written (``"Eb minor"`` stays Eb)."""
+    text = c.string(doc, "key", key)
+    if text is None:
+        return None
+    from music.traits import parse_key
+
+    try:
+        parse_key(text)
+    except Exception:
+        fix = 'write a tonic and a mode, e.g. key = "Bb major"'
+        raise c.fail(key, f"{text!r} is not a key", fix) from None
+    return " ".join(text.split())
 
 
 def _generate(c: _Checker, doc: Any, key: str, base: Path, check_files: bool) -> Generate:
