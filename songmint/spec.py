@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from songmint.errors import SpecError
+from songmint.sale_spec import SaleTerms, parse_sale, parse_splits
 
 SPEC_VERSION = 1
 MAX_TOKEN_ID = 2**53 - 1
@@ -41,6 +42,7 @@ _COLLECTION_KEYS = {
     "royalty_bps",
     "royalty_receiver",
     "contract",
+    "splits",
 }
 # Keys a track may carry; [defaults] may carry the same ones except the identity keys.
 _TRACK_KEYS = {
@@ -67,6 +69,7 @@ _TRACK_KEYS = {
     "bpm",
     "key",
     "mood",
+    "sale",
 }
 _DEFAULT_KEYS = _TRACK_KEYS - {"id", "token_id", "title", "file", "stems", "isrc", "bpm", "key"}
 _GENERATE_KEYS = {"engine", "prompt", "seed", "seconds", "params", "source", "source_stems"}
@@ -136,6 +139,7 @@ class Track:
     bpm: float | None = None  # declared tempo: published instead of the measured one
     key: str | None = None  # declared key, spelled as written ("Bb major")
     mood: str | None = None  # declared mood word(s): published instead of the measured mood
+    sale: SaleTerms | None = None  # [tracks.sale] over [defaults.sale]: the token's primary sale
 
     def stem_token_id(self, symbol: str, stem: str) -> int:
         """The token id of stem ``stem`` when stems are tokens of their own."""
@@ -153,6 +157,7 @@ class Collection:
     royalty_bps: int
     royalty_receiver: str | None
     contract: str  # "deploy" or a checksummable 0x address
+    splits: tuple[tuple[str, int], ...] = ()  # [collection.splits]: (payee, basis points), sum 10 000
 
 
 @dataclass(frozen=True)
@@ -536,6 +541,7 @@ def _collection(c: _Checker, doc: dict[str, Any], base: Path, check_files: bool)
         royalty_bps=c.integer(doc, "royalty_bps", "collection.royalty_bps", default=0, lo=0, hi=10_000) or 0,
         royalty_receiver=c.address(doc.get("royalty_receiver"), "collection.royalty_receiver"),
         contract=contract,
+        splits=parse_splits(doc["splits"], "collection.splits", c.fail, c.address) if "splits" in doc else (),
     )
 
 
@@ -652,6 +658,9 @@ def _track(
         bpm=c.number(raw, "bpm", f"{key}.bpm", lo=20.0, hi=400.0),
         key=_musical_key(c, raw, f"{key}.key"),
         mood=c.string(doc, "mood", f"{key}.mood"),
+        sale=parse_sale(doc["sale"], f"{key}.sale", base, c.fail, check_files=check_files)
+        if "sale" in doc
+        else None,
     )
 
 

@@ -255,12 +255,11 @@ def test_a_stuck_transaction_is_replaced_with_higher_fees(tmp_path: Path) -> Non
             result = client.create_and_mint(dep.address, [TokenSpec(id=1, amount=2, cap=3)],  # type: ignore[union-attr]
                                             journal=j, op="create")
             entries = {e.kind: e for e in j.entries()}
-        assert {k: e.status for k, e in entries.items()} == {"factory": "mined", "deploy": "mined",
-                                                             "create": "mined"}
+        assert {k: e.status for k, e in entries.items()} == {"deploy": "mined", "create": "mined"}
         assert entries["deploy"].result == {"contractAddress": dep.address}  # type: ignore[union-attr]
         mined = client.w3.eth.get_transaction(result.txs[0].tx_hash)  # type: ignore[union-attr]
         assert result.txs[0].tx_hash == entries["create"].tx_hash  # type: ignore[union-attr]
-        original = pending[-1]  # factory, release, then the create
+        original = pending[1]
         assert mined["nonce"] == int(original["nonce"], 16)
         assert mined["maxFeePerGas"] >= int(int(original["maxFeePerGas"], 16) * 1.25)
         assert client.w3.eth.get_block(mined["blockNumber"])["transactions"] == [mined["hash"]]

@@ -39,7 +39,7 @@ def test_memory_dry_runs_and_clear_errors(runner: CliRunner, tmp_path: Path) -> 
         "--dry-run",
     )
     assert dry.exit_code == 0, dry.output
-    assert "factory" in dry.stdout and "split" in dry.stdout and "ETH" in dry.stdout
+    assert "1 transaction(s)" in dry.stdout and "split" in dry.stdout and "ETH" in dry.stdout
     bad = _run(
         runner,
         tmp_path,

@@ -96,8 +96,9 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def memory_web3() -> Web3:
-    """A fresh in-process eth-tester chain whose first funded account is anvil's dev account."""
+def memory_web3(*, factory: bool = True) -> Web3:
+    """A fresh in-process eth-tester chain whose first funded account is anvil's dev account, with
+    the CREATE2 deployer and (unless ``factory=False``) songmint's factory from the first block."""
     from eth_tester import EthereumTester, PyEVMBackend
     from web3 import EthereumTesterProvider
 
@@ -109,6 +110,15 @@ def memory_web3() -> Web3:
         "code": deployments.CREATE2_DEPLOYER_CODE,
         "nonce": 1,
     }
+    if factory:
+        for address, (code, storage) in deployments.predeployed().items():
+            nonce = 1 if storage else 3  # the factory made two contracts
+            genesis[bytes.fromhex(address[2:])] = {
+                "balance": 0,
+                "storage": storage,
+                "code": code,
+                "nonce": nonce,
+            }
     backend = PyEVMBackend(genesis_state=genesis)
     return Web3(EthereumTesterProvider(EthereumTester(backend)))
 
@@ -213,7 +223,7 @@ def check_chain(net: Network, w3: Web3 | None = None, *, timeout: float = 10.0) 
 
 #: Gas assumed for a release clone when its factory is not on chain yet (measured: benchmarks/gas.py).
 RELEASE_GAS_HINT = 330_000
-SPLIT_GAS_HINT = 200_000
+SPLIT_GAS_HINT = 240_000
 
 
 class ChainClient:
@@ -746,6 +756,56 @@ class ChainClient:
             dry_run=dry_run,
         )
 
+    def plan_recipients(
+        self, address: str, *, funds: str | None = None, royalty: tuple[str, int] | None = None
+    ) -> list[Call]:
+        """``setFundsRecipient`` and ``setDefaultRoyalty`` where the chain differs (e.g. both to a split)."""
+        c = self.editions(address)
+        calls = []
+        if funds is not None and c.functions.fundsRecipient().call() != _address(funds):
+            calls.append(
+                Call(
+                    "recipient",
+                    f"sale revenue to {funds}",
+                    c.address,
+                    c.encode_abi("setFundsRecipient", args=[_address(funds)]),
+                    payload={"funds": _address(funds)},
+                )
+            )
+        if royalty is not None:
+            receiver, bps = _address(royalty[0]), int(royalty[1])
+            if list(c.functions.royaltyInfo(0, 10_000).call()) != [receiver, bps]:
+                calls.append(
+                    Call(
+                        "royalty",
+                        f"royalties ({bps / 100:g} %) to {receiver}",
+                        c.address,
+                        c.encode_abi("setDefaultRoyalty", args=[receiver, bps]),
+                        payload={"receiver": receiver, "bps": bps},
+                    )
+                )
+        return calls
+
+    def set_recipients(
+        self,
+        address: str,
+        *,
+        funds: str | None = None,
+        royalty: tuple[str, int] | None = None,
+        journal: Journal | None = None,
+        op: str | None = None,
+        dry_run: bool = False,
+    ) -> list[TxRecord] | Plan:
+        """Point sale revenue (``funds``) and the default ERC-2981 royalty at an address (a split)."""
+        op = op or f"recipients:{self.network.chain_id}:{_address(address)}:{_digest(funds, royalty)}"
+        return self._run(
+            op,
+            lambda: self.plan_recipients(address, funds=funds, royalty=royalty),
+            journal=journal,
+            dry_run=dry_run,
+            once=False,
+        )
+
     # ---- metadata freeze, lazy registration ---------------------------------------------------
 
     def plan_freeze(self, address: str, token_ids: Sequence[int]) -> list[Call]:
@@ -1076,6 +1136,13 @@ class ChainClient:
             return bool(c.functions.saleInfo(i, self.address).call()[0][5]) == e.payload["paused"]
         if e.kind == "freeze":
             return all(c.functions.tokenInfo(i).call()[2] for i in e.payload["ids"])
+        if e.kind == "recipient":
+            return bool(c.functions.fundsRecipient().call() == e.payload["funds"])
+        if e.kind == "royalty":
+            return list(c.functions.royaltyInfo(0, 10_000).call()) == [
+                e.payload["receiver"],
+                e.payload["bps"],
+            ]
         if e.kind == "register":
             return bool(c.functions.tokenRootRegistered(bytes.fromhex(e.payload["root"][2:])).call())
         return False

@@ -1,6 +1,9 @@
 """Where songmint's contracts live on a chain, computed before anything is sent.
 
-- The factory is deployed through the CREATE2 deployer that most chains carry at
+- Development chains (``memory``, and songmint's anvil from :meth:`Anvil.start
+  <minting.chain.anvil.Anvil.start>`) carry the factory from their first block (:func:`predeployed`),
+  as anvil carries the CREATE2 deployer: a release there is one transaction.
+- Elsewhere the factory is deployed through the CREATE2 deployer that most chains carry at
   :data:`CREATE2_DEPLOYER` (Nick Johnson's deterministic-deployment proxy; anvil has it by default,
   the in-process ``memory`` chain gets it in its genesis), with salt 0: its address is the same
   on every chain for the same compiled factory.
@@ -13,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import rlp
 from eth_abi import encode as abi_encode
@@ -67,3 +71,61 @@ def split_address(factory: str, payees: Sequence[str], bps: Sequence[int]) -> st
         abi_encode(["address[]", "uint16[]"], [[to_checksum_address(p) for p in payees], list(bps)])
     )
     return clone_address(factory, implementations(factory)[1], inner)
+
+
+_INITIALIZABLE_SLOT = 0xF0C57E16840DF040F15088DC2F81FE391C3923BEC73E23A9662EFC9C229C6A00  # ERC-7201
+
+
+@cache
+def predeployed() -> dict[str, tuple[bytes, dict[int, int]]]:
+    """Address → (runtime code, storage) of the factory and its two implementations, exactly as the
+    CREATE2 deployer leaves them: what development chains (``memory``, songmint's anvil) carry from
+    their first block, as anvil carries the CREATE2 deployer. Made by deploying on a scratch
+    in-process chain once per process (about a second)."""
+    from eth_tester import EthereumTester, PyEVMBackend
+    from web3 import EthereumTesterProvider, Web3
+
+    from minting.chain.accounts import DEV_ADDRESS, dev_signer
+    from minting.chain.artifacts import load_artifact
+
+    genesis = PyEVMBackend.generate_genesis_state(num_accounts=1)
+    genesis[bytes.fromhex(DEV_ADDRESS[2:])] = {"balance": 10**24, "storage": {}, "code": b"", "nonce": 0}
+    genesis[bytes.fromhex(CREATE2_DEPLOYER[2:])] = {
+        "balance": 0,
+        "storage": {},
+        "code": CREATE2_DEPLOYER_CODE,
+        "nonce": 1,
+    }
+    w3 = Web3(EthereumTesterProvider(EthereumTester(PyEVMBackend(genesis_state=genesis))))
+    initcode = bytes.fromhex(load_artifact("SongmintFactory").bytecode[2:])
+    tx = {
+        "from": DEV_ADDRESS,
+        "to": CREATE2_DEPLOYER,
+        "data": "0x" + (FACTORY_SALT + initcode).hex(),
+        "gas": 10_000_000,
+        "nonce": 0,
+        "chainId": int(w3.eth.chain_id),
+        "value": 0,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 10**9,
+    }
+    raw, tx_hash = dev_signer().sign_transaction(tx)
+    w3.eth.send_raw_transaction(raw)
+    assert w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
+    factory = factory_address(initcode)
+    out: dict[str, tuple[bytes, dict[int, int]]] = {factory: (bytes(w3.eth.get_code(factory)), {})}
+    for impl in implementations(factory):
+        value = int.from_bytes(bytes(w3.eth.get_storage_at(impl, _INITIALIZABLE_SLOT)), "big")
+        out[impl] = (bytes(w3.eth.get_code(impl)), {_INITIALIZABLE_SLOT: value} if value else {})
+    return out
+
+
+def install_on_anvil(url: str) -> None:
+    """Put :func:`predeployed` on a running anvil (``anvil_setCode`` / ``anvil_setStorageAt``)."""
+    from minting.chain.anvil import rpc
+
+    for address, (code, storage) in predeployed().items():
+        rpc(url, "anvil_setCode", [address, "0x" + code.hex()], timeout=10.0)
+        rpc(url, "anvil_setNonce", [address, hex(3 if not storage else 1)], timeout=10.0)
+        for slot, value in storage.items():
+            rpc(url, "anvil_setStorageAt", [address, hex(slot), "0x" + f"{value:064x}"], timeout=10.0)

@@ -1,0 +1,154 @@
+"""Stage 9, after minting: the release's split, its sales and their allowlists.
+
+For a spec with ``[collection.splits]`` the split is created (or found: its address depends only on
+payees and shares) and made the release's funds recipient and ERC-2981 receiver; every track with
+a ``sale`` gets it set on chain. Each step is journalled under an op of the release and its
+planner compares with the chain first, so a killed run resumes and a finished one sends nothing.
+Allowlist roots and every wallet's proof are written to ``sales/allowlist-<id>.json`` (what a
+mint page needs) and summarised in the manifest. A dry run writes the files and sends nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from minting.chain import Journal, connect, deployments
+from minting.chain.sales import Allowlist, SaleSpec
+from songmint.files import write_atomic
+from songmint.release.chain import ChainResult, Sender
+from songmint.release.options import Log, Options
+from songmint.release.publish import Published
+from songmint.release.tokens import Token
+from songmint.spec import ReleaseSpec
+
+
+@dataclass(frozen=True)
+class SalesResult:
+    """What the sales stage did: the split, each token's sale, the transactions sent."""
+
+    split: str | None = None
+    sales: dict[int, dict[str, Any]] = field(default_factory=dict)
+    transactions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_manifest(self) -> dict[str, Any]:
+        return {
+            "split": self.split,
+            "tokens": {str(i): s for i, s in sorted(self.sales.items())},
+            "transactions": self.transactions,
+        }
+
+
+def sale_specs(spec: ReleaseSpec, tokens: list[Token], split: str | None) -> dict[int, SaleSpec]:
+    """Token id → its sale (track tokens whose track has one; stem tokens are not sold)."""
+    out = {}
+    for t in tokens:
+        terms = t.track.sale
+        if t.stem is not None or terms is None:
+            continue
+        alist = Allowlist.load(terms.allowlist, default_price=terms.price) if terms.allowlist else None
+        out[t.id] = SaleSpec(
+            price=terms.price,
+            start=terms.start,
+            end=terms.end,
+            presale_start=terms.presale_start,
+            per_wallet=terms.per_wallet,
+            paused=terms.paused,
+            recipient=split,
+            allowlist=alist,
+        )
+    return out
+
+
+def _write_allowlists(out: Path, sales: dict[int, SaleSpec]) -> dict[int, str]:
+    files = {}
+    for token_id, s in sales.items():
+        if s.allowlist is None:
+            continue
+        rel = f"sales/allowlist-{token_id:064x}.json"
+        (out / "sales").mkdir(parents=True, exist_ok=True)
+        doc = {"token_id": str(token_id), **s.allowlist.to_dict()}
+        write_atomic(out / rel, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        files[token_id] = rel
+    return files
+
+
+def configure_sales(
+    spec: ReleaseSpec,
+    tokens: list[Token],
+    published: Published,
+    chain: ChainResult,
+    sender: Sender,
+    opts: Options,
+    out: Path,
+    log: Log,
+) -> SalesResult:
+    """Create the split, point revenue and royalties at it, set every sale; never twice."""
+    c = spec.collection
+    if not c.splits and not any(t.track.sale for t in tokens):
+        return SalesResult()
+    payees = [a for a, _ in c.splits]
+    bps = [b for _, b in c.splits]
+    client = None
+    split = None
+    if c.splits:
+        if opts.dry_run:
+            from minting.chain.artifacts import load_artifact
+
+            factory = deployments.factory_address(
+                bytes.fromhex(load_artifact("SongmintFactory").bytecode[2:])
+            )
+            split = deployments.split_address(factory, payees, bps)
+        else:
+            client = _client(spec, sender, opts)
+            split = deployments.split_address(client.factory_address, payees, bps)
+    sales = sale_specs(spec, tokens, split)
+    files = _write_allowlists(out, sales)
+    summary = {}
+    for token_id, s in sales.items():
+        entry = s.to_dict()
+        if token_id in files:
+            entry["allowlist_file"] = files[token_id]
+            entry["allowlist_entries"] = len(s.allowlist.entries) if s.allowlist else 0
+        summary[token_id] = entry
+    if opts.dry_run or not chain.chain.get("contract"):
+        log(f"sales: {len(sales)} sale(s)" + (f", split {split}" if split else "") + " (not sent: dry run)")
+        return SalesResult(split, summary, [])
+    client = client or _client(spec, sender, opts)
+    address = chain.chain["contract"]
+    journal_path: str | Path = (
+        ":memory:" if sender.network.name == "memory" else out / ".songmint" / "journal.sqlite"
+    )
+    txs: list[dict[str, Any]] = []
+    with Journal(journal_path) as journal:
+        base = f"release:{published.root}:{address}"
+        if split:
+            client.create_split(payees, bps, journal=journal, op=f"{base}:split")
+            royalty = (split, c.royalty_bps) if c.royalty_bps else None
+            recs = client.set_recipients(
+                address, funds=split, royalty=royalty, journal=journal, op=f"{base}:recipients"
+            )
+            txs += [_tx(r) for r in recs]  # type: ignore[union-attr]
+        if sales:
+            txs += [_tx(r) for r in client.set_sales(address, sales, journal=journal, op=f"{base}:sales")]  # type: ignore[union-attr]
+        for e in journal.entries(f"{base}:split", status="mined"):
+            txs.insert(0, {"kind": e.kind, "hash": e.tx_hash, "block": e.block, "gas_used": e.gas_used})
+    log(f"sales: {len(sales)} sale(s) set" + (f"; revenue and royalties to split {split}" if split else ""))
+    return SalesResult(split, summary, txs)
+
+
+def _client(spec: ReleaseSpec, sender: Sender, opts: Options) -> Any:
+    return connect(
+        sender.endpoint,
+        chain_id=sender.network.chain_id,
+        yes=opts.yes,
+        signer=sender.signer,
+        confirmations=max(1, spec.network.confirmations),
+        checkpoint=opts.checkpoint,
+    )
+
+
+def _tx(r: Any) -> dict[str, Any]:
+    return {"kind": r.kind, "hash": r.tx_hash, "block": r.block, "gas_used": r.gas_used, "ids": list(r.ids)}
