@@ -169,3 +169,22 @@ def test_release_with_sales_resumes_after_sigkill_and_sells(tmp_path: Path, rele
         assert label.w3.eth.block_number == block
     finally:
         node.stop()
+
+
+def test_memory_and_dry_run_write_allowlists_and_send_no_sales(tmp_path: Path, release_cache: Path) -> None:
+    from songmint.release import Options, run_release
+
+    spec = _spec(tmp_path / "spec", SPEC.replace('name = "local"', 'name = "memory"'))
+    for dry in (False, True):
+        out = tmp_path / f"out-{dry}"
+        m = run_release(spec, Options(out=out, cover_size=256, build_preview=False, dry_run=dry))
+        two = m["tokens"][1]["id"]
+        sale = m["sales"]["tokens"][str(two)]
+        assert (
+            sale["price_wei"] == str(2 * 10**16)
+            and sale["per_wallet"] == 1
+            and m["sales"]["transactions"] == []
+        )
+        doc = json.loads((out / sale["allowlist_file"]).read_text())
+        assert doc["root"] == sale["allowlist_root"] and set(doc["entries"]) == {BOB.address, CAROL.address}
+        assert m["sales"]["split"].startswith("0x")

@@ -102,8 +102,9 @@ def configure_sales(
             )
             split = deployments.split_address(factory, payees, bps)
         else:
-            client = _client(spec, sender, opts)
-            split = deployments.split_address(client.factory_address, payees, bps)
+            client = _client(spec, sender, opts) if sender.network.name != "memory" else None
+            factory = client.factory_address if client else _default_factory()
+            split = deployments.split_address(factory, payees, bps)
     sales = sale_specs(spec, tokens, split)
     files = _write_allowlists(out, sales)
     summary = {}
@@ -113,8 +114,9 @@ def configure_sales(
             entry["allowlist_file"] = files[token_id]
             entry["allowlist_entries"] = len(s.allowlist.entries) if s.allowlist else 0
         summary[token_id] = entry
-    if opts.dry_run or not chain.chain.get("contract"):
-        log(f"sales: {len(sales)} sale(s)" + (f", split {split}" if split else "") + " (not sent: dry run)")
+    if opts.dry_run or not chain.chain.get("contract") or sender.network.name == "memory":
+        why = "dry run" if opts.dry_run else "the memory chain ended with the mint stage; use local"
+        log(f"sales: {len(sales)} sale(s)" + (f", split {split}" if split else "") + f" (not sent: {why})")
         return SalesResult(split, summary, [])
     client = client or _client(spec, sender, opts)
     address = chain.chain["contract"]
@@ -137,6 +139,12 @@ def configure_sales(
             txs.insert(0, {"kind": e.kind, "hash": e.tx_hash, "block": e.block, "gas_used": e.gas_used})
     log(f"sales: {len(sales)} sale(s) set" + (f"; revenue and royalties to split {split}" if split else ""))
     return SalesResult(split, summary, txs)
+
+
+def _default_factory() -> str:
+    from minting.chain.artifacts import load_artifact
+
+    return deployments.factory_address(bytes.fromhex(load_artifact("SongmintFactory").bytecode[2:]))
 
 
 def _client(spec: ReleaseSpec, sender: Sender, opts: Options) -> Any:
