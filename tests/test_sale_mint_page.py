@@ -92,7 +92,8 @@ def _provider(account: str, chain: str | None = None) -> str:
         if chain is None
         else f"""
       if (method === "eth_chainId") return "{chain}";
-      if (method === "wallet_switchEthereumChain") throw Object.assign(new Error("unknown chain"), {{code: 4902}});"""
+      if (method === "wallet_switchEthereumChain")
+        throw Object.assign(new Error("unknown chain"), {{code: 4902}});"""
     )
     return f"""
     window.ethereum = {{ isTest: true, request: async ({{ method, params }}) => {{
@@ -123,7 +124,8 @@ def test_collect_in_chromium(site: tuple[Path, str], anvil: Anvil, tmp_path: Pat
         assert page.inner_text('[data-key="left"]') == "8"
         page.screenshot(path=str(tmp_path / "collect.png"), full_page=True)
         if os.environ.get("SONGMINT_SCREENSHOTS"):  # for the docs: SONGMINT_SCREENSHOTS=folder
-            page.screenshot(path=str(Path(os.environ["SONGMINT_SCREENSHOTS"]) / "mint-page.png"), full_page=True)
+            shots = Path(os.environ["SONGMINT_SCREENSHOTS"])
+            page.screenshot(path=str(shots / "mint-page.png"), full_page=True)
         tx = page.get_attribute("#mint", "data-tx")
         assert tx and label.w3.eth.get_transaction(tx)["value"] == 2 * PRICE
         assert label.editions(address).functions.balanceOf(BUYER, 1001).call() == 2
