@@ -25,33 +25,11 @@ def _run(runner: CliRunner, tmp_path: Path, *args: str) -> Result:
 
 
 def test_memory_dry_runs_and_clear_errors(runner: CliRunner, tmp_path: Path) -> None:
-    dry = _run(
-        runner,
-        tmp_path,
-        "splits",
-        "create",
-        "-n",
-        "memory",
-        "--payee",
-        f"{PAYEE_A}:70%",
-        "--payee",
-        f"{PAYEE_B}:30%",
-        "--dry-run",
-    )
+    split = ["splits", "create", "-n", "memory", "--payee", f"{PAYEE_A}:70%", "--payee"]
+    dry = _run(runner, tmp_path, *split, f"{PAYEE_B}:30%", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "1 transaction(s)" in dry.stdout and "split" in dry.stdout and "ETH" in dry.stdout
-    bad = _run(
-        runner,
-        tmp_path,
-        "splits",
-        "create",
-        "-n",
-        "memory",
-        "--payee",
-        f"{PAYEE_A}:70%",
-        "--payee",
-        f"{PAYEE_B}:20%",
-    )
+    bad = _run(runner, tmp_path, *split, f"{PAYEE_B}:20%")
     assert bad.exit_code == 2 and "sum to 90 %, not 100 %" in bad.output
     price = _run(
         runner, tmp_path, "sale", "set", "0x" + "11" * 20, "-n", "memory", "-t", "1", "--price", "1 dollar"

@@ -20,7 +20,7 @@ from tests.chain_fixtures import anvil  # noqa: F401 - fixture
 from tests.preview_fixture import make_release
 from tests.test_preview import CHROMIUM, FLAGS
 
-pytestmark = pytest.mark.anvil
+pytestmark = [pytest.mark.anvil, pytest.mark.browser]
 BUYER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil's account 1 (unlocked there)
 LISTED = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"  # anvil's account 2
 PRICE = 10**16
