@@ -18,6 +18,7 @@ from eth_utils import keccak
 from minting.chain import Anvil, ChainClient, ContractRevert, Journal, Signer, connect, dev_signer, free_port
 from music.audio import save
 from songmint.errors import SpecError
+from songmint.release.sales import check_sales
 from songmint.spec import load_spec
 from tests import synth
 
@@ -149,10 +150,18 @@ def test_release_with_sales_resumes_after_sigkill_and_sells(tmp_path: Path, rele
         after = [label.w3.eth.get_balance(p) for p in PAYEES]
         assert [a - b for a, b in zip(after, before, strict=True)] == [paid * 3 // 4, paid // 4]
 
+        rows = check_sales(m, label, out)  # what `songmint verify` checks of the sales
+        assert len(rows) == 5 and all(ok for ok, *_ in rows), rows
+        payees = [(p["address"], p["bps"]) for p in m["sales"]["payees"]]
+        assert payees == [(PAYEES[0], 7500), (PAYEES[1], 2500)]
+
         block = label.w3.eth.block_number  # a finished release re-run sends nothing
         again = _killed(spec, out, env, "none:1")  # a checkpoint that never comes: runs to the end
         assert again.returncode == 0, again.stderr
         assert label.w3.eth.block_number == block
+        label.pause_sales(address, [one])  # a sale that differs from the manifest is a mismatch
+        bad = [r for r in check_sales(m, label, out) if not r[0]]
+        assert [(r[1], r[2]) for r in bad] == [("sale", f"token {one}")] and "paused" in bad[0][3]
     finally:
         node.stop()
 

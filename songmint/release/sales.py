@@ -32,10 +32,12 @@ class SalesResult:
     split: str | None = None
     sales: dict[int, dict[str, Any]] = field(default_factory=dict)
     transactions: list[dict[str, Any]] = field(default_factory=list)
+    payees: tuple[tuple[str, int], ...] = ()
 
     def to_manifest(self) -> dict[str, Any]:
         return {
             "split": self.split,
+            "payees": [{"address": a, "bps": b} for a, b in self.payees],
             "tokens": {str(i): s for i, s in sorted(self.sales.items())},
             "transactions": self.transactions,
         }
@@ -117,7 +119,7 @@ def configure_sales(
     if opts.dry_run or not chain.chain.get("contract") or sender.network.name == "memory":
         why = "dry run" if opts.dry_run else "the memory chain ended with the mint stage; use local"
         log(f"sales: {len(sales)} sale(s)" + (f", split {split}" if split else "") + f" (not sent: {why})")
-        return SalesResult(split, summary, [])
+        return SalesResult(split, summary, [], c.splits)
     client = client or _client(spec, sender, opts)
     address = chain.chain["contract"]
     journal_path: str | Path = (
@@ -138,7 +140,7 @@ def configure_sales(
         for e in journal.entries(f"{base}:split", status="mined"):
             txs.insert(0, {"kind": e.kind, "hash": e.tx_hash, "block": e.block, "gas_used": e.gas_used})
     log(f"sales: {len(sales)} sale(s) set" + (f"; revenue and royalties to split {split}" if split else ""))
-    return SalesResult(split, summary, txs)
+    return SalesResult(split, summary, txs, c.splits)
 
 
 def _default_factory() -> str:
@@ -160,3 +162,54 @@ def _client(spec: ReleaseSpec, sender: Sender, opts: Options) -> Any:
 
 def _tx(r: Any) -> dict[str, Any]:
     return {"kind": r.kind, "hash": r.tx_hash, "block": r.block, "gas_used": r.gas_used, "ids": list(r.ids)}
+
+
+def check_sales(manifest: dict[str, Any], client: Any, root: Path) -> list[tuple[bool, str, str, str]]:
+    """What ``songmint verify`` checks of a release that sells: (ok, check, subject, detail) rows.
+
+    Each token's sale on chain against the manifest (price, window, wallet limit, pause,
+    recipient, allowlist root), each allowlist file's root recomputed from its entries, the
+    split's payees and shares, and that revenue and ``royaltyInfo`` go to the split.
+    """
+    from minting.chain.merkle import MerkleTree, allowlist_leaf
+
+    sales = manifest.get("sales") or {}
+    address = (manifest.get("chain") or {}).get("contract")
+    rows: list[tuple[bool, str, str, str]] = []
+    if not sales or not address:
+        return rows
+    for token_id, want in sorted(sales.get("tokens", {}).items()):
+        got = client.sale_info(address, int(token_id))
+        problems = [
+            f"{k} {got[k]!r} ≠ {want[k]!r}"
+            for k in ("price_wei", "start", "end", "presale_start", "per_wallet", "paused", "allowlist_root")
+            if got[k] != want[k]
+        ]
+        if not got["configured"]:
+            problems.insert(0, "no sale on chain")
+        if want.get("recipient") and got["recipient"] != want["recipient"]:
+            problems.append(f"recipient {got['recipient']} ≠ {want['recipient']}")
+        if want.get("allowlist_file"):
+            doc = json.loads((root / want["allowlist_file"]).read_text(encoding="utf-8"))
+            leaves = [
+                allowlist_leaf(a, int(e["max_quantity"]), int(e["price"])) for a, e in doc["entries"].items()
+            ]
+            recomputed = "0x" + MerkleTree.build(leaves).root.hex()
+            if recomputed != want["allowlist_root"] or doc["root"] != want["allowlist_root"]:
+                problems.append(f"allowlist file root {recomputed} ≠ {want['allowlist_root']}")
+        subject = f"token {token_id}"
+        rows.append(
+            (not problems, "sale", subject, "; ".join(problems) or f"{int(want['price_wei']) / 1e18:g} ETH")
+        )
+    split = sales.get("split")
+    if split:
+        want = [(p["address"], p["bps"]) for p in sales.get("payees", [])]
+        info = client.split_info(split)
+        got = [(p["address"], p["bps"]) for p in info["payees"]]
+        rows.append((got == want, "split", split, "payees and shares" if got == want else f"{got} ≠ {want}"))
+        contract = client.contract_info(address)
+        royalty_ok = contract["royalty_receiver"] == split or contract["royalty_bps"] == 0
+        ok = contract["funds_recipient"] == split and royalty_ok
+        detail = f"funds to {contract['funds_recipient']}, royaltyInfo to {contract['royalty_receiver']}"
+        rows.append((ok, "split", "recipients", detail))
+    return rows
