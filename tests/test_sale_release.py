@@ -183,3 +183,8 @@ def test_memory_and_dry_run_write_allowlists_and_send_no_sales(tmp_path: Path, r
         doc = json.loads((out / sale["allowlist_file"]).read_text())
         assert doc["root"] == sale["allowlist_root"] and set(doc["entries"]) == {BOB.address, CAROL.address}
         assert m["sales"]["split"].startswith("0x")
+        if dry:  # the stage's transactions, with gas and cost
+            plan = m["sales"]["plan"]
+            kinds = [t["kind"] for t in plan["txs"]]
+            assert kinds == ["split", "recipient", "royalty", "sale", "sale", "sale"]
+            assert plan["expected_cost_eth"] > 0 and all(t["gas"] > 21_000 for t in plan["txs"])

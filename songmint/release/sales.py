@@ -33,9 +33,12 @@ class SalesResult:
     sales: dict[int, dict[str, Any]] = field(default_factory=dict)
     transactions: list[dict[str, Any]] = field(default_factory=list)
     payees: tuple[tuple[str, int], ...] = ()
+    plan: dict[str, Any] | None = None  # a dry run: the stage's transactions, gas and cost
 
     def to_manifest(self) -> dict[str, Any]:
+        extra = {"plan": self.plan} if self.plan else {}
         return {
+            **extra,
             "split": self.split,
             "payees": [{"address": a, "bps": b} for a, b in self.payees],
             "tokens": {str(i): s for i, s in sorted(self.sales.items())},
@@ -119,7 +122,14 @@ def configure_sales(
     if opts.dry_run or not chain.chain.get("contract") or sender.network.name == "memory":
         why = "dry run" if opts.dry_run else "the memory chain ended with the mint stage; use local"
         log(f"sales: {len(sales)} sale(s)" + (f", split {split}" if split else "") + f" (not sent: {why})")
-        return SalesResult(split, summary, [], c.splits)
+        plan = _plan(spec, tokens, sales, split) if opts.dry_run else None
+        if plan is not None:
+            for t in plan.txs:
+                log(f"  would send {t.kind:<7} {t.description}  ~{t.gas:,} gas")
+            log(
+                f"sales: ~{plan.total_gas:,} gas, about {plan.expected_cost_wei / 1e18:.6f} ETH at estimate fees"
+            )
+        return SalesResult(split, summary, [], c.splits, plan.to_dict() if plan else None)
     client = client or _client(spec, sender, opts)
     address = chain.chain["contract"]
     journal_path: str | Path = (
@@ -141,6 +151,26 @@ def configure_sales(
             txs.insert(0, {"kind": e.kind, "hash": e.tx_hash, "block": e.block, "gas_used": e.gas_used})
     log(f"sales: {len(sales)} sale(s) set" + (f"; revenue and royalties to split {split}" if split else ""))
     return SalesResult(split, summary, txs, c.splits)
+
+
+def _plan(spec: ReleaseSpec, tokens: list[Token], sales: dict[int, SaleSpec], split: str | None) -> Any:
+    """The stage's transactions estimated on a throwaway in-memory chain (the release does not
+    exist yet where it will go): the split, the recipients, every sale."""
+    from minting.chain import TokenSpec
+
+    sim = connect("memory")
+    dep = sim.deploy(name=spec.collection.name, symbol=spec.collection.symbol)
+    sim.create_and_mint(dep.address, [TokenSpec(id=t.id, amount=0, cap=t.editions.cap) for t in tokens])
+    c = spec.collection
+    plan = sim.estimator.estimate([])
+    if split:
+        plan = plan + sim.create_split([a for a, _ in c.splits], [b for _, b in c.splits], dry_run=True)
+        royalty = (split, c.royalty_bps) if c.royalty_bps else None
+        plan = plan + sim.set_recipients(dep.address, funds=split, royalty=royalty, dry_run=True)
+    if sales:
+        plan = plan + sim.set_sales(dep.address, sales, dry_run=True)
+    plan.notes.append("estimated on an in-memory chain")
+    return plan
 
 
 def _default_factory() -> str:
