@@ -127,7 +127,7 @@ def configure_sales(
             for t in plan.txs:
                 log(f"  would send {t.kind:<7} {t.description}  ~{t.gas:,} gas")
             log(
-                f"sales: ~{plan.total_gas:,} gas, about {plan.expected_cost_wei / 1e18:.6f} ETH at estimate fees"
+                f"sales: ~{plan.total_gas:,} gas, ~{plan.expected_cost_wei / 1e18:.6f} ETH"
             )
         return SalesResult(split, summary, [], c.splits, plan.to_dict() if plan else None)
     client = client or _client(spec, sender, opts)
