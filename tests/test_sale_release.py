@@ -112,9 +112,10 @@ def test_release_with_sales_resumes_after_sigkill_and_sells(tmp_path: Path, rele
     try:
         spec, out = _spec(tmp_path / "spec"), tmp_path / "out"
         env = {**os.environ, "SONGMINT_ANVIL_PORT": str(node.port), "SONGMINT_DATA_DIR": str(data)}
-        # broadcasts: 1 deploy, 2 prefix, 3 create, 4 split, 5 funds recipient, 6 royalty, 7-9 sales.
-        # Killed after the royalty is broadcast; then, resumed, after the second sale is.
-        for point in ("sent:6", "sent:2"):
+        # broadcasts: 1 deploy (royalties already to the split), 2 prefix, 3 create, 4 split,
+        # 5 funds recipient, 6-8 sales. Killed after the funds recipient is broadcast; then, resumed,
+        # after the second sale is.
+        for point in ("sent:5", "sent:2"):
             killed = _killed(spec, out, env, point)
             assert killed.returncode == -signal.SIGKILL, killed.stderr
         done = _killed(spec, out, env, "none:1")  # a checkpoint that never comes: runs to the end
@@ -124,7 +125,7 @@ def test_release_with_sales_resumes_after_sigkill_and_sells(tmp_path: Path, rele
             entries = j.entries()
         kinds = [e.kind for e in entries if e.status == "mined"]
         assert sorted(kinds) == sorted(
-            ["deploy", "prefix", "create", "split", "recipient", "royalty", "sale", "sale", "sale"]
+            ["deploy", "prefix", "create", "split", "recipient", "sale", "sale", "sale"]
         )
         assert all(e.status == "mined" for e in entries)  # nothing failed, dropped or sent twice
         address, split = m["chain"]["contract"], m["sales"]["split"]
@@ -135,6 +136,8 @@ def test_release_with_sales_resumes_after_sigkill_and_sells(tmp_path: Path, rele
         label = connect(node.url, chain_id=31337, signer=dev_signer())
         assert label.contract_info(address)["funds_recipient"] == split
         assert label.contract_info(address)["royalty_receiver"] == split
+        collection = json.loads((out / "collection.json").read_text())
+        assert collection["fee_recipient"] == split and collection["seller_fee_basis_points"] == 500
         info = label.sale_info(address, two)
         assert info["price_wei"] == str(2 * 10**16) and info["per_wallet"] == 1 and info["recipient"] == split
         assert info["allowlist_root"] == proofs["root"]
@@ -186,5 +189,5 @@ def test_memory_and_dry_run_write_allowlists_and_send_no_sales(tmp_path: Path, r
         if dry:  # the stage's transactions, with gas and cost
             plan = m["sales"]["plan"]
             kinds = [t["kind"] for t in plan["txs"]]
-            assert kinds == ["split", "recipient", "royalty", "sale", "sale", "sale"]
+            assert kinds == ["split", "recipient", "sale", "sale", "sale"]
             assert plan["expected_cost_eth"] > 0 and all(t["gas"] > 21_000 for t in plan["txs"])

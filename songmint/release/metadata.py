@@ -147,10 +147,26 @@ def token_document(
     )
 
 
-def royalty_receiver(spec: ReleaseSpec, sender: str | None) -> str | None:
-    """Who receives royalties: the spec's receiver, else (with a royalty) the releasing account."""
+def planned_split(spec: ReleaseSpec) -> str | None:
+    """The address of the release's split (``[collection.splits]``), known before it exists: a
+    clone at a CREATE2 address of the factory (:func:`minting.chain.deployments.split_address`)."""
     c = spec.collection
-    return c.royalty_receiver or (sender if c.royalty_bps else None)
+    if not c.splits:
+        return None
+    from minting.chain import deployments
+    from minting.chain.artifacts import load_artifact
+
+    factory = deployments.factory_address(bytes.fromhex(load_artifact("SongmintFactory").bytecode[2:]))
+    return deployments.split_address(factory, [a for a, _ in c.splits], [b for _, b in c.splits])
+
+
+def royalty_receiver(spec: ReleaseSpec, sender: str | None) -> str | None:
+    """Who receives royalties: the release's split, else the spec's receiver, else (with a royalty)
+    the releasing account — as ``collection.json`` publishes it and the contract is deployed with."""
+    c = spec.collection
+    if not c.royalty_bps:
+        return c.royalty_receiver
+    return planned_split(spec) or c.royalty_receiver or sender
 
 
 def write_metadata(

@@ -17,8 +17,10 @@ from typing import Any
 
 from minting.chain import Journal, connect, deployments
 from minting.chain.sales import Allowlist, SaleSpec
+from songmint.errors import SongmintError
 from songmint.files import write_atomic
 from songmint.release.chain import ChainResult, Sender
+from songmint.release.metadata import planned_split, royalty_receiver
 from songmint.release.options import Log, Options
 from songmint.release.publish import Published
 from songmint.release.tokens import Token
@@ -110,6 +112,11 @@ def configure_sales(
             client = _client(spec, sender, opts) if sender.network.name != "memory" else None
             factory = client.factory_address if client else _default_factory()
             split = deployments.split_address(factory, payees, bps)
+            if split != planned_split(spec):
+                raise SongmintError(
+                    f"{sender.network.name} has its split factory at {factory}, not where songmint's is: "
+                    "the royalty receiver published in collection.json would be wrong; nothing was set"
+                )
     sales = sale_specs(spec, tokens, split)
     files = _write_allowlists(out, sales)
     summary = {}
@@ -159,9 +166,10 @@ def _plan(spec: ReleaseSpec, tokens: list[Token], sales: dict[int, SaleSpec], sp
     from minting.chain import TokenSpec
 
     sim = connect("memory")
-    dep = sim.deploy(name=spec.collection.name, symbol=spec.collection.symbol)
-    sim.create_and_mint(dep.address, [TokenSpec(id=t.id, amount=0, cap=t.editions.cap) for t in tokens])
     c = spec.collection
+    royalty_to = royalty_receiver(spec, sim.address)
+    dep = sim.deploy(name=c.name, symbol=c.symbol, royalty_receiver=royalty_to, royalty_bps=c.royalty_bps)
+    sim.create_and_mint(dep.address, [TokenSpec(id=t.id, amount=0, cap=t.editions.cap) for t in tokens])
     plan = sim.estimator.estimate([])
     if split:
         plan = plan + sim.create_split([a for a, _ in c.splits], [b for _, b in c.splits], dry_run=True)
