@@ -8,10 +8,11 @@ from typing import Any
 import click
 
 from music.audio import Audio, load
-from music.engines import Request, get_engine, require
+from music.engines import Request, require
 from music.takes import TAKE_FILE, read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
+from songmint.generate import engine_with_model
 
 CONTINUE_ENGINES = ("units", "musicgen")
 STEM_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".aif", ".aiff", ".m4a")
@@ -50,7 +51,9 @@ def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]
               help="Folder of your tracks to train the unit language model on as well (units).")
 @click.option("--temperature", type=click.FloatRange(min=0), help="Sampling temperature.")
 @click.option("--order", type=click.IntRange(1, 64), help="Longest Markov context in beats (units).")
-@click.option("--model", help="MusicGen folder or Hugging Face model id in the local cache (musicgen).")
+@click.option("--model", metavar="NAME|PATH",
+              help="MusicGen model (musicgen): a name such as musicgen-small (fetch it once with `songmint "
+                   "models pull musicgen-small`), a Hugging Face id in the local cache, or a local folder.")
 @click.option("--text", help="Text description that steers the continuation (musicgen).")
 @click.option("--top-k", type=click.IntRange(min=0), help="Top-k sampling (musicgen).")
 @click.option("--top-p", type=click.FloatRange(0, 1), help="Nucleus sampling (musicgen).")
@@ -93,7 +96,7 @@ def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir:
         if order is not None:
             params["order"] = order
     else:
-        for key, value in (("model", model), ("top_k", top_k), ("top_p", top_p),
+        for key, value in (("top_k", top_k), ("top_p", top_p),
                            ("guidance_scale", guidance_scale)):
             if value is not None:
                 params[key] = value
@@ -102,7 +105,7 @@ def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir:
     out = output()
     prompt = load(audio_path)
     stems = load_stems(stems_dir, exclude=audio_path) if stems_dir is not None else None
-    eng = get_engine(engine)
+    eng = engine_with_model(engine, model)
     method = require(eng, "continue_")
     request = Request(prompt=text, seconds=seconds, seed=seed, params=params)
     out.debug(f"continuing {audio_path} ({prompt.duration:.2f} s) by {seconds:g} s with {engine}")

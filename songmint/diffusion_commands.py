@@ -16,6 +16,7 @@ from music.engines.dd_training import LR_SCHEDULES, TIME_SAMPLINGS, WEIGHTINGS
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
+from songmint.models_commands import model_option
 
 SAMPLER_CHOICES = ("ipndm", "ddim", "dpmpp-2m")
 
@@ -36,10 +37,10 @@ def _progress(label: str) -> Iterator[Callable[..., None]]:
 def _engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(
         [
-            click.option(
-                "--checkpoint",
-                help="Model: a registry name (see `songmint models list`), a diffusers "
-                "folder or a sample-generator .ckpt (dance-diffusion); a pipeline folder (stable-audio).",
+            model_option(
+                "Model: a name from `songmint models list` (fetch it with `songmint models pull NAME`), "
+                "a diffusers folder or a sample-generator .ckpt (dance-diffusion); a pipeline folder "
+                "(stable-audio).",
             ),
             click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto."),
             click.option(
@@ -125,7 +126,7 @@ def vary(
     sampler: str | None,
     prompt: str | None,
     negative_prompt: str | None,
-    checkpoint: str | None,
+    model: str | None,
     device: str,
     dtype: str,
     out_dir: Path,
@@ -144,15 +145,13 @@ def vary(
     if engine == "stable-audio" and sampler:
         raise SongmintError("--sampler applies to --engine dance-diffusion")
     audio = load(audio_path)
-    eng = get_engine(engine, checkpoint=checkpoint, device=device, dtype=dtype)
+    eng = get_engine(engine, model=model, device=device, dtype=dtype)
     params: dict[str, Any] = {"strength": strength, "n": n, "source": audio_path.name}
     for key, value in (("steps", steps), ("sampler", sampler), ("negative_prompt", negative_prompt)):
         if value is not None:
             params[key] = value
     with _progress("varying") as update:
-        if engine == "dance-diffusion":
-            params["progress"] = update
-        take = require(eng, "vary")(audio, Request(prompt=prompt, seed=seed, params=params))
+        take = require(eng, "vary")(audio, Request(prompt=prompt, seed=seed, params=params), progress=update)
     _write(take, out_dir, title or f"{slugify(audio_path.stem)}-varied", fmt, as_json, f"{n} variation(s)")
 
 
@@ -196,7 +195,7 @@ def interpolate(
     diffusion_steps: int | None,
     sampler: str,
     gap_s: float,
-    checkpoint: str | None,
+    model: str | None,
     device: str,
     dtype: str,
     out_dir: Path,
@@ -211,7 +210,7 @@ def interpolate(
     each clip is also an extra (frame-00 … frame-NN).
     """
     a, b = load(a_path), load(b_path)
-    eng = get_engine("dance-diffusion", checkpoint=checkpoint, device=device, dtype=dtype)
+    eng = get_engine("dance-diffusion", model=model, device=device, dtype=dtype)
     params: dict[str, Any] = {
         "frames": frames,
         "sampler": sampler,
@@ -221,8 +220,7 @@ def interpolate(
     if diffusion_steps is not None:
         params["steps"] = diffusion_steps
     with _progress("interpolating") as update:
-        params["progress"] = update
-        take = require(eng, "interpolate")(a, b, Request(params=params))
+        take = require(eng, "interpolate")(a, b, Request(params=params), progress=update)
     name = title or f"{slugify(a_path.stem)}-to-{slugify(b_path.stem)}"
     _write(take, out_dir, name, fmt, as_json, f"{frames} clips")
 
@@ -239,9 +237,7 @@ def interpolate(
     required=True,
     help="Model folder: checkpoints/, demos/, and the final diffusers weights.",
 )
-@click.option(
-    "--checkpoint", help="Fine-tune from this model (name, folder or .ckpt) instead of from scratch."
-)
+@model_option("Fine-tune from this model (name, folder or .ckpt) instead of training from scratch.")
 @click.option(
     "--preset",
     type=click.Choice(list(PRESETS)),
@@ -322,7 +318,7 @@ def train(
     samples_dir: Path,
     engine: str,
     out_dir: Path,
-    checkpoint: str | None,
+    model: str | None,
     preset: str,
     sample_rate: int | None,
     sample_size: int | None,
@@ -346,16 +342,16 @@ def train(
 ) -> None:
     """Train Dance Diffusion on SAMPLES_DIR (a folder of your one-shots or loops).
 
-    Fine-tunes --checkpoint, or trains a --preset from scratch, on random crops of every
+    Fine-tunes --model, or trains a --preset from scratch, on random crops of every
     readable audio file (unreadable ones are skipped with a warning). Writes resumable
     checkpoints, demo samples, and a diffusers folder that `songmint generate --engine
-    dance-diffusion --checkpoint OUT` loads directly.
+    dance-diffusion --model OUT` loads directly.
     """
     from music.engines.dd_training import TrainConfig
     from music.engines.dd_training import train as run_training
 
     cfg = TrainConfig(
-        checkpoint=checkpoint,
+        checkpoint=model,
         preset=preset,
         sample_rate=sample_rate,
         sample_size=sample_size,

@@ -22,6 +22,7 @@ from music.engines import ENGINES, Request, get_engine, require
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
+from songmint.models_commands import deprecated, model_option
 
 ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--genre", help="Genre or alias (composer: house, techno, lofi, trap, dnb, ambient, "
@@ -37,8 +38,6 @@ ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--melody", type=click.Path(path_type=Path, dir_okay=False),
                  help="Audio whose melody (chroma) conditions a musicgen-melody checkpoint."),
     # waveform diffusion (dance-diffusion, stable-audio); see docs/diffusion.md
-    click.option("--checkpoint", help="Diffusion model: registry name, folder or .ckpt (see `songmint models "
-                 "list`)."),
     click.option("--steps", type=click.IntRange(min=1), help="Diffusion sampler steps."),
     click.option("--sampler", type=click.Choice(["ipndm", "ddim", "dpmpp-2m"]),
                  help="Dance Diffusion sampler (default dpmpp-2m)."),
@@ -57,7 +56,7 @@ ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
 """Options that become ``Request.params`` entries (applied bottom-up, shown in this order)."""
 
 PARAM_OPTIONS: tuple[str, ...] = ("genre", "bpm", "key", "bars", "stems", "loop", "soundfont", "lufs",
-                                   "melody", "checkpoint", "steps", "sampler", "n", "init_audio", "strength",
+                                   "melody", "steps", "sampler", "n", "init_audio", "strength",
                                    "inpaint", "repaint", "extend", "negative_prompt")
 """Names of the click parameters collected into ``Request.params`` when given."""
 
@@ -104,6 +103,33 @@ def request_params(options: dict[str, Any], pairs: tuple[str, ...]) -> dict[str,
     return params
 
 
+MODEL_ENGINES = ("musicgen", "dance-diffusion", "stable-audio")
+"""Engines that load weights (and so take ``--model``)."""
+
+
+def model_from_params(params: dict[str, Any], model: str | None) -> str | None:
+    """``--model``, or the old ``--param model=``/``--param checkpoint=`` spellings (taken out of
+    ``params`` with a deprecation line)."""
+    for old in ("model", "checkpoint"):
+        if old in params:
+            deprecated(f"--param {old}=", "--model")
+            value = str(params.pop(old))
+            if model is not None and value != model:
+                raise SongmintError(f"--model and --param {old}= name different models; give --model only")
+            model = value
+    return model
+
+
+def engine_with_model(engine: str, model: str | None, **options: Any) -> Any:
+    """The engine ``engine``, built with ``model`` when given (an error for engines without weights)."""
+    if model is not None:
+        if engine not in MODEL_ENGINES:
+            raise SongmintError(f"--model applies to --engine {', '.join(MODEL_ENGINES)}; {engine} needs no "
+                                "weights")
+        options["model"] = model
+    return get_engine(engine, **options)
+
+
 @click.command("generate")
 @click.argument("prompt", required=False)
 @click.option("--engine", type=click.Choice(list(ENGINES)), default="composer", show_default=True,
@@ -118,12 +144,14 @@ def request_params(options: dict[str, Any], pairs: tuple[str, ...]) -> dict[str,
 @click.option("--param", "pairs", multiple=True, metavar="KEY=VALUE",
               help="Engine-specific parameter (repeatable), e.g. --param swing=0.6.")
 @click.option("--title", help="Title used in file names (default: from the prompt).")
+@model_option("Model of a neural engine: a name from `songmint models list` (fetch it once with "
+              "`songmint models pull NAME`), a Hugging Face id in the local cache, or a local folder/file.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Take folder to write.")
 @json_option
 def generate(prompt: str | None, engine: str, seconds: float | None, seed: int | None, count: int,
-             fmt: str, pairs: tuple[str, ...], title: str | None, out_dir: Path, as_json: bool,
-             **options: Any) -> None:
+             fmt: str, pairs: tuple[str, ...], title: str | None, model: str | None, out_dir: Path,
+             as_json: bool, **options: Any) -> None:
     """Generate music from PROMPT (or from a seed alone): a mastered mix, stems and MIDI.
 
     PROMPT is free text such as "dark techno in F minor at 128 bpm, driving"; tempo, key,
@@ -133,10 +161,11 @@ def generate(prompt: str | None, engine: str, seconds: float | None, seed: int |
     """
     out = output()
     params = request_params(options, pairs)
+    model = model_from_params(params, model)
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little") >> 1
         out.info(f"seed {seed}")
-    eng = get_engine(engine)
+    eng = engine_with_model(engine, model)
     make = require(eng, "generate")
     docs = []
     for i in range(count):

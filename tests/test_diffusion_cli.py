@@ -54,7 +54,7 @@ def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, 
             "4",
             "--seed",
             "9",
-            "--checkpoint",
+            "--model",
             str(model_dir),
             "--out",
             str(out),
@@ -71,7 +71,7 @@ def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, 
 
     same = tmp_path / "same"
     res = runner.invoke(
-        main, ["vary", str(wav), "--strength", "0", "--checkpoint", str(model_dir), "--out", str(same)]
+        main, ["vary", str(wav), "--strength", "0", "--model", str(model_dir), "--out", str(same)]
     )
     assert res.exit_code == 0, res.output
     mix = load(same / read_take_json(same)["mix"])
@@ -92,7 +92,7 @@ def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> N
             "3",
             "--diffusion-steps",
             "3",
-            "--checkpoint",
+            "--model",
             str(model_dir),
             "--out",
             str(out),
@@ -109,11 +109,18 @@ def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> N
 def test_missing_checkpoint_is_a_one_line_user_error(runner, wav: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    res = runner.invoke(main, ["vary", str(wav), "--checkpoint", "honk-140k", "--out", str(tmp_path / "o")])
+    res = runner.invoke(main, ["vary", str(wav), "--model", "honk-140k", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: Dance Diffusion checkpoint 'honk-140k' not found")
+    assert lines[0].endswith("fetch it with `songmint models pull honk-140k`")
     assert not (tmp_path / "o").exists()
+    # the old spelling still works for one release, with a deprecation line
+    res = runner.invoke(main, ["vary", str(wav), "--checkpoint", "honk-140k", "--out", str(tmp_path / "o")])
+    lines = res.stderr.strip().splitlines()
+    assert res.exit_code == 2 and len(lines) == 2
+    assert lines[0] == "warning: --checkpoint is deprecated and goes away in the next release; use --model"
+    assert "'honk-140k' not found" in lines[1]
 
 
 def test_models_convert_then_list_finds_it(runner, tmp_path: Path) -> None:
@@ -219,7 +226,7 @@ def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
             "generate",
             "--engine",
             "dance-diffusion",
-            "--checkpoint",
+            "--model",
             str(model),
             "--seconds",
             "0.05",
@@ -248,7 +255,7 @@ def test_generate_inpaint_extend_and_loop_options(runner, model_dir: Path, wav: 
             "generate",
             "--engine",
             "dance-diffusion",
-            "--checkpoint",
+            "--model",
             str(model_dir),
             "--init-audio",
             str(wav),
@@ -296,7 +303,7 @@ def test_train_on_no_readable_audio_fails_and_writes_nothing(runner, tmp_path: P
 def test_malformed_inpaint_fails_before_the_model_loads(runner, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    args = ["generate", "--engine", "dance-diffusion", "--checkpoint", "honk-140k", "--seed", "1"]
+    args = ["generate", "--engine", "dance-diffusion", "--model", "honk-140k", "--seed", "1"]
     res = runner.invoke(main, [*args, "--inpaint", "3:1", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     # the span is checked first: the missing checkpoint is not what it reports
@@ -305,7 +312,7 @@ def test_malformed_inpaint_fails_before_the_model_loads(runner, tmp_path: Path, 
 
 
 def test_generate_summary_of_a_one_shot_has_no_loudness(runner, model_dir: Path, tmp_path: Path) -> None:
-    args = ["generate", "--engine", "dance-diffusion", "--checkpoint", str(model_dir), "--seconds", "0.05"]
+    args = ["generate", "--engine", "dance-diffusion", "--model", str(model_dir), "--seconds", "0.05"]
     res = runner.invoke(main, [*args, "--steps", "2", "--seed", "1", "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     said = " ".join(res.stderr.split())
