@@ -243,8 +243,10 @@ def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["sample_rate"] == SR and list(doc["extras"]) == ["variation-02"]
+    # the model's own output is kept as "raw" next to the mastered mix (music.engines.finish)
+    assert doc["sample_rate"] == SR and sorted(doc["extras"]) == ["raw", "variation-02"]
     assert doc["provenance"]["model"] == "my-kicks" and doc["provenance"]["params"]["n"] == 2
+    assert doc["provenance"]["finish"]["master"]["true_peak"] == -1.0
 
 
 def test_generate_inpaint_extend_and_loop_options(runner, model_dir: Path, wav: Path, tmp_path: Path) -> None:
