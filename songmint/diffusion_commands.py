@@ -34,6 +34,42 @@ def _progress(label: str) -> Iterator[Callable[..., None]]:
         yield update
 
 
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class TrainLog:
+    """Progress lines for runs without a terminal: an estimate of the whole run after the second
+    step (the first pays for warm-up), then a line every ``every`` steps with the loss, steps/s
+    and the time left."""
+
+    def __init__(self, emit: Callable[[str], None], *, every: int) -> None:
+        self.emit = emit
+        self.every = max(1, every)
+        self.first: tuple[int, float] | None = None  # (step, time) after the first step
+
+    def __call__(self, done: int, total: int, loss: float | None = None) -> None:
+        import time
+
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = (done, now)
+            return
+        step0, t0 = self.first
+        rate = (done - step0) / max(now - t0, 1e-9)
+        left = (total - done) / rate
+        if done == step0 + 1:
+            self.emit(f"estimate: {1 / rate:.2f} s per step; {total - done} steps left ≈ {_duration(left)}")
+        if done % self.every == 0 or done == total:
+            loss_s = f"loss {loss:.4f}, " if loss is not None else ""
+            self.emit(f"step {done}/{total}: {loss_s}{rate:.2f} steps/s, ETA {_duration(left)}")
+
+
 def _engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(
         [
@@ -310,9 +346,12 @@ def interpolate(
     show_default=True,
     help="auto: bf16 autocast on CUDA when supported, else fp32.",
 )
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
+@click.option("--device", default="auto", show_default=True,
+              help="cpu, cuda or auto (a GPU when there is one).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
+@click.option("--log-every", type=click.IntRange(min=1),
+              help="Without a terminal, a progress line every N steps (default: steps/20).")
 @json_option
 def train(
     samples_dir: Path,
@@ -338,6 +377,7 @@ def train(
     device: str,
     seed: int,
     resume: bool,
+    log_every: int | None,
     as_json: bool,
 ) -> None:
     """Train Dance Diffusion on SAMPLES_DIR (a folder of your one-shots or loops).
@@ -372,13 +412,26 @@ def train(
         seed=seed,
     )
     out = output()
+    import sys
+
+    from music.engines.sampling import resolve_device
+
+    out.info(f"training {steps} steps of batch {batch_size} on {resolve_device(device)}; "
+             "an estimate of the run time follows its first steps")
+    lines = None if sys.stderr.isatty() else TrainLog(out.info, every=log_every or max(1, steps // 20))
     with _progress("training") as update:
+
+        def report(done: int, total: int, loss: float | None = None) -> None:
+            update(done, total, loss)
+            if lines is not None:
+                lines(done, total, loss)
+
         summary = run_training(
             samples_dir,
             out_dir,
             cfg,
             resume=resume,
-            progress=update,
+            progress=report,
             warn=lambda m: out.info(f"warning: {m}"),
         )
     if as_json:

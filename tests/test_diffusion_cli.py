@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -190,12 +191,20 @@ def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
             "3",
             "--demo-every",
             "0",
+            "--log-every",
+            "2",
             "--json",
         ],
     )
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     assert summary["steps"] == 6 and summary["samples"] == 4 and "broken.wav" in res.stderr
+    # no terminal: progress comes as lines, with an estimate first (--device auto: the CPU here)
+    err = res.stderr
+    assert "training 6 steps of batch 2 on cpu" in err
+    assert re.search(r"estimate: [\d.]+ s per step; 4 steps left ≈ \d+ s", err), err
+    for k in (4, 6):
+        assert re.search(rf"step {k}/6: loss [\d.]+, [\d.]+ steps/s, ETA \d+ s", err), err
     res = runner.invoke(
         main,
         [
