@@ -103,6 +103,9 @@ def _take_output_options(title_default: str) -> Callable[[Callable[..., Any]], C
                 click.option("--title", help=f"Title used in file names (default: {title_default})."),
                 click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav",
                              show_default=True),
+                click.option("--lufs", type=float, default=-14.0, show_default=True,
+                             help="Master loudness target (under -1 dBTP); the model's output is kept as "
+                                  "the extra 'raw'."),
                 json_option,
             ]
         ):
@@ -112,7 +115,10 @@ def _take_output_options(title_default: str) -> Callable[[Callable[..., Any]], C
     return decorate
 
 
-def _write(take: Any, out_dir: Path, title: str, fmt: str, as_json: bool, what: str) -> None:
+def _write(take: Any, out_dir: Path, title: str, fmt: str, as_json: bool, what: str, lufs: float) -> None:
+    from music.engines.finish import Finish, finish_take
+
+    take = finish_take(take, Finish(lufs=lufs))
     path = write_take(take, out_dir, title=title, fmt=fmt)
     if as_json:
         print_json(read_take_json(path))
@@ -168,6 +174,7 @@ def vary(
     out_dir: Path,
     title: str | None,
     fmt: str,
+    lufs: float,
     as_json: bool,
 ) -> None:
     """Regenerate AUDIO: noise it partway (--strength), then denoise with a diffusion model.
@@ -188,7 +195,8 @@ def vary(
             params[key] = value
     with _progress("varying") as update:
         take = require(eng, "vary")(audio, Request(prompt=prompt, seed=seed, params=params), progress=update)
-    _write(take, out_dir, title or f"{slugify(audio_path.stem)}-varied", fmt, as_json, f"{n} variation(s)")
+    _write(take, out_dir, title or f"{slugify(audio_path.stem)}-varied", fmt, as_json, f"{n} variation(s)",
+           lufs)
 
 
 @click.command("interpolate")
@@ -237,6 +245,7 @@ def interpolate(
     out_dir: Path,
     title: str | None,
     fmt: str,
+    lufs: float,
     as_json: bool,
 ) -> None:
     """Morph from A to B with Dance Diffusion.
@@ -258,7 +267,7 @@ def interpolate(
     with _progress("interpolating") as update:
         take = require(eng, "interpolate")(a, b, Request(params=params), progress=update)
     name = title or f"{slugify(a_path.stem)}-to-{slugify(b_path.stem)}"
-    _write(take, out_dir, name, fmt, as_json, f"{frames} clips")
+    _write(take, out_dir, name, fmt, as_json, f"{frames} clips", lufs)
 
 
 @click.command("train")

@@ -64,7 +64,7 @@ def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, 
     )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["sample_rate"] == SR and list(doc["extras"]) == ["variation-02"]
+    assert doc["sample_rate"] == SR and sorted(doc["extras"]) == ["raw", "variation-02"]
     prov = doc["provenance"]
     assert prov["operation"] == "vary" and prov["seed"] == 9 and prov["params"]["strength"] == 0.3
     assert len(prov["weights_sha256"]) == 64 and prov["params"]["source"] == "in.wav"
@@ -75,8 +75,10 @@ def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, 
         main, ["vary", str(wav), "--strength", "0", "--model", str(model_dir), "--out", str(same)]
     )
     assert res.exit_code == 0, res.output
-    mix = load(same / read_take_json(same)["mix"])
-    assert np.allclose(mix.samples, load(wav).samples, atol=1e-4)  # 24-bit WAV of the input itself
+    doc = read_take_json(same)
+    raw = load(same / doc["extras"]["raw"])  # the model's output, before mastering
+    assert np.allclose(raw.samples, load(wav).samples, atol=1e-4)  # 24-bit WAV of the input itself
+    assert doc["provenance"]["finish"]["master"]["true_peak"] == -1.0  # mastered (a short clip: to its peak)
 
 
 def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> None:
@@ -102,7 +104,7 @@ def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> N
     )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert sorted(doc["extras"]) == ["frame-00", "frame-01", "frame-02"]
+    assert sorted(doc["extras"]) == ["frame-00", "frame-01", "frame-02", "raw"]
     assert doc["provenance"]["operation"] == "interpolate"
     assert doc["duration_s"] == pytest.approx(3 * 0.1, abs=1e-3)
 
