@@ -137,6 +137,8 @@ def test_generate_musicgen_stems_midi_loop_bpm_end_to_end(tmp_path: Path,
     mix = load(out / doc["mix"])
     assert mix.n == round(fin["loop"]["bars"] * 4 * 60 / 90 * mix.sr)
     assert all(load(out / rel).n == mix.n for rel in doc["stems"].values())
+    step, p99 = seam_ok(mix)
+    assert step <= p99, (step, p99)  # the loop's wrap, on the model's own output
     # (a random tiny separator's stems go far past full scale, so their files clip: the sum is
     # checked in memory below)
     tiny = tmp_path / "hub" / "models--adefossez--HTDemucs" / "snapshots" / "c0ffee"

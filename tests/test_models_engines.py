@@ -90,3 +90,15 @@ def test_a_request_cannot_swap_the_model(tmp_path: Path) -> None:
         eng.generate(Request(params={"checkpoint": str(tmp_path / "b")}))
     with pytest.raises(EngineError, match="unknown musicgen parameter"):
         get_engine("musicgen").generate(Request(seconds=1, params={"model": "x"}))
+
+
+def test_composer_takes_stems_alone_and_is_not_finished_twice(tmp_path: Path) -> None:
+    out = tmp_path / "t"
+    res = CliRunner().invoke(main, ["generate", "house", "--bars", "2", "--seed", "1", "--stems", "--midi",
+                                    "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    doc = json.loads(res.stdout)
+    assert sorted(doc["stems"]) == ["bass", "chords", "drums", "lead"]  # --stems alone: every part
+    assert "finish" not in doc["provenance"] and "raw" not in doc.get("extras", {})
