@@ -126,7 +126,7 @@ def test_missing_checkpoint_is_one_line_naming_where_it_looked(tmp_path: Path, m
     assert "\n" not in msg
     assert str(tmp_path / "models" / "maestro-150k") in msg
     assert "models--harmonai--maestro-150k" in msg and "`songmint models pull maestro-150k`" in msg
-    with pytest.raises(ModelNotFoundError, match="no Dance Diffusion checkpoint at .*--model PATH"):
+    with pytest.raises(ModelNotFoundError, match=r"no Dance Diffusion checkpoint at .*--model PATH"):
         find_checkpoint(str(tmp_path / "nothing-here"))
 
 
