@@ -13,7 +13,7 @@ from music.engines.finish import Finish, finish_take
 from music.takes import TAKE_FILE, read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
-from songmint.generate import engine_with_model
+from songmint.models_commands import engine_with_model
 
 CONTINUE_ENGINES = ("units", "musicgen")
 STEM_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".aif", ".aiff", ".m4a")

@@ -10,13 +10,13 @@ from typing import Any
 import click
 
 from music.audio import load
-from music.engines import Request, get_engine, require
+from music.engines import Request, require
 from music.engines.dd_checkpoints import PRESETS
 from music.engines.dd_training import LR_SCHEDULES, TIME_SAMPLINGS, WEIGHTINGS
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
-from songmint.models_commands import model_option
+from songmint.models_commands import engine_with_model, model_option
 
 SAMPLER_CHOICES = ("ipndm", "ddim", "dpmpp-2m")
 
@@ -188,7 +188,7 @@ def vary(
     if engine == "stable-audio" and sampler:
         raise SongmintError("--sampler applies to --engine dance-diffusion")
     audio = load(audio_path)
-    eng = get_engine(engine, model=model, device=device, dtype=dtype)
+    eng = engine_with_model(engine, model, device=device, dtype=dtype)
     params: dict[str, Any] = {"strength": strength, "n": n, "source": audio_path.name}
     for key, value in (("steps", steps), ("sampler", sampler), ("negative_prompt", negative_prompt)):
         if value is not None:
@@ -255,7 +255,7 @@ def interpolate(
     each clip is also an extra (frame-00 … frame-NN).
     """
     a, b = load(a_path), load(b_path)
-    eng = get_engine("dance-diffusion", model=model, device=device, dtype=dtype)
+    eng = engine_with_model("dance-diffusion", model, device=device, dtype=dtype)
     params: dict[str, Any] = {
         "frames": frames,
         "sampler": sampler,

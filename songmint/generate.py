@@ -19,12 +19,12 @@ from typing import Any
 
 import click
 
-from music.engines import ENGINES, Request, get_engine, require
+from music.engines import ENGINES, Request, require
 from music.engines.finish import Finish, finish_take
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
-from songmint.models_commands import deprecated, model_option
+from songmint.models_commands import deprecated, engine_with_model, model_option
 
 ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--genre", help="Genre or alias (composer: house, techno, lofi, trap, dnb, ambient, "
@@ -107,10 +107,6 @@ def request_params(options: dict[str, Any], pairs: tuple[str, ...]) -> dict[str,
     return params
 
 
-MODEL_ENGINES = ("musicgen", "dance-diffusion", "stable-audio")
-"""Engines that load weights (and so take ``--model``)."""
-
-
 def model_from_params(params: dict[str, Any], model: str | None) -> str | None:
     """``--model``, or the old ``--param model=``/``--param checkpoint=`` spellings (taken out of
     ``params`` with a deprecation line)."""
@@ -122,16 +118,6 @@ def model_from_params(params: dict[str, Any], model: str | None) -> str | None:
                 raise SongmintError(f"--model and --param {old}= name different models; give --model only")
             model = value
     return model
-
-
-def engine_with_model(engine: str, model: str | None, **options: Any) -> Any:
-    """The engine ``engine``, built with ``model`` when given (an error for engines without weights)."""
-    if model is not None:
-        if engine not in MODEL_ENGINES:
-            raise SongmintError(f"--model applies to --engine {', '.join(MODEL_ENGINES)}; {engine} needs no "
-                                "weights")
-        options["model"] = model
-    return get_engine(engine, **options)
 
 
 FINISH_KEYS = ("lufs", "bpm", "key", "loop", "stems")

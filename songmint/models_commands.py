@@ -44,6 +44,28 @@ def model_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[...,
     return decorate
 
 
+MODEL_ENVS: dict[str, str] = {
+    "musicgen": "SONGMINT_MUSICGEN_MODEL",
+    "dance-diffusion": "SONGMINT_DD_CHECKPOINT",
+    "stable-audio": "SONGMINT_STABLE_AUDIO",
+}
+"""Engines that load weights, and the environment variable that gives ``--model``'s default for
+each (read here, at the CLI edge, and passed to the engine's constructor)."""
+
+
+def engine_with_model(engine: str, model: str | None, **options: Any) -> Any:
+    """The engine ``engine``, built with ``model`` (or its ``MODEL_ENVS`` variable) when given; an
+    error for engines without weights."""
+    from music.engines import get_engine
+
+    if model is not None and engine not in MODEL_ENVS:
+        raise SongmintError(f"--model applies to --engine {', '.join(MODEL_ENVS)}; {engine} needs no weights")
+    model = model or (os.environ.get(MODEL_ENVS[engine]) or None if engine in MODEL_ENVS else None)
+    if model is not None:
+        options["model"] = model
+    return get_engine(engine, **options)
+
+
 @click.group()
 def models() -> None:
     """Fetch, list and convert model weights (engines only ever load from disk)."""

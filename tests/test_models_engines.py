@@ -102,3 +102,18 @@ def test_composer_takes_stems_alone_and_is_not_finished_twice(tmp_path: Path) ->
     doc = json.loads(res.stdout)
     assert sorted(doc["stems"]) == ["bass", "chords", "drums", "lead"]  # --stems alone: every part
     assert "finish" not in doc["provenance"] and "raw" not in doc.get("extras", {})
+
+
+def test_model_environment_variables_are_read_at_the_cli_edge(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from music.engines.dd_checkpoints import find_checkpoint
+    from music.errors import ModelNotFoundError
+
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("SONGMINT_DD_CHECKPOINT", "honk-140k")
+    with pytest.raises(ModelNotFoundError, match="'maestro-150k'"):  # the library ignores it
+        find_checkpoint(None)
+    res = CliRunner().invoke(main, ["generate", "--engine", "dance-diffusion", "--seed", "1",
+                                    "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "'honk-140k' not found" in res.stderr  # the CLI passes it down

@@ -144,7 +144,7 @@ class DanceDiffusionEngine:
     ----------
     model : str or path-like, optional
         A registry name (``maestro-150k`` …), a diffusers folder or a sample-generator
-        ``.ckpt``; default ``$SONGMINT_DD_CHECKPOINT`` or ``maestro-150k``. Looked up
+        ``.ckpt``; default ``maestro-150k`` (the CLI passes ``$SONGMINT_DD_CHECKPOINT``). Looked up
         locally only (see :func:`music.engines.dd_checkpoints.find_checkpoint`); loaded on
         first use and fixed for the engine's life. ``checkpoint`` is its older name.
     unet : UNet1DModel, optional

@@ -150,7 +150,7 @@ def search_locations(name: str) -> list[Path]:
 def find_checkpoint(spec: str | os.PathLike[str] | None = None) -> Checkpoint:
     """Resolve a checkpoint: a path (folder or ``.ckpt``) or a registry name.
 
-    ``None`` means ``$SONGMINT_DD_CHECKPOINT`` or else ``maestro-150k``.
+    ``None`` means ``maestro-150k`` (the CLI passes ``$SONGMINT_DD_CHECKPOINT`` when it is set).
 
     Raises
     ------
@@ -158,7 +158,7 @@ def find_checkpoint(spec: str | os.PathLike[str] | None = None) -> Checkpoint:
         One line naming every place looked at and how to provide the weights.
     """
     if spec is None:
-        spec = os.environ.get("SONGMINT_DD_CHECKPOINT", "maestro-150k")
+        spec = "maestro-150k"
     text = os.fspath(spec)
     p = Path(text).expanduser()
     if text not in KNOWN_CHECKPOINTS and (p.exists() or os.sep in text or p.suffix == ".ckpt"):

@@ -44,6 +44,7 @@ DEFAULT_MODEL = "facebook/musicgen-small"
 DEFAULT_SECONDS = 10.0
 """Length of text-to-music when the request gives none."""
 MODEL_ENV = "SONGMINT_MUSICGEN_MODEL"
+"""Read by the CLI (``--model``'s default for this engine), never here."""
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def resolve_checkpoint(model: str | os.PathLike[str] | None = None) -> tuple[Pat
     ModelNotFoundError
         Naming where it looked and how to provide the weights.
     """
-    name = str(model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+    name = str(model or DEFAULT_MODEL)
     p = Path(name).expanduser()
     if p.is_dir():
         if not (p / "config.json").is_file():
@@ -183,8 +184,9 @@ class MusicgenEngine:
     Parameters
     ----------
     model : str or path-like, optional
-        Checkpoint folder or Hugging Face id in the local cache; default ``$SONGMINT_MUSICGEN_MODEL`` or
-        ``facebook/musicgen-small``. ``params["model"]`` in a request overrides it.
+        A name (``musicgen-small``), a Hugging Face id in the local cache or a checkpoint folder;
+        default ``facebook/musicgen-small`` (the CLI passes ``$SONGMINT_MUSICGEN_MODEL`` when set).
+        Fixed for the engine's life.
     dtype : {"float32", "bfloat16"}
         Weights and activations (``params["dtype"]`` overrides it).
     quantize : {None, "int8"}

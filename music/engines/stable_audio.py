@@ -70,7 +70,7 @@ def find_pipeline(spec: str | os.PathLike[str] | None = None) -> tuple[str, Path
         One line naming where songmint looked and how to provide the weights.
     """
     if spec is None:
-        spec = os.environ.get("SONGMINT_STABLE_AUDIO", DEFAULT_MODEL)
+        spec = DEFAULT_MODEL
     text = os.fspath(spec)
     p = Path(text).expanduser()
     if text not in REPOS and (p.exists() or os.sep in text):
@@ -137,7 +137,7 @@ class StableAudioEngine:
     Parameters
     ----------
     model : str or path-like, optional
-        A pipeline folder or a known name (default ``$SONGMINT_STABLE_AUDIO`` or
+        A pipeline folder or a known name (default, where the CLI does not pass ``$SONGMINT_STABLE_AUDIO``:
         ``stable-audio-open-1.0``), looked up locally only; ``checkpoint`` is its older name.
     pipeline : StableAudioPipeline, optional
         An already built pipeline (tests; then ``model`` only names it).
