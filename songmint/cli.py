@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "audio": "songmint.audio_commands:audio",
     "generate": "songmint.generate:generate",
     "continue": "songmint.continuation:continue_",
+    "transcribe": "songmint.transcribe_command:transcribe",
+    "separate": "songmint.separate_command:separate",
     "vary": "songmint.diffusion_commands:vary",
     "interpolate": "songmint.diffusion_commands:interpolate",
     "train": "songmint.diffusion_commands:train",
