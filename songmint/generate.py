@@ -9,7 +9,6 @@ dedicated option adds one ``click.option`` to :data:`ENGINE_OPTIONS` (and its na
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -20,7 +19,7 @@ from typing import Any
 import click
 
 from music.engines import ENGINES, Request, require
-from music.engines.finish import Finish, finish_take
+from music.engines.finish import finish_settings, finish_take
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
@@ -118,31 +117,6 @@ def model_from_params(params: dict[str, Any], model: str | None) -> str | None:
                 raise SongmintError(f"--model and --param {old}= name different models; give --model only")
             model = value
     return model
-
-
-FINISH_KEYS = ("lufs", "bpm", "key", "loop", "stems")
-"""Options that :func:`music.engines.finish.finish_take` applies for engines whose ``Params`` lack them."""
-
-
-def finish_settings(engine: Any, params: dict[str, Any], *, midi: bool = False) -> Finish | None:
-    """How to finish ``engine``'s takes: ``None`` for the composer (it masters, loops and writes
-    stems and MIDI itself); otherwise the finishing options are taken out of ``params`` (those the
-    engine's own ``Params`` have stay with it, e.g. Dance Diffusion's inpainted ``loop``)."""
-    if engine.name == "composer":
-        if params.get("stems") == "all":
-            params.pop("stems")
-        return None
-    own = {f.name for f in dataclasses.fields(engine.Params)}
-    taken = {k: params.pop(k) for k in FINISH_KEYS if k in params and k not in own}
-    stems = taken.get("stems")
-    return Finish(
-        lufs=taken.get("lufs", -14.0),
-        bpm=taken.get("bpm"),
-        key=taken.get("key"),
-        loop=bool(taken.get("loop")),
-        stems=tuple(s.strip() for s in str(stems).split(",") if s.strip()) if stems else None,
-        midi=midi,
-    )
 
 
 @click.command("generate")

@@ -21,6 +21,7 @@ The raw model output is kept as the extra ``raw``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -241,3 +242,28 @@ def finish_take(take: Take, settings: Finish) -> Take:
     extras = {**take.extras, "raw": raw}
     return Take(mix=mix, stems=stems, midi=midi, provenance=provenance, bpm=bpm, key=key, seed=take.seed,
                 extras=extras)
+
+
+FINISH_KEYS = ("lufs", "bpm", "key", "loop", "stems")
+"""Options that :func:`music.engines.finish.finish_take` applies for engines whose ``Params`` lack them."""
+
+
+def finish_settings(engine: Any, params: dict[str, Any], *, midi: bool = False) -> Finish | None:
+    """How to finish ``engine``'s takes: ``None`` for the composer (it masters, loops and writes
+    stems and MIDI itself); otherwise the finishing options are taken out of ``params`` (those the
+    engine's own ``Params`` have stay with it, e.g. Dance Diffusion's inpainted ``loop``)."""
+    if engine.name == "composer":
+        if params.get("stems") == "all":
+            params.pop("stems")
+        return None
+    own = {f.name for f in dataclasses.fields(engine.Params)}
+    taken = {k: params.pop(k) for k in FINISH_KEYS if k in params and k not in own}
+    stems = taken.get("stems")
+    return Finish(
+        lufs=taken.get("lufs", -14.0),
+        bpm=taken.get("bpm"),
+        key=taken.get("key"),
+        loop=bool(taken.get("loop")),
+        stems=tuple(s.strip() for s in str(stems).split(",") if s.strip()) if stems else None,
+        midi=midi,
+    )
