@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -186,3 +187,30 @@ def synthetic_motif(seed: int) -> Motif:
     spectrum = np.clip(0.7 - 0.5 * np.linspace(0, 1, N_BANDS)[None, :] + 0.1 * smooth(3, (N_BANDS,)), 0, 1)
     return Motif(envelope=env, waveform=wave, onsets=onsets, chroma=chroma, spectrum=spectrum,
                  digest=f"synthetic:{seed}")
+
+
+def motif_for(audio: Any, seed: int) -> Motif:
+    """The motif a cover draws: of ``audio`` when given, else :func:`synthetic_motif` of ``seed``.
+
+    Parameters
+    ----------
+    audio : music.audio.Audio, Motif or None
+        Anything with ``samples`` (shape ``(channels, n)``) and ``sr``; a ready
+        :class:`Motif` is returned as is.
+    seed : int
+        Seeds the stand-in motif when there is no audio.
+
+    Raises
+    ------
+    CoverArtError
+        If ``audio`` is neither an audio object nor a :class:`Motif`.
+    """
+    if audio is None:
+        return synthetic_motif(seed)
+    if isinstance(audio, Motif):
+        return audio
+    samples = getattr(audio, "samples", None)
+    sr = getattr(audio, "sr", None)
+    if samples is None or sr is None:
+        raise CoverArtError(f"audio must be a music.audio.Audio, got {type(audio).__name__}")
+    return motif_from_audio(samples, sr, digest=audio_digest(samples, sr))
