@@ -199,7 +199,7 @@ def prepare_frames(*, traits: Any, audio: Any, stems: Mapping[str, Any] | None =
                ground=ground_image(square_scene, width, height), scene=scene,
                rng_seed=(motif.seed_bits ^ seed) & ((1 << 63) - 1))
     return Frames(stage=st, base=_bases(st, treatment), timeline=tl, treatment=treatment,
-                  orbit=Orbit(st) if treatment == "orbit" else None, cover_sha256=cover_digest)
+                  orbit=Orbit(st, tl.duration) if treatment == "orbit" else None, cover_sha256=cover_digest)
 
 
 def render_video(out: str | os.PathLike[str], *, traits: Any, audio: Any, audio_path: str | os.PathLike[str],

@@ -9,7 +9,8 @@ time, Allen 1977), from which:
   :data:`cover_art.motif.ONSET_FLOOR` so a sustained chord stays near 0;
 * *bands*: low (< 250 Hz), mid (250 Hz–4 kHz) and high (> 4 kHz) energy, each 0 … 1;
 * *spectrum*: ``N_BANDS`` log-spaced bands (40 Hz–16 kHz) in dB, rescaled to 0 … 1;
-* *chroma*: pitch-class energy (Fujishima 1999), each frame summing to 1;
+* *chroma*: pitch-class energy (Fujishima 1999) of a longer (~186 ms) window above 100 Hz,
+  each frame summing to 1;
 * *beat* and *downbeat* pulses: 1 at the first frame at or after each beat (times from
   ``music.traits``), decaying with a time constant of a third of a beat; downbeats are the
   bar phase (of ``meter`` beats) whose beats carry the most low-band onset energy;
@@ -38,6 +39,8 @@ from cover_art.motif import ONSET_FLOOR, WIN
 N_BANDS = 32
 """Log-spaced spectral bands of the timeline (40 Hz … 16 kHz)."""
 LOW_HZ, HIGH_HZ = 250.0, 4000.0
+CHROMA_LOW_HZ = 100.0
+"""Chroma starts where the chroma window resolves semitones (two bins or more apart)."""
 LOOP_S = 1.0
 """Seconds at the end of a looped clip that crossfade into its first frame."""
 RELEASE_S = 0.12
@@ -119,16 +122,21 @@ def _mono(audio: Any) -> tuple[np.ndarray, int]:
     return x.mean(axis=0, dtype=np.float32), int(sr)
 
 
-def _frame_spectra(mono: np.ndarray, sr: int, times: np.ndarray):
+def _frame_spectra(mono: np.ndarray, sr: int, times: np.ndarray, win: int = WIN):
     """Yield ``(rows, |X|)`` for chunks of frames: the magnitude spectrum centred on each time."""
-    pad = WIN // 2
-    x = np.pad(mono, (pad, pad + WIN))
-    window = np.hanning(WIN).astype(np.float32)
+    pad = win // 2
+    x = np.pad(mono, (pad, pad + win))
+    window = np.hanning(win).astype(np.float32)
     centres = np.round(times * sr).astype(np.int64)
     for lo in range(0, times.size, _CHUNK):
         c = centres[lo:lo + _CHUNK]
-        idx = np.clip(c, 0, mono.size)[:, None] + np.arange(WIN)[None, :]
+        idx = np.clip(c, 0, mono.size)[:, None] + np.arange(win)[None, :]
         yield slice(lo, lo + c.size), np.abs(np.fft.rfft(x[idx] * window, axis=1)).astype(np.float32)
+
+
+def _chroma_window(sr: int) -> int:
+    """A power of two near 186 ms: 5.4 Hz bins at 44.1 kHz, finer than a semitone above 100 Hz."""
+    return 1 << max(round(np.log2(0.186 * sr)), 9)
 
 
 def _band_edges(sr: int, n_bands: int) -> np.ndarray:
@@ -147,7 +155,7 @@ def _band_matrix(freqs: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def _chroma_matrix(freqs: np.ndarray) -> np.ndarray:
-    ok = (freqs >= 55.0) & (freqs <= 5_000.0)
+    ok = (freqs >= CHROMA_LOW_HZ) & (freqs <= 5_000.0)
     midi = 69 + 12 * np.log2(np.maximum(freqs, 1e-9) / 440.0)
     pcs = np.mod(np.round(midi), 12).astype(int)
     w = np.exp(-0.5 * ((midi - np.round(midi)) / 0.25) ** 2) * ok
@@ -193,7 +201,6 @@ def _unit(v: np.ndarray, floor: float = 1e-12) -> np.ndarray:
 def _analyse_signal(mono: np.ndarray, sr: int, times: np.ndarray) -> dict[str, np.ndarray]:
     freqs = np.fft.rfftfreq(WIN, 1.0 / sr)
     bands_m = _band_matrix(freqs, _band_edges(sr, N_BANDS))
-    chroma_m = _chroma_matrix(freqs)
     lmh = np.stack([freqs < LOW_HZ, (freqs >= LOW_HZ) & (freqs < HIGH_HZ),
                     freqs >= HIGH_HZ]).astype(np.float32)
     n = times.size
@@ -213,10 +220,12 @@ def _analyse_signal(mono: np.ndarray, sr: int, times: np.ndarray) -> dict[str, n
         hi_flux[first:rows.stop] = d[:, hi_sel].sum(axis=1)
         prev_log = logm[-1:]
         spec_db[rows] = 20 * np.log10(np.maximum(mag @ bands_m.T, 1e-7))
-        p = mag ** 2
-        c = p @ chroma_m.T
+        lmh_e[rows] = (mag ** 2) @ lmh.T
+    cwin = _chroma_window(sr)
+    chroma_m = _chroma_matrix(np.fft.rfftfreq(cwin, 1.0 / sr))
+    for rows, mag in _frame_spectra(mono, sr, times, cwin):
+        c = (mag ** 2) @ chroma_m.T
         chroma[rows] = c / np.maximum(c.sum(axis=1, keepdims=True), 1e-12)
-        lmh_e[rows] = p @ lmh.T
     # RMS level of each frame from its spectrum (Parseval, Hann-weighted): dBFS, −60 … 0 → 0 … 1.
     power = lmh_e.sum(axis=1) / (WIN * np.sum(np.hanning(WIN) ** 2) / 2)
     db = 10 * np.log10(np.maximum(power, 1e-12))

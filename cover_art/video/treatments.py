@@ -183,14 +183,15 @@ def draw_pulse(cv: skia.Canvas, st: Stage, tl: Timeline, k: int, base: skia.Imag
 class Orbit:
     """The ``orbit`` treatment's state: particles and grid fixed at the start from the seed."""
 
-    def __init__(self, st: Stage) -> None:
+    def __init__(self, st: Stage, duration: float) -> None:
         self.st = st
         rng = np.random.default_rng([st.rng_seed, 0x0B17])
         n = int(240 + 360 * st.params.density)
         self.radius = rng.uniform(0.30, 0.70, n)
         self.theta = rng.uniform(0, 2 * math.pi, n)
-        # whole turns over the clip (1…3, either way), so a loop ends where it started
-        self.turns = rng.integers(1, 4, n) * rng.choice([-1, 1], n)
+        # whole turns over the clip (either way, about one every 8 to 16 s), so a loop ends where it started
+        per = max(round(duration / 16.0), 1)
+        self.turns = rng.integers(1, 3, n) * per * rng.choice([-1, 1], n)
         self.wob = rng.uniform(0, 2 * math.pi, n)
         self.pc = np.argmax(rng.multinomial(1, st.motif.chroma_mean, n), axis=1)
         g = int(min(max(round(2 + st.params.rhythm * 2), 4), 8))
