@@ -636,3 +636,38 @@ def get_storage(
     if "/" in spec or spec.startswith((".", "~")):
         return LocalStorage(spec, hidden=hidden)
     raise StorageError(f"unknown storage {spec!r}: use local, local:PATH, kubo, kubo:URL or psa:URL")
+
+
+def storage_for(
+    backend: str,
+    *,
+    path: str | os.PathLike[str] | None = None,
+    url: str | None = None,
+    token: str | None = None,
+    timeout: float | None = None,
+) -> Storage:
+    """A storage backend from its settings (the typed counterpart of :func:`get_storage`).
+
+    Parameters
+    ----------
+    backend : {"local", "kubo", "pinning"}
+        A local content-addressed folder, a kubo RPC endpoint, or an IPFS Pinning Service.
+    path : path-like, optional
+        The local folder (default :func:`default_local_root`).
+    url : str, optional
+        The kubo RPC or pinning service URL (kubo defaults to its local endpoint).
+    token : str, optional
+        Pinning service token; defaults to ``$SONGMINT_PINNING_TOKEN``.
+    timeout : float, optional
+        Seconds per request (remote backends).
+    """
+    options = {} if timeout is None else {"timeout": timeout}
+    if backend == "local":
+        return LocalStorage(path or default_local_root())
+    if backend == "kubo":
+        return KuboStorage(url or DEFAULT_KUBO, **options)
+    if backend == "pinning":
+        if not url:
+            raise StorageError("a pinning service needs its URL, e.g. https://api.pinata.cloud/psa")
+        return PinningServiceStorage(url, token=token or os.environ.get(TOKEN_ENV, ""), **options)
+    raise StorageError(f"unknown storage backend {backend!r}: use local, kubo or pinning")

@@ -35,7 +35,7 @@ COMMANDS: dict[str, str] = {
     "chain": "songmint.chain_commands:chain",
     "contract": "songmint.chain_commands:contract",
     "mint": "songmint.chain_commands:mint",
-    "release": "songmint.release:release",
+    "release": "songmint.release.command:release",
     "preview": "songmint.preview:preview",
     "verify": "songmint.verify:verify",
 }

@@ -108,3 +108,24 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if math.isfinite(value) else "–"
     return str(value)
+
+
+def short(text: str | None, head: int, tail: int) -> str | None:
+    """``bafkreigu…x4lq``: shortened so a summary fits a terminal (files have them in full)."""
+    if not text or len(text) <= head + tail + 1:
+        return text
+    return f"{text[:head]}…{text[-tail:]}"
+
+
+def wide_table(title: str, rows: list[dict[str, Any]]) -> None:
+    """A table on stdout, at least 120 columns wide so ids and hashes are not cut when piped."""
+    import shutil
+
+    table = Table(title=title)
+    for col in rows[0] if rows else ():
+        nowrap = col in ("token id", "metadata CID", "tx", "status", "check")
+        table.add_column(col, no_wrap=nowrap, overflow="ellipsis" if nowrap else "fold")
+    for row in rows:
+        table.add_row(*("–" if v is None else str(v) for v in row.values()))
+    width = max(120, shutil.get_terminal_size((120, 24)).columns)
+    Console(width=width, highlight=False).print(table)

@@ -229,11 +229,13 @@ def _check_render(root: Path, t: dict[str, Any], report: Report) -> None:
             report.bad("re-render", subject, f"the continued audio {src_path} changed since the release")
             return
         stems_dir = Path(source["stems"]) if source.get("stems") else None
-    from songmint.release import render_request
+    from music.engines import Request
+    from music.engines.run import run_request
 
-    take = render_request(
-        req["engine"], req["prompt"], req["seconds"], req["seed"], dict(req["params"]), src_path, stems_dir
+    request = Request(
+        prompt=req["prompt"], seconds=req["seconds"], seed=req["seed"], params=dict(req["params"])
     )
+    take = run_request(req["engine"], request, source=src_path, source_stems=stems_dir)
     audio = take.mix if not req.get("stem") else take.stems[req["stem"]]
     # The pipeline stores takes as float WAV; round-trip the same way before encoding.
     from music.audio import Audio
@@ -290,8 +292,7 @@ def verify(target: str, no_render: bool, no_chain: bool, as_json: bool) -> None:
 
     Exits 0 when everything matches and 3 when anything does not.
     """
-    from songmint.console import output, print_json
-    from songmint.release import wide_table
+    from songmint.console import output, print_json, wide_table
 
     root, only = resolve_target(target)
     report = verify_release(root, only=only, rerender=not no_render, chain=not no_chain)

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from minting.car import verify_car
+from music.thumbnail import preview_clip, representative_start
 from songmint.cli import main
-from songmint.release import Options, preview_clip, representative_start, run_release
+from songmint.release import Options, run_release
 from songmint.spec import load_spec
 from tests import synth
 from tests.release_fixture import make_spec
@@ -88,7 +89,7 @@ def test_metadata_document(released: tuple[Path, Path, str]) -> None:
     assert "SongmintPlayer" in player and "<link" not in player
 
 
-def test_rerun_is_cached_and_identical(released: tuple[Path, Path, str]) -> None:
+def test_rerun_is_cached_and_identical(released: tuple[Path, Path, str], release_cache: Path) -> None:
     spec, out, _ = released
     before = json.loads((out / "manifest.json").read_text())
     # leftovers of an earlier, different spec must not end up in the published tree
@@ -96,7 +97,8 @@ def test_rerun_is_cached_and_identical(released: tuple[Path, Path, str]) -> None
     (out / "assets" / "old-track" / "stale.mp3").write_bytes(b"stale")
     (out / "metadata" / f"{7:064x}.json").write_text("{}")
     lines: list[str] = []
-    after = run_release(spec, Options(out=out, cover_size=256, build_preview=False), log=lines.append)
+    opts = Options(out=out, cover_size=256, build_preview=False, cache_dir=release_cache)
+    after = run_release(spec, opts, log=lines.append)
     assert after["root_cid"] == before["root_cid"]
     assert not (out / "assets" / "old-track").exists() and not (out / "metadata" / f"{7:064x}.json").exists()
     assert [a["sha256"] for a in after["assets"]] == [a["sha256"] for a in before["assets"]]

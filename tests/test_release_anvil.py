@@ -32,11 +32,15 @@ def anvil(tmp_path_factory: pytest.TempPathFactory, release_cache: Path):  # typ
     node.stop()
 
 
-def _run(args: list[str], env: dict[str, str], fault: str | None = None) -> subprocess.CompletedProcess[str]:
-    e = dict(env)
-    if fault:
-        e["SONGMINT_FAULT"] = fault
-    return subprocess.run([str(SONGMINT), *args], env=e, capture_output=True, text=True, timeout=300)
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SONGMINT), *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def _killed(spec: Path, out: Path, env: dict[str, str], fault: str) -> subprocess.CompletedProcess[str]:
+    """The release run in a subprocess that SIGKILLs itself at ``fault`` (tests/release_helper.py)."""
+    cmd = [sys.executable, "-m", "tests.release_helper", str(spec), str(out), "local", fault]
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True, timeout=300)
 
 
 def _supply(url: str, contract: str, token_id: int) -> int:
@@ -65,7 +69,7 @@ def test_killed_release_resumes_without_minting_twice(anvil, tmp_path: Path, mon
     # Killed right after the deploy transaction is broadcast; then, resumed, right after the
     # createBatch is (the 2nd broadcast of that run: the URI prefix comes first).
     for point in ("sent:1", "sent:2"):
-        killed = _run(args, env, fault=point)
+        killed = _killed(spec, out, env, point)
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert not (out / "manifest.json").exists()
     journal = out / ".songmint" / "journal.sqlite"
