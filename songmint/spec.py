@@ -64,6 +64,7 @@ _TRACK_KEYS = {
     "tags",
     "preview_seconds",
     "external_url",
+    "video",
 }
 _DEFAULT_KEYS = _TRACK_KEYS - {"id", "token_id", "title", "file", "stems", "isrc"}
 _GENERATE_KEYS = {"engine", "prompt", "seed", "seconds", "params", "source", "source_stems"}
@@ -130,6 +131,7 @@ class Track:
     tags: tuple[str, ...] = ()
     preview_seconds: float = 30.0
     external_url: str | None = None
+    video: bool = False  # an audio-reactive clip as the token's animation (docs/video.md)
 
     def stem_token_id(self, symbol: str, stem: str) -> int:
         """The token id of stem ``stem`` when stems are tokens of their own."""
@@ -643,6 +645,7 @@ def _track(
         )
         or 30.0,
         external_url=c.string(doc, "external_url", f"{key}.external_url"),
+        video=c.boolean(doc, "video", f"{key}.video", default=False),
     )
 
 
