@@ -59,7 +59,7 @@ def cover_defaults(cover: Path | None) -> dict[str, Any]:
 @click.option("--loop", is_flag=True, help="Make the last frame lead into the first.")
 @click.option("--codec", type=click.Choice(CODECS),
               help="h264 (MP4, AAC) or vp9 (WebM, Opus); default from --out's suffix.")
-@click.option("--crf", type=click.IntRange(0, 63), help="Constant quality (default 20 H.264, 32 VP9).")
+@click.option("--crf", type=click.IntRange(0, 63), help="Constant quality (default 23 H.264, 34 VP9).")
 @click.option("--preset", default="superfast", show_default=True, help="libx264 preset.")
 @click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Encoder threads (fixed, so the bytes do not depend on the machine).")

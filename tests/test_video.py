@@ -16,6 +16,7 @@ import pytest
 import soundfile as sf
 
 from cover_art.video import Encoding, VideoError, analyse, parse_size, render_video
+from cover_art.video.clip import prepare_frames
 from music.audio import Audio
 from songmint.cli import main
 
@@ -162,17 +163,25 @@ def test_orbit_draws_each_style_differently_from_pulse(tmp_path: Path, clip_audi
     assert np.abs(np.diff(fa.astype(int), axis=0)).mean() > 0.05  # and it moves
 
 
-def test_loop_last_frame_leads_into_the_first(tmp_path: Path, clip_audio) -> None:
+@pytest.mark.parametrize("treatment", ["pulse", "orbit"])
+def test_loop_last_frame_leads_into_the_first(clip_audio, treatment: str) -> None:
+    """On the drawn frames (the encoder's noise would hide a seam this small): with --loop the jump
+    from the last frame to the first is no bigger than the steps before it, and much smaller than
+    without."""
+    audio, _, stems = clip_audio
+
     def seam(loop: bool) -> tuple[float, float]:
-        v = _render(tmp_path / f"l{loop}.mp4", clip_audio, treatment="pulse", loop=loop)
-        f = _frames(v.path, SIDE, SIDE).astype(np.int16)
+        fr = prepare_frames(traits=TRAITS, audio=audio, stems=stems, beats=BEATS, size=(SIDE, SIDE), fps=FPS,
+                            seed=1, treatment=treatment, loop=loop)
+        f = np.stack([fr.rgb(k) for k in range(fr.n_frames)]).astype(np.int16)
         steps = np.abs(np.diff(f, axis=0)).mean(axis=(1, 2, 3))
-        return float(np.abs(f[-1] - f[0]).mean()), float(np.median(steps))
+        return float(np.abs(f[-1] - f[0]).mean()), float(np.median(steps[-6:]))
 
     looped, step = seam(True)
     plain, _ = seam(False)
-    # the seam is no bigger than an ordinary step between frames, and well under the unlooped jump
-    assert looped <= 1.5 * step and looped < 0.6 * plain, (looped, step, plain)
+    assert looped <= 1.2 * step and looped < 0.7 * plain, (looped, step, plain)
+    if treatment == "pulse":  # the cover itself holds still: the seam all but vanishes
+        assert looped < 0.1 * plain
 
 
 def test_vertical_and_webm(tmp_path: Path, clip_audio) -> None:

@@ -161,6 +161,13 @@ class Frames:
         else:
             draw_pulse(cv, self.stage, self.timeline, k, self.base)
 
+    def rgb(self, k: int) -> np.ndarray:
+        """Frame ``k`` as an ``(height, width, 3)`` uint8 array (stills, tests)."""
+        buf = np.zeros((self.stage.height, self.stage.width, 4), np.uint8)
+        surface = skia.Surface(buf, colorType=skia.kRGBA_8888_ColorType, alphaType=skia.kPremul_AlphaType)
+        self.draw(surface.getCanvas(), k)
+        return buf[..., :3].copy()
+
 
 def prepare_frames(*, traits: Any, audio: Any, stems: Mapping[str, Any] | None = None,
                    beats: Sequence[float] = (), meter: int = 4,

@@ -9,21 +9,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-import skia
 from PIL import Image
 
 from cover_art.styles import STYLES
 from cover_art.video.clip import prepare_frames
 from cover_art.video.treatments import TREATMENTS
-
-
-def still(frames, k: int) -> np.ndarray:
-    st = frames.stage
-    buf = np.zeros((st.height, st.width, 4), np.uint8)
-    surface = skia.Surface(buf, colorType=skia.kRGBA_8888_ColorType, alphaType=skia.kPremul_AlphaType)
-    frames.draw(surface.getCanvas(), k)
-    return buf[..., :3].copy()
 
 
 def main() -> None:
@@ -52,7 +42,7 @@ def main() -> None:
         for treatment in TREATMENTS:
             fr = prepare_frames(traits=traits, audio=mix, stems=stems, beats=traits.beats, style=style,
                                 treatment=treatment, size=size, fps=fps, max_frames=k + 1)
-            img = Image.fromarray(still(fr, k))
+            img = Image.fromarray(fr.rgb(k))
             tw = args.tile
             row.append(img.resize((tw, round(tw * size[1] / size[0])), Image.Resampling.LANCZOS))
         tiles.append(row)
