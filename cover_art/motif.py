@@ -77,11 +77,25 @@ def audio_digest(samples: np.ndarray, sr: int) -> str:
     return h.hexdigest()
 
 
-def _band_matrix(sr: int) -> np.ndarray:
-    freqs = np.fft.rfftfreq(WIN, 1.0 / sr)
-    edges = np.geomspace(40.0, min(16_000.0, sr / 2 * 0.98), N_BANDS + 1)
-    m = np.zeros((N_BANDS, freqs.size))
-    for b in range(N_BANDS):
+def band_matrix(freqs: np.ndarray, n_bands: int, sr: int) -> np.ndarray:
+    """Averaging weights of ``n_bands`` log-spaced bands (40 Hz … 16 kHz) over FFT bins.
+
+    Parameters
+    ----------
+    freqs : np.ndarray, shape=(bins,)
+        Bin centre frequencies, Hz (``np.fft.rfftfreq``).
+    n_bands : int
+    sr : int
+        Sample rate, Hz (the top edge stays under Nyquist).
+
+    Returns
+    -------
+    np.ndarray, shape=(n_bands, bins)
+        Each row averages the bins of its band (a narrow low band takes its nearest bin).
+    """
+    edges = np.geomspace(40.0, min(16_000.0, sr / 2 * 0.98), n_bands + 1)
+    m = np.zeros((n_bands, freqs.size))
+    for b in range(n_bands):
         sel = (freqs >= edges[b]) & (freqs < edges[b + 1])
         if not sel.any():  # narrow low bands: take the nearest bin
             sel = np.zeros_like(freqs, dtype=bool)
@@ -90,9 +104,15 @@ def _band_matrix(sr: int) -> np.ndarray:
     return m
 
 
-def _chroma_matrix(sr: int) -> np.ndarray:
-    freqs = np.fft.rfftfreq(WIN, 1.0 / sr)
-    ok = (freqs >= 55.0) & (freqs <= 5_000.0)
+def chroma_matrix(freqs: np.ndarray, *, low_hz: float = 55.0) -> np.ndarray:
+    """Weights folding FFT bins from ``low_hz`` to 5 kHz onto the 12 pitch classes (Fujishima 1999).
+
+    Returns
+    -------
+    np.ndarray, shape=(12, bins)
+        A Gaussian weight (σ = ¼ semitone) on each bin's distance to its nearest semitone.
+    """
+    ok = (freqs >= low_hz) & (freqs <= 5_000.0)
     midi = 69 + 12 * np.log2(np.maximum(freqs, 1e-9) / 440.0)
     pcs = np.mod(np.round(midi), 12).astype(int)
     # A Gaussian weight on the distance to the nearest semitone keeps between-note bins quiet.
@@ -147,12 +167,13 @@ def motif_from_audio(samples: np.ndarray, sr: int, *, digest: str | None = None)
     spec_b = np.abs(np.fft.rfft(mono[idx + hop] * window, axis=1))
     flux = np.maximum(np.log1p(100 * spec_b) - np.log1p(100 * spec_a), 0).sum(axis=1)
 
-    bands = spec_a @ _band_matrix(sr).T
+    freqs = np.fft.rfftfreq(WIN, 1.0 / sr)
+    bands = spec_a @ band_matrix(freqs, N_BANDS, sr).T
     db = 20 * np.log10(np.maximum(bands, 1e-7))
     top = db.max()
     spectrum = np.clip((db - (top - 80.0)) / 80.0, 0, 1)
 
-    chroma = (spec_a ** 2) @ _chroma_matrix(sr).T
+    chroma = (spec_a ** 2) @ chroma_matrix(freqs).T
     chroma = chroma / np.maximum(chroma.sum(axis=1, keepdims=True), 1e-12)
 
     def unit(v: np.ndarray) -> np.ndarray:

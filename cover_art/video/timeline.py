@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from cover_art.errors import CoverArtError
-from cover_art.motif import ONSET_FLOOR, WIN
+from cover_art.motif import ONSET_FLOOR, WIN, band_matrix, chroma_matrix
 
 N_BANDS = 32
 """Log-spaced spectral bands of the timeline (40 Hz … 16 kHz)."""
@@ -139,31 +139,6 @@ def _chroma_window(sr: int) -> int:
     return 1 << max(round(np.log2(0.186 * sr)), 9)
 
 
-def _band_edges(sr: int, n_bands: int) -> np.ndarray:
-    return np.geomspace(40.0, min(16_000.0, sr / 2 * 0.98), n_bands + 1)
-
-
-def _band_matrix(freqs: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    m = np.zeros((edges.size - 1, freqs.size), np.float32)
-    for b in range(edges.size - 1):
-        sel = (freqs >= edges[b]) & (freqs < edges[b + 1])
-        if not sel.any():
-            sel = np.zeros_like(freqs, dtype=bool)
-            sel[np.argmin(np.abs(freqs - np.sqrt(edges[b] * edges[b + 1])))] = True
-        m[b, sel] = 1.0 / sel.sum()
-    return m
-
-
-def _chroma_matrix(freqs: np.ndarray) -> np.ndarray:
-    ok = (freqs >= CHROMA_LOW_HZ) & (freqs <= 5_000.0)
-    midi = 69 + 12 * np.log2(np.maximum(freqs, 1e-9) / 440.0)
-    pcs = np.mod(np.round(midi), 12).astype(int)
-    w = np.exp(-0.5 * ((midi - np.round(midi)) / 0.25) ** 2) * ok
-    m = np.zeros((12, freqs.size), np.float32)
-    m[pcs[ok], np.nonzero(ok)[0]] = w[ok]
-    return m
-
-
 def _ballistic(level: np.ndarray, fps: float, release_s: float = RELEASE_S) -> np.ndarray:
     """Instant attack, exponential release: a VU-like follower of a 0 … 1 curve."""
     out = np.empty_like(level)
@@ -200,7 +175,7 @@ def _unit(v: np.ndarray, floor: float = 1e-12) -> np.ndarray:
 
 def _analyse_signal(mono: np.ndarray, sr: int, times: np.ndarray) -> dict[str, np.ndarray]:
     freqs = np.fft.rfftfreq(WIN, 1.0 / sr)
-    bands_m = _band_matrix(freqs, _band_edges(sr, N_BANDS))
+    bands_m = band_matrix(freqs, N_BANDS, sr).astype(np.float32)
     lmh = np.stack([freqs < LOW_HZ, (freqs >= LOW_HZ) & (freqs < HIGH_HZ),
                     freqs >= HIGH_HZ]).astype(np.float32)
     n = times.size
@@ -222,7 +197,7 @@ def _analyse_signal(mono: np.ndarray, sr: int, times: np.ndarray) -> dict[str, n
         spec_db[rows] = 20 * np.log10(np.maximum(mag @ bands_m.T, 1e-7))
         lmh_e[rows] = (mag ** 2) @ lmh.T
     cwin = _chroma_window(sr)
-    chroma_m = _chroma_matrix(np.fft.rfftfreq(cwin, 1.0 / sr))
+    chroma_m = chroma_matrix(np.fft.rfftfreq(cwin, 1.0 / sr), low_hz=CHROMA_LOW_HZ).astype(np.float32)
     for rows, mag in _frame_spectra(mono, sr, times, cwin):
         c = (mag ** 2) @ chroma_m.T
         chroma[rows] = c / np.maximum(c.sum(axis=1, keepdims=True), 1e-12)
