@@ -271,3 +271,20 @@ def test_bad_suffix_and_failing_ffmpeg_leave_nothing(tmp_path: Path, clip_audio)
         render_video(tmp_path / "clip.mp4", traits=TRAITS, audio=audio, audio_path=garbage, size=(SIDE, SIDE),
                      fps=FPS)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.wav"]
+
+
+def test_timeline_does_not_depend_on_the_blas_thread_count() -> None:
+    """A threaded BLAS sums in a thread-dependent order; the timeline must not (12 s of noise:
+    with ``@`` the digests differed between OMP_NUM_THREADS=1 and 2)."""
+    import os
+    import sys
+
+    code = ("import numpy as np; from cover_art.video import analyse; from music.audio import Audio; "
+            "x = (np.random.default_rng(0).standard_normal((2, 44100 * 12)) * 0.1).astype(np.float32); "
+            "print(analyse(Audio(x, 44100), fps=30.0).digest())")
+    digests = set()
+    for n in ("1", "2"):
+        env = {**os.environ, "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
+        digests.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                   check=True).stdout.strip())
+    assert len(digests) == 1

@@ -139,6 +139,13 @@ def _chroma_window(sr: int) -> int:
     return 1 << max(round(np.log2(0.186 * sr)), 9)
 
 
+def _dot(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``x @ m.T`` by numpy's own einsum loops, not BLAS: a threaded BLAS sums in an order that
+    depends on its thread count, and the frames must not (measured: OpenBLAS with 1 vs 2 threads
+    changed the timeline's float32 band levels in the last bits)."""
+    return np.einsum("fk,bk->fb", x, m)
+
+
 def _ballistic(level: np.ndarray, fps: float, release_s: float = RELEASE_S) -> np.ndarray:
     """Instant attack, exponential release: a VU-like follower of a 0 … 1 curve."""
     out = np.empty_like(level)
@@ -194,12 +201,12 @@ def _analyse_signal(mono: np.ndarray, sr: int, times: np.ndarray) -> dict[str, n
         flux[first:rows.stop] = d.sum(axis=1)
         hi_flux[first:rows.stop] = d[:, hi_sel].sum(axis=1)
         prev_log = logm[-1:]
-        spec_db[rows] = 20 * np.log10(np.maximum(mag @ bands_m.T, 1e-7))
-        lmh_e[rows] = (mag ** 2) @ lmh.T
+        spec_db[rows] = 20 * np.log10(np.maximum(_dot(mag, bands_m), 1e-7))
+        lmh_e[rows] = _dot(mag ** 2, lmh)
     cwin = _chroma_window(sr)
     chroma_m = chroma_matrix(np.fft.rfftfreq(cwin, 1.0 / sr), low_hz=CHROMA_LOW_HZ).astype(np.float32)
     for rows, mag in _frame_spectra(mono, sr, times, cwin):
-        c = (mag ** 2) @ chroma_m.T
+        c = _dot(mag ** 2, chroma_m)
         chroma[rows] = c / np.maximum(c.sum(axis=1, keepdims=True), 1e-12)
     # RMS level of each frame from its spectrum (Parseval, Hann-weighted): dBFS, −60 … 0 → 0 … 1.
     power = lmh_e.sum(axis=1) / (WIN * np.sum(np.hanning(WIN) ** 2) / 2)
@@ -238,7 +245,7 @@ def _chords(chroma: np.ndarray, fps: float, grid: np.ndarray, n: int) -> tuple[n
             root[a:b] = max(current, 0) % 12
             continue
         z = (prof - prof.mean()) / prof.std()
-        scores = _TRIADS @ z / 12.0
+        scores = _dot(z[None, :], _TRIADS)[0] / 12.0
         best = int(np.argmax(scores))
         if current < 0:
             current = best
