@@ -57,17 +57,22 @@ def render_from_release(
     Returns the :class:`cover_art.video.Video`.
     """
     from cover_art.video import Encoding, render_video
+    from music.traits import extract
 
     mix_path = root / paths["lossless"]
+    mix = load(mix_path)
+    # Beat times are not in the published traits (too long for metadata): measured again from the
+    # FLAC, deterministically, by the release and by verify alike.
+    beats = traits.get("beats") or extract(mix).beats
     stems = {r.split(":", 1)[1]: load(root / p) for r, p in paths.items() if r.startswith("stem_lossless:")}
     enc = params["encoding"]
     return render_video(
         dest,
         traits=traits,
-        audio=load(mix_path),
+        audio=mix,
         audio_path=mix_path,
         stems=stems,
-        beats=traits.get("beats") or (),
+        beats=beats,
         meter=params["meter"],
         cover=root / paths["cover"],
         style=params["style"],
