@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cover_art.engines import style_names
+from cover_art.engines import get_engine, style_names
 from cover_art.video import CODECS, FORMATS, TREATMENTS
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
@@ -87,6 +87,9 @@ def video(source: Path, cover_path: Path | None, style: str | None, seed: int | 
     defaults = cover_defaults(cover_path)
     style = style or defaults.get("style") or "flow"
     seed = seed if seed is not None else int(defaults.get("seed", 0))
+    if cover_path is None and "model" in get_engine(style).options:
+        raise SongmintError(f"--style {style} draws with a model: make the cover with `songmint cover "
+                            f"--style {style}` and pass it with --cover")
     encoding = Encoding(codec=codec or suffix_codec, crf=crf, preset=preset, threads=threads)
     mix, mix_path, stems = load_source(source)
     out_ = output()

@@ -251,6 +251,7 @@ def test_cli_renders_a_take_folder(tmp_path: Path, runner, clip_audio) -> None:
     (["{wav}", "--size", "161x160"], "even"),
     (["{wav}", "--size", "32x32"], "64"),
     (["{wav}", "--cover", "nope.png"], "--cover nope.png does not exist"),
+    (["{wav}", "--style", "diffusion"], "pass it with --cover"),
 ])
 def test_bad_input_is_one_line_and_leaves_nothing(tmp_path: Path, runner, clip_audio, args, message) -> None:
     out = tmp_path / "clip.mp4"
