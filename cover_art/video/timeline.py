@@ -304,7 +304,9 @@ def analyse(audio: Any, *, fps: float, n_frames: int | None = None, beats: Seque
     a = _analyse_signal(mono, sr, times)
     onsets = np.minimum(a["flux"] / max(float(a["flux"].max()), ONSET_FLOOR), 1.0)
     loud = _ballistic(a["level"], fps)
-    beats_arr = np.asarray(sorted(float(b) for b in beats if np.isfinite(b)), dtype=np.float64)
+    # to the microsecond: beat trackers built on a threaded BLAS (music.traits) move beats in the last
+    # bits with the thread count, and the frames must not follow
+    beats_arr = np.round(np.asarray(sorted(float(b) for b in beats if np.isfinite(b)), dtype=np.float64), 6)
     beat_s = float(np.median(np.diff(beats_arr))) if beats_arr.size >= 2 else 0.5
     if beats_arr.size == 0:  # no pulse: let the strongest onsets stand in for beats
         peak = (onsets >= np.roll(onsets, 1)) & (onsets >= np.roll(onsets, -1))
