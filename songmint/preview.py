@@ -215,6 +215,9 @@ def build_preview(release_dir: str | os.PathLike[str], *, out: str | os.PathLike
         }
         (tmp / "data").mkdir()
         (tmp / "data" / "release.js").write_text(f"window.SONGMINT_RELEASE = {_script_json(data)};\n")
+        from songmint.mint_page import add_mint_page  # the Collect panel, where the release sells
+
+        add_mint_page(tmp, manifest, root)
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(tmp, dest)

@@ -29,7 +29,7 @@ class Cover:
 
 def _draw(t: Token, a: Analysis, cache: Cache, size: int) -> tuple[Cover, bool]:
     style = t.track.cover_style
-    traits = {**a.traits, **a.facts.as_traits()}
+    traits = a.shown
     key = content_hash(
         "cover",
         json.dumps(traits, sort_keys=True),

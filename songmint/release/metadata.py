@@ -67,8 +67,9 @@ def prune(out: Path, keep: set[str]) -> None:
 def attributes(t: Token, a: Analysis) -> list[dict[str, Any]]:
     """OpenSea attributes: the shown traits, then artist, genre, stem and edition cap."""
     out: list[dict[str, Any]] = []
+    traits = a.shown
     for k, (label, _unit) in st.TRAIT_LABELS.items():
-        v = a.traits.get(k)
+        v = traits.get(k)
         if v is None or isinstance(v, dict | list) or k in ("sample_rate", "channels"):
             continue
         attr: dict[str, Any] = {"trait_type": label, "value": v}
@@ -133,7 +134,8 @@ def token_document(
         "track_id": t.track.id,
         "kind": t.kind,
         "stem": t.stem,
-        "musical_key": a.traits.get("key"),
+        "musical_key": facts.key,
+        "musical_facts": facts.record(),
         "traits": a.traits,
         "rarity": a.rarity,
         "cover": cover.params,

@@ -36,6 +36,7 @@ from songmint.release.manifest import build_manifest
 from songmint.release.metadata import write_metadata
 from songmint.release.options import Log, Options
 from songmint.release.publish import publish
+from songmint.release.sales import configure_sales
 from songmint.release.tokens import load_tokens
 from songmint.release.videos import render_videos
 from songmint.release.views import token_entry
@@ -109,7 +110,10 @@ def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
         chain = ChainResult(plan=plan(spec, tokens, published, sender, opts, log))
     else:
         chain = timer.run("chain", mint, spec, tokens, published, sender, opts, out, log)
+    sales = timer.run("sales", configure_sales, spec, tokens, published, chain, sender, opts, out, log)
     manifest = build_manifest(spec, tokens, entries, files, metadata, published, chain, out)
+    if sales.sales or sales.split:
+        manifest["sales"] = sales.to_manifest()
     manifest["timings_s"] = {k: round(v, 3) for k, v in timer.timings.items()}
     manifest["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
     write_atomic(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
