@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "models": "songmint.models_commands:models",
     "traits": "songmint.traits_command:traits",
     "cover": "songmint.cover_command:cover",
+    "video": "songmint.video_command:video",
     "chain": "songmint.chain_commands:chain",
     "contract": "songmint.chain_commands:contract",
     "mint": "songmint.chain_commands:mint",

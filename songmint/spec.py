@@ -70,6 +70,7 @@ _TRACK_KEYS = {
     "key",
     "mood",
     "sale",
+    "video",
 }
 _DEFAULT_KEYS = _TRACK_KEYS - {"id", "token_id", "title", "file", "stems", "isrc", "bpm", "key"}
 _GENERATE_KEYS = {"engine", "prompt", "seed", "seconds", "params", "source", "source_stems"}
@@ -140,6 +141,7 @@ class Track:
     key: str | None = None  # declared key, spelled as written ("Bb major")
     mood: str | None = None  # declared mood word(s): published instead of the measured mood
     sale: SaleTerms | None = None  # [tracks.sale] over [defaults.sale]: the token's primary sale
+    video: bool = False  # an audio-reactive clip as the token's animation (docs/video.md)
 
     def stem_token_id(self, symbol: str, stem: str) -> int:
         """The token id of stem ``stem`` when stems are tokens of their own."""
@@ -661,6 +663,7 @@ def _track(
         sale=parse_sale(doc["sale"], f"{key}.sale", base, c.fail, check_files=check_files)
         if "sale" in doc
         else None,
+        video=c.boolean(doc, "video", f"{key}.video", default=False),
     )
 
 

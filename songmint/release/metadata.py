@@ -93,9 +93,19 @@ def attributes(t: Token, a: Analysis) -> list[dict[str, Any]]:
 
 
 def token_document(
-    t: Token, a: Analysis, cover: Cover, assets: list[Asset], cids: dict[str, str], spec: ReleaseSpec
+    t: Token,
+    a: Analysis,
+    cover: Cover,
+    assets: list[Asset],
+    cids: dict[str, str],
+    spec: ReleaseSpec,
+    video: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A token's metadata JSON (validated by :func:`minting.metadata.build_token_metadata`)."""
+    """A token's metadata JSON (validated by :func:`minting.metadata.build_token_metadata`).
+
+    ``animation_url`` is the token's video when it has one (``video``: its ``properties.video``
+    record), the HTML player then in ``properties.player``; otherwise the player (docs/video.md).
+    """
     ipfs = {x.role: x.uri for x in assets}
     player = next(x for x in assets if x.role == "player")
     # The player links to its audio by relative URL, so it is addressed inside its folder.
@@ -129,6 +139,8 @@ def token_document(
         "traits": a.traits,
         "rarity": a.rarity,
         "cover": cover.params,
+        "video": video,
+        "player": player_uri if "video" in ipfs else None,
         "collection": {"name": spec.collection.name, "symbol": spec.collection.symbol},
         "editions": {"cap": t.editions.cap},
         "songmint": __version__,
@@ -138,7 +150,7 @@ def token_document(
         description=t.track.description or f"{t.title} by {t.track.artist}, from {spec.collection.name}.",
         assets=assets,
         image=ipfs["cover"],
-        animation_url=player_uri,
+        animation_url=ipfs.get("video", player_uri),
         external_url=t.track.external_url or spec.collection.external_link,
         attributes=attributes(t, a),
         properties={k: v for k, v in properties.items() if v is not None},
@@ -179,6 +191,7 @@ def write_metadata(
     *,
     sender: str | None,
     log: Log,
+    videos: dict[int, dict[str, Any]] | None = None,
 ) -> Metadata:
     """Stage 5: hash every asset, write each token's JSON and ``collection.json``."""
     c = spec.collection
@@ -204,7 +217,9 @@ def write_metadata(
                 raise SongmintError(f"{rel}: CID mismatch between file and folder import; please report it")
             assets[t.id].append(asset)
         rel = metadata_path(t.id)
-        raw = dumps_metadata(token_document(t, analyses[t.id], covers[t.id], assets[t.id], cids, spec))
+        video = (videos or {}).get(t.id)
+        doc = token_document(t, analyses[t.id], covers[t.id], assets[t.id], cids, spec, video)
+        raw = dumps_metadata(doc)
         write_atomic(out / rel, raw)
         digests[rel] = hashlib.sha256(raw).hexdigest()
         announce(log, 5, t.slug)

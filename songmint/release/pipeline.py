@@ -38,6 +38,7 @@ from songmint.release.options import Log, Options
 from songmint.release.publish import publish
 from songmint.release.sales import configure_sales
 from songmint.release.tokens import load_tokens
+from songmint.release.videos import render_videos
 from songmint.release.views import token_entry
 from songmint.spec import ReleaseSpec, load_spec
 
@@ -94,8 +95,13 @@ def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
     covers = timer.run("cover", draw_covers, tokens, analyses, cache, size=opts.cover_size, log=log)
     entries = {t.id: token_entry(t, analyses[t.id]) for t in tokens}
     files = timer.run("encode", write_assets, tokens, analyses, covers, entries, out, cache, log)
+    files, videos = timer.run(
+        "video", render_videos, tokens, analyses, files, out, cache, size=opts.video_size, fps=opts.video_fps,
+        log=log,
+    )
     metadata = timer.run(
-        "metadata", write_metadata, tokens, analyses, covers, files, spec, out, sender=sender.address, log=log
+        "metadata", write_metadata, tokens, analyses, covers, files, spec, out, sender=sender.address,
+        log=log, videos=videos,
     )
     published = timer.run(
         "store", publish, out, spec.storage, label=f"{spec.collection.symbol} release", log=log
