@@ -134,6 +134,8 @@ def verify_release(
     if rerender:
         for t in tokens:
             _check_render(release_dir, t, report)
+            if "video" in t.get("assets", {}):
+                _check_video(release_dir, t, report)
     if chain:
         _check_chain(manifest, tokens, report)
     return report
@@ -247,6 +249,26 @@ def _check_render(root: Path, t: dict[str, Any], report: Report) -> None:
         report.ok("re-render", subject, f"{req['engine']} seed {req['seed']}: identical FLAC bytes")
     else:
         report.bad("re-render", subject, f"{req['engine']} seed {req['seed']} renders different audio")
+
+
+def _check_video(root: Path, t: dict[str, Any], report: Report) -> None:
+    """Render the token's clip again from the release's own files and its ``properties.video``."""
+    from songmint.release.videos import render_from_release
+
+    props = json.loads((root / t["metadata_path"]).read_text()).get("properties", {})
+    params, rel = props.get("video"), t["assets"]["video"]
+    if not params:
+        report.bad("video", rel, "the metadata has no properties.video to render it from")
+        return
+    with tempfile.TemporaryDirectory(prefix=".verify.", dir=root) as tmp:
+        traits = {**props["traits"], **params["facts"]}
+        v = render_from_release(root, t["assets"], traits, params, Path(tmp) / "v.mp4")
+    if v.sha256 == _sha256(root / rel):
+        report.ok("video", rel, f"re-rendered: identical bytes ({v.n_frames} frames)")
+    elif v.frames_sha256 == params.get("frames_sha256"):
+        report.ok("video", rel, "re-rendered: identical frames (the file differs: another ffmpeg build?)")
+    else:
+        report.bad("video", rel, "renders different frames from the release's files")
 
 
 def _check_chain(manifest: dict[str, Any], tokens: list[dict[str, Any]], report: Report) -> None:

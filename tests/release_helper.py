@@ -9,25 +9,11 @@ deploy, ``sent:2`` the URI prefix, ``sent:3`` the first createBatch.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from songmint.release import Options, run_release
-
-
-def kill_at(fault: str) -> Callable[[str], None]:
-    point, _, nth = fault.partition(":")
-    seen = {"n": 0}
-
-    def checkpoint(name: str) -> None:
-        if name == point:
-            seen["n"] += 1
-            if seen["n"] == int(nth or 1):
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    return checkpoint
+from tests.chain_helper import kill_at_checkpoint
 
 
 def main(argv: list[str]) -> None:
@@ -38,7 +24,7 @@ def main(argv: list[str]) -> None:
         cover_size=256,
         build_preview=False,
         cache_dir=Path(os.environ["SONGMINT_CACHE_DIR"]) if os.environ.get("SONGMINT_CACHE_DIR") else None,
-        checkpoint=kill_at(fault),
+        checkpoint=kill_at_checkpoint(fault),
     )
     run_release(spec, opts, log=lambda m: print(m, file=sys.stderr))
 

@@ -126,3 +126,41 @@ def test_killed_release_resumes_without_minting_twice(anvil, tmp_path: Path, mon
     assert checked.exit_code == 0, checked.output
     rows = json.loads(checked.stdout)["rows"]
     assert sum(r["check"] == "on chain" and r["status"] == "ok" for r in rows) == len(m["tokens"])
+
+
+def test_keystore_account_is_the_published_royalty_receiver(anvil, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The account that deploys (from a keystore, its password asked by the prompt) is the one
+    collection.json names as fee recipient and the one royaltyInfo returns on chain."""
+    import secrets
+
+    from eth_account import Account
+
+    from minting.chain import write_keystore
+
+    node, data = anvil
+    for key, value in (("SONGMINT_ANVIL_PORT", str(node.port)), ("SONGMINT_DATA_DIR", str(data))):
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SONGMINT_KEYSTORE_PASSWORD", raising=False)
+    monkeypatch.delenv("SONGMINT_PRIVATE_KEY", raising=False)
+    key = "0x" + secrets.token_hex(32)
+    address = Account.from_key(key).address
+    keystore = write_keystore(tmp_path / "key.json", key, "pw", iterations=2)
+    rpc(node.url, "anvil_setBalance", [address, hex(10**21)])
+    asked: list[str] = []
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        return "pw"
+
+    spec = make_spec(tmp_path / "spec")
+    opts = Options(out=tmp_path / "out", network="local", cover_size=256, build_preview=False,
+                   keystore=keystore, password_prompt=prompt)
+    m = run_release(spec, opts)
+    assert len(asked) == 1 and "key.json" in asked[0]  # asked once, before any work
+    assert m["chain"]["account"] == address
+    collection = json.loads((tmp_path / "out" / "collection.json").read_text())
+    assert collection["fee_recipient"] == address and collection["seller_fee_basis_points"] == 250
+    selector = "2a55205a"  # royaltyInfo(uint256,uint256)
+    call = "0x" + selector + f"{m['tokens'][0]['id']:064x}" + f"{10_000:064x}"
+    answer = rpc(node.url, "eth_call", [{"to": m["chain"]["contract"], "data": call}, "latest"])
+    assert int(answer[2:66], 16) == int(address, 16) and int(answer[66:130], 16) == 250

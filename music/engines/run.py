@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from music.engines import Request, Take, get_engine, require
+from music.engines.finish import finish_settings, finish_take
 from music.takes import load_mix_and_stems
 
 __all__ = ["run_request"]
@@ -23,7 +24,13 @@ def run_request(
     source_stems: str | os.PathLike[str] | None = None,
     **engine_options: Any,
 ) -> Take:
-    """``engine.generate(request)``, or ``engine.continue_(source, request, stems=…)`` with a source.
+    """``engine.generate(request)``, or ``engine.continue_(source, request, stems=…)`` with a source,
+    then finished as the CLI finishes it (:func:`music.engines.finish.finish_settings`: neural takes
+    mastered, with measured tempo and key; the composer finishes its own).
+
+    ``request.params["model"]`` names the weights of a neural engine (a name, a Hugging Face id in
+    the local cache, or a folder); the remaining finishing keys (``lufs``, ``bpm``, ``key``,
+    ``loop``, ``stems``) are taken out for the finishing step.
 
     Parameters
     ----------
@@ -41,8 +48,16 @@ def run_request(
     EngineError
         For an unknown engine or one that cannot do the operation (naming those that can).
     """
+    params = dict(request.params)
+    model = params.pop("model", None)
+    if model is not None:
+        engine_options["model"] = model
     engine = get_engine(engine_name, **engine_options)
+    finishing = finish_settings(engine, params)
+    request = Request(prompt=request.prompt, seconds=request.seconds, seed=request.seed, params=params)
     if source is None:
-        return require(engine, "generate")(request)
-    audio, stems = load_mix_and_stems(source, source_stems)
-    return require(engine, "continue_")(audio, request, stems=stems or None)
+        take = require(engine, "generate")(request)
+    else:
+        audio, stems = load_mix_and_stems(source, source_stems)
+        take = require(engine, "continue_")(audio, request, stems=stems or None)
+    return take if finishing is None else finish_take(take, finishing)

@@ -36,7 +36,7 @@ class TokenFiles:
 
     def duration(self, t: Token, role: str) -> float | None:
         """Seconds of audio behind ``role`` (None for non-audio roles)."""
-        if role in ("mix", "lossless") or role.startswith(("stem:", "stem_lossless:")):
+        if role in ("mix", "lossless", "video") or role.startswith(("stem:", "stem_lossless:")):
             return round(t.audio.duration, 3)
         if role == "preview":
             return round(min(t.audio.duration, t.track.preview_seconds), 3)

@@ -29,7 +29,7 @@ class Cover:
 
 
 def _key(t: Token, a: Analysis, size: int) -> tuple[str, dict[str, Any]]:
-    traits = {**a.traits, **a.facts.as_traits()}
+    traits = a.shown
     key = content_hash(
         "cover",
         json.dumps(traits, sort_keys=True),

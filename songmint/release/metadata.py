@@ -67,8 +67,9 @@ def prune(out: Path, keep: set[str]) -> None:
 def attributes(t: Token, a: Analysis) -> list[dict[str, Any]]:
     """OpenSea attributes: the shown traits, then artist, genre, stem and edition cap."""
     out: list[dict[str, Any]] = []
+    traits = a.shown
     for k, (label, _unit) in st.TRAIT_LABELS.items():
-        v = a.traits.get(k)
+        v = traits.get(k)
         if v is None or isinstance(v, dict | list) or k in ("sample_rate", "channels"):
             continue
         attr: dict[str, Any] = {"trait_type": label, "value": v}
@@ -92,9 +93,19 @@ def attributes(t: Token, a: Analysis) -> list[dict[str, Any]]:
 
 
 def token_document(
-    t: Token, a: Analysis, cover: Cover, assets: list[Asset], cids: dict[str, str], spec: ReleaseSpec
+    t: Token,
+    a: Analysis,
+    cover: Cover,
+    assets: list[Asset],
+    cids: dict[str, str],
+    spec: ReleaseSpec,
+    video: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A token's metadata JSON (validated by :func:`minting.metadata.build_token_metadata`)."""
+    """A token's metadata JSON (validated by :func:`minting.metadata.build_token_metadata`).
+
+    ``animation_url`` is the token's video when it has one (``video``: its ``properties.video``
+    record), the HTML player then in ``properties.player``; otherwise the player (docs/video.md).
+    """
     ipfs = {x.role: x.uri for x in assets}
     player = next(x for x in assets if x.role == "player")
     # The player links to its audio by relative URL, so it is addressed inside its folder.
@@ -123,10 +134,13 @@ def token_document(
         "track_id": t.track.id,
         "kind": t.kind,
         "stem": t.stem,
-        "musical_key": a.traits.get("key"),
+        "musical_key": facts.key,
+        "musical_facts": facts.record(),
         "traits": a.traits,
         "rarity": a.rarity,
         "cover": cover.params,
+        "video": video,
+        "player": player_uri if "video" in ipfs else None,
         "collection": {"name": spec.collection.name, "symbol": spec.collection.symbol},
         "editions": {"cap": t.editions.cap},
         "songmint": __version__,
@@ -136,7 +150,7 @@ def token_document(
         description=t.track.description or f"{t.title} by {t.track.artist}, from {spec.collection.name}.",
         assets=assets,
         image=ipfs["cover"],
-        animation_url=player_uri,
+        animation_url=ipfs.get("video", player_uri),
         external_url=t.track.external_url or spec.collection.external_link,
         attributes=attributes(t, a),
         properties={k: v for k, v in properties.items() if v is not None},
@@ -145,10 +159,26 @@ def token_document(
     )
 
 
-def royalty_receiver(spec: ReleaseSpec, sender: str | None) -> str | None:
-    """Who receives royalties: the spec's receiver, else (with a royalty) the releasing account."""
+def planned_split(spec: ReleaseSpec) -> str | None:
+    """The address of the release's split (``[collection.splits]``), known before it exists: a
+    clone at a CREATE2 address of the factory (:func:`minting.chain.deployments.split_address`)."""
     c = spec.collection
-    return c.royalty_receiver or (sender if c.royalty_bps else None)
+    if not c.splits:
+        return None
+    from minting.chain import deployments
+    from minting.chain.artifacts import load_artifact
+
+    factory = deployments.factory_address(bytes.fromhex(load_artifact("SongmintFactory").bytecode[2:]))
+    return deployments.split_address(factory, [a for a, _ in c.splits], [b for _, b in c.splits])
+
+
+def royalty_receiver(spec: ReleaseSpec, sender: str | None) -> str | None:
+    """Who receives royalties: the release's split, else the spec's receiver, else (with a royalty)
+    the releasing account — as ``collection.json`` publishes it and the contract is deployed with."""
+    c = spec.collection
+    if not c.royalty_bps:
+        return c.royalty_receiver
+    return planned_split(spec) or c.royalty_receiver or sender
 
 
 def write_metadata(
@@ -161,6 +191,7 @@ def write_metadata(
     *,
     sender: str | None,
     log: Log,
+    videos: dict[int, dict[str, Any]] | None = None,
 ) -> Metadata:
     """Stage 5: hash every asset, write each token's JSON and ``collection.json``."""
     c = spec.collection
@@ -186,7 +217,9 @@ def write_metadata(
                 raise SongmintError(f"{rel}: CID mismatch between file and folder import; please report it")
             assets[t.id].append(asset)
         rel = metadata_path(t.id)
-        raw = dumps_metadata(token_document(t, analyses[t.id], covers[t.id], assets[t.id], cids, spec))
+        video = (videos or {}).get(t.id)
+        doc = token_document(t, analyses[t.id], covers[t.id], assets[t.id], cids, spec, video)
+        raw = dumps_metadata(doc)
         write_atomic(out / rel, raw)
         digests[rel] = hashlib.sha256(raw).hexdigest()
         announce(log, 5, t.slug)

@@ -28,6 +28,8 @@ class Options:
     dry_run: bool = False
     yes: bool = False
     cover_size: int = COVER_SIZE
+    video_size: tuple[int, int] = (1080, 1080)  # clips of tracks with `video = true` (docs/video.md)
+    video_fps: float = 30.0
     keystore: Path | None = None  # encrypted key file; password from $SONGMINT_KEYSTORE_PASSWORD or a prompt
     build_preview: bool = True
     cache_dir: Path | None = None  # default OUT/.cache; --cache-dir ($SONGMINT_CACHE_DIR) shares one

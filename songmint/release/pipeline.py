@@ -36,8 +36,10 @@ from songmint.release.manifest import build_manifest
 from songmint.release.metadata import write_metadata
 from songmint.release.options import Log, Options
 from songmint.release.publish import publish
+from songmint.release.sales import configure_sales
 from songmint.release.tasks import Tasks
 from songmint.release.tokens import load_tokens
+from songmint.release.videos import render_videos
 from songmint.release.views import token_entry
 from songmint.spec import ReleaseSpec, load_spec
 
@@ -105,8 +107,13 @@ def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
             f"{len(tasks.failed)} of {len(spec.tracks)} tracks failed ({why}); nothing was published; "
             "fix them and run again (finished tracks are cached)"
         )
+    files, videos = timer.run(
+        "video", render_videos, tokens, analyses, files, out, cache, size=opts.video_size, fps=opts.video_fps,
+        log=log,
+    )
     metadata = timer.run(
-        "metadata", write_metadata, tokens, analyses, covers, files, spec, out, sender=sender.address, log=log
+        "metadata", write_metadata, tokens, analyses, covers, files, spec, out, sender=sender.address,
+        log=log, videos=videos,
     )
     published = timer.run(
         "store", publish, out, spec.storage, label=f"{spec.collection.symbol} release", log=log
@@ -115,7 +122,10 @@ def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
         chain = ChainResult(plan=plan(spec, tokens, published, sender, opts, log))
     else:
         chain = timer.run("chain", mint, spec, tokens, published, sender, opts, out, log)
+    sales = timer.run("sales", configure_sales, spec, tokens, published, chain, sender, opts, out, log)
     manifest = build_manifest(spec, tokens, entries, files, metadata, published, chain, out)
+    if sales.sales or sales.split:
+        manifest["sales"] = sales.to_manifest()
     manifest["timings_s"] = {k: round(v, 3) for k, v in timer.timings.items()}
     manifest["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
     manifest["executor"] = tasks.stats()

@@ -42,9 +42,8 @@ def put(tree: Path, root: str, storage: Storage, *, label: str, token: str | Non
     """Put the published tree into the spec's storage backend (``minting.storage``)."""
     from minting.storage import storage_for
 
-    store = storage_for(
-        storage.backend, path=storage.path, url=storage.url, token=token, timeout=storage.timeout_s
-    )
+    options = {} if storage.backend == "local" else {"timeout": storage.timeout_s}
+    store = storage_for(storage.backend, path=storage.path, url=storage.url, token=token, **options)
     cid = store.put(tree, pin=True, label=label)
     if str(cid) != root:
         raise SongmintError(

@@ -8,6 +8,9 @@ bytes of any audio it reads), so a re-run loads instead of rendering.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import uuid
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -104,7 +107,14 @@ def load_take(track: Track, cache: Cache) -> tuple[Take, bool]:
     if (folder / "take.json").exists():
         return read_take(folder), True
     take = render_take(track)
-    write_take(take, folder, title=track.title, fmt="wav", wav_depth="float")
+    # Written whole under a name of our own, then renamed into place: a release sharing the cache
+    # never sees a take folder being replaced, and when two render the same take, the first wins.
+    mine = folder.with_name(f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    write_take(take, mine, title=track.title, fmt="wav", wav_depth="float")
+    try:
+        os.rename(mine, folder)
+    except OSError:  # another release put the same take there first
+        shutil.rmtree(mine, ignore_errors=True)
     return read_take(folder), False  # what later stages see is exactly what the cache holds
 
 

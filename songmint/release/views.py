@@ -18,9 +18,10 @@ from songmint.release.tokens import Token
 def shown_traits(a: Analysis) -> list[dict[str, Any]]:
     """The traits a listener sees, each with its label, display text and share of the release."""
     freq = a.rarity.get("frequency", {})
+    traits = a.shown
     shown = []
     for k, (label, _unit) in st.TRAIT_LABELS.items():
-        v = a.traits.get(k)
+        v = traits.get(k)
         if v is None or isinstance(v, dict | list):
             continue
         shown.append(
