@@ -290,8 +290,7 @@ def verify(target: str, no_render: bool, no_chain: bool, as_json: bool) -> None:
 
     Exits 0 when everything matches and 3 when anything does not.
     """
-    from songmint.console import output, print_json
-    from songmint.release import wide_table
+    from songmint.console import output, print_json, wide_table
 
     root, only = resolve_target(target)
     report = verify_release(root, only=only, rerender=not no_render, chain=not no_chain)
