@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from songmint import __version__
-from songmint.console import Output
+from songmint.console import Output, finite
 
 # name -> "module:attribute". A command whose module is absent is simply not listed.
 COMMANDS: dict[str, str] = {
@@ -67,9 +67,12 @@ def _quieter(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 
 def with_verbosity(cmd: click.Command) -> click.Command:
     """Give ``cmd`` (and a group's subcommands) the root's ``-v``/``-q``, so that
-    ``songmint audio info -v x.wav`` means what ``songmint -v audio info x.wav`` does."""
+    ``songmint audio info -v x.wav`` means what ``songmint -v audio info x.wav`` does, and make
+    its float options refuse ``nan``/``inf`` (see :func:`songmint.console.finite`)."""
     if getattr(cmd, "_songmint_verbosity", False):
         return cmd
+    for param in cmd.params:
+        param.type = finite(param.type)
     taken = {o for p in cmd.params for o in getattr(p, "opts", [])}
     if not taken & {"-v", "--verbose"}:
         cmd.params.append(click.Option(["-v", "--verbose"], count=True, expose_value=False,
@@ -99,9 +102,9 @@ class LazyGroup(click.Group):
             rv = super().main(*args, **kwargs)
         except click.exceptions.ClickException as exc:
             hint = ""
-            ctx = getattr(exc, "ctx", None)
-            if isinstance(exc, click.exceptions.UsageError) and ctx is not None:
-                hint = f" (see `{ctx.command_path} --help`)"
+            if isinstance(exc, click.exceptions.UsageError):
+                ctx = exc.ctx
+                hint = f" (see `{ctx.command_path if ctx is not None else 'songmint'} --help`)"
             click.echo(f"error: {_one_line(exc.format_message())}{hint}", err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:

@@ -61,6 +61,37 @@ class Output:
             yield bar
 
 
+class FiniteFloat(click.types.FloatParamType):
+    """click's FLOAT without ``nan``/``inf`` (``--true-peak nan`` is a usage error, not bad audio)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        v = super().convert(value, param, ctx)
+        if isinstance(v, float) and not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return v
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange without ``nan``/``inf`` (a NaN passes every range comparison)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        v = click.types.FloatParamType.convert(self, value, param, ctx)
+        if isinstance(v, float) and not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def finite(kind: click.ParamType) -> click.ParamType:
+    """``kind`` made to refuse non-finite values, when it is a float type; else ``kind``."""
+    if type(kind) is click.types.FloatParamType:
+        return FiniteFloat()
+    if type(kind) is click.FloatRange:
+        assert isinstance(kind, click.FloatRange)
+        return FiniteFloatRange(kind.min, kind.max, min_open=kind.min_open, max_open=kind.max_open,
+                                clamp=kind.clamp)
+    return kind
+
+
 def output() -> Output:
     """The current invocation's :class:`Output` (a default one outside the CLI)."""
     ctx = click.get_current_context(silent=True)
