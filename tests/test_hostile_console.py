@@ -46,3 +46,21 @@ def test_generate_with_a_markup_like_title(tmp_path: Path) -> None:
                                   "--title", "AC[/]DC", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert f"wrote {out}" in r.output
+
+
+def test_release_table_with_a_markup_like_title(tmp_path: Path) -> None:
+    """The release's summary table prints titles as plain text (fails until songmint/release.py's own
+    ``wide_table`` is replaced by :func:`songmint.console.wide_table`; the lead's change)."""
+    import pytest
+
+    from tests.release_fixture import make_spec
+
+    spec = make_spec(tmp_path / "spec")
+    spec.write_text(spec.read_text().replace('title = "Alpha"', 'title = "AC[/]DC"'))
+    out = str(tmp_path / "o[/x]")
+    r = CliRunner().invoke(main, ["release", str(spec), "--network", "memory", "--out", out,
+                                  "--cover-size", "256", "--no-preview"])
+    if "MarkupError" in r.output:
+        pytest.xfail("songmint/release.py still renders titles as rich markup (its wide_table)")
+    assert r.exit_code == 0, r.output
+    assert "AC[/]DC" in r.stdout
