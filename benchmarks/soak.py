@@ -7,8 +7,9 @@ cache (``$SONGMINT_CACHE_DIR``). A random half of the runs get ``SONGMINT_FAULT=
 SIGKILLs the process there; it is then run again, as a user would, and must resume. After every
 release the chain is read back:
 
-- completed: exit 0 on the first run; resumed: exit 0 on the run after a kill; failed: anything
-  else (the last stderr line is shown);
+- completed: exit 0 on the first run; resumed: exit 0 on the run after a kill; recovered: a
+  first run that failed without a kill (its error is shown) and a rerun that succeeded; failed:
+  the rerun failed too;
 - double mints: a token whose ``totalSupply`` exceeds its initial amount; lost mints: one below it,
   or missing; extra deployments: more than one mined deploy row in a release's journal;
 - journal rows left open (``intended``/``signed``/``sent``) after the release finished, and
@@ -195,14 +196,16 @@ def main(argv: list[str] | None = None) -> int:
                 elif code == -9 and r.fault:
                     r.note = f"killed at {r.fault}"
                 else:
-                    r.outcome, r.note = "failed", f"exit {code}: {last}"
+                    r.note = f"exit {code}: {last}"
             for r in batch:
-                if r.outcome == "pending":  # killed: run it again, as a user would
+                if r.outcome == "pending":  # killed, or failed: run it again, as a user would
                     code, last = _finish(_release(root, r.i, env, None))
                     r.runs += 1
-                    r.outcome = "resumed" if code == 0 else "failed"
-                    if code != 0:
-                        r.note += f"; resume exit {code}: {last}"
+                    if code == 0:
+                        r.outcome = "resumed" if r.note.startswith("killed") else "recovered"
+                    else:
+                        r.outcome = "failed"
+                        r.note += f"; rerun exit {code}: {last}"
                 if r.outcome != "failed":
                     _check(r, root, client)
                 r.seconds = time.perf_counter() - started
@@ -221,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         "killed": sum(r.fault is not None for r in runs),
         "completed": sum(r.outcome == "completed" for r in runs),
         "resumed": sum(r.outcome == "resumed" for r in runs),
+        "recovered": sum(r.outcome == "recovered" for r in runs),
         "failed": sum(r.outcome == "failed" for r in runs),
         "double_mints": sum(r.double for r in runs),
         "lost_mints": sum(r.lost for r in runs),
@@ -230,7 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": round(wall, 1),
         "s_per_release": round(wall / max(1, len(runs)), 2),
     }
-    failures = [{"release": r.i, "fault": r.fault, "note": r.note} for r in runs if r.outcome == "failed"]
+    failures = [
+        {"release": r.i, "fault": r.fault, "outcome": r.outcome, "note": r.note}
+        for r in runs
+        if r.outcome in ("failed", "recovered")
+    ]
     if args.json:
         print(json.dumps({"totals": totals, "failures": failures}, indent=2))
     else:
@@ -250,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             print(f"  {key:<24} {totals[key]}")
         for f in failures:
-            print(f"  failed: release {f['release']} ({f['fault'] or 'no kill'}): {f['note']}")
+            print(f"  {f['outcome']}: release {f['release']} ({f['fault'] or 'no kill'}): {f['note']}")
         if not args.keep:
             print(f"  (work folder {root})")
     bad = totals["failed"] + totals["double_mints"] + totals["lost_mints"] + totals["journal_rows_left_open"]
