@@ -249,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         for key in (
             "completed",
             "resumed",
+            "recovered",
             "failed",
             "double_mints",
             "lost_mints",
