@@ -133,12 +133,37 @@ def load_manifest(release_dir: Path, *, strict: bool = False) -> dict[str, Any]:
         why = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise SongmintError(f"{path}: cannot read the manifest ({why})") from exc
     try:
-        manifest = json.loads(text)
+        manifest = loads_shallow(text)
     except json.JSONDecodeError as exc:
         raise SongmintError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
-    except RecursionError as exc:
-        raise SongmintError(f"{path}: not valid JSON (nested too deeply)") from exc
+    except ValueError as exc:
+        raise SongmintError(f"{path}: not a manifest ({exc})") from exc
     return check_manifest(manifest, path, strict=strict)
+
+
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def loads_shallow(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads``, refusing documents nested deeper than ``max_depth`` before parsing.
+
+    The C decoder recurses once per level; ``[`` × 100 000 overflows the C stack (a segfault)
+    where the interpreter's recursion limit has been raised, as test runners and some libraries do.
+
+    Raises
+    ------
+    ValueError
+        Nested too deeply (:class:`json.JSONDecodeError`, a subclass, for invalid JSON).
+    """
+    depth = top = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if m.group() in "[{" else -1
+        top = max(top, depth)
+        if top > max_depth:
+            raise ValueError(f"JSON nested more than {max_depth} levels deep")
+    return json.loads(text)
 
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -21,7 +21,6 @@ Exit status: 0 when everything checked matches, 3 when anything does not.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -97,8 +96,10 @@ def resolve_target(target: str) -> tuple[Path, str | None]:
 
 def _root_cid(manifest_path: Path) -> str | None:
     """The ``root_cid`` of a manifest file, or ``None`` when it is not a readable manifest."""
+    from songmint.preview import loads_shallow
+
     try:
-        doc = json.loads(manifest_path.read_text(encoding="utf-8"))
+        doc = loads_shallow(manifest_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     return doc.get("root_cid") if isinstance(doc, dict) else None
@@ -167,8 +168,10 @@ def _check_metadata(root: Path, t: dict[str, Any], report: Report) -> None:
     if sha != t["metadata_sha256"]:
         report.bad("metadata sha256", t["metadata_path"], "the document changed since the release")
         return
+    from songmint.preview import loads_shallow
+
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = loads_shallow(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         doc = None
     records = doc.get("properties", {}).get("assets", []) if isinstance(doc, dict) else None
@@ -349,8 +352,10 @@ ZERO_ADDRESS = "0x" + "0" * 40
 def _published_royalty(root: Path, report: Report) -> tuple[str | None, int] | None:
     """``(fee_recipient, seller_fee_basis_points)`` as collection.json publishes them
     (``(None, 0)`` when it publishes no royalty); ``None`` when it cannot be read."""
+    from songmint.preview import loads_shallow
+
     try:
-        doc = json.loads((root / "collection.json").read_text(encoding="utf-8"))
+        doc = loads_shallow((root / "collection.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         report.bad("royalty", "collection.json", "missing or not JSON: the published royalty is unknown")
         return None
@@ -406,8 +411,10 @@ def _check_collection_claims(
 
 
 def _token_doc(root: Path, t: dict[str, Any]) -> dict[str, Any]:
+    from songmint.preview import loads_shallow
+
     try:
-        doc = json.loads((root / t["metadata_path"]).read_text(encoding="utf-8"))
+        doc = loads_shallow((root / t["metadata_path"]).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return {}
     return doc if isinstance(doc, dict) else {}

@@ -106,3 +106,20 @@ def test_damaged_manifest_is_one_line_exit_2(rel: Path, name: str, command: str)
     r = CliRunner().invoke(main, args)
     _one_line_error(r)
     assert not (rel / "preview").exists()
+
+
+@pytest.mark.parametrize("command", ["preview", "verify"])
+def test_deep_json_is_refused_even_with_a_raised_recursion_limit(rel: Path, command: str) -> None:
+    """json's C decoder recurses per level: with the recursion limit raised (test runners, some
+    libraries) 100 000 levels overflowed the C stack and killed the process (a segfault)."""
+    import sys
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(200_000)
+    try:
+        (rel / "manifest.json").write_text("[" * 150_000 + "]" * 150_000)
+        args = [command, str(rel)] + (["--no-chain", "--no-render"] if command == "verify" else [])
+        line = _one_line_error(CliRunner().invoke(main, args))
+    finally:
+        sys.setrecursionlimit(old)
+    assert "nested more than" in line
