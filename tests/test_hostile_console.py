@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from music.audio import save
@@ -48,11 +49,10 @@ def test_generate_with_a_markup_like_title(tmp_path: Path) -> None:
     assert f"wrote {out}" in r.output
 
 
+@pytest.mark.slow
 def test_release_table_with_a_markup_like_title(tmp_path: Path) -> None:
     """The release's summary table prints titles as plain text (fails until songmint/release.py's own
     ``wide_table`` is replaced by :func:`songmint.console.wide_table`; the lead's change)."""
-    import pytest
-
     from tests.release_fixture import make_spec
 
     spec = make_spec(tmp_path / "spec")

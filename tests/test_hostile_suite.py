@@ -762,7 +762,14 @@ def test_the_corpus_covers_every_command_with_150_inputs() -> None:
     assert listed <= words | _COVERED, sorted(listed - words - _COVERED)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+SLOW = ("vary ", "interpolate ", "train ", "models convert", "release AC", "release mono", "doctor")
+"""Cases that import torch or run a whole release: marked ``slow`` (still in the default suite)."""
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.id.startswith(SLOW) else []) for c in CASES],
+)
 def test_hostile_input(case: Case, env: Env, tmp_path: Path) -> None:
     run_case(case, env, tmp_path / "work")
 

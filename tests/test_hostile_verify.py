@@ -15,6 +15,7 @@ from songmint.verify import verify_release
 from tests.release_fixture import make_spec
 
 OTHER = "0x" + "12" * 20
+pytestmark = pytest.mark.slow  # one whole release on the in-memory chain (~5 s)
 
 
 @pytest.fixture(scope="module")
