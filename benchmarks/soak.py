@@ -2,9 +2,10 @@
 
 Each release is a real ``songmint release`` subprocess on songmint's local anvil (one anvil for
 the whole run, on a free port, its state under a private data folder) sharing one content-hash
-cache (``$SONGMINT_CACHE_DIR``). A random half of the runs get ``SONGMINT_FAULT=<point>:<n>``
-(point: intent, signed, sent or receipt; n: 1 deploy, 2 URI prefix, 3 createBatch), which
-SIGKILLs the process there; it is then run again, as a user would, and must resume. After every
+cache (``$SONGMINT_CACHE_DIR``). A random half of the runs are started through
+``tests.release_helper`` with a fault ``<point>:<n>`` (point: intent, signed, sent or receipt;
+n: 1 deploy, 2 URI prefix, 3 createBatch), whose ``Options.checkpoint`` SIGKILLs the process
+there; it is then run again with ``songmint release``, as a user would, and must resume. After every
 release the chain is read back:
 
 - completed: exit 0 on the first run; resumed: exit 0 on the run after a kill; recovered: a
@@ -81,27 +82,28 @@ class Run:
 
 
 def _release(root: Path, i: int, env: dict[str, str], fault: str | None) -> subprocess.Popen[str]:
-    e = dict(env)
+    """``songmint release`` in a subprocess; with ``fault`` (``POINT:N``) through
+    ``tests.release_helper``, which SIGKILLs itself at that journal checkpoint."""
+    spec, out = str(root / f"spec{i}.toml"), str(root / f"out{i}")
     if fault:
-        e["SONGMINT_FAULT"] = fault
+        cmd = [sys.executable, "-m", "tests.release_helper", spec, out, "local", fault]
     else:
-        e.pop("SONGMINT_FAULT", None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "songmint.cli",
-        "-q",
-        "release",
-        str(root / f"spec{i}.toml"),
-        "--out",
-        str(root / f"out{i}"),
-        "--cover-size",
-        "256",
-        "--no-preview",
-        "--json",
-    ]
+        cmd = [
+            sys.executable,
+            "-m",
+            "songmint.cli",
+            "-q",
+            "release",
+            spec,
+            "--out",
+            out,
+            "--cover-size",
+            "256",
+            "--no-preview",
+            "--json",
+        ]
     return subprocess.Popen(
-        cmd, env=e, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
 
 

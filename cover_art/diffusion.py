@@ -23,12 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cover_art.cover import finish
 from cover_art.errors import CoverArtError
+from cover_art.motif import motif_for
 from cover_art.palette import palette_for, parse_key
 from cover_art.params import params_for
+from cover_art.scene import Scene, snapshot
 
 if TYPE_CHECKING:
-    from cover_art.render import Cover
+    from cover_art.cover import Cover
 
 ENV_MODEL = "SONGMINT_SD_MODEL"
 DEFAULT_STEPS = 30
@@ -140,9 +143,6 @@ def render_diffusion(traits: Mapping[str, Any], audio: Any = None, *, seed: int,
     import torch
     from PIL import Image
 
-    from cover_art.render import _motif, _snapshot, finish
-    from cover_art.scene import Scene
-
     if path is not None:
         pipeline = load_pipeline(str(path.resolve()))
         model_id = {"name": path.name, "config_sha256": _config_digest(path)}
@@ -150,7 +150,7 @@ def render_diffusion(traits: Mapping[str, Any], audio: Any = None, *, seed: int,
         model_id = {"name": type(pipeline.unet).__name__, "config_sha256": hashlib.sha256(
             repr(sorted(pipeline.unet.config.items())).encode()).hexdigest()}
     prompt, negative = build_prompt(traits)
-    motif = _motif(audio, seed)
+    motif = motif_for(audio, seed)
     # Mix the audio's identity into the noise seed: equal traits, different tracks, different images.
     noise_seed = (seed * 0x9E3779B97F4A7C15 + motif.seed_bits) % (1 << 63)
     native = resolution or int(pipeline.unet.config.sample_size * pipeline.vae_scale_factor)
@@ -173,7 +173,7 @@ def render_diffusion(traits: Mapping[str, Any], audio: Any = None, *, seed: int,
         scene = Scene(canvas=surface.getCanvas(), n=size, palette=pal, params=prm, motif=motif,
                       rng=np.random.default_rng(seed))
         fonts = set_type(scene, title=title, artist=artist, traits=traits)
-        rgb = _snapshot(surface)
+        rgb = snapshot(surface)
     extra = {"model": model_id, "prompt": prompt, "negative_prompt": negative, "steps": steps,
              "guidance": guidance, "resolution": native, "noise_seed": noise_seed,
              "torch": torch.__version__, "fonts": fonts, "title": title, "artist": artist}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -76,11 +77,25 @@ def audio_digest(samples: np.ndarray, sr: int) -> str:
     return h.hexdigest()
 
 
-def _band_matrix(sr: int) -> np.ndarray:
-    freqs = np.fft.rfftfreq(WIN, 1.0 / sr)
-    edges = np.geomspace(40.0, min(16_000.0, sr / 2 * 0.98), N_BANDS + 1)
-    m = np.zeros((N_BANDS, freqs.size))
-    for b in range(N_BANDS):
+def band_matrix(freqs: np.ndarray, n_bands: int, sr: int) -> np.ndarray:
+    """Averaging weights of ``n_bands`` log-spaced bands (40 Hz … 16 kHz) over FFT bins.
+
+    Parameters
+    ----------
+    freqs : np.ndarray, shape=(bins,)
+        Bin centre frequencies, Hz (``np.fft.rfftfreq``).
+    n_bands : int
+    sr : int
+        Sample rate, Hz (the top edge stays under Nyquist).
+
+    Returns
+    -------
+    np.ndarray, shape=(n_bands, bins)
+        Each row averages the bins of its band (a narrow low band takes its nearest bin).
+    """
+    edges = np.geomspace(40.0, min(16_000.0, sr / 2 * 0.98), n_bands + 1)
+    m = np.zeros((n_bands, freqs.size))
+    for b in range(n_bands):
         sel = (freqs >= edges[b]) & (freqs < edges[b + 1])
         if not sel.any():  # narrow low bands: take the nearest bin
             sel = np.zeros_like(freqs, dtype=bool)
@@ -89,9 +104,15 @@ def _band_matrix(sr: int) -> np.ndarray:
     return m
 
 
-def _chroma_matrix(sr: int) -> np.ndarray:
-    freqs = np.fft.rfftfreq(WIN, 1.0 / sr)
-    ok = (freqs >= 55.0) & (freqs <= 5_000.0)
+def chroma_matrix(freqs: np.ndarray, *, low_hz: float = 55.0) -> np.ndarray:
+    """Weights folding FFT bins from ``low_hz`` to 5 kHz onto the 12 pitch classes (Fujishima 1999).
+
+    Returns
+    -------
+    np.ndarray, shape=(12, bins)
+        A Gaussian weight (σ = ¼ semitone) on each bin's distance to its nearest semitone.
+    """
+    ok = (freqs >= low_hz) & (freqs <= 5_000.0)
     midi = 69 + 12 * np.log2(np.maximum(freqs, 1e-9) / 440.0)
     pcs = np.mod(np.round(midi), 12).astype(int)
     # A Gaussian weight on the distance to the nearest semitone keeps between-note bins quiet.
@@ -146,12 +167,13 @@ def motif_from_audio(samples: np.ndarray, sr: int, *, digest: str | None = None)
     spec_b = np.abs(np.fft.rfft(mono[idx + hop] * window, axis=1))
     flux = np.maximum(np.log1p(100 * spec_b) - np.log1p(100 * spec_a), 0).sum(axis=1)
 
-    bands = spec_a @ _band_matrix(sr).T
+    freqs = np.fft.rfftfreq(WIN, 1.0 / sr)
+    bands = spec_a @ band_matrix(freqs, N_BANDS, sr).T
     db = 20 * np.log10(np.maximum(bands, 1e-7))
     top = db.max()
     spectrum = np.clip((db - (top - 80.0)) / 80.0, 0, 1)
 
-    chroma = (spec_a ** 2) @ _chroma_matrix(sr).T
+    chroma = (spec_a ** 2) @ chroma_matrix(freqs).T
     chroma = chroma / np.maximum(chroma.sum(axis=1, keepdims=True), 1e-12)
 
     def unit(v: np.ndarray) -> np.ndarray:
@@ -186,3 +208,30 @@ def synthetic_motif(seed: int) -> Motif:
     spectrum = np.clip(0.7 - 0.5 * np.linspace(0, 1, N_BANDS)[None, :] + 0.1 * smooth(3, (N_BANDS,)), 0, 1)
     return Motif(envelope=env, waveform=wave, onsets=onsets, chroma=chroma, spectrum=spectrum,
                  digest=f"synthetic:{seed}")
+
+
+def motif_for(audio: Any, seed: int) -> Motif:
+    """The motif a cover draws: of ``audio`` when given, else :func:`synthetic_motif` of ``seed``.
+
+    Parameters
+    ----------
+    audio : music.audio.Audio, Motif or None
+        Anything with ``samples`` (shape ``(channels, n)``) and ``sr``; a ready
+        :class:`Motif` is returned as is.
+    seed : int
+        Seeds the stand-in motif when there is no audio.
+
+    Raises
+    ------
+    CoverArtError
+        If ``audio`` is neither an audio object nor a :class:`Motif`.
+    """
+    if audio is None:
+        return synthetic_motif(seed)
+    if isinstance(audio, Motif):
+        return audio
+    samples = getattr(audio, "samples", None)
+    sr = getattr(audio, "sr", None)
+    if samples is None or sr is None:
+        raise CoverArtError(f"audio must be a music.audio.Audio, got {type(audio).__name__}")
+    return motif_from_audio(samples, sr, digest=audio_digest(samples, sr))

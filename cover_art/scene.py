@@ -195,6 +195,13 @@ def print_finish(s: Scene, *, mottle: float, vignette: float) -> None:
                            skia.Paint(BlendMode=skia.BlendMode.kSoftLight))
 
 
+def snapshot(surface: skia.Surface) -> np.ndarray:
+    """The canvas as an ``(h, w, 3)`` uint8 array (RGB of RGBA; the canvas is opaque)."""
+    arr = surface.makeImageSnapshot().toarray(colorType=skia.kRGBA_8888_ColorType,
+                                               alphaType=skia.kUnpremul_AlphaType)
+    return arr[..., :3]
+
+
 def grain(rgb: np.ndarray, *, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """Film grain: the same luminance noise on all channels, RMS ``sigma`` in 8-bit levels.
 

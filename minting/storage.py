@@ -40,7 +40,7 @@ from typing import Any, Protocol
 from minting.car import CarReader
 from minting.cid import CID
 from minting.errors import MintingError
-from minting.unixfs import CHUNK_SIZE, _scan, cat, import_path
+from minting.unixfs import CHUNK_SIZE, cat, import_path, scan_directory
 
 TOKEN_ENV = "SONGMINT_PINNING_TOKEN"
 DEFAULT_KUBO = "http://127.0.0.1:5001"
@@ -221,7 +221,7 @@ def _walk(path: Path, hidden: bool) -> list[tuple[str, Path | None]]:
     out: list[tuple[str, Path | None]] = [(path.name, None)]
 
     def rec(directory: Path, rel: str) -> None:
-        for item in _scan(directory, hidden):
+        for item in scan_directory(directory, hidden):
             p = Path(item.path)
             if p.is_symlink():
                 raise StorageError(f"symlinks are not supported: {rel}/{item.name}")
@@ -619,20 +619,49 @@ def get_storage(
         kind, rest = "local", urllib.parse.urlparse(spec).path
     if kind in ("http", "https"):
         raise StorageError(f"ambiguous storage {spec!r}: write kubo:{spec} or psa:{spec}")
-    hidden = bool(options.get("hidden", False))
     if kind == "local":
-        return LocalStorage(rest or default_local_root(), hidden=hidden)
+        return storage_for("local", path=rest or None, **options)
     if kind in ("kubo", "kubo+http", "kubo+https"):
         url = rest if kind == "kubo" else f"{kind.split('+')[1]}:{rest}"
-        return KuboStorage(url or DEFAULT_KUBO, **options)
+        return storage_for("kubo", url=url or None, **options)
     if kind in ("psa", "pinning"):
         if not rest:
             raise StorageError("psa: needs the service URL, e.g. psa:https://api.pinata.cloud/psa")
         shared = {k: v for k, v in options.items() if k in ("timeout", "retries", "backoff", "hidden")}
         uploader = get_storage(upload, **shared) if upload else None
-        return PinningServiceStorage(
-            rest, token=token or os.environ.get(TOKEN_ENV, ""), upload=uploader, **options
-        )
+        return storage_for("pinning", url=rest, token=token, upload=uploader, **options)
     if "/" in spec or spec.startswith((".", "~")):
-        return LocalStorage(spec, hidden=hidden)
+        return storage_for("local", path=spec, **options)
     raise StorageError(f"unknown storage {spec!r}: use local, local:PATH, kubo, kubo:URL or psa:URL")
+
+
+def storage_for(backend: str, *, path: str | os.PathLike[str] | None = None, url: str | None = None,
+                token: str | None = None, upload: Storage | None = None, **options: Any) -> Storage:
+    """A storage backend from its settings (the typed counterpart of :func:`get_storage`).
+
+    Parameters
+    ----------
+    backend : {"local", "kubo", "pinning"}
+        A local content-addressed folder, a kubo RPC endpoint, or an IPFS Pinning Service.
+    path : path-like, optional
+        The local folder (default :func:`default_local_root`).
+    url : str, optional
+        The kubo RPC or pinning service URL (kubo defaults to its local endpoint).
+    token : str, optional
+        Pinning service token; defaults to ``$SONGMINT_PINNING_TOKEN``.
+    upload : Storage, optional
+        Pinning: a backend that receives the bytes first.
+    **options
+        Passed to the backend (``timeout``, ``retries``, ``hidden`` …); a local folder takes
+        ``hidden`` only.
+    """
+    if backend == "local":
+        return LocalStorage(path or default_local_root(), hidden=bool(options.get("hidden", False)))
+    if backend == "kubo":
+        return KuboStorage(url or DEFAULT_KUBO, **options)
+    if backend == "pinning":
+        if not url:
+            raise StorageError("a pinning service needs its URL, e.g. https://api.pinata.cloud/psa")
+        token = token or os.environ.get(TOKEN_ENV, "")
+        return PinningServiceStorage(url, token=token, upload=upload, **options)
+    raise StorageError(f"unknown storage backend {backend!r}: use local, kubo or pinning")

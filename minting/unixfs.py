@@ -332,7 +332,8 @@ def _undecodable(name: str) -> bool:
     return False
 
 
-def _scan(directory: Path, hidden: bool) -> list[os.DirEntry[str]]:
+def scan_directory(directory: Path, hidden: bool) -> list[os.DirEntry[str]]:
+    """A folder's entries in UnixFS order (by UTF-8 bytes of the name); dot-files only if ``hidden``."""
     with os.scandir(directory) as it:
         found = [e for e in it if hidden or not e.name.startswith(".")]
     return sorted(found, key=lambda e: e.name.encode("utf-8", "surrogateescape"))
@@ -379,7 +380,7 @@ def import_directory(
 
     def walk(directory: Path, rel: str) -> Entry:
         children: dict[str, Entry] = {}
-        for item in _scan(directory, hidden):
+        for item in scan_directory(directory, hidden):
             child_rel = f"{rel}{item.name}"
             mode = item.stat(follow_symlinks=False).st_mode
             if stat.S_ISLNK(mode):

@@ -38,6 +38,8 @@ MAX_DURATION_S = 3 * 3600.0
 
 SNDFILE_EXTENSIONS = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff"}
 ENCODE_FORMATS = ("wav", "flac", "mp3", "opus", "ogg")
+AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".m4a")
+"""File suffixes songmint reads as audio (libsndfile's, plus what ffmpeg decodes for us)."""
 
 WavDepth = Literal[16, 24, "float"]
 Mp3Quality = Literal["v0", "320k"]
@@ -557,3 +559,18 @@ def info(path: str | os.PathLike[str]) -> dict[str, object]:
                 "channels": i.channels}
     except Exception:
         return {"format": p.suffix.lstrip(".").upper() or "unknown", "subtype": "via ffmpeg"}
+
+
+def audio_files(folder: str | os.PathLike[str] | None, *, recursive: bool = False) -> list[Path]:
+    """The audio files of a folder (by suffix, see :data:`AUDIO_EXTENSIONS`), sorted, hidden files skipped.
+
+    ``None`` (no folder) gives an empty list.
+    """
+    if folder is None:
+        return []
+    root = Path(folder)
+    found = root.rglob("*") if recursive else root.iterdir()
+    return sorted(
+        p for p in found
+        if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
+    )

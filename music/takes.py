@@ -24,7 +24,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from music.audio import Audio, load, save
+import numpy as np
+
+from music.audio import Audio, audio_files, load, resample, save
 from music.engines.base import Take
 from music.errors import MusicError
 
@@ -125,3 +127,33 @@ def read_take(path: str | os.PathLike[str]) -> Take:
     midi = {n: (folder / r).read_bytes() for n, r in doc.get("midi", {}).items()}
     return Take(mix=mix, stems=stems, midi=midi, provenance=doc.get("provenance", {}),
                 bpm=doc.get("bpm"), key=doc.get("key"), seed=doc.get("seed"), extras=extras)
+
+
+def load_mix_and_stems(mix_path: str | os.PathLike[str],
+                       stems_dir: str | os.PathLike[str] | None) -> tuple[Audio, dict[str, Audio]]:
+    """A mix and the stem files of a folder, conformed to the mix's rate and length.
+
+    Stems are keyed by file stem (``drums.wav`` -> ``drums``), resampled to the mix's rate and
+    padded or cut to its length; a stem more than 1 % (+ 50 ms) longer or shorter than the mix
+    was not exported from the same session and is refused.
+
+    Raises
+    ------
+    MusicError
+        For a stem whose length does not match the mix.
+    """
+    mix = load(mix_path)
+    stems = {}
+    for p in audio_files(stems_dir):
+        stem = load(p)
+        if stem.sr != mix.sr:
+            stem = resample(stem, mix.sr)
+        if abs(stem.n - mix.n) > 0.01 * mix.n + mix.sr * 0.05:
+            raise MusicError(
+                f"{p}: stem is {stem.duration:.2f} s long but the mix is {mix.duration:.2f} s; "
+                "export stems and mix from the same session start to end"
+            )
+        x = np.zeros((stem.channels, mix.n), dtype=np.float32)
+        x[:, : min(mix.n, stem.n)] = stem.samples[:, : mix.n]
+        stems[p.stem] = Audio(x, mix.sr)
+    return mix, stems

@@ -37,10 +37,12 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat "$VENV/.songmint-stamp" 2>/dev/null)" != "$want" ]; then
-  say "installing Python packages (torch 2.13 CPU first, then the project with [ml,dev])"
+  say "installing Python packages (torch 2.13 CPU first, the project with [ml,dev], basic-pitch's model)"
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q torch==2.13.0
   "$VENV/bin/pip" install -q -e '.[ml,dev]'
+  # Basic Pitch for its ONNX model file only (its tensorflow pin does not install next to numpy 2)
+  "$VENV/bin/pip" install -q --no-deps basic-pitch==0.4.0
   echo "$want" > "$VENV/.songmint-stamp"
 fi
 

@@ -161,3 +161,11 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if math.isfinite(value) else "–"
     return str(value)
+
+
+def short(text: str | None, head: int, tail: int) -> str | None:
+    """``bafkreigu…x4lq``: shortened so a summary fits a terminal (files have them in full)."""
+    if not text or len(text) <= head + tail + 1:
+        return text
+    return f"{text[:head]}…{text[-tail:]}"
+

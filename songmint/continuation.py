@@ -8,11 +8,13 @@ from typing import Any
 import click
 
 from music.audio import Audio, load
-from music.engines import Request, get_engine, require
+from music.engines import Request, require
+from music.engines.finish import Finish, finish_take
 from music.takes import TAKE_FILE, read_take_json, slugify
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
 from songmint.generate import check_take_out, save_take
+from songmint.models_commands import engine_with_model
 
 CONTINUE_ENGINES = ("units", "musicgen")
 STEM_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".aif", ".aiff", ".m4a")
@@ -51,7 +53,9 @@ def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]
               help="Folder of your tracks to train the unit language model on as well (units).")
 @click.option("--temperature", type=click.FloatRange(min=0), help="Sampling temperature.")
 @click.option("--order", type=click.IntRange(1, 64), help="Longest Markov context in beats (units).")
-@click.option("--model", help="MusicGen folder or Hugging Face model id in the local cache (musicgen).")
+@click.option("--model", metavar="NAME|PATH",
+              help="MusicGen model (musicgen): a name such as musicgen-small (fetch it once with `songmint "
+                   "models pull musicgen-small`), a Hugging Face id in the local cache, or a local folder.")
 @click.option("--text", help="Text description that steers the continuation (musicgen).")
 @click.option("--top-k", type=click.IntRange(min=0), help="Top-k sampling (musicgen).")
 @click.option("--top-p", type=click.FloatRange(0, 1), help="Nucleus sampling (musicgen).")
@@ -59,6 +63,13 @@ def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]
               help="Classifier-free guidance scale (musicgen).")
 @click.option("--int8", is_flag=True, default=None,
               help="Dynamic int8 decoder weights: ~2.7x less CPU per token (musicgen).")
+@click.option("--lufs", type=float, default=-14.0, show_default=True, help="Master loudness target in LUFS.")
+@click.option("--bpm", type=float, help="Conform the result to this tempo (time stretch).")
+@click.option("--key", help="Conform the result to this key (pitch shift), e.g. 'F# minor'.")
+@click.option("--loop", is_flag=True, help="Cut the result to whole bars with a seamless seam.")
+@click.option("--separate", "separate_stems", is_flag=True,
+              help="Stems of the result by HTDemucs separation (drums, bass, other, vocals).")
+@click.option("--midi", is_flag=True, help="Transcribe the result to MIDI, one .mid per pitched stem.")
 @click.option("--title", help="Title used in file names (default: AUDIO's name + '-continued').")
 @click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav", show_default=True,
               help="Audio format of the take's files.")
@@ -66,7 +77,8 @@ def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]
 def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir: Path, stems_dir: Path | None,
               corpus: Path | None, temperature: float | None, order: int | None, model: str | None,
               text: str | None, top_k: int | None, top_p: float | None, guidance_scale: float | None,
-              int8: bool | None, title: str | None, fmt: str, as_json: bool) -> None:
+              int8: bool | None, lufs: float, bpm: float | None, key: str | None, loop: bool,
+              separate_stems: bool, midi: bool, title: str | None, fmt: str, as_json: bool) -> None:
     """Continue AUDIO by --seconds and write a take: the full piece as the mix, the continuation alone
     as the extra "continuation", and the provenance in take.json.
 
@@ -94,21 +106,23 @@ def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir:
         if order is not None:
             params["order"] = order
     else:
-        for key, value in (("model", model), ("top_k", top_k), ("top_p", top_p),
+        for name, value in (("top_k", top_k), ("top_p", top_p),
                            ("guidance_scale", guidance_scale)):
             if value is not None:
-                params[key] = value
+                params[name] = value
         if int8:
             params["quantize"] = "int8"
     out = output()
     check_take_out(out_dir)
     prompt = load(audio_path)
     stems = load_stems(stems_dir, exclude=audio_path) if stems_dir is not None else None
-    eng = get_engine(engine)
+    eng = engine_with_model(engine, model)
     method = require(eng, "continue_")
     request = Request(prompt=text, seconds=seconds, seed=seed, params=params)
     out.debug(f"continuing {audio_path} ({prompt.duration:.2f} s) by {seconds:g} s with {engine}")
     take = method(prompt, request, stems=stems) if stems is not None else method(prompt, request)
+    take = finish_take(take, Finish(lufs=lufs, bpm=bpm, key=key, loop=loop,
+                                    stems=("all",) if separate_stems else None, midi=midi))
     name = title or f"{slugify(audio_path.stem)}-continued"
     path = save_take(take, out_dir, title=name, fmt=fmt)
     if as_json:

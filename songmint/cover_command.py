@@ -8,10 +8,12 @@ from typing import Any
 
 import click
 
+from cover_art.engines import style_names
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
 
-STYLE_CHOICES = ("flow", "radial", "geometric", "waves", "diffusion")
+STYLE_CHOICES = style_names()
+"""The registered cover styles (``cover_art.engines``)."""
 
 
 def _load_traits_json(path: Path) -> dict[str, Any]:

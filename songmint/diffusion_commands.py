@@ -10,12 +10,13 @@ from typing import Any
 import click
 
 from music.audio import load
-from music.engines import Request, get_engine, require
+from music.engines import Request, require
 from music.engines.dd_checkpoints import PRESETS
 from music.engines.dd_training import LR_SCHEDULES, TIME_SAMPLINGS, WEIGHTINGS
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
+from songmint.models_commands import engine_with_model, model_option
 
 SAMPLER_CHOICES = ("ipndm", "ddim", "dpmpp-2m")
 
@@ -33,13 +34,49 @@ def _progress(label: str) -> Iterator[Callable[..., None]]:
         yield update
 
 
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class TrainLog:
+    """Progress lines for runs without a terminal: an estimate of the whole run after the second
+    step (the first pays for warm-up), then a line every ``every`` steps with the loss, steps/s
+    and the time left."""
+
+    def __init__(self, emit: Callable[[str], None], *, every: int) -> None:
+        self.emit = emit
+        self.every = max(1, every)
+        self.first: tuple[int, float] | None = None  # (step, time) after the first step
+
+    def __call__(self, done: int, total: int, loss: float | None = None) -> None:
+        import time
+
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = (done, now)
+            return
+        step0, t0 = self.first
+        rate = (done - step0) / max(now - t0, 1e-9)
+        left = (total - done) / rate
+        if done == step0 + 1:
+            self.emit(f"estimate: {1 / rate:.2f} s per step; {total - done} steps left ≈ {_duration(left)}")
+        if done % self.every == 0 or done == total:
+            loss_s = f"loss {loss:.4f}, " if loss is not None else ""
+            self.emit(f"step {done}/{total}: {loss_s}{rate:.2f} steps/s, ETA {_duration(left)}")
+
+
 def _engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(
         [
-            click.option(
-                "--checkpoint",
-                help="Model: a registry name (see `songmint models list`), a diffusers "
-                "folder or a sample-generator .ckpt (dance-diffusion); a pipeline folder (stable-audio).",
+            model_option(
+                "Model: a name from `songmint models list` (fetch it with `songmint models pull NAME`), "
+                "a diffusers folder or a sample-generator .ckpt (dance-diffusion); a pipeline folder "
+                "(stable-audio).",
             ),
             click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto."),
             click.option(
@@ -66,6 +103,9 @@ def _take_output_options(title_default: str) -> Callable[[Callable[..., Any]], C
                 click.option("--title", help=f"Title used in file names (default: {title_default})."),
                 click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav",
                              show_default=True),
+                click.option("--lufs", type=float, default=-14.0, show_default=True,
+                             help="Master loudness target (under -1 dBTP); the model's output is kept as "
+                                  "the extra 'raw'."),
                 json_option,
             ]
         ):
@@ -75,7 +115,10 @@ def _take_output_options(title_default: str) -> Callable[[Callable[..., Any]], C
     return decorate
 
 
-def _write(take: Any, out_dir: Path, title: str, fmt: str, as_json: bool, what: str) -> None:
+def _write(take: Any, out_dir: Path, title: str, fmt: str, as_json: bool, what: str, lufs: float) -> None:
+    from music.engines.finish import Finish, finish_take
+
+    take = finish_take(take, Finish(lufs=lufs))
     path = write_take(take, out_dir, title=title, fmt=fmt)
     if as_json:
         print_json(read_take_json(path))
@@ -125,12 +168,13 @@ def vary(
     sampler: str | None,
     prompt: str | None,
     negative_prompt: str | None,
-    checkpoint: str | None,
+    model: str | None,
     device: str,
     dtype: str,
     out_dir: Path,
     title: str | None,
     fmt: str,
+    lufs: float,
     as_json: bool,
 ) -> None:
     """Regenerate AUDIO: noise it partway (--strength), then denoise with a diffusion model.
@@ -144,16 +188,15 @@ def vary(
     if engine == "stable-audio" and sampler:
         raise SongmintError("--sampler applies to --engine dance-diffusion")
     audio = load(audio_path)
-    eng = get_engine(engine, checkpoint=checkpoint, device=device, dtype=dtype)
+    eng = engine_with_model(engine, model, device=device, dtype=dtype)
     params: dict[str, Any] = {"strength": strength, "n": n, "source": audio_path.name}
     for key, value in (("steps", steps), ("sampler", sampler), ("negative_prompt", negative_prompt)):
         if value is not None:
             params[key] = value
     with _progress("varying") as update:
-        if engine == "dance-diffusion":
-            params["progress"] = update
-        take = require(eng, "vary")(audio, Request(prompt=prompt, seed=seed, params=params))
-    _write(take, out_dir, title or f"{slugify(audio_path.stem)}-varied", fmt, as_json, f"{n} variation(s)")
+        take = require(eng, "vary")(audio, Request(prompt=prompt, seed=seed, params=params), progress=update)
+    _write(take, out_dir, title or f"{slugify(audio_path.stem)}-varied", fmt, as_json, f"{n} variation(s)",
+           lufs)
 
 
 @click.command("interpolate")
@@ -196,12 +239,13 @@ def interpolate(
     diffusion_steps: int | None,
     sampler: str,
     gap_s: float,
-    checkpoint: str | None,
+    model: str | None,
     device: str,
     dtype: str,
     out_dir: Path,
     title: str | None,
     fmt: str,
+    lufs: float,
     as_json: bool,
 ) -> None:
     """Morph from A to B with Dance Diffusion.
@@ -211,7 +255,7 @@ def interpolate(
     each clip is also an extra (frame-00 … frame-NN).
     """
     a, b = load(a_path), load(b_path)
-    eng = get_engine("dance-diffusion", checkpoint=checkpoint, device=device, dtype=dtype)
+    eng = engine_with_model("dance-diffusion", model, device=device, dtype=dtype)
     params: dict[str, Any] = {
         "frames": frames,
         "sampler": sampler,
@@ -221,10 +265,9 @@ def interpolate(
     if diffusion_steps is not None:
         params["steps"] = diffusion_steps
     with _progress("interpolating") as update:
-        params["progress"] = update
-        take = require(eng, "interpolate")(a, b, Request(params=params))
+        take = require(eng, "interpolate")(a, b, Request(params=params), progress=update)
     name = title or f"{slugify(a_path.stem)}-to-{slugify(b_path.stem)}"
-    _write(take, out_dir, name, fmt, as_json, f"{frames} clips")
+    _write(take, out_dir, name, fmt, as_json, f"{frames} clips", lufs)
 
 
 @click.command("train")
@@ -239,9 +282,7 @@ def interpolate(
     required=True,
     help="Model folder: checkpoints/, demos/, and the final diffusers weights.",
 )
-@click.option(
-    "--checkpoint", help="Fine-tune from this model (name, folder or .ckpt) instead of from scratch."
-)
+@model_option("Fine-tune from this model (name, folder or .ckpt) instead of training from scratch.")
 @click.option(
     "--preset",
     type=click.Choice(list(PRESETS)),
@@ -314,15 +355,18 @@ def interpolate(
     show_default=True,
     help="auto: bf16 autocast on CUDA when supported, else fp32.",
 )
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
+@click.option("--device", default="auto", show_default=True,
+              help="cpu, cuda or auto (a GPU when there is one).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
+@click.option("--log-every", type=click.IntRange(min=1),
+              help="Without a terminal, a progress line every N steps (default: steps/20).")
 @json_option
 def train(
     samples_dir: Path,
     engine: str,
     out_dir: Path,
-    checkpoint: str | None,
+    model: str | None,
     preset: str,
     sample_rate: int | None,
     sample_size: int | None,
@@ -342,20 +386,21 @@ def train(
     device: str,
     seed: int,
     resume: bool,
+    log_every: int | None,
     as_json: bool,
 ) -> None:
     """Train Dance Diffusion on SAMPLES_DIR (a folder of your one-shots or loops).
 
-    Fine-tunes --checkpoint, or trains a --preset from scratch, on random crops of every
+    Fine-tunes --model, or trains a --preset from scratch, on random crops of every
     readable audio file (unreadable ones are skipped with a warning). Writes resumable
     checkpoints, demo samples, and a diffusers folder that `songmint generate --engine
-    dance-diffusion --checkpoint OUT` loads directly.
+    dance-diffusion --model OUT` loads directly.
     """
     from music.engines.dd_training import TrainConfig
     from music.engines.dd_training import train as run_training
 
     cfg = TrainConfig(
-        checkpoint=checkpoint,
+        checkpoint=model,
         preset=preset,
         sample_rate=sample_rate,
         sample_size=sample_size,
@@ -376,13 +421,26 @@ def train(
         seed=seed,
     )
     out = output()
+    import sys
+
+    from music.engines.sampling import resolve_device
+
+    out.info(f"training {steps} steps of batch {batch_size} on {resolve_device(device)}; "
+             "an estimate of the run time follows its first steps")
+    lines = None if sys.stderr.isatty() else TrainLog(out.info, every=log_every or max(1, steps // 20))
     with _progress("training") as update:
+
+        def report(done: int, total: int, loss: float | None = None) -> None:
+            update(done, total, loss)
+            if lines is not None:
+                lines(done, total, loss)
+
         summary = run_training(
             samples_dir,
             out_dir,
             cfg,
             resume=resume,
-            progress=update,
+            progress=report,
             warn=lambda m: out.info(f"warning: {m}"),
         )
     if as_json:

@@ -18,10 +18,12 @@ from typing import Any
 
 import click
 
-from music.engines import ENGINES, Request, get_engine, require
+from music.engines import ENGINES, Request, require
+from music.engines.finish import finish_settings, finish_take
 from music.takes import TAKE_FILE, read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
+from songmint.models_commands import deprecated, engine_with_model, model_option
 
 ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--genre", help="Genre or alias (composer: house, techno, lofi, trap, dnb, ambient, "
@@ -29,16 +31,16 @@ ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--bpm", type=float, help="Tempo in BPM (overrides the prompt)."),
     click.option("--key", help="Key, e.g. 'F# minor' or 'Bb major' (overrides the prompt)."),
     click.option("--bars", type=click.IntRange(1, 512), help="Length in 4/4 bars (instead of --seconds)."),
-    click.option("--stems", help="Comma-separated stems to render, e.g. drums,bass,chords,lead."),
+    click.option("--stems", is_flag=False, flag_value="all",
+                 help="Stems: the composer renders these parts (drums,bass,chords,lead); a neural engine's "
+                      "mix is separated with HTDemucs (drums,bass,other,vocals). Alone: all of them."),
     click.option("--loop", is_flag=True, default=None, help="A seamless, bar-aligned loop."),
     click.option("--soundfont", type=click.Path(path_type=Path), help="SoundFont .sf2 (composer; default "
                  "FluidR3_GM)."),
-    click.option("--lufs", type=float, help="Master loudness target in LUFS (default -14)."),
+    click.option("--lufs", type=float, help="Master loudness target in LUFS (default -14, every engine)."),
     click.option("--melody", type=click.Path(path_type=Path, dir_okay=False),
                  help="Audio whose melody (chroma) conditions a musicgen-melody checkpoint."),
     # waveform diffusion (dance-diffusion, stable-audio); see docs/diffusion.md
-    click.option("--checkpoint", help="Diffusion model: registry name, folder or .ckpt (see `songmint models "
-                 "list`)."),
     click.option("--steps", type=click.IntRange(min=1), help="Diffusion sampler steps."),
     click.option("--sampler", type=click.Choice(["ipndm", "ddim", "dpmpp-2m"]),
                  help="Dance Diffusion sampler (default dpmpp-2m)."),
@@ -57,7 +59,7 @@ ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
 """Options that become ``Request.params`` entries (applied bottom-up, shown in this order)."""
 
 PARAM_OPTIONS: tuple[str, ...] = ("genre", "bpm", "key", "bars", "stems", "loop", "soundfont", "lufs",
-                                   "melody", "checkpoint", "steps", "sampler", "n", "init_audio", "strength",
+                                   "melody", "steps", "sampler", "n", "init_audio", "strength",
                                    "inpaint", "repaint", "extend", "negative_prompt")
 """Names of the click parameters collected into ``Request.params`` when given."""
 
@@ -128,6 +130,19 @@ def request_params(options: dict[str, Any], pairs: tuple[str, ...]) -> dict[str,
     return params
 
 
+def model_from_params(params: dict[str, Any], model: str | None) -> str | None:
+    """``--model``, or the old ``--param model=``/``--param checkpoint=`` spellings (taken out of
+    ``params`` with a deprecation line)."""
+    for old in ("model", "checkpoint"):
+        if old in params:
+            deprecated(f"--param {old}=", "--model")
+            value = str(params.pop(old))
+            if model is not None and value != model:
+                raise SongmintError(f"--model and --param {old}= name different models; give --model only")
+            model = value
+    return model
+
+
 @click.command("generate")
 @click.argument("prompt", required=False)
 @click.option("--engine", type=click.Choice(list(ENGINES)), default="composer", show_default=True,
@@ -141,13 +156,17 @@ def request_params(options: dict[str, Any], pairs: tuple[str, ...]) -> dict[str,
               show_default=True, help="Audio format of mix and stems.")
 @click.option("--param", "pairs", multiple=True, metavar="KEY=VALUE",
               help="Engine-specific parameter (repeatable), e.g. --param swing=0.6.")
+@click.option("--midi", is_flag=True, help="Transcribe the take to MIDI, one .mid per pitched stem "
+              "(neural engines; the composer always writes its MIDI).")
 @click.option("--title", help="Title used in file names (default: from the prompt).")
+@model_option("Model of a neural engine: a name from `songmint models list` (fetch it once with "
+              "`songmint models pull NAME`), a Hugging Face id in the local cache, or a local folder/file.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Take folder to write.")
 @json_option
 def generate(prompt: str | None, engine: str, seconds: float | None, seed: int | None, count: int,
-             fmt: str, pairs: tuple[str, ...], title: str | None, out_dir: Path, as_json: bool,
-             **options: Any) -> None:
+             fmt: str, pairs: tuple[str, ...], midi: bool, title: str | None, model: str | None,
+             out_dir: Path, as_json: bool, **options: Any) -> None:
     """Generate music from PROMPT (or from a seed alone): a mastered mix, stems and MIDI.
 
     PROMPT is free text such as "dark techno in F minor at 128 bpm, driving"; tempo, key,
@@ -158,14 +177,18 @@ def generate(prompt: str | None, engine: str, seconds: float | None, seed: int |
     out = output()
     check_take_out(out_dir)
     params = request_params(options, pairs)
+    model = model_from_params(params, model)
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little") >> 1
         out.info(f"seed {seed}")
-    eng = get_engine(engine)
+    eng = engine_with_model(engine, model)
     make = require(eng, "generate")
+    finishing = finish_settings(eng, params, midi=midi)
     docs = []
     for i in range(count):
         take = make(Request(prompt=prompt, seconds=seconds, seed=seed + i, params=params))
+        if finishing is not None:
+            take = finish_take(take, finishing)
         name = title or take.provenance.get("title") or (slugify(prompt) if prompt else engine)
         folder = out_dir if count == 1 else out_dir / f"{i + 1:02d}"
         path = save_take(take, folder, title=str(name), fmt=fmt)

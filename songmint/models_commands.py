@@ -1,59 +1,124 @@
-"""``songmint models``: which diffusion checkpoints are on this machine, and converting old ones."""
+"""``songmint models``: fetch models into the Hugging Face cache, list what is here, convert checkpoints."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from music.engines.dd_checkpoints import HOW_TO_PROVIDE, hf_cache_dir, locate_all, models_dir
+from music.engines.dd_checkpoints import locate_all
+from music.engines.weights import KNOWN_MODELS, hf_cache_dir, known, models_dir, snapshot
 from songmint.console import json_option, output, print_json, print_table
 from songmint.errors import SongmintError
 
 
+def deprecated(old: str, new: str) -> None:
+    """The one-line deprecation notice of an old spelling (kept for one release)."""
+    click.echo(f"warning: {old} is deprecated and goes away in the next release; use {new}", err=True)
+
+
+def model_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--model`` (the one model option of every command), plus the old ``--checkpoint`` spelling,
+    hidden and deprecated, folded into ``model``."""
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def wrapper(*args: Any, model: str | None = None, checkpoint: str | None = None,
+                    **kwargs: Any) -> Any:
+            if checkpoint is not None:
+                deprecated("--checkpoint", "--model")
+                if model is not None and model != checkpoint:
+                    raise SongmintError("--model and --checkpoint name different models; give --model only")
+                model = checkpoint
+            return f(*args, model=model, **kwargs)
+
+        wrapper = click.option("--checkpoint", hidden=True, help="Deprecated spelling of --model.")(wrapper)
+        return click.option("--model", metavar="NAME|PATH", help=help_text)(wrapper)
+
+    return decorate
+
+
+MODEL_ENVS: dict[str, str] = {
+    "musicgen": "SONGMINT_MUSICGEN_MODEL",
+    "dance-diffusion": "SONGMINT_DD_CHECKPOINT",
+    "stable-audio": "SONGMINT_STABLE_AUDIO",
+}
+"""Engines that load weights, and the environment variable that gives ``--model``'s default for
+each (read here, at the CLI edge, and passed to the engine's constructor)."""
+
+
+def engine_with_model(engine: str, model: str | None, **options: Any) -> Any:
+    """The engine ``engine``, built with ``model`` (or its ``MODEL_ENVS`` variable) when given; an
+    error for engines without weights."""
+    from music.engines import get_engine
+
+    if model is not None and engine not in MODEL_ENVS:
+        raise SongmintError(f"--model applies to --engine {', '.join(MODEL_ENVS)}; {engine} needs no weights")
+    model = model or (os.environ.get(MODEL_ENVS[engine]) or None if engine in MODEL_ENVS else None)
+    if model is not None:
+        options["model"] = model
+    return get_engine(engine, **options)
+
+
 @click.group()
 def models() -> None:
-    """List and convert local diffusion model checkpoints (never downloads)."""
+    """Fetch, list and convert model weights (engines only ever load from disk)."""
+
+
+def _registry_rows() -> list[dict[str, Any]]:
+    """One row per known model: repo id, licence, size, and whether (and where) it is on this machine."""
+    from music.engines import stable_audio
+
+    dd = {r["name"]: r for r in locate_all()}
+    rows = []
+    for m in KNOWN_MODELS.values():
+        if m.engine == "dance-diffusion":
+            r = dd.pop(m.name)
+            found, path, looked = r["found"], r["path"], r["looked_in"]
+            extra = {"sample_rate": r["sample_rate"], "sample_size": r["sample_size"], "format": r["format"]}
+        elif m.engine == "stable-audio":
+            locs = stable_audio.search_locations(m.name)
+            hit = next((q for q in locs if stable_audio.is_pipeline(q)), None)
+            found, path, looked = hit is not None, str(hit) if hit else None, [str(q) for q in locs]
+            extra = {"sample_rate": 44_100, "sample_size": None, "format": "diffusers" if hit else None}
+        else:
+            hit = snapshot(m.repo)
+            found, path = hit is not None, str(hit) if hit else None
+            looked = [str(hit)] if hit else [str(hf_cache_dir() / ("models--" + m.repo.replace("/", "--")))]
+            extra = {"sample_rate": None, "sample_size": None, "format": "hub" if hit else None}
+        rows.append({"engine": m.engine, "name": m.name, "repo": m.repo, "licence": m.licence, "size": m.size,
+                     "gated": m.gated, "description": m.description, "found": found, "path": path,
+                     "looked_in": looked, "pull": f"songmint models pull {m.name}", **extra})
+    # the producer's own Dance Diffusion models (trained or converted) in the models folder
+    rows += [{"engine": "dance-diffusion", "licence": None, "size": None, "gated": False, "pull": None, **r}
+             for r in dd.values()]
+    return rows
 
 
 @models.command("list")
 @json_option
 def list_(as_json: bool) -> None:
-    """Known checkpoints (Dance Diffusion, Stable Audio): found or not, and every place songmint looked."""
-    from music.engines import stable_audio
-
-    rows = [{"engine": "dance-diffusion", **r} for r in locate_all()]
-    for name, repo in stable_audio.REPOS.items():
-        locs = stable_audio.search_locations(name)
-        hit = next((q for q in locs if stable_audio.is_pipeline(q)), None)
-        rows.append(
-            {
-                "engine": "stable-audio",
-                "name": name,
-                "repo": repo,
-                "sample_rate": 44_100,
-                "sample_size": None,
-                "description": "Stable Audio Open (text to audio)",
-                "found": hit is not None,
-                "path": str(hit) if hit else None,
-                "format": "diffusers" if hit else None,
-                "looked_in": [str(q) for q in locs],
-            }
-        )
+    """Known models (MusicGen, Stable Audio, Dance Diffusion, HTDemucs) with repo id, licence and size;
+    found or not, where, and every place songmint looked."""
+    rows = _registry_rows()
     if as_json:
         print_json({"models_dir": str(models_dir()), "hf_cache": str(hf_cache_dir()), "checkpoints": rows})
         return
     print_table(
-        "Diffusion checkpoints",
+        "Models",
         [
             {
                 "engine": r["engine"],
                 "name": r["name"],
-                "rate": r["sample_rate"],
-                "window": r["sample_size"],
+                "repo": r["repo"] or "-",
+                "licence": (r["licence"] or "-") + (" (gated)" if r["gated"] else ""),
+                "size": r["size"] or "-",
                 "found": r["path"] or "no",
             }
             for r in rows
@@ -65,7 +130,39 @@ def list_(as_json: bool) -> None:
         f"to change it) and the Hugging Face cache {hf_cache_dir()} (models--OWNER--NAME/snapshots/*)"
     )
     if not any(r["found"] for r in rows):
-        out.info(f"none found; {HOW_TO_PROVIDE}")
+        out.info("none found; fetch one with `songmint models pull NAME` (a name above, or OWNER/REPO)")
+
+
+@models.command("pull")
+@click.argument("name")
+@click.option("--revision", help="Branch, tag or commit to fetch (default: main); recorded and then used.")
+@click.option("--token", envvar="HF_TOKEN", show_envvar=True,
+              help="Hugging Face token, for gated or private repositories (never printed or stored).")
+@click.option("--offline", is_flag=True, envvar="HF_HUB_OFFLINE", show_envvar=True,
+              help="Use only the local cache; fail if the model is not there.")
+@click.option("--endpoint", envvar="HF_ENDPOINT", show_envvar=True, hidden=True,
+              help="Hub URL (a mirror).")
+@json_option
+def pull(name: str, revision: str | None, token: str | None, offline: bool, endpoint: str | None,
+         as_json: bool) -> None:
+    """Download model NAME (see `songmint models list`) or any repository OWNER/REPO into the Hugging Face
+    cache, where every engine finds it. Resumes an interrupted download; checks every file's checksum."""
+    from music.engines.weights import pull as pull_model
+
+    out = output()
+    entry = known(name)
+    if entry is not None and not as_json:
+        out.info(f"{entry.repo}: {entry.description}; licence {entry.licence}; {entry.size}")
+    pulled = pull_model(name, revision=revision, token=token or None, offline=offline,
+                        progress=not as_json and not out.quiet, endpoint=endpoint or None)
+    report = {"name": pulled.name, "repo": pulled.repo, "revision": pulled.revision,
+              "commit": pulled.commit, "path": str(pulled.path), "files": pulled.files,
+              "bytes": pulled.bytes, "licence": pulled.licence}
+    if as_json:
+        print_json(report)
+    else:
+        out.info(f"{pulled.repo} at {pulled.commit[:12]} in {pulled.path} ({pulled.files} files, "
+                 f"{pulled.bytes / 1e6:.1f} MB, checksums verified)")
 
 
 @models.command("convert")

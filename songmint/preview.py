@@ -286,6 +286,7 @@ def token_view(entry: dict[str, Any], manifest: dict[str, Any], *, base: str = "
                   "contract": chain.get("contract"), "txs": entry.get("txs", [])},
         "metadata_uri": entry.get("metadata_uri"),
         "mix": Path(assets["mix"]).name if "mix" in assets else None,
+        "video": Path(assets["video"]).name if "video" in assets else None,
         "cover": Path(assets.get("cover", "")).name,
         "thumbnail": Path(assets.get("cover_thumbnail") or assets.get("thumbnail") or assets.get("cover", "")
                           ).name,
@@ -389,6 +390,9 @@ def _make_site(root: Path, tmp: Path, manifest: dict[str, Any], bundle_limit: in
     }
     (tmp / "data").mkdir()
     (tmp / "data" / "release.js").write_text(f"window.SONGMINT_RELEASE = {_script_json(data)};\n")
+    from songmint.mint_page import add_mint_page  # the Collect panel, where the release sells
+
+    add_mint_page(tmp, manifest, root)
     (tmp / SITE_MARKER).write_text("a preview site written by `songmint preview`; "
                                    "it is replaced whole on the next build\n")
 
@@ -398,7 +402,7 @@ def _token_media(root: Path, site: Path, entry: dict[str, Any], manifest: dict[s
     view = token_view(entry, manifest)
     media = site / "media" / entry["id_hex"]
     assets = entry.get("assets", {})
-    for role in ("mix", "cover", "cover_thumbnail", "thumbnail"):
+    for role in ("mix", "cover", "cover_thumbnail", "thumbnail", "video"):
         if role in assets:
             _place(root / assets[role], media / Path(assets[role]).name, role)
     for role, rel in assets.items():
@@ -422,7 +426,7 @@ def _token_media(root: Path, site: Path, entry: dict[str, Any], manifest: dict[s
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     extensions_map: ClassVar[dict[str, str]] = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".js": "text/javascript", ".mp3": "audio/mpeg", ".flac": "audio/flac"}
+        ".js": "text/javascript", ".mp3": "audio/mpeg", ".flac": "audio/flac", ".mp4": "video/mp4"}
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from songmint.errors import SpecError
+from songmint.sale_spec import SaleTerms, parse_sale, parse_splits
 
 SPEC_VERSION = 1
 MAX_TOKEN_ID = 2**53 - 1
@@ -53,6 +54,7 @@ _COLLECTION_KEYS = {
     "royalty_bps",
     "royalty_receiver",
     "contract",
+    "splits",
 }
 # Keys a track may carry; [defaults] may carry the same ones except the identity keys.
 _TRACK_KEYS = {
@@ -76,8 +78,13 @@ _TRACK_KEYS = {
     "tags",
     "preview_seconds",
     "external_url",
+    "bpm",
+    "key",
+    "mood",
+    "sale",
+    "video",
 }
-_DEFAULT_KEYS = _TRACK_KEYS - {"id", "token_id", "title", "file", "stems", "isrc"}
+_DEFAULT_KEYS = _TRACK_KEYS - {"id", "token_id", "title", "file", "stems", "isrc", "bpm", "key"}
 _GENERATE_KEYS = {"engine", "prompt", "seed", "seconds", "params", "source", "source_stems"}
 _EDITION_KEYS = {"cap", "initial", "recipient"}
 _STORAGE_KEYS = {"backend", "path", "url", "token_env", "timeout_s"}
@@ -142,6 +149,11 @@ class Track:
     tags: tuple[str, ...] = ()
     preview_seconds: float = 30.0
     external_url: str | None = None
+    bpm: float | None = None  # declared tempo: published instead of the measured one
+    key: str | None = None  # declared key, spelled as written ("Bb major")
+    mood: str | None = None  # declared mood word(s): published instead of the measured mood
+    sale: SaleTerms | None = None  # [tracks.sale] over [defaults.sale]: the token's primary sale
+    video: bool = False  # an audio-reactive clip as the token's animation (docs/video.md)
 
     def stem_token_id(self, symbol: str, stem: str) -> int:
         """The token id of stem ``stem`` when stems are tokens of their own."""
@@ -159,6 +171,7 @@ class Collection:
     royalty_bps: int
     royalty_receiver: str | None
     contract: str  # "deploy" or a checksummable 0x address
+    splits: tuple[tuple[str, int], ...] = ()  # [collection.splits]: (payee, basis points), sum 10 000
 
 
 @dataclass(frozen=True)
@@ -569,6 +582,7 @@ def _collection(c: _Checker, doc: dict[str, Any], base: Path, check_files: bool)
         royalty_bps=c.integer(doc, "royalty_bps", "collection.royalty_bps", default=0, lo=0, hi=10_000) or 0,
         royalty_receiver=c.address(doc.get("royalty_receiver"), "collection.royalty_receiver"),
         contract=contract,
+        splits=parse_splits(doc["splits"], "collection.splits", c.fail, c.address) if "splits" in doc else (),
     )
 
 
@@ -735,7 +749,29 @@ def _track(
         )
         or 30.0,
         external_url=c.url(doc, "external_url", f"{key}.external_url"),
+        bpm=c.number(raw, "bpm", f"{key}.bpm", lo=20.0, hi=400.0),
+        key=_musical_key(c, raw, f"{key}.key"),
+        mood=c.string(doc, "mood", f"{key}.mood"),
+        sale=parse_sale(doc["sale"], f"{key}.sale", base, c.fail, check_files=check_files)
+        if "sale" in doc
+        else None,
+        video=c.boolean(doc, "video", f"{key}.video", default=False),
     )
+
+
+def _musical_key(c: _Checker, doc: dict[str, Any], key: str) -> str | None:
+    """A declared key, checked to parse and kept as written (``"Eb minor"`` stays Eb)."""
+    text = c.string(doc, "key", key)
+    if text is None:
+        return None
+    from music.traits import parse_key
+
+    try:
+        parse_key(text)
+    except Exception:
+        fix = 'write a tonic and a mode, e.g. key = "Bb major"'
+        raise c.fail(key, f"{text!r} is not a key", fix) from None
+    return " ".join(text.split())
 
 
 def _generate(c: _Checker, doc: Any, key: str, base: Path, check_files: bool) -> Generate:

@@ -6,7 +6,6 @@ dicts the pipeline, the metadata and the preview site use.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from typing import Any
@@ -145,13 +144,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, int | float | str | bool) or value is None:
         return value
     return str(value)
-
-
-def content_hash(*parts: bytes | str) -> str:
-    """sha256 over length-prefixed parts (a cache key)."""
-    h = hashlib.sha256()
-    for p in parts:
-        b = p.encode() if isinstance(p, str) else p
-        h.update(len(b).to_bytes(8, "big"))
-        h.update(b)
-    return h.hexdigest()

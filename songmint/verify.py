@@ -21,6 +21,7 @@ Exit status: 0 when everything checked matches, 3 when anything does not.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -152,6 +153,8 @@ def verify_release(
     if rerender:
         for t in tokens:
             _check_render(release_dir, t, report)
+            if "video" in t.get("assets", {}):
+                _check_video(release_dir, t, report)
     if chain:
         _check_chain(release_dir, manifest, tokens, report, client)
     return report
@@ -265,11 +268,13 @@ def _check_render(root: Path, t: dict[str, Any], report: Report) -> None:
             report.bad("re-render", subject, f"the continued audio {src_path} changed since the release")
             return
         stems_dir = Path(source["stems"]) if source.get("stems") else None
-    from songmint.release import render_request
+    from music.engines import Request
+    from music.engines.run import run_request
 
-    take = render_request(
-        req["engine"], req["prompt"], req["seconds"], req["seed"], dict(req["params"]), src_path, stems_dir
+    request = Request(
+        prompt=req["prompt"], seconds=req["seconds"], seed=req["seed"], params=dict(req["params"])
     )
+    take = run_request(req["engine"], request, source=src_path, source_stems=stems_dir)
     audio = take.mix if not req.get("stem") else take.stems[req["stem"]]
     # The pipeline stores takes as float WAV; round-trip the same way before encoding.
     from music.audio import Audio
@@ -281,6 +286,26 @@ def _check_render(root: Path, t: dict[str, Any], report: Report) -> None:
         report.ok("re-render", subject, f"{req['engine']} seed {req['seed']}: identical FLAC bytes")
     else:
         report.bad("re-render", subject, f"{req['engine']} seed {req['seed']} renders different audio")
+
+
+def _check_video(root: Path, t: dict[str, Any], report: Report) -> None:
+    """Render the token's clip again from the release's own files and its ``properties.video``."""
+    from songmint.release.videos import render_from_release
+
+    props = json.loads((root / t["metadata_path"]).read_text()).get("properties", {})
+    params, rel = props.get("video"), t["assets"]["video"]
+    if not params:
+        report.bad("video", rel, "the metadata has no properties.video to render it from")
+        return
+    with tempfile.TemporaryDirectory(prefix=".verify.", dir=root) as tmp:
+        traits = {**props["traits"], **params["facts"]}
+        v = render_from_release(root, t["assets"], traits, params, Path(tmp) / "v.mp4")
+    if v.sha256 == _sha256(root / rel):
+        report.ok("video", rel, f"re-rendered: identical bytes ({v.n_frames} frames)")
+    elif v.frames_sha256 == params.get("frames_sha256"):
+        report.ok("video", rel, "re-rendered: identical frames (the file differs: another ffmpeg build?)")
+    else:
+        report.bad("video", rel, "renders different frames from the release's files")
 
 
 def _request_problem(req: dict[str, Any], t: dict[str, Any]) -> str | None:

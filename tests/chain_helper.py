@@ -15,22 +15,29 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from minting.chain import Journal, TokenSpec, connect, dev_signer
 
 
-def run(url: str, contract: str, journal_path: str, mode: str, n: int, kill_at: str = "") -> dict:
-    """Create ``n`` tokens (or mint 2 more of each), killing this process at ``kill_at``."""
-    point, _, nth = kill_at.partition(":")
+def kill_at_checkpoint(fault: str) -> Callable[[str], None]:
+    """A chain-client checkpoint that SIGKILLs this process at the N-th ``POINT`` of ``"POINT:N"``
+    (``intent``, ``signed``, ``sent``, ``receipt``); an empty ``fault`` never kills."""
+    point, _, nth = fault.partition(":")
     seen = {"count": 0}
 
     def checkpoint(name: str) -> None:
-        if name == point:
+        if point and name == point:
             seen["count"] += 1
             if seen["count"] == int(nth or 1):
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    client = connect(url, chain_id=31337, signer=dev_signer(), checkpoint=checkpoint)
+    return checkpoint
+
+
+def run(url: str, contract: str, journal_path: str, mode: str, n: int, kill_at: str = "") -> dict:
+    """Create ``n`` tokens (or mint 2 more of each), killing this process at ``kill_at``."""
+    client = connect(url, chain_id=31337, signer=dev_signer(), checkpoint=kill_at_checkpoint(kill_at))
     client.max_batch = 3
     with Journal(journal_path) as journal:
         if mode == "create":

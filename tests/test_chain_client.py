@@ -84,9 +84,17 @@ def test_dry_run_estimates_and_sends_nothing(client: ChainClient, contract: str)
     assert all(t.gas > 21_000 for t in plan.txs) and plan.max_cost_wei >= plan.expected_cost_wei > 0
     assert "createBatch of 10 token(s)" in plan.summary() and "gas" in plan.summary()
     assert plan.to_dict()["total_gas"] == plan.total_gas
-    deploy_plan = client.deploy(name="X", symbol="X", dry_run=True)
-    assert isinstance(deploy_plan, Plan) and deploy_plan.txs[0].gas > 1_000_000
+    deploy_plan = client.deploy(name="X", symbol="X", dry_run=True)  # the factory is on chain: one clone
+    assert isinstance(deploy_plan, Plan) and [t.kind for t in deploy_plan.txs] == ["deploy"]
+    assert 100_000 < deploy_plan.txs[0].gas <= 400_000
     assert (client.w3.eth.block_number, client.tx.nonce(client.address)) == (block, nonce)
+    # a chain without the factory: the plan deploys it first, the clone's gas is the hint
+    fresh = connect("memory", w3=memory_web3(factory=False))
+    first = fresh.deploy(name="X", symbol="X", dry_run=True)
+    assert isinstance(first, Plan) and [t.kind for t in first.txs] == ["factory", "deploy"]
+    assert first.txs[0].gas > 4_000_000 and "not deployed yet" in first.summary()
+    assert "ETH" in first.summary() and first.to_dict()["expected_cost_eth"] > 0
+    assert fresh.w3.eth.block_number == 0
     assert not client.token_info(contract, 200)["exists"]
 
 
@@ -265,3 +273,29 @@ def test_a_transaction_reverting_on_chain_is_decoded_and_journalled(client: Chai
     assert info.value.error == "TokenAlreadyExists"
     assert entry.status == "failed" and entry.block and "already exists" in (entry.note or "")
     assert client.token_info(contract, 500)["supply"] == 1  # the rival's, ours never minted
+
+
+def test_the_factory_deploys_through_create2_and_dev_chains_carry_it_from_genesis() -> None:
+    """On a chain without it, the first deploy puts the factory at its deterministic address
+    (journalled as `factory`); what it leaves there is exactly what `memory` (and songmint's anvil)
+    carry from their first block, implementations locked included."""
+    from minting.chain import deployments
+
+    bare = connect("memory", w3=memory_web3(factory=False))
+    with Journal(":memory:") as j:
+        dep = bare.deploy(name="F", symbol="F", journal=j, op="first")
+        kinds = [(e.kind, e.op.split(":")[0]) for e in j.entries()]
+    assert not isinstance(dep, Plan) and kinds == [("factory", "factory"), ("deploy", "first")]
+    for address, (code, storage) in deployments.predeployed().items():
+        assert bytes(bare.w3.eth.get_code(address)) == code
+        for slot, value in storage.items():
+            assert int.from_bytes(bytes(bare.w3.eth.get_storage_at(address, slot)), "big") == value
+    impl, _ = deployments.implementations(bare.factory_address)
+    ed = bare.w3.eth.contract(address=impl, abi=bare.artifact.abi)
+    config = ("X", "X", "", "", bare.address, "0x" + "00" * 20, 0, "0x" + "00" * 20)
+    with pytest.raises(ContractRevert, match="already initialised"):
+        bare.tx.estimate({"to": impl, "data": ed.encode_abi("initialize", args=[config])})
+    ready = connect("memory")
+    assert ready.w3.eth.get_code(ready.factory_address) and ready.factory_address == bare.factory_address
+    with pytest.raises(ContractRevert, match="already initialised"):
+        ready.tx.estimate({"to": impl, "data": ed.encode_abi("initialize", args=[config])})

@@ -12,7 +12,7 @@ import pytest
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from minting.chain import ChainClient, ContractRevert, TokenSpec, connect, load_artifact
+from minting.chain import ChainClient, ContractRevert, Plan, TokenSpec, connect, load_artifact
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,9 +47,10 @@ def _send(client: ChainClient, c: Contract, fn: str, *args: Any) -> Any:
 def test_gas_per_new_token_in_a_batch_of_ten_meets_the_target(client: ChainClient) -> None:
     me = client.address
     ours, base = load_artifact("SongmintEditions"), load_artifact("BaselineEditions")
-    a = bench.send(client, None, ours.abi, "", "S", "S", "", "", me, me, 500, bytecode=ours.bytecode)
-    b = bench.send(client, None, base.abi, "", me, me, 500, bytecode=base.bytecode)
-    a, b = a["contractAddress"], b["contractAddress"]
+    dep = client.deploy(name="S", symbol="S", royalty_bps=500)  # a clone of the factory's implementation
+    assert not isinstance(dep, Plan)
+    a = dep.address
+    b = bench.send(client, None, base.abi, "", me, me, 500, bytecode=base.bytecode)["contractAddress"]
     bench.send(client, a, ours.abi, "addUriPrefix", bench.PREFIX)
     ids = list(range(100, 110))
     ours_gas = bench.send(client, a, ours.abi, "createBatch", me, ids, [10] * 10, [100] * 10, 1,
@@ -66,7 +67,7 @@ def test_gas_per_new_token_in_a_batch_of_ten_meets_the_target(client: ChainClien
 
 def test_interfaces(editions: Contract) -> None:
     f = editions.functions
-    for iid in ("d9b67a26", "0e89341c", "2a55205a", "01ffc9a7", "7965db0b"):
+    for iid in ("d9b67a26", "0e89341c", "2a55205a", "01ffc9a7", "7965db0b", "49064906"):
         assert f.supportsInterface(bytes.fromhex(iid)).call(), iid
     assert not f.supportsInterface(bytes.fromhex("ffffffff")).call()
 
@@ -81,7 +82,9 @@ def test_uri_events_on_creation_and_change(client: ChainClient, editions: Contra
     assert [(e["args"]["id"], e["args"]["value"]) for e in events] == [
         (7, prefix + f"{7:064x}.json"), (8, prefix + f"{8:064x}.json")]
     r = _send(client, editions, "setTokenURI", 7, "ar://own-7")
-    (ev,) = editions.events.URI().process_receipt(r)
+    (ev,) = editions.events.URI().process_receipt(r, errors=DISCARD)
+    (update,) = editions.events.MetadataUpdate().process_receipt(r, errors=DISCARD)  # ERC-4906
+    assert update["args"]["_tokenId"] == 7
     assert ev["args"]["value"] == "ar://own-7" and editions.functions.uri(7).call() == "ar://own-7"
     r = _send(client, editions, "setContractURI", "ipfs://bafyNEW/contract.json")
     assert len(editions.events.ContractURIUpdated().process_receipt(r)) == 1

@@ -121,12 +121,12 @@ def test_missing_checkpoint_is_one_line_naming_where_it_looked(tmp_path: Path, m
     monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     with pytest.raises(ModelNotFoundError) as err:
-        DanceDiffusionEngine(checkpoint="maestro-150k").unet  # noqa: B018 (loads)
+        DanceDiffusionEngine(model="maestro-150k").unet  # noqa: B018 (loads)
     msg = str(err.value)
     assert "\n" not in msg
     assert str(tmp_path / "models" / "maestro-150k") in msg
-    assert "models--harmonai--maestro-150k" in msg and "--checkpoint" in msg
-    with pytest.raises(ModelNotFoundError, match="no Dance Diffusion checkpoint at"):
+    assert "models--harmonai--maestro-150k" in msg and "`songmint models pull maestro-150k`" in msg
+    with pytest.raises(ModelNotFoundError, match=r"no Dance Diffusion checkpoint at .*--model PATH"):
         find_checkpoint(str(tmp_path / "nothing-here"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -54,7 +55,7 @@ def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, 
             "4",
             "--seed",
             "9",
-            "--checkpoint",
+            "--model",
             str(model_dir),
             "--out",
             str(out),
@@ -63,7 +64,7 @@ def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, 
     )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["sample_rate"] == SR and list(doc["extras"]) == ["variation-02"]
+    assert doc["sample_rate"] == SR and sorted(doc["extras"]) == ["raw", "variation-02"]
     prov = doc["provenance"]
     assert prov["operation"] == "vary" and prov["seed"] == 9 and prov["params"]["strength"] == 0.3
     assert len(prov["weights_sha256"]) == 64 and prov["params"]["source"] == "in.wav"
@@ -71,11 +72,13 @@ def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, 
 
     same = tmp_path / "same"
     res = runner.invoke(
-        main, ["vary", str(wav), "--strength", "0", "--checkpoint", str(model_dir), "--out", str(same)]
+        main, ["vary", str(wav), "--strength", "0", "--model", str(model_dir), "--out", str(same)]
     )
     assert res.exit_code == 0, res.output
-    mix = load(same / read_take_json(same)["mix"])
-    assert np.allclose(mix.samples, load(wav).samples, atol=1e-4)  # 24-bit WAV of the input itself
+    doc = read_take_json(same)
+    raw = load(same / doc["extras"]["raw"])  # the model's output, before mastering
+    assert np.allclose(raw.samples, load(wav).samples, atol=1e-4)  # 24-bit WAV of the input itself
+    assert doc["provenance"]["finish"]["master"]["true_peak"] == -1.0  # mastered (a short clip: to its peak)
 
 
 def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> None:
@@ -92,7 +95,7 @@ def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> N
             "3",
             "--diffusion-steps",
             "3",
-            "--checkpoint",
+            "--model",
             str(model_dir),
             "--out",
             str(out),
@@ -101,7 +104,7 @@ def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> N
     )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert sorted(doc["extras"]) == ["frame-00", "frame-01", "frame-02"]
+    assert sorted(doc["extras"]) == ["frame-00", "frame-01", "frame-02", "raw"]
     assert doc["provenance"]["operation"] == "interpolate"
     assert doc["duration_s"] == pytest.approx(3 * 0.1, abs=1e-3)
 
@@ -109,11 +112,18 @@ def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> N
 def test_missing_checkpoint_is_a_one_line_user_error(runner, wav: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    res = runner.invoke(main, ["vary", str(wav), "--checkpoint", "honk-140k", "--out", str(tmp_path / "o")])
+    res = runner.invoke(main, ["vary", str(wav), "--model", "honk-140k", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: Dance Diffusion checkpoint 'honk-140k' not found")
+    assert lines[0].endswith("fetch it with `songmint models pull honk-140k`")
     assert not (tmp_path / "o").exists()
+    # the old spelling still works for one release, with a deprecation line
+    res = runner.invoke(main, ["vary", str(wav), "--checkpoint", "honk-140k", "--out", str(tmp_path / "o")])
+    lines = res.stderr.strip().splitlines()
+    assert res.exit_code == 2 and len(lines) == 2
+    assert lines[0] == "warning: --checkpoint is deprecated and goes away in the next release; use --model"
+    assert "'honk-140k' not found" in lines[1]
 
 
 def test_models_convert_then_list_finds_it(runner, tmp_path: Path) -> None:
@@ -183,12 +193,20 @@ def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
             "3",
             "--demo-every",
             "0",
+            "--log-every",
+            "2",
             "--json",
         ],
     )
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     assert summary["steps"] == 6 and summary["samples"] == 4 and "broken.wav" in res.stderr
+    # no terminal: progress comes as lines, with an estimate first (--device auto: the CPU here)
+    err = res.stderr
+    assert "training 6 steps of batch 2 on cpu" in err
+    assert re.search(r"estimate: [\d.]+ s per step; 4 steps left ≈ \d+ s", err), err
+    for k in (4, 6):
+        assert re.search(rf"step {k}/6: loss [\d.]+, [\d.]+ steps/s, ETA \d+ s", err), err
     res = runner.invoke(
         main,
         [
@@ -219,7 +237,7 @@ def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
             "generate",
             "--engine",
             "dance-diffusion",
-            "--checkpoint",
+            "--model",
             str(model),
             "--seconds",
             "0.05",
@@ -236,8 +254,10 @@ def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["sample_rate"] == SR and list(doc["extras"]) == ["variation-02"]
+    # the model's own output is kept as "raw" next to the mastered mix (music.engines.finish)
+    assert doc["sample_rate"] == SR and sorted(doc["extras"]) == ["raw", "variation-02"]
     assert doc["provenance"]["model"] == "my-kicks" and doc["provenance"]["params"]["n"] == 2
+    assert doc["provenance"]["finish"]["master"]["true_peak"] == -1.0
 
 
 def test_generate_inpaint_extend_and_loop_options(runner, model_dir: Path, wav: Path, tmp_path: Path) -> None:
@@ -248,7 +268,7 @@ def test_generate_inpaint_extend_and_loop_options(runner, model_dir: Path, wav: 
             "generate",
             "--engine",
             "dance-diffusion",
-            "--checkpoint",
+            "--model",
             str(model_dir),
             "--init-audio",
             str(wav),
@@ -296,7 +316,7 @@ def test_train_on_no_readable_audio_fails_and_writes_nothing(runner, tmp_path: P
 def test_malformed_inpaint_fails_before_the_model_loads(runner, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    args = ["generate", "--engine", "dance-diffusion", "--checkpoint", "honk-140k", "--seed", "1"]
+    args = ["generate", "--engine", "dance-diffusion", "--model", "honk-140k", "--seed", "1"]
     res = runner.invoke(main, [*args, "--inpaint", "3:1", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     # the span is checked first: the missing checkpoint is not what it reports
@@ -305,7 +325,7 @@ def test_malformed_inpaint_fails_before_the_model_loads(runner, tmp_path: Path, 
 
 
 def test_generate_summary_of_a_one_shot_has_no_loudness(runner, model_dir: Path, tmp_path: Path) -> None:
-    args = ["generate", "--engine", "dance-diffusion", "--checkpoint", str(model_dir), "--seconds", "0.05"]
+    args = ["generate", "--engine", "dance-diffusion", "--model", str(model_dir), "--seconds", "0.05"]
     res = runner.invoke(main, [*args, "--steps", "2", "--seed", "1", "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     said = " ".join(res.stderr.split())

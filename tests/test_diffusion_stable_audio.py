@@ -99,7 +99,7 @@ def pipeline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def engine(pipeline_dir: Path) -> StableAudioEngine:
-    return StableAudioEngine(checkpoint=str(pipeline_dir), steps=3)
+    return StableAudioEngine(model=str(pipeline_dir), steps=3)
 
 
 def test_text_to_audio_with_duration_negative_prompt_and_seed(engine: StableAudioEngine) -> None:
@@ -172,7 +172,7 @@ def test_found_in_the_models_dir_by_name(pipeline_dir: Path, tmp_path: Path, mon
     monkeypatch.setenv("SONGMINT_MODELS_DIR", str(pipeline_dir.parent))
     name, folder = find_pipeline(pipeline_dir.name)
     assert folder == pipeline_dir and name == pipeline_dir.name
-    e = StableAudioEngine(checkpoint=pipeline_dir.name, steps=2)
+    e = StableAudioEngine(model=pipeline_dir.name, steps=2)
     clip = e.generate(Request(prompt="loop", seconds=0.002, seed=0)).mix
     assert isinstance(clip, Audio) and clip.n == 16
 
@@ -196,7 +196,7 @@ def test_cli_generate_and_vary_with_stable_audio(runner, pipeline_dir: Path, tmp
             "dark techno kick",
             "--engine",
             "stable-audio",
-            "--checkpoint",
+            "--model",
             str(pipeline_dir),
             "--seconds",
             "0.005",
@@ -228,7 +228,7 @@ def test_cli_generate_and_vary_with_stable_audio(runner, pipeline_dir: Path, tmp
             "0.5",
             "--steps",
             "2",
-            "--checkpoint",
+            "--model",
             str(pipeline_dir),
             "--out",
             str(tmp_path / "v"),
@@ -248,7 +248,7 @@ def test_cli_generate_and_vary_with_stable_audio(runner, pipeline_dir: Path, tmp
             "stable-audio",
             "--sampler",
             "ddim",
-            "--checkpoint",
+            "--model",
             str(pipeline_dir),
             "--out",
             str(tmp_path / "w"),

@@ -24,7 +24,11 @@ def _release(tmp_path_factory: pytest.TempPathFactory, release_cache: Path):  # 
     w3 = memory_web3()
     real = minting.chain.connect
     mp = pytest.MonkeyPatch()
-    mp.setattr(minting.chain, "connect", lambda *a, **k: real(*a, **{**k, "w3": w3}))
+    shared = lambda *a, **k: real(*a, **{**k, "w3": w3})  # noqa: E731
+    mp.setattr(minting.chain, "connect", shared)
+    import songmint.release.chain as release_chain  # the release's chain stage imports connect by name
+
+    mp.setattr(release_chain, "connect", shared)
     tmp = tmp_path_factory.mktemp("hostile-verify")
     try:
         manifest = run_release(make_spec(tmp / "spec"), Options(out=tmp / "out", cover_size=256,

@@ -196,6 +196,7 @@ def test_cli_generate_with_melody(runner, tmp_path: Path) -> None:  # type: igno
                                "--melody", str(tmp_path / "hum.wav"), "--seconds", "0.2", "--seed", "1",
                                "--out", str(tmp_path / "t"), "--json"])
     assert res.exit_code == 0, res.output
+    assert "warning: --param model= is deprecated" in res.stderr  # the old spelling, for one release
     out = res.stdout
     doc = json.loads(out[out.index("{"):])
     prov = doc["provenance"] if "provenance" in doc else doc["takes"][0]["provenance"]

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from minting.car import verify_car
+from music.thumbnail import preview_clip, representative_start
 from songmint.cli import main
-from songmint.release import Options, preview_clip, representative_start, run_release
+from songmint.release import Options, run_release
 from songmint.spec import load_spec
 from tests import synth
 from tests.release_fixture import make_spec
@@ -88,7 +89,7 @@ def test_metadata_document(released: tuple[Path, Path, str]) -> None:
     assert "SongmintPlayer" in player and "<link" not in player
 
 
-def test_rerun_is_cached_and_identical(released: tuple[Path, Path, str]) -> None:
+def test_rerun_is_cached_and_identical(released: tuple[Path, Path, str], release_cache: Path) -> None:
     spec, out, _ = released
     before = json.loads((out / "manifest.json").read_text())
     # leftovers of an earlier, different spec must not end up in the published tree
@@ -96,7 +97,8 @@ def test_rerun_is_cached_and_identical(released: tuple[Path, Path, str]) -> None
     (out / "assets" / "old-track" / "stale.mp3").write_bytes(b"stale")
     (out / "metadata" / f"{7:064x}.json").write_text("{}")
     lines: list[str] = []
-    after = run_release(spec, Options(out=out, cover_size=256, build_preview=False), log=lines.append)
+    opts = Options(out=out, cover_size=256, build_preview=False, cache_dir=release_cache)
+    after = run_release(spec, opts, log=lines.append)
     assert after["root_cid"] == before["root_cid"]
     assert not (out / "assets" / "old-track").exists() and not (out / "metadata" / f"{7:064x}.json").exists()
     assert [a["sha256"] for a in after["assets"]] == [a["sha256"] for a in before["assets"]]
@@ -207,3 +209,69 @@ def test_refuses_a_foreign_output_folder(released: tuple[Path, Path, str], tmp_p
     result = CliRunner().invoke(main, ["release", str(spec), "--out", str(tmp_path), "--dry-run"])
     assert result.exit_code == 2 and "holds no release" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+
+def test_a_take_another_release_cached_first_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two releases sharing one cache render the same take at once: the one that finishes second
+    must not replace the folder the first one wrote (and may be reading) — it uses it."""
+    from music.takes import write_take
+    from songmint.release import tokens
+    from songmint.release.cache import Cache
+
+    spec = load_spec(make_spec(tmp_path / "spec"))
+    track = spec.tracks[0]
+    cache = Cache(tmp_path / "cache")
+    folder = cache.path("takes", tokens.take_key(track))
+    real = tokens.render_take
+
+    def render_while_another_release_writes(t):  # type: ignore[no-untyped-def]
+        take = real(t)
+        write_take(take, folder, title=t.title, fmt="wav", wav_depth="float")  # the other release wins
+        (folder / "reader-was-here").write_text("open files of the other release")
+        return take
+
+    monkeypatch.setattr(tokens, "render_take", render_while_another_release_writes)
+    take, hit = tokens.load_take(track, cache)
+    assert not hit and take.mix.n > 0
+    assert (folder / "reader-was-here").exists()  # the first writer's folder was not replaced
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # our copy was removed
+
+
+def test_every_place_tempo_and_key_appear_agree(tmp_path: Path, release_cache: Path) -> None:
+    """One musical truth per token: attributes, music-NFT fields, properties, file names, the
+    manifest entry (preview) and the player all show the declared tempo and key; stem tokens wear
+    their track's; a declared key keeps its spelling; the measurement stays in properties."""
+    from music.traits import camelot, open_key
+
+    folder = tmp_path / "spec"
+    spec = make_spec(folder)
+    text = spec.read_text().replace(
+        'stems = "alpha-stems"', 'stems = "alpha-stems"\nstems_as_tokens = true\nbpm = 120\nkey = "Eb minor"'
+    )
+    spec.write_text(text)
+    lines: list[str] = []
+    m = run_release(spec, Options(out=tmp_path / "out", cover_size=256, build_preview=False,
+                                  cache_dir=release_cache), log=lines.append)
+    out = tmp_path / "out"
+    alpha = [t for t in m["tokens"] if t["track"] == "alpha"]
+    assert len(alpha) == 3  # the track and its two stems
+    for t in alpha:
+        doc = json.loads((out / t["metadata_path"]).read_text())
+        attrs = {a["trait_type"]: a["value"] for a in doc["attributes"]}
+        assert attrs["Tempo"] == 120 and doc["bpm"] == 120 and t["bpm"] == 120
+        assert attrs["Key"] == "Eb minor" == t["key"] == doc["properties"]["musical_key"]
+        assert attrs["Camelot"] == camelot("Eb minor") == t["camelot"]
+        assert attrs["Open Key"] == open_key("Eb minor") == doc["key"]
+        facts = doc["properties"]["musical_facts"]
+        assert facts["sources"] == {"bpm": "spec", "key": "spec", "mood": "measured"}
+        assert "key" in facts["measured"]  # what the analyser heard, for reference
+        shown = {x["key"]: x["display"] for x in t["traits"]}
+        assert shown["tempo_bpm"] == "120 BPM" and shown["key"] == "Eb minor"
+        for rel in t["assets"].values():
+            if rel.endswith((".mp3", ".flac")):
+                assert "_120bpm_Eb-minor" in rel
+        player = (out / t["assets"]["player"]).read_text()
+        assert '"bpm":120' in player and '"key":"Eb minor"' in player
+    # the fixture's alpha is an A-minor chord loop: the declared Eb minor is contradicted, and said
+    assert any(line.startswith("warning: alpha: key declared Eb minor (spec)") for line in lines)

@@ -32,11 +32,15 @@ def anvil(tmp_path_factory: pytest.TempPathFactory, release_cache: Path):  # typ
     node.stop()
 
 
-def _run(args: list[str], env: dict[str, str], fault: str | None = None) -> subprocess.CompletedProcess[str]:
-    e = dict(env)
-    if fault:
-        e["SONGMINT_FAULT"] = fault
-    return subprocess.run([str(SONGMINT), *args], env=e, capture_output=True, text=True, timeout=300)
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SONGMINT), *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def _killed(spec: Path, out: Path, env: dict[str, str], fault: str) -> subprocess.CompletedProcess[str]:
+    """The release run in a subprocess that SIGKILLs itself at ``fault`` (tests/release_helper.py)."""
+    cmd = [sys.executable, "-m", "tests.release_helper", str(spec), str(out), "local", fault]
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True, timeout=300)
 
 
 def _supply(url: str, contract: str, token_id: int) -> int:
@@ -65,7 +69,7 @@ def test_killed_release_resumes_without_minting_twice(anvil, tmp_path: Path, mon
     # Killed right after the deploy transaction is broadcast; then, resumed, right after the
     # createBatch is (the 2nd broadcast of that run: the URI prefix comes first).
     for point in ("sent:1", "sent:2"):
-        killed = _run(args, env, fault=point)
+        killed = _killed(spec, out, env, point)
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert not (out / "manifest.json").exists()
     journal = out / ".songmint" / "journal.sqlite"
@@ -122,3 +126,41 @@ def test_killed_release_resumes_without_minting_twice(anvil, tmp_path: Path, mon
     assert checked.exit_code == 0, checked.output
     rows = json.loads(checked.stdout)["rows"]
     assert sum(r["check"] == "on chain" and r["status"] == "ok" for r in rows) == len(m["tokens"])
+
+
+def test_keystore_account_is_the_published_royalty_receiver(anvil, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The account that deploys (from a keystore, its password asked by the prompt) is the one
+    collection.json names as fee recipient and the one royaltyInfo returns on chain."""
+    import secrets
+
+    from eth_account import Account
+
+    from minting.chain import write_keystore
+
+    node, data = anvil
+    for key, value in (("SONGMINT_ANVIL_PORT", str(node.port)), ("SONGMINT_DATA_DIR", str(data))):
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SONGMINT_KEYSTORE_PASSWORD", raising=False)
+    monkeypatch.delenv("SONGMINT_PRIVATE_KEY", raising=False)
+    key = "0x" + secrets.token_hex(32)
+    address = Account.from_key(key).address
+    keystore = write_keystore(tmp_path / "key.json", key, "pw", iterations=2)
+    rpc(node.url, "anvil_setBalance", [address, hex(10**21)])
+    asked: list[str] = []
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        return "pw"
+
+    spec = make_spec(tmp_path / "spec")
+    opts = Options(out=tmp_path / "out", network="local", cover_size=256, build_preview=False,
+                   keystore=keystore, password_prompt=prompt)
+    m = run_release(spec, opts)
+    assert len(asked) == 1 and "key.json" in asked[0]  # asked once, before any work
+    assert m["chain"]["account"] == address
+    collection = json.loads((tmp_path / "out" / "collection.json").read_text())
+    assert collection["fee_recipient"] == address and collection["seller_fee_basis_points"] == 250
+    selector = "2a55205a"  # royaltyInfo(uint256,uint256)
+    call = "0x" + selector + f"{m['tokens'][0]['id']:064x}" + f"{10_000:064x}"
+    answer = rpc(node.url, "eth_call", [{"to": m["chain"]["contract"], "data": call}, "latest"])
+    assert int(answer[2:66], 16) == int(address, 16) and int(answer[66:130], 16) == 250

@@ -120,7 +120,8 @@ class Anvil:
         return info
 
     def start(self, *, timeout: float = 20.0) -> dict[str, Any]:
-        """Start anvil unless it already answers on the port; return :meth:`status`."""
+        """Start anvil unless it already answers on the port; return :meth:`status`. A chain it
+        starts carries songmint's factory (see :func:`minting.chain.deployments.predeployed`)."""
         if self.responding():
             return self.status()
         assert self.state_file is not None
@@ -150,6 +151,9 @@ class Anvil:
                 tail = self.log_file.read_text(errors="replace")[-400:].strip()
                 raise NetworkError(f"anvil exited with status {proc.returncode} on port {self.port}: {tail}")
             if self.responding():
+                from minting.chain.deployments import install_on_anvil
+
+                install_on_anvil(self.url)  # songmint's factory from the first block, as on `memory`
                 return self.status()
             time.sleep(0.05)
         self.stop()

@@ -13,7 +13,10 @@ from minting.chain.errors import ChainError
 CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"
 _PATHS = {
     "SongmintEditions": CONTRACTS_DIR / "SongmintEditions.json",
+    "SongmintSplit": CONTRACTS_DIR / "SongmintSplit.json",
+    "SongmintFactory": CONTRACTS_DIR / "SongmintFactory.json",
     "BaselineEditions": CONTRACTS_DIR / "baseline" / "BaselineEditions.json",
+    "SongmintEditionsV1": CONTRACTS_DIR / "baseline" / "SongmintEditionsV1.json",
 }
 
 
@@ -31,7 +34,8 @@ class Artifact:
 
 @cache
 def load_artifact(name: str = "SongmintEditions") -> Artifact:
-    """Load a committed artifact by contract name (``SongmintEditions`` or ``BaselineEditions``)."""
+    """Load a committed artifact by contract name (``SongmintEditions``, ``SongmintSplit``,
+    ``SongmintFactory``; the benchmark's ``BaselineEditions`` and ``SongmintEditionsV1``)."""
     path = _PATHS.get(name)
     if path is None:
         raise ChainError(f"unknown contract {name!r}; known: {', '.join(sorted(_PATHS))}")

@@ -41,6 +41,42 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "LengthMismatch": lambda a: (
         f"ids, amounts and caps differ in length ({a['ids']}, {a['amounts']}, {a['caps']})"
     ),
+    "SaleNotConfigured": lambda a: f"token {a['id']} is not on sale",
+    "SaleNotStarted": lambda a: f"the sale of token {a['id']} opens at {_when(a['start'])}",
+    "SaleEnded": lambda a: f"the sale of token {a['id']} ended at {_when(a['end'])}",
+    "SaleIsPaused": lambda a: f"the sale of token {a['id']} is paused",
+    "WrongPayment": lambda a: (
+        f"token {a['id']} costs {_eth(a['expected'])} for this quantity; {_eth(a['sent'])} was sent"
+    ),
+    "WalletLimitExceeded": lambda a: (
+        f"a wallet may buy {a['limit']} of token {a['id']}; this purchase would make {a['boughtAfter']}"
+    ),
+    "AllowlistLimitExceeded": lambda a: (
+        f"this wallet's allowlist place covers {a['limit']} of token {a['id']}; "
+        f"this purchase would make {a['boughtAfter']}"
+    ),
+    "NotOnAllowlist": lambda a: (
+        f"{a['wallet']} is not on the allowlist of token {a['id']} at that quantity and price (bad proof)"
+    ),
+    "ZeroQuantity": lambda a: "buy at least one edition",
+    "PaymentFailed": lambda a: f"the funds recipient {a['recipient']} refused the payment",
+    "InvalidSaleWindow": lambda a: (
+        f"the sale window is empty (presale {a['presaleStart']}, start {a['start']}, end {a['end']})"
+    ),
+    "InvalidTokenProof": lambda a: (
+        f"token {a['id']} is not in a registered release (wrong configuration or proof, or revoked)"
+    ),
+    "SplitLengthMismatch": lambda a: f"{a['payees']} payee(s) but {a['shares']} share(s)",
+    "SplitSharesMustSumTo10000": lambda a: (
+        f"split shares must sum to 10000 basis points (100 %), not {a['total']}"
+    ),
+    "SplitInvalidPayee": lambda a: f"payee {a['payee']} is the zero address or listed twice",
+    "SplitZeroShare": lambda a: f"payee {a['payee']} has a share of 0",
+    "NotAPayee": lambda a: f"{a['account']} is not a payee of this split",
+    "NothingToWithdraw": lambda a: f"{a['account']} has nothing to withdraw from this split yet",
+    "WithdrawalFailed": lambda a: f"the payment to {a['account']} failed (it refuses the native currency)",
+    "InvalidInitialization": lambda a: "this contract is already initialised",
+    "FailedDeployment": lambda a: "the clone already exists at that address (same salt)",
     "AccessControlUnauthorizedAccount": lambda a: (
         f"account {a['account']} lacks the {_role(a['neededRole'])} role on this contract"
     ),
@@ -58,6 +94,16 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         f"{a['sender']} holds {a['balance']} of token {a['tokenId']}, needs {a['needed']}"
     ),
 }
+
+def _eth(wei: int) -> str:
+    return f"{wei / 1e18:.18f}".rstrip("0").rstrip(".") + " ETH"
+
+
+def _when(ts: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
 
 _PANICS = {
     0x01: "assertion failed",

@@ -119,7 +119,7 @@ class TxSender:
             "nonce": nonce,
             "gas": gas,
             "chainId": int(self.w3.eth.chain_id),
-            "value": 0,
+            "value": int(call.get("value", 0)),
             "data": call["data"],
             **self.fees(),
         }

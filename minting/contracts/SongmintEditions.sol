@@ -5,6 +5,8 @@ import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {ERC1155Supply} from "@openzeppelin/contracts/token/ERC1155/extensions/ERC1155Supply.sol";
 import {ERC2981} from "@openzeppelin/contracts/token/common/ERC2981.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 /// @title SongmintEditions: capped ERC-1155 editions with cheap, content-addressed metadata URIs.
 /// @notice Each token id is created once with an edition cap and minted up to that cap, in one
@@ -13,8 +15,20 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 /// and `uri(id)` is `prefix + <id as 64 lowercase hex digits> + ".json"`, the ERC-1155 `{id}` rule
 /// spelled out. Prefix 0 is the classic base URI with a literal `{id}` clients substitute; any
 /// token can also carry a full per-token URI override. Metadata of a token can be frozen for good.
-/// Royalties follow ERC-2981 (a default plus per-token overrides); `contractURI()` follows ERC-7572.
-contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl {
+/// Royalties follow ERC-2981 (a default plus per-token overrides); `contractURI()` follows ERC-7572;
+/// metadata changes emit ERC-4906 events.
+///
+/// Sales: every token can carry a primary sale (native-currency price, a time window, a per-wallet
+/// limit, a pause switch and an optional merkle allowlist whose leaves bind (wallet, max quantity,
+/// price)); collectors call `purchase` / `purchaseAllowlisted` and the payment goes straight to the
+/// token's funds recipient (a `SongmintSplit` or any address). Gasless creation: `registerTokens`
+/// stores one merkle root for a whole release; the first purchase of a token (`purchaseLazy`)
+/// proves its configuration (cap, URI prefix, sale) against that root, creates it and mints.
+///
+/// Deployment: this contract is the implementation behind EIP-1167 clones made by
+/// `SongmintFactory`; its own constructor disables initialisers, each clone is set up once by
+/// `initialize`.
+contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl, Initializable {
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
     /// One storage slot per token: everything `uri`, `mint` and `exists` need.
@@ -34,6 +48,63 @@ contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl {
     mapping(uint256 id => Token) private _tokens;
     mapping(uint256 id => string uri) private _overrides;
 
+    /// Everything `initialize` sets (a struct: one calldata argument for the factory to forward).
+    struct Config {
+        string name;
+        string symbol;
+        string baseURI; // `{id}` template of prefix 0 ("" = none)
+        string contractURI;
+        address admin; // DEFAULT_ADMIN_ROLE + MINTER_ROLE
+        address royaltyReceiver; // 0 = no default royalty
+        uint96 royaltyBps;
+        address fundsRecipient; // where sale revenue goes unless a sale names its own; 0 = admin
+    }
+
+    /// A token's primary sale, as the admin sets it.
+    struct SaleConfig {
+        uint88 price; // wei per edition in the public sale
+        uint40 presaleStart; // allowlisted wallets may buy from here (0 = only from `start`)
+        uint40 start; // the public sale opens (0 = at once)
+        uint40 end; // the sale closes, exclusive (0 = never)
+        uint32 perWallet; // public editions per wallet (0 = no limit)
+        bool paused;
+        address recipient; // 0 = the contract's funds recipient
+        bytes32 allowlistRoot; // merkle root of keccak256(abi.encode(wallet, maxQuantity, price)); 0 = none
+    }
+
+    /// A token registered lazily: its leaf is keccak256(abi.encode(LazyToken)) under a root given to
+    /// `registerTokens`.
+    struct LazyToken {
+        uint256 id;
+        uint64 cap;
+        uint32 prefix;
+        SaleConfig sale;
+    }
+
+    /// Storage of a sale: three slots (the first packs every number and flag).
+    struct Sale {
+        uint88 price;
+        uint40 presaleStart;
+        uint40 start;
+        uint40 end;
+        uint32 perWallet;
+        bool paused;
+        bool configured;
+        address recipient;
+        bytes32 allowlistRoot;
+    }
+
+    /// Editions one wallet bought of one token, in the public sale and through the allowlist.
+    struct Bought {
+        uint128 publicSale;
+        uint128 allowlist;
+    }
+
+    address public fundsRecipient;
+    mapping(uint256 id => Sale) private _sales;
+    mapping(uint256 id => mapping(address wallet => Bought)) private _bought;
+    mapping(bytes32 root => bool) public tokenRootRegistered;
+
     // ---- errors: decoded into plain sentences by minting.chain ------------------------------
     error TokenAlreadyExists(uint256 id);
     error TokenDoesNotExist(uint256 id);
@@ -43,6 +114,19 @@ contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl {
     error EmptyUri();
     error MetadataIsFrozen(uint256 id);
     error LengthMismatch(uint256 ids, uint256 amounts, uint256 caps);
+    // sales: every revert a collector can hit
+    error SaleNotConfigured(uint256 id);
+    error SaleNotStarted(uint256 id, uint256 start);
+    error SaleEnded(uint256 id, uint256 end);
+    error SaleIsPaused(uint256 id);
+    error WrongPayment(uint256 id, uint256 expected, uint256 sent);
+    error WalletLimitExceeded(uint256 id, uint256 limit, uint256 boughtAfter);
+    error AllowlistLimitExceeded(uint256 id, uint256 limit, uint256 boughtAfter);
+    error NotOnAllowlist(uint256 id, address wallet);
+    error ZeroQuantity();
+    error PaymentFailed(address recipient);
+    error InvalidSaleWindow(uint256 presaleStart, uint256 start, uint256 end);
+    error InvalidTokenProof(uint256 id);
 
     // ---- events -----------------------------------------------------------------------------
     /// ERC-7572: the contract-level metadata changed.
@@ -51,24 +135,36 @@ contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl {
     event UriPrefixAdded(uint32 indexed index, string prefix);
     /// OpenSea's convention: the token's metadata will never change again.
     event PermanentURI(string value, uint256 indexed id);
+    /// ERC-4906: the metadata of token `_tokenId` changed.
+    event MetadataUpdate(uint256 _tokenId);
     /// ERC-4906: the metadata of a range of tokens changed (emitted when the base URI changes).
-    event BatchMetadataUpdate(uint256 fromTokenId, uint256 toTokenId);
+    event BatchMetadataUpdate(uint256 _fromTokenId, uint256 _toTokenId);
+    /// The sale of token `id` was set (or replaced).
+    event SaleSet(uint256 indexed id, SaleConfig sale);
+    event SalePaused(uint256 indexed id, bool paused);
+    event FundsRecipientSet(address recipient);
+    /// `buyer` bought `quantity` editions of `id` for `paid` wei, sent to `recipient`.
+    event Purchased(
+        uint256 indexed id, address indexed buyer, uint256 quantity, uint256 paid, address recipient, bool allowlisted
+    );
+    /// A release's lazily created tokens were registered under `root` (or unregistered).
+    event TokensRegistered(bytes32 indexed root, bool registered);
 
-    constructor(
-        string memory name_,
-        string memory symbol_,
-        string memory baseURI_,
-        string memory contractURI_,
-        address admin,
-        address royaltyReceiver,
-        uint96 royaltyBps
-    ) ERC1155(baseURI_) {
-        name = name_;
-        symbol = symbol_;
-        _contractURI = contractURI_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(MINTER_ROLE, admin);
-        if (royaltyReceiver != address(0)) _setDefaultRoyalty(royaltyReceiver, royaltyBps);
+    /// The implementation behind the clones: never initialised itself.
+    constructor() ERC1155("") {
+        _disableInitializers();
+    }
+
+    /// @notice Set up a clone (once): names, URIs, admin, default royalty and funds recipient.
+    function initialize(Config calldata c) external initializer {
+        name = c.name;
+        symbol = c.symbol;
+        if (bytes(c.baseURI).length != 0) _setURI(c.baseURI);
+        if (bytes(c.contractURI).length != 0) _contractURI = c.contractURI;
+        _grantRole(DEFAULT_ADMIN_ROLE, c.admin);
+        _grantRole(MINTER_ROLE, c.admin);
+        if (c.royaltyReceiver != address(0)) _setDefaultRoyalty(c.royaltyReceiver, c.royaltyBps);
+        fundsRecipient = c.fundsRecipient == address(0) ? c.admin : c.fundsRecipient;
     }
 
     // ---- creating and minting ---------------------------------------------------------------
@@ -168,6 +264,7 @@ contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl {
         _overrides[id] = newURI;
         t.hasOverride = true;
         emit URI(newURI, id);
+        emit MetadataUpdate(id);
     }
 
     /// @notice Move token `id` to another registered prefix (dropping any per-token override).
@@ -180,6 +277,7 @@ contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl {
             delete _overrides[id];
         }
         emit URI(uri(id), id);
+        emit MetadataUpdate(id);
     }
 
     /// @notice Freeze token `id`'s metadata URI for good. A token on the mutable `{id}` base URI is
@@ -223,6 +321,109 @@ contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl {
         return _prefixIndex[keccak256(bytes(prefix))];
     }
 
+    // ---- sales --------------------------------------------------------------------------------
+
+    /// @notice Set (or replace) the primary sale of an existing token.
+    function setSale(uint256 id, SaleConfig calldata s) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (_tokens[id].cap == 0) revert TokenDoesNotExist(id);
+        _setSale(id, s);
+    }
+
+    /// @notice Pause or resume the sale of token `id`.
+    function setSalePaused(uint256 id, bool paused) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        Sale storage s = _sales[id];
+        if (!s.configured) revert SaleNotConfigured(id);
+        s.paused = paused;
+        emit SalePaused(id, paused);
+    }
+
+    /// @notice Where sale revenue goes for sales that name no recipient of their own.
+    function setFundsRecipient(address recipient) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        fundsRecipient = recipient;
+        emit FundsRecipientSet(recipient);
+    }
+
+    /// @notice The sale of token `id` and the editions `wallet` bought of it (public, allowlist).
+    /// Public purchases are counted only while the sale has a per-wallet limit.
+    function saleInfo(uint256 id, address wallet)
+        external
+        view
+        returns (Sale memory sale, address recipient, uint256 boughtPublic, uint256 boughtAllowlist)
+    {
+        sale = _sales[id];
+        recipient = sale.recipient == address(0) ? fundsRecipient : sale.recipient;
+        Bought memory b = _bought[id][wallet];
+        return (sale, recipient, b.publicSale, b.allowlist);
+    }
+
+    /// @notice Buy `quantity` editions of token `id` at the public price; they go to the caller.
+    function purchase(uint256 id, uint256 quantity) external payable {
+        _purchase(id, quantity);
+    }
+
+    function _purchase(uint256 id, uint256 quantity) private {
+        Sale memory s = _openSale(id, quantity);
+        if (block.timestamp < s.start) revert SaleNotStarted(id, s.start);
+        if (s.perWallet != 0) {
+            // counted only where a limit applies: an unlimited sale spends no storage slot per wallet
+            Bought storage b = _bought[id][msg.sender];
+            uint256 after_ = b.publicSale + quantity;
+            if (after_ > s.perWallet) revert WalletLimitExceeded(id, s.perWallet, after_);
+            b.publicSale = uint128(after_);
+        }
+        _settle(id, s, quantity, uint256(s.price) * quantity, false);
+    }
+
+    /// @notice Buy through the allowlist: the caller's leaf (caller, `maxQuantity`, `price`) must be
+    /// in the sale's merkle tree (`proof`: sorted-pair keccak, as OpenZeppelin's MerkleProof).
+    function purchaseAllowlisted(
+        uint256 id,
+        uint256 quantity,
+        uint256 maxQuantity,
+        uint256 price,
+        bytes32[] calldata proof
+    ) external payable {
+        Sale memory s = _openSale(id, quantity);
+        uint256 opens = s.presaleStart != 0 && s.presaleStart < s.start ? s.presaleStart : s.start;
+        if (block.timestamp < opens) revert SaleNotStarted(id, opens);
+        bytes32 leaf = keccak256(abi.encode(msg.sender, maxQuantity, price));
+        if (s.allowlistRoot == 0 || !MerkleProof.verifyCalldata(proof, s.allowlistRoot, leaf)) {
+            revert NotOnAllowlist(id, msg.sender);
+        }
+        Bought storage b = _bought[id][msg.sender];
+        uint256 after_ = b.allowlist + quantity;
+        if (after_ > maxQuantity) revert AllowlistLimitExceeded(id, maxQuantity, after_);
+        b.allowlist = uint128(after_);
+        _settle(id, s, quantity, price * quantity, true);
+    }
+
+    // ---- gasless creation -----------------------------------------------------------------------
+
+    /// @notice Register (or, with `registered` false, revoke) a merkle root of LazyToken leaves: the
+    /// tokens exist once proven, at their first purchase or `createLazy`.
+    function registerTokens(bytes32 root, bool registered) external onlyRole(MINTER_ROLE) {
+        tokenRootRegistered[root] = registered;
+        emit TokensRegistered(root, registered);
+    }
+
+    /// @notice Create a registered token from its proof (anyone may; nothing is minted).
+    function createLazy(LazyToken calldata t, bytes32[] calldata proof) public {
+        if (_tokens[t.id].cap != 0) revert TokenAlreadyExists(t.id);
+        bytes32 root = MerkleProof.processProofCalldata(proof, keccak256(abi.encode(t)));
+        if (!tokenRootRegistered[root]) revert InvalidTokenProof(t.id);
+        _checkPrefix(t.prefix);
+        _createOne(t.id, t.cap, t.prefix);
+        emit URI(_prefixedURI(_prefixOf(t.prefix), t.prefix, t.id), t.id);
+        _setSale(t.id, t.sale);
+    }
+
+    /// @notice The first purchase of a lazily registered token: create it from its proof, then buy.
+    /// A token that exists already is simply bought (the proof is not checked again).
+    function purchaseLazy(LazyToken calldata t, bytes32[] calldata proof, uint256 quantity) external payable {
+        if (_tokens[t.id].cap == 0) createLazy(t, proof);
+        _purchase(t.id, quantity);
+    }
+
     // ---- royalties (ERC-2981) -----------------------------------------------------------------
 
     function setDefaultRoyalty(address receiver, uint96 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -246,7 +447,46 @@ contract SongmintEditions is ERC1155Supply, ERC2981, AccessControl {
         override(ERC1155, ERC2981, AccessControl)
         returns (bool)
     {
-        return super.supportsInterface(interfaceId);
+        return interfaceId == bytes4(0x49064906) || super.supportsInterface(interfaceId); // ERC-4906
+    }
+
+    function _setSale(uint256 id, SaleConfig calldata s) private {
+        if ((s.end != 0 && s.end <= s.start) || (s.presaleStart != 0 && s.end != 0 && s.presaleStart >= s.end)) {
+            revert InvalidSaleWindow(s.presaleStart, s.start, s.end);
+        }
+        _sales[id] = Sale({
+            price: s.price,
+            presaleStart: s.presaleStart,
+            start: s.start,
+            end: s.end,
+            perWallet: s.perWallet,
+            paused: s.paused,
+            configured: true,
+            recipient: s.recipient,
+            allowlistRoot: s.allowlistRoot
+        });
+        emit SaleSet(id, s);
+    }
+
+    /// The checks every purchase shares (configured, not paused, not ended, a quantity).
+    function _openSale(uint256 id, uint256 quantity) private view returns (Sale memory s) {
+        s = _sales[id];
+        if (!s.configured) revert SaleNotConfigured(id);
+        if (s.paused) revert SaleIsPaused(id);
+        if (s.end != 0 && block.timestamp >= s.end) revert SaleEnded(id, s.end);
+        if (quantity == 0) revert ZeroQuantity();
+    }
+
+    /// Take exactly `due`, mint (the cap is checked in `_update`), then pay the recipient.
+    function _settle(uint256 id, Sale memory s, uint256 quantity, uint256 due, bool allowlisted) private {
+        if (msg.value != due) revert WrongPayment(id, due, msg.value);
+        _mint(msg.sender, id, quantity, "");
+        address recipient = s.recipient == address(0) ? fundsRecipient : s.recipient;
+        if (due != 0) {
+            (bool ok,) = payable(recipient).call{value: due}("");
+            if (!ok) revert PaymentFailed(recipient);
+        }
+        emit Purchased(id, msg.sender, quantity, due, recipient, allowlisted);
     }
 
     /// The cap is enforced here, after every mint, so that no path can exceed it.

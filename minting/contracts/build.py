@@ -50,7 +50,10 @@ class Target:
 
 TARGETS = (
     Target("SongmintEditions.sol", "SongmintEditions"),
+    Target("SongmintSplit.sol", "SongmintSplit"),
+    Target("SongmintFactory.sol", "SongmintFactory"),
     Target("baseline/BaselineEditions.sol", "BaselineEditions"),
+    Target("baseline/SongmintEditionsV1.sol", "SongmintEditionsV1"),
 )
 
 _IMPORT = re.compile(r'^\s*import\s+(?:[^;"]*?from\s+)?"([^"]+)"\s*;', re.MULTILINE)

@@ -12,8 +12,14 @@ the engines that can (see :func:`music.engines.require`).
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import os
+import types
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from music.audio import Audio
 from music.errors import EngineError
@@ -80,13 +86,133 @@ class Take:
                 )
 
 
+Progress = Callable[..., None]
+"""A progress callback ``(done, total[, loss])``, passed as the ``progress=`` keyword of an operation."""
+
+
 @runtime_checkable
 class Engine(Protocol):
-    """What every engine provides."""
+    """What every engine provides.
+
+    An engine is configured once, when it is built (its model included: loaded in the constructor
+    or on first use, never swapped by a request); per-request settings are its frozen ``Params``
+    dataclass, parsed from ``Request.params`` by :func:`parse_params` and recorded whole in the
+    take's provenance. ``deterministic`` says whether the same request and seed give the same bytes
+    on the CPU (what ``songmint verify`` re-renders).
+    """
 
     name: str
     version: str
+    deterministic: bool
+    Params: type
 
-    def generate(self, request: Request) -> Take:
+    def generate(self, request: Request, *, progress: Progress | None = None) -> Take:
         """Make a new take."""
         ...
+
+
+P = TypeVar("P")
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def _coerce(name: str, value: Any, hint: Any) -> Any:
+    """``value`` as the field type ``hint`` (int, float, bool, str, Literal, ``X | None``, Any)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        errors = []
+        for a in args:
+            try:
+                return _coerce(name, value, a)
+            except ValueError as exc:
+                errors.append(str(exc))
+        raise ValueError(errors[0] if len(errors) == 1 else f"parameter {name}={value!r} has the wrong type")
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if value in choices:
+            return value
+        raise ValueError(f"parameter {name}={value!r} must be one of: {', '.join(map(str, choices))}")
+    if hint is Any or hint is object:
+        return value
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise ValueError(f"parameter {name}={value!r} is not a boolean; use true or false")
+    if hint is int:
+        if isinstance(value, bool):
+            raise ValueError(f"parameter {name}={value!r} is not a whole number")
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"parameter {name}={value!r} is not a whole number") from None
+        if not x.is_integer():
+            raise ValueError(f"parameter {name}={value!r} is not a whole number")
+        return int(x)
+    if hint is float:
+        if isinstance(value, bool):
+            raise ValueError(f"parameter {name}={value!r} is not a number")
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"parameter {name}={value!r} is not a number") from None
+        if not math.isfinite(x):
+            raise ValueError(f"parameter {name}={value!r} is not a finite number")
+        return x
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise ValueError(f"parameter {name}={value!r} is not text")
+    if isinstance(hint, type) and isinstance(value, hint):
+        return value
+    raise ValueError(f"parameter {name}={value!r} is not a {getattr(hint, '__name__', hint)}")
+
+
+def parse_params(cls: type[P], given: Mapping[str, Any], *, engine: str) -> P:
+    """Parse and validate ``Request.params`` into an engine's frozen ``Params`` dataclass.
+
+    Every key must be a field of ``cls`` and every value must convert to the field's type
+    (numbers from numeric text, booleans from ``true``/``false``, choices of a ``Literal``);
+    ``None`` keeps the default. ``cls.__post_init__`` may check ranges and raise
+    :class:`EngineError` itself.
+
+    Raises
+    ------
+    EngineError
+        One line: the unknown keys and the valid ones, or the ill-typed key and what it wants.
+    """
+    fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    unknown = sorted(set(given) - set(fields))
+    if unknown:
+        raise EngineError(f"unknown {engine} parameter(s) {', '.join(unknown)}; known: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in given.items():
+        if value is None:
+            continue
+        try:
+            values[key] = _coerce(key, value, hints[key])
+        except ValueError as exc:
+            raise EngineError(f"{engine}: {exc}") from None
+    return cls(**values)
+
+
+def params_record(params: Any) -> dict[str, Any]:
+    """A ``Params`` value as JSON-ready provenance: every field, audio and paths named, tensors left out."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(params):
+        v = getattr(params, f.name)
+        if isinstance(v, os.PathLike):
+            v = os.fspath(v)
+        elif v is not None and not isinstance(v, str | int | float | bool | list | tuple | dict):
+            v = f"<{type(v).__name__}>"
+        out[f.name] = list(v) if isinstance(v, tuple) else v
+    return out

@@ -35,14 +35,13 @@ from __future__ import annotations
 
 import math
 import platform
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from music.audio import Audio, load, resample, to_channels
-from music.engines.base import Request, Take
+from music.engines.base import Progress, Request, Take, params_record, parse_params
 from music.engines.dd_checkpoints import Checkpoint, find_checkpoint, load_unet
 from music.engines.sampling import (
     DEFAULT_STEPS,
@@ -59,9 +58,7 @@ if TYPE_CHECKING:
     import torch
     from diffusers import UNet1DModel
 
-__all__ = ["DanceDiffusionEngine", "parse_range"]
-
-Progress = Callable[[int, int], None]
+__all__ = ["DanceDiffusionEngine", "DanceDiffusionParams", "parse_range"]
 _RESAMPLE_SEED_OFFSET = 0x5EED
 
 
@@ -98,17 +95,60 @@ class _Known:
         return _randn(tuple(self.x0.shape), self.generator, self.x0.device)
 
 
+@dataclass(frozen=True)
+class DanceDiffusionParams:
+    """Per-request settings (``Request.params``), recorded whole in provenance.
+
+    ``n`` variations; ``steps`` and ``sampler`` (default: the engine's); ``init_audio`` (a path or
+    :class:`Audio`) to start from, ``strength`` to vary it; ``inpaint`` (``"START:END"`` seconds),
+    ``extend`` (seconds) and ``loop`` with ``repaint`` resamplings per step; ``frames`` and ``gap_s``
+    for :meth:`DanceDiffusionEngine.interpolate`; ``source``/``sources``: names kept in provenance.
+    """
+
+    n: int = 1
+    steps: int | None = None
+    sampler: str | None = None
+    init_audio: Any = None
+    strength: float | None = None
+    inpaint: str | None = None
+    extend: float | None = None
+    loop: bool = False
+    repaint: int = 1
+    frames: int = 5
+    gap_s: float = 0.0
+    source: str | None = None
+    sources: Any = None
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise EngineError("n (number of variations) must be at least 1")
+        if self.strength is not None and not 0.0 <= self.strength <= 1.0:
+            raise EngineError(f"strength {self.strength:g} must be in 0..1")
+        if self.sampler is not None and self.sampler not in SAMPLERS:
+            raise EngineError(f"unknown sampler {self.sampler!r}; choose one of: {', '.join(SAMPLERS)}")
+
+
+def _parse(request: Request) -> DanceDiffusionParams:
+    if request.params.get("negative_prompt") is not None:
+        raise EngineError("Dance Diffusion is unconditional; --negative-prompt is for stable-audio")
+    if "checkpoint" in request.params or "model" in request.params:
+        raise EngineError("the model is chosen when the engine is built (--model, or "
+                          "get_engine('dance-diffusion', model=...)), not per request")
+    return parse_params(DanceDiffusionParams, request.params, engine="dance-diffusion")
+
+
 class DanceDiffusionEngine:
     """Unconditional waveform diffusion with Harmonai's Dance Diffusion models.
 
     Parameters
     ----------
-    checkpoint : str or path-like, optional
+    model : str or path-like, optional
         A registry name (``maestro-150k`` …), a diffusers folder or a sample-generator
-        ``.ckpt``; default ``$SONGMINT_DD_CHECKPOINT`` or ``maestro-150k``. Looked up
-        locally only (see :func:`music.engines.dd_checkpoints.find_checkpoint`).
+        ``.ckpt``; default ``maestro-150k`` (the CLI passes ``$SONGMINT_DD_CHECKPOINT``). Looked up
+        locally only (see :func:`music.engines.dd_checkpoints.find_checkpoint`); loaded on
+        first use and fixed for the engine's life. ``checkpoint`` is its older name.
     unet : UNet1DModel, optional
-        An already built model (then ``checkpoint`` only names it in provenance).
+        An already built model (then ``model`` only names it in provenance).
     device : str
         ``"cpu"``, ``"cuda"`` or ``"auto"``.
     dtype : {"float32", "bfloat16"}
@@ -125,10 +165,13 @@ class DanceDiffusionEngine:
 
     name = "dance-diffusion"
     version = "1.0"
+    deterministic = False
+    Params = DanceDiffusionParams
 
     def __init__(
         self,
         *,
+        model: str | None = None,
         checkpoint: str | None = None,
         unet: UNet1DModel | None = None,
         device: str = "cpu",
@@ -142,7 +185,7 @@ class DanceDiffusionEngine:
             raise EngineError(f"unknown sampler {sampler!r}; choose one of: {', '.join(SAMPLERS)}")
         if dtype not in ("float32", "bfloat16"):
             raise EngineError(f"dtype must be float32 or bfloat16, got {dtype!r}")
-        self._spec = checkpoint
+        self._spec = model if model is not None else checkpoint
         self._unet = unet
         self._ckpt: Checkpoint | None = None
         self._sha: str | None = None
@@ -154,11 +197,6 @@ class DanceDiffusionEngine:
         self.trust_pickle = trust_pickle
 
     # ------------------------------------------------------------------ model
-
-    def use_checkpoint(self, spec: str | None) -> None:
-        """Switch to checkpoint ``spec`` (loaded lazily); ``None`` or the current one keeps the model."""
-        if spec and str(spec) != str(self._spec):
-            self._spec, self._unet, self._ckpt, self._sha = str(spec), None, None, None
 
     @property
     def unet(self) -> UNet1DModel:
@@ -570,7 +608,7 @@ class DanceDiffusionEngine:
             **self.model_info(),
             "device": self.device,
             "dtype": self.dtype_name,
-            "params": {k: v for k, v in params.items() if v is not None},
+            "params": dict(params),
             "torch": torch.__version__,
             "diffusers": diffusers.__version__,
             "machine": platform.machine(),
@@ -587,49 +625,32 @@ class DanceDiffusionEngine:
         extras = {f"{extras_prefix}-{i + 1:02d}": c for i, c in enumerate(clips[1:], start=1)}
         return Take(mix=clips[0], extras=extras, provenance=self._provenance(op, seed, params), seed=seed)
 
-    def generate(self, request: Request) -> Take:
-        """Generate, or transform ``init_audio`` — driven by ``request.params``.
+    def generate(self, request: Request, *, progress: Progress | None = None) -> Take:
+        """Generate, or transform ``init_audio``, as :class:`DanceDiffusionParams` say.
 
-        Parameters (all optional, in ``request.params``): ``n`` (variations), ``steps``,
-        ``sampler``, ``checkpoint`` (read at construction), ``init_audio`` (path or
-        :class:`Audio`), ``strength`` (vary the init audio), ``inpaint`` (``"START:END"``),
-        ``extend`` (seconds), ``loop`` (bool), ``repaint`` (RePaint resamplings per step
-        for the last three, default 1 = off). Without ``init_audio``, a clip is first
-        generated unconditionally and ``inpaint``/``extend``/``loop`` apply to it.
+        Without ``init_audio``, a clip is first generated unconditionally and
+        ``inpaint``/``extend``/``loop`` apply to it; ``progress(done, total)`` follows the
+        unconditional sampling.
         """
-        p = dict(request.params)
+        p = _parse(request)
         # A malformed span fails before the model loads or anything is sampled.
-        span = parse_range(str(p["inpaint"])) if p.get("inpaint") else None
-        self.use_checkpoint(p.pop("checkpoint", None))
-        if p.get("negative_prompt") is not None:
-            raise EngineError("Dance Diffusion is unconditional; --negative-prompt is for stable-audio")
+        span = parse_range(p.inpaint) if p.inpaint else None
         seed = int(request.seed)
-        name, k = self._steps(p.get("sampler"), p.get("steps"))
-        n = int(p.get("n") or 1)
-        u = int(p.get("repaint") or 1)
-        init = p.get("init_audio")
+        name, k = self._steps(p.sampler, p.steps)
+        n, u = p.n, p.repaint
+        init = p.init_audio
         if isinstance(init, str | bytes) or hasattr(init, "__fspath__"):
             init = load(init)
-        params = {
-            "sampler": name,
-            "steps": k,
-            "n": n,
-            "seconds": request.seconds,
-            **{
-                key: (str(v) if key == "init_audio" else v)
-                for key, v in p.items()
-                if key not in ("sampler", "steps", "n", "progress")
-            },
-        }
+        params = {**params_record(p), "sampler": name, "steps": k, "seconds": request.seconds}
+        if p.init_audio is not None:
+            params["init_audio"] = str(p.init_audio)
         if init is None:
-            clips = self.sample(
-                n=n, seconds=request.seconds, seed=seed, sampler=name, steps=k, progress=p.get("progress")
-            )
+            clips = self.sample(n=n, seconds=request.seconds, seed=seed, sampler=name, steps=k,
+                                progress=progress)
             op = "generate"
-        elif p.get("strength") is not None:
-            clips = self.vary_audio(
-                init, strength=float(p["strength"]), n=n, seed=seed, sampler=name, steps=k
-            )
+        elif p.strength is not None:
+            clips = self.vary_audio(init, strength=p.strength, n=n, seed=seed, sampler=name, steps=k,
+                                    progress=progress)
             op = "vary"
         else:
             clips = [to_channels(resample(init, self.sample_rate), self.channels)]
@@ -642,72 +663,55 @@ class DanceDiffusionEngine:
                 for i, c in enumerate(clips)
             ]
             op += "+inpaint"
-        if p.get("extend"):
+        if p.extend:
             clips = [
-                self.extend_audio(c, seconds=float(p["extend"]), seed=seed + i, sampler=name, steps=k,
-                                  repaint=u)
+                self.extend_audio(c, seconds=p.extend, seed=seed + i, sampler=name, steps=k, repaint=u)
                 for i, c in enumerate(clips)
             ]
             op += "+extend"
-        if p.get("loop"):
+        if p.loop:
             clips = [self.loop_audio(c, seed=seed + i, sampler=name, steps=k, repaint=u)
                      for i, c in enumerate(clips)]
             op += "+loop"
         return self._take(clips, op, seed, params)
 
-    def vary(self, audio: Audio, request: Request | None = None) -> Take:
+    def vary(self, audio: Audio, request: Request | None = None, *, progress: Progress | None = None
+             ) -> Take:
         """:meth:`vary_audio` as a take (variation 1 is the mix, the others are extras).
 
-        ``request.params``: ``strength`` (default 0.5), ``n``, ``sampler``, ``steps``,
-        ``progress`` (a callback), ``source`` (a name recorded in provenance);
-        ``request.seed`` seeds the noise.
+        ``request.params`` (:class:`DanceDiffusionParams`): ``strength`` (default 0.5), ``n``,
+        ``sampler``, ``steps``, ``source`` (a name recorded in provenance); ``request.seed``
+        seeds the noise.
         """
         request = request or Request()
-        p = request.params
-        name, k = self._steps(p.get("sampler"), p.get("steps"))
-        strength = float(p.get("strength", 0.5))
-        n = int(p.get("n") or 1)
-        clips = self.vary_audio(
-            audio,
-            strength=strength,
-            n=n,
-            seed=request.seed,
-            sampler=name,
-            steps=k,
-            progress=p.get("progress"),
-        )
-        params = {"strength": strength, "n": n, "sampler": name, "steps": k, "source": p.get("source")}
+        p = _parse(request)
+        name, k = self._steps(p.sampler, p.steps)
+        strength = 0.5 if p.strength is None else p.strength
+        clips = self.vary_audio(audio, strength=strength, n=p.n, seed=request.seed, sampler=name, steps=k,
+                                progress=progress)
+        params = {**params_record(p), "strength": strength, "sampler": name, "steps": k}
         return self._take(clips, "vary", request.seed, params)
 
-    def interpolate(self, a: Audio, b: Audio, request: Request | None = None) -> Take:
+    def interpolate(self, a: Audio, b: Audio, request: Request | None = None, *,
+                    progress: Progress | None = None) -> Take:
         """:meth:`interpolate_audio` as a take: the mix is the frames in order, each frame an extra.
 
-        ``request.params``: ``frames`` (default 5), ``steps``, ``sampler`` (``ddim`` or
-        ``dpmpp-2m``; default ``ddim``), ``gap_s`` (silence between frames in the mix),
-        ``progress``, ``sources`` (names recorded in provenance).
+        ``request.params`` (:class:`DanceDiffusionParams`): ``frames`` (default 5), ``steps``,
+        ``sampler`` (``ddim`` or ``dpmpp-2m``; default ``ddim``), ``gap_s`` (silence between
+        frames in the mix), ``sources`` (names recorded in provenance).
         """
         request = request or Request()
-        p = request.params
-        sampler = p.get("sampler") or "ddim"
-        frames = int(p.get("frames") or 5)
-        gap_s = float(p.get("gap_s") or 0.0)
-        _, k = self._steps(sampler, p.get("steps"))
-        clips = self.interpolate_audio(
-            a, b, frames=frames, steps=k, sampler=sampler, progress=p.get("progress")
-        )
-        gap = np.zeros((self.channels, int(gap_s * self.sample_rate)), np.float32)
+        p = _parse(request)
+        sampler = p.sampler or "ddim"
+        _, k = self._steps(sampler, p.steps)
+        clips = self.interpolate_audio(a, b, frames=p.frames, steps=k, sampler=sampler, progress=progress)
+        gap = np.zeros((self.channels, int(p.gap_s * self.sample_rate)), np.float32)
         parts: list[np.ndarray] = []
         for i, c in enumerate(clips):
             parts += [c.samples] if i == 0 or not gap.shape[1] else [gap, c.samples]
         mix = Audio(np.concatenate(parts, axis=1), self.sample_rate)
         extras = {f"frame-{i:02d}": c for i, c in enumerate(clips)}
-        params = {
-            "frames": frames,
-            "steps": k,
-            "sampler": sampler,
-            "gap_s": gap_s,
-            "sources": p.get("sources"),
-        }
+        params = {**params_record(p), "sampler": sampler, "steps": k}
         return Take(mix=mix, extras=extras, provenance=self._provenance("interpolate", None, params))
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from music.engines.weights import hf_cache_dir, models_dir, pull_hint, snapshots
 from music.errors import EngineError, ModelNotFoundError
 
 if TYPE_CHECKING:
@@ -45,8 +46,8 @@ __all__ = [
 
 WEIGHT_FILES = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
 HOW_TO_PROVIDE = (
-    "put a diffusers folder or a sample-generator .ckpt there, or pass --checkpoint PATH "
-    "(convert a .ckpt with `songmint models convert`)"
+    "fetch a published model with `songmint models pull NAME`, or pass --model PATH to a diffusers folder "
+    "or a sample-generator .ckpt (convert a .ckpt with `songmint models convert`)"
 )
 
 
@@ -116,25 +117,6 @@ class Checkpoint:
         return sha256_file(self.weights)
 
 
-def models_dir() -> Path:
-    """songmint's own models folder: ``$SONGMINT_MODELS_DIR`` or ``<user data>/songmint/models``."""
-    env = os.environ.get("SONGMINT_MODELS_DIR")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("songmint")) / "models"
-
-
-def hf_cache_dir() -> Path:
-    """Local Hugging Face hub cache: ``$HF_HUB_CACHE``, ``$HF_HOME/hub`` or ``~/.cache/huggingface/hub``."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    return Path("~/.cache/huggingface/hub").expanduser()
-
-
 def _diffusers_folder(p: Path) -> Path | None:
     """The folder holding the UNet's ``config.json`` inside ``p`` (``p`` or ``p/unet``)."""
     for cand in (p / "unet", p):
@@ -160,19 +142,15 @@ def search_locations(name: str) -> list[Path]:
     locs = [base / name, base / f"{name}.ckpt"]
     known = KNOWN_CHECKPOINTS.get(name)
     if known is not None:
-        repo_dir = hf_cache_dir() / ("models--" + known.repo.replace("/", "--"))
-        snaps = repo_dir / "snapshots"
-        found = (
-            sorted(snaps.iterdir(), key=lambda q: q.stat().st_mtime, reverse=True) if snaps.is_dir() else []
-        )
-        locs += found or [snaps / "<revision>"]
+        snaps = hf_cache_dir() / ("models--" + known.repo.replace("/", "--")) / "snapshots"
+        locs += snapshots(known.repo) or [snaps / "<revision>"]
     return locs
 
 
 def find_checkpoint(spec: str | os.PathLike[str] | None = None) -> Checkpoint:
     """Resolve a checkpoint: a path (folder or ``.ckpt``) or a registry name.
 
-    ``None`` means ``$SONGMINT_DD_CHECKPOINT`` or else ``maestro-150k``.
+    ``None`` means ``maestro-150k`` (the CLI passes ``$SONGMINT_DD_CHECKPOINT`` when it is set).
 
     Raises
     ------
@@ -180,7 +158,7 @@ def find_checkpoint(spec: str | os.PathLike[str] | None = None) -> Checkpoint:
         One line naming every place looked at and how to provide the weights.
     """
     if spec is None:
-        spec = os.environ.get("SONGMINT_DD_CHECKPOINT", "maestro-150k")
+        spec = "maestro-150k"
     text = os.fspath(spec)
     p = Path(text).expanduser()
     if text not in KNOWN_CHECKPOINTS and (p.exists() or os.sep in text or p.suffix == ".ckpt"):
@@ -201,8 +179,9 @@ def find_checkpoint(spec: str | os.PathLike[str] | None = None) -> Checkpoint:
         if ck is not None:
             return ck
     where = ", ".join(str(q) for q in locs)
+    how = f"fetch it with {pull_hint(text)}" if text in KNOWN_CHECKPOINTS else HOW_TO_PROVIDE
     raise ModelNotFoundError(
-        f"Dance Diffusion checkpoint {text!r} not found locally (looked in {where}); {HOW_TO_PROVIDE}"
+        f"Dance Diffusion checkpoint {text!r} not found locally (looked in {where}); {how}"
     )
 
 

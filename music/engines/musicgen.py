@@ -28,41 +28,48 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from music import hashing
 from music.audio import Audio, conform, load, resample
-from music.engines.base import Request, Take
+from music.engines import weights
+from music.engines.base import Progress, Request, Take, params_record, parse_params
 from music.errors import EngineError, ModelNotFoundError
 
 DEFAULT_MODEL = "facebook/musicgen-small"
 DEFAULT_SECONDS = 10.0
 """Length of text-to-music when the request gives none."""
 MODEL_ENV = "SONGMINT_MUSICGEN_MODEL"
+"""Read by the CLI (``--model``'s default for this engine), never here."""
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
-DEFAULTS: dict[str, Any] = {
-    "model": None,
-    "top_k": 250,
-    "top_p": 0.0,
-    "temperature": 1.0,
-    "guidance_scale": 3.0,
-    "window_s": 30.0,
-    "extend_stride_s": 18.0,
-    "crossfade_ms": 20.0,
-    "melody": None,
-    "cache": "dynamic",
-    "dtype": None,
-    "quantize": None,
-}
-"""Parameters read from ``Request.params`` (all recorded in provenance). ``top_k`` 250 and
-``guidance_scale`` 3 are audiocraft's defaults; ``top_p`` 0 disables nucleus sampling; ``cache``
-``"static"`` pre-allocates the key/value cache (same samples, see ``benchmarks/continuation.py``);
-``dtype`` and ``quantize`` override the engine's own settings."""
+@dataclass(frozen=True)
+class MusicgenParams:
+    """Per-request settings (``Request.params``; all recorded in provenance). ``top_k`` 250 and
+    ``guidance_scale`` 3 are audiocraft's defaults; ``top_p`` 0 disables nucleus sampling; ``cache``
+    ``"static"`` pre-allocates the key/value cache (same samples, see ``benchmarks/continuation.py``);
+    ``dtype`` and ``quantize`` override the engine's own numerics; ``melody`` is an :class:`Audio` or a
+    path (melody checkpoints). The checkpoint itself is chosen when the engine is built."""
+
+    top_k: int = 250
+    top_p: float = 0.0
+    temperature: float = 1.0
+    guidance_scale: float = 3.0
+    window_s: float = 30.0
+    extend_stride_s: float = 18.0
+    crossfade_ms: float = 20.0
+    melody: Any = None
+    cache: Literal["dynamic", "static"] = "dynamic"
+    dtype: Literal["float32", "bfloat16"] | None = None
+    quantize: Literal["int8"] | None = None
+
+
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(MusicgenParams)}
+"""The defaults of :class:`MusicgenParams`, by name."""
 
 DTYPES = ("float32", "bfloat16")
 QUANTIZE = (None, "int8")
@@ -107,23 +114,33 @@ def resolve_checkpoint(model: str | os.PathLike[str] | None = None) -> tuple[Pat
     ModelNotFoundError
         Naming where it looked and how to provide the weights.
     """
-    name = str(model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+    name = str(model or DEFAULT_MODEL)
     p = Path(name).expanduser()
     if p.is_dir():
         if not (p / "config.json").is_file():
             raise ModelNotFoundError(f"{p} has no config.json; it is not a MusicGen checkpoint folder")
         return p.resolve(), name
-    from huggingface_hub import constants, snapshot_download
-
-    try:
-        folder = Path(snapshot_download(name, local_files_only=True))
-    except Exception as exc:
+    entry = weights.known(name)
+    if entry is None and not weights.is_repo_id(name):
+        names = ", ".join(k for k, m in weights.KNOWN_MODELS.items() if m.engine == "musicgen")
         raise ModelNotFoundError(
-            f"MusicGen weights {name!r} not found: not a folder, and not in the Hugging Face cache "
-            f"{constants.HF_HUB_CACHE}; download them once (`hf download {name}`) or pass --model "
-            f"/path/to/checkpoint (or set ${MODEL_ENV})"
-        ) from exc
-    return folder, name
+            f"no MusicGen checkpoint folder at {p}; pass --model with a folder holding config.json, "
+            f"or a model name ({names})"
+        )
+    repo = entry.repo if entry else name
+    folder = weights.snapshot(repo, check=_complete)
+    if folder is None:
+        raise ModelNotFoundError(
+            f"MusicGen weights {name!r} are not in the Hugging Face cache {weights.hf_cache_dir()}; "
+            f"fetch them once with {weights.pull_hint(name)} (or pass --model /path/to/checkpoint)"
+        )
+    return folder, repo
+
+
+def _complete(folder: Path) -> bool:
+    """A snapshot with a config and its weights (a pull that failed half-way has no weights)."""
+    names = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+    return (folder / "config.json").is_file() and any((folder / f).exists() for f in names)
 
 
 def weights_sha256(folder: Path) -> str:
@@ -167,8 +184,9 @@ class MusicgenEngine:
     Parameters
     ----------
     model : str or path-like, optional
-        Checkpoint folder or Hugging Face id in the local cache; default ``$SONGMINT_MUSICGEN_MODEL`` or
-        ``facebook/musicgen-small``. ``params["model"]`` in a request overrides it.
+        A name (``musicgen-small``), a Hugging Face id in the local cache or a checkpoint folder;
+        default ``facebook/musicgen-small`` (the CLI passes ``$SONGMINT_MUSICGEN_MODEL`` when set).
+        Fixed for the engine's life.
     dtype : {"float32", "bfloat16"}
         Weights and activations (``params["dtype"]`` overrides it).
     quantize : {None, "int8"}
@@ -178,6 +196,8 @@ class MusicgenEngine:
 
     name = "musicgen"
     version = "1.0.0"
+    deterministic = False
+    Params = MusicgenParams
 
     def __init__(self, *, model: str | os.PathLike[str] | None = None, dtype: str = "float32",
                  quantize: str | None = None) -> None:
@@ -249,27 +269,25 @@ class MusicgenEngine:
 
     # ------------------------------------------------------------------ operations
 
-    def generate(self, request: Request) -> Take:
+    def generate(self, request: Request, *, progress: Progress | None = None) -> Take:
         """Text-to-music: ``request.prompt`` (may be empty: unconditional), ``request.seconds`` long
-        (:data:`DEFAULT_SECONDS` if not given); ``params["melody"]`` for melody checkpoints."""
-        return self._run(request, prompt_audio=None)
+        (:data:`DEFAULT_SECONDS` if not given); ``params["melody"]`` for melody checkpoints.
+        ``progress(done, total)`` is called after each window."""
+        return self._run(request, prompt_audio=None, progress=progress)
 
-    def continue_(self, audio: Audio, request: Request) -> Take:
+    def continue_(self, audio: Audio, request: Request, *, progress: Progress | None = None) -> Take:
         """Continue ``audio`` by ``request.seconds``; ``request.prompt`` (text) steers it if given.
 
         Returns a take whose mix is the prompt (kept as it was, at its own rate and channels) followed by
         the continuation; ``extras["continuation"]`` holds the continuation alone.
         """
-        return self._run(request, prompt_audio=audio)
+        return self._run(request, prompt_audio=audio, progress=progress)
 
     # ------------------------------------------------------------------ internals
 
-    def _run(self, request: Request, *, prompt_audio: Audio | None) -> Take:
-        params = {**DEFAULTS, **request.params}
-        unknown = sorted(set(request.params) - set(DEFAULTS))
-        if unknown:
-            raise EngineError(f"unknown musicgen parameter(s): {', '.join(unknown)}; "
-                              f"known: {', '.join(DEFAULTS)}")
+    def _run(self, request: Request, *, prompt_audio: Audio | None, progress: Progress | None = None) -> Take:
+        parsed = parse_params(MusicgenParams, request.params, engine="musicgen")
+        params = {f.name: getattr(parsed, f.name) for f in fields(parsed)}
         seconds = request.seconds
         if seconds is None and prompt_audio is None:
             seconds = DEFAULT_SECONDS
@@ -278,7 +296,7 @@ class MusicgenEngine:
         window_s, stride_s = float(params["window_s"]), float(params["extend_stride_s"])
         if not 0 < stride_s < window_s:
             raise EngineError(f"extend_stride_s ({stride_s:g}) must be in (0, window_s = {window_s:g})")
-        loaded = self.load(params["model"], dtype=params["dtype"], quantize=params["quantize"])
+        loaded = self.load(dtype=params["dtype"], quantize=params["quantize"])
         if params["melody"] is not None and not loaded.melody:
             raise EngineError(f"{loaded.model_id} is not a melody checkpoint; use e.g. "
                               "facebook/musicgen-melody for --melody")
@@ -298,8 +316,6 @@ class MusicgenEngine:
                "temperature": float(params["temperature"]), "guidance_scale": float(params["guidance_scale"])}
         if gen["top_k"] == 0:
             gen["top_k"] = None
-        if params["cache"] not in ("dynamic", "static"):
-            raise EngineError(f"cache={params['cache']!r} must be 'dynamic' or 'static'")
         if params["cache"] == "static":
             gen["cache_implementation"] = "static"
         import torch
@@ -308,14 +324,15 @@ class MusicgenEngine:
         xfade = int(float(params["crossfade_ms"]) * 1e-3 * loaded.sr)
         new, recon_tail, windows = self._long_form(loaded, text_inputs, context, float(seconds), gen,
                                                    window_s=window_s, stride_s=stride_s, xfade=xfade,
-                                                   chroma=chroma)
+                                                   chroma=chroma, progress=progress)
         provenance = {
             "engine": self.name, "version": self.version,
             "operation": "continue" if prompt_audio is not None else "generate",
             "model_id": loaded.model_id, "model_path": str(loaded.path),
             "weights_sha256": loaded.weights_sha256, "seed": request.seed, "prompt": request.prompt,
             "seconds": float(seconds),
-            "params": {k: (str(v) if isinstance(v, Audio | os.PathLike) else v) for k, v in params.items()},
+            "params": {**params_record(parsed),
+                       "melody": None if params["melody"] is None else str(params["melody"])},
             "sample_rate": loaded.sr, "windows": windows, "dtype": loaded.dtype, "quantize": loaded.quantize,
             "torch": torch.__version__,
         }
@@ -369,7 +386,8 @@ class MusicgenEngine:
 
     def _long_form(self, loaded: Loaded, text_inputs: dict[str, Any], context: np.ndarray | None,
                    seconds: float, gen: dict[str, Any], *, window_s: float, stride_s: float, xfade: int,
-                   chroma: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, int]:
+                   chroma: np.ndarray | None, progress: Progress | None = None
+                   ) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Generate ``seconds`` of new audio; returns it, the reconstruction of the prompt's last ``xfade``
         samples (``None`` without a prompt) and the number of windows."""
         fr, sr = loaded.frame_rate, loaded.sr
@@ -400,6 +418,8 @@ class MusicgenEngine:
             new = np.concatenate([new, piece], axis=1)
             history = new if context is None else np.concatenate([context, new], axis=1)
             windows += 1
+            if progress is not None:
+                progress(min(new.shape[1] // loaded.hop, want), want)
         return new[:, : want * loaded.hop], recon_tail, windows
 
 

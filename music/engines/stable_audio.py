@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import os
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from music.audio import Audio, load, resample, to_channels
-from music.engines.base import Request, Take
-from music.engines.dd_checkpoints import hf_cache_dir, models_dir
+from music.engines.base import Progress, Request, Take, params_record, parse_params
+from music.engines.weights import hf_cache_dir, models_dir, snapshots
 from music.errors import EngineError, ModelNotFoundError
 
 if TYPE_CHECKING:
@@ -41,8 +42,8 @@ __all__ = ["DEFAULT_MODEL", "StableAudioEngine", "find_pipeline"]
 DEFAULT_MODEL = "stable-audio-open-1.0"
 REPOS = {"stable-audio-open-1.0": "stabilityai/stable-audio-open-1.0"}
 HOW_TO_PROVIDE = (
-    "download the diffusers folder yourself (it is gated: accept the licence on Hugging Face), "
-    "then put it there or pass --checkpoint PATH"
+    "fetch it with `songmint models pull stable-audio-open-1.0` (gated: accept its licence on Hugging Face "
+    "and set HF_TOKEN first), or pass --model PATH to a diffusers folder"
 )
 
 
@@ -56,10 +57,7 @@ def search_locations(name: str) -> list[Path]:
     repo = REPOS.get(name)
     if repo:
         snaps = hf_cache_dir() / ("models--" + repo.replace("/", "--")) / "snapshots"
-        found = (
-            sorted(snaps.iterdir(), key=lambda q: q.stat().st_mtime, reverse=True) if snaps.is_dir() else []
-        )
-        locs += found or [snaps / "<revision>"]
+        locs += snapshots(repo) or [snaps / "<revision>"]
     return locs
 
 
@@ -72,7 +70,7 @@ def find_pipeline(spec: str | os.PathLike[str] | None = None) -> tuple[str, Path
         One line naming where songmint looked and how to provide the weights.
     """
     if spec is None:
-        spec = os.environ.get("SONGMINT_STABLE_AUDIO", DEFAULT_MODEL)
+        spec = DEFAULT_MODEL
     text = os.fspath(spec)
     p = Path(text).expanduser()
     if text not in REPOS and (p.exists() or os.sep in text):
@@ -99,16 +97,50 @@ def _weights_sha256(folder: Path) -> str:
     return weights_sha256(folder) or ""
 
 
+@dataclass(frozen=True)
+class StableAudioParams:
+    """Per-request settings (``Request.params``): ``negative_prompt``, ``steps`` and ``guidance``
+    (default: the engine's), ``n`` variations, ``init_audio`` (path or :class:`Audio`) with
+    ``strength`` (0..1, default 0.5) for a variation, ``prompt_embeds`` (a tensor, instead of the
+    prompt), ``source`` (a name recorded in provenance)."""
+
+    negative_prompt: str | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    n: int = 1
+    init_audio: Any = None
+    strength: float | None = None
+    prompt_embeds: Any = None
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise EngineError("n (number of variations) must be at least 1")
+
+
+_DD_ONLY = ("inpaint", "extend", "loop", "sampler", "repaint")
+
+
+def _parse(request: Request) -> StableAudioParams:
+    other = [k for k in _DD_ONLY if request.params.get(k) is not None]
+    if other:
+        raise EngineError(f"{', '.join(other)} apply to --engine dance-diffusion, not stable-audio")
+    if "checkpoint" in request.params or "model" in request.params:
+        raise EngineError("the model is chosen when the engine is built (--model, or "
+                          "get_engine('stable-audio', model=...)), not per request")
+    return parse_params(StableAudioParams, request.params, engine="stable-audio")
+
+
 class StableAudioEngine:
     """Text-to-audio with Stable Audio Open (diffusers ``StableAudioPipeline``).
 
     Parameters
     ----------
-    checkpoint : str or path-like, optional
-        A pipeline folder or a known name (default ``$SONGMINT_STABLE_AUDIO`` or
-        ``stable-audio-open-1.0``), looked up locally only.
+    model : str or path-like, optional
+        A pipeline folder or a known name (default, where the CLI does not pass ``$SONGMINT_STABLE_AUDIO``:
+        ``stable-audio-open-1.0``), looked up locally only; ``checkpoint`` is its older name.
     pipeline : StableAudioPipeline, optional
-        An already built pipeline (tests; then ``checkpoint`` only names it).
+        An already built pipeline (tests; then ``model`` only names it).
     device : str
         ``"cpu"``, ``"cuda"`` or ``"auto"``.
     dtype : {"float32", "float16", "bfloat16"}
@@ -120,10 +152,13 @@ class StableAudioEngine:
 
     name = "stable-audio"
     version = "1.0"
+    deterministic = False
+    Params = StableAudioParams
 
     def __init__(
         self,
         *,
+        model: str | None = None,
         checkpoint: str | None = None,
         pipeline: StableAudioPipeline | None = None,
         device: str = "cpu",
@@ -133,20 +168,16 @@ class StableAudioEngine:
     ) -> None:
         if dtype not in ("float32", "float16", "bfloat16"):
             raise EngineError(f"dtype must be float32, float16 or bfloat16, got {dtype!r}")
-        self._spec = checkpoint
+        spec = model if model is not None else checkpoint
+        self._spec = spec
         self._pipe = pipeline
         self._folder: Path | None = None
-        self._model_name = str(checkpoint) if checkpoint else ("in-memory" if pipeline else DEFAULT_MODEL)
+        self._model_name = str(spec) if spec else ("in-memory" if pipeline else DEFAULT_MODEL)
         self._sha: str | None = None
         self.device_name = device
         self.dtype_name = dtype
         self.steps = int(steps)
         self.guidance = float(guidance)
-
-    def use_checkpoint(self, spec: str | None) -> None:
-        """Switch to pipeline ``spec`` (loaded lazily); ``None`` or the current one keeps the pipeline."""
-        if spec and str(spec) != str(self._spec):
-            self._spec, self._pipe, self._folder, self._sha = str(spec), None, None, None
 
     @property
     def device(self) -> str:
@@ -201,7 +232,7 @@ class StableAudioEngine:
             "scheduler": type(pipe.scheduler).__name__,
             "device": self.device,
             "dtype": self.dtype_name,
-            "params": {k: v for k, v in params.items() if v is not None},
+            "params": dict(params),
             "torch": torch.__version__,
             "diffusers": diffusers.__version__,
             "machine": platform.machine(),
@@ -248,44 +279,30 @@ class StableAudioEngine:
         arr = out.float().clamp(-1, 1).cpu().numpy()
         return [Audio(np.ascontiguousarray(a), self.sample_rate) for a in arr]
 
-    def generate(self, request: Request) -> Take:
-        """Text-to-audio; ``init_audio`` + ``strength`` in ``request.params`` make it a variation.
-
-        ``request.params``: ``negative_prompt``, ``steps``, ``guidance``, ``n``,
-        ``init_audio`` (path or :class:`Audio`), ``strength`` (0..1, default 0.5 with
-        ``init_audio``), ``prompt_embeds`` (a tensor, instead of the prompt).
-        """
-        p = dict(request.params)
-        self.use_checkpoint(p.pop("checkpoint", None))
-        other = [k for k in ("inpaint", "extend", "loop", "sampler") if p.get(k) is not None]
-        if other:
-            raise EngineError(f"{', '.join(other)} apply to --engine dance-diffusion, not stable-audio")
-        init = p.get("init_audio")
-        if init is not None:
-            audio = load(init) if not isinstance(init, Audio) else init
+    def generate(self, request: Request, *, progress: Progress | None = None) -> Take:
+        """Text-to-audio; ``init_audio`` + ``strength`` (:class:`StableAudioParams`) make it a variation.
+        ``progress`` is accepted for the protocol (the pipeline runs as one call)."""
+        p = _parse(request)
+        if p.init_audio is not None:
+            audio = load(p.init_audio) if not isinstance(p.init_audio, Audio) else p.init_audio
+            source = p.source or str(p.init_audio)
             return self.vary(audio, Request(prompt=request.prompt, seed=request.seed,
-                                            params={**p, "source": str(init)}))
-        steps = int(p.get("steps") or self.steps)
-        guidance = float(p["guidance"]) if p.get("guidance") is not None else self.guidance
-        n = int(p.get("n") or 1)
+                                            params={**request.params, "init_audio": None, "source": source}))
+        steps = int(p.steps or self.steps)
+        guidance = p.guidance if p.guidance is not None else self.guidance
         clips = self._call(
             prompt=request.prompt,
-            negative_prompt=p.get("negative_prompt"),
+            negative_prompt=p.negative_prompt,
             seconds=request.seconds,
-            n=n,
+            n=p.n,
             seed=request.seed,
             steps=steps,
             guidance=guidance,
-            prompt_embeds=p.get("prompt_embeds"),
+            prompt_embeds=p.prompt_embeds,
         )
-        params = {
-            "prompt": request.prompt,
-            "negative_prompt": p.get("negative_prompt"),
-            "seconds": request.seconds,
-            "steps": steps,
-            "guidance": guidance,
-            "n": n,
-        }
+        params = {**params_record(p), "prompt": request.prompt, "seconds": request.seconds, "steps": steps,
+                  "guidance": guidance}
+        params.pop("prompt_embeds")
         extras = {f"variation-{i:02d}": c for i, c in enumerate(clips[1:], start=2)}
         return Take(
             mix=clips[0],
@@ -294,26 +311,27 @@ class StableAudioEngine:
             seed=request.seed,
         )
 
-    def vary(self, audio: Audio, request: Request | None = None) -> Take:
+    def vary(self, audio: Audio, request: Request | None = None, *, progress: Progress | None = None
+             ) -> Take:
         """Variations of ``audio`` guided by ``request.prompt`` (see the module docs).
 
-        ``request.params``: ``strength`` (default 0.5), ``negative_prompt``, ``n``, ``steps``,
-        ``guidance``, ``prompt_embeds``, ``source`` (a name recorded in provenance). The
+        ``request.params`` (:class:`StableAudioParams`): ``strength`` (default 0.5),
+        ``negative_prompt``, ``n``, ``steps``, ``guidance``, ``prompt_embeds``, ``source``. The
         output has the input's length (capped at the model's window) at the model's rate.
         """
         request = request or Request()
-        p = request.params
+        p = _parse(request)
         return self._vary(
             audio,
             prompt=request.prompt,
-            strength=float(p.get("strength", 0.5)),
-            negative_prompt=p.get("negative_prompt"),
-            n=int(p.get("n") or 1),
+            strength=0.5 if p.strength is None else p.strength,
+            negative_prompt=p.negative_prompt,
+            n=p.n,
             seed=request.seed,
-            steps=p.get("steps"),
-            guidance=p.get("guidance"),
-            prompt_embeds=p.get("prompt_embeds"),
-            source=p.get("source"),
+            steps=p.steps,
+            guidance=p.guidance,
+            prompt_embeds=p.prompt_embeds,
+            source=p.source,
         )
 
     def _vary(

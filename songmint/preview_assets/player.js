@@ -80,7 +80,10 @@
         this.renderTraits(),
         this.renderFacts(),
       ]);
-      const art = el("div", { class: "art" }, [el("img", { src: this.url(t.cover), alt: "Cover of " + t.title })]);
+      // a token's clip (role "video") plays muted in step with the player; the audio stays the player's
+      this.clip = t.video ? el("video", { src: this.url(t.video), poster: this.url(t.cover), playsinline: "", preload: "auto" }) : null;
+      if (this.clip) this.clip.muted = true;
+      const art = el("div", { class: "art" }, [this.clip || el("img", { src: this.url(t.cover), alt: "Cover of " + t.title })]);
       this.root.replaceChildren(el("div", { class: "player" }, [art, info]));
       this.drawWave();
     }
@@ -206,6 +209,7 @@
         this.startedAt = when;
       }
       this.playing = true;
+      if (this.clip) { this.clip.currentTime = this.currentTime(); this.clip.play().catch(() => {}); }
       this.playBtn.textContent = "❚❚";
       this.playBtn.setAttribute("aria-label", "Pause");
       this.root.setAttribute("data-state", "playing");
@@ -214,6 +218,7 @@
 
     pause() {
       if (!this.playing) return;
+      if (this.clip) this.clip.pause();
       if (this.mode === "element") this.audio.pause();
       else { this.offset = this.currentTime(); for (const s of this.sources) { s.onended = null; s.stop(); } }
       this.playing = false;

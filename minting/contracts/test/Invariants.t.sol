@@ -2,6 +2,8 @@
 pragma solidity 0.8.37;
 
 import {SongmintEditions} from "../SongmintEditions.sol";
+import {SongmintFactory} from "../SongmintFactory.sol";
+import {Fixtures} from "./Fixtures.sol";
 import {TestBase} from "./Vm.sol";
 
 /// Drives the contract with random creates, mints and mint attempts by strangers; the invariant
@@ -57,7 +59,7 @@ contract SongmintEditionsInvariants is TestBase {
     Handler internal handler;
 
     function setUp() public {
-        ed = new SongmintEditions("Songs", "SONG", "u/{id}", "c", address(this), address(0xB0B), 250);
+        ed = Fixtures.release(new SongmintFactory(), "r", "u/{id}", "c", address(this), address(0xB0B), 250);
         handler = new Handler(ed);
         ed.grantRole(ed.MINTER_ROLE(), address(handler));
     }

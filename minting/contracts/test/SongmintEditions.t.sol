@@ -3,6 +3,8 @@ pragma solidity 0.8.37;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {SongmintEditions} from "../SongmintEditions.sol";
+import {SongmintFactory} from "../SongmintFactory.sol";
+import {Fixtures} from "./Fixtures.sol";
 import {TestBase} from "./Vm.sol";
 
 contract SongmintEditionsTest is TestBase {
@@ -14,7 +16,7 @@ contract SongmintEditionsTest is TestBase {
     event ContractURIUpdated();
 
     function setUp() public {
-        ed = new SongmintEditions("Songs", "SONG", "https://x.test/{id}.json", "ipfs://c/contract.json",
+        ed = Fixtures.release(new SongmintFactory(), "r", "https://x.test/{id}.json", "ipfs://c/contract.json",
             address(this), ROYALTY, 500);
     }
 

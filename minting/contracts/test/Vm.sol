@@ -11,6 +11,9 @@ interface Vm {
     function expectRevert(bytes4 revertData) external;
     function expectEmit() external;
     function assume(bool condition) external pure;
+    function deal(address account, uint256 newBalance) external;
+    function warp(uint256 timestamp) external;
+    function expectRevert() external;
 }
 
 abstract contract TestBase {
@@ -22,6 +25,10 @@ abstract contract TestBase {
 
     function assertEq(string memory a, string memory b, string memory what) internal pure {
         if (keccak256(bytes(a)) != keccak256(bytes(b))) revert(string.concat(what, ": ", a, " != ", b));
+    }
+
+    function assertEq(address a, address b, string memory what) internal pure {
+        if (a != b) revert(what);
     }
 
     function assertTrue(bool c, string memory what) internal pure {

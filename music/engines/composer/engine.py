@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from music import loudness
 from music.audio import Audio
-from music.engines.base import Request, Take
+from music.engines.base import Progress, Request, Take, parse_params
 from music.engines.composer import arrangement, dsp, midi, patterns, theory
 from music.engines.composer.genres import GENRES, Genre, get_genre
 from music.engines.composer.prompt import mood_effects, parse_prompt
@@ -56,7 +56,27 @@ PARAMS: dict[str, str] = {
     "humanize": "humanisation amount, 0 (quantised) – 2 (default 1)",
     "energy": "energy shift, -0.5 – 0.5 (default from mood words)",
 }
-"""Engine parameters accepted in ``Request.params`` (all optional)."""
+"""Engine parameters accepted in ``Request.params`` (all optional), described."""
+
+
+@dataclass(frozen=True)
+class ComposerParams:
+    """The composer's ``Request.params`` (see :data:`PARAMS`), typed; ``None`` means "from the prompt or
+    the genre". Ranges are checked where they are resolved (:meth:`ComposerEngine.plan`)."""
+
+    genre: str | None = None
+    bpm: float | None = None
+    key: str | None = None
+    bars: float | None = None
+    stems: Any = None
+    loop: bool | None = None
+    lufs: float | None = None
+    true_peak: float | None = None
+    soundfont: str | None = None
+    sample_rate: int | None = None
+    swing: float | None = None
+    humanize: float | None = None
+    energy: float | None = None
 
 _SHA_CACHE: dict[tuple[str, int, int], str] = {}
 
@@ -164,6 +184,8 @@ class ComposerEngine:
 
     name = "composer"
     version = VERSION
+    deterministic = True
+    Params = ComposerParams
 
     def __init__(self, *, soundfont: str | os.PathLike[str] | None = None, sample_rate: int = 44100) -> None:
         self.soundfont = soundfont
@@ -179,11 +201,8 @@ class ComposerEngine:
         EngineError
             Unknown parameter or genre, impossible tempo or length, malformed key.
         """
-        p = dict(request.params)
-        unknown = sorted(set(p) - set(PARAMS))
-        if unknown:
-            raise EngineError(f"unknown composer parameter(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(PARAMS)}")
+        parsed = parse_params(ComposerParams, request.params, engine="composer")
+        p = {f.name: getattr(parsed, f.name) for f in fields(parsed) if getattr(parsed, f.name) is not None}
         seed = int(request.seed)
         info = parse_prompt(request.prompt)
         moods = mood_effects(info.moods)
@@ -419,8 +438,8 @@ class ComposerEngine:
 
     # ------------------------------------------------------------------ the protocol
 
-    def generate(self, request: Request) -> Take:
-        """Compose, render and master a take."""
+    def generate(self, request: Request, *, progress: Progress | None = None) -> Take:
+        """Compose, render and master a take (in well under a second a bar: ``progress`` is not called)."""
         sr = self._sample_rate(request)
         sf2 = self._soundfont(request)
         lufs = _as_float(request.params.get("lufs", -14.0), "lufs")

@@ -29,13 +29,14 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from music.audio import Audio, conform
-from music.engines.base import Request, Take
+from music.engines.base import Progress, Request, Take, params_record, parse_params
 from music.errors import EngineError
 
 from . import splice
@@ -78,6 +79,21 @@ corpus
 _TIE_BREAK = 1e-9
 
 
+@dataclass(frozen=True)
+class UnitsParams:
+    """:data:`DEFAULTS` as the engine's typed ``Params`` (ranges checked by ``_check_params``)."""
+
+    order: int = 8
+    temperature: float = 1.0
+    repeat_penalty: float = 1.3
+    repeat_window: int = 2
+    max_run: int = 4
+    crossfade_ms: float = 12.0
+    max_lag_ms: float = 6.0
+    units: int | None = None
+    corpus: str | None = None
+
+
 def _audio_sha256(audio: Audio) -> str:
     h = hashlib.sha256(np.ascontiguousarray(audio.samples).tobytes())
     h.update(f"{audio.sr}".encode())
@@ -95,16 +111,19 @@ class UnitsEngine:
 
     name = "units"
     version = "1.1.0"
+    deterministic = True
+    Params = UnitsParams
 
     def __init__(self, *, cache_dir: str | os.PathLike[str] | None = None) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
 
-    def generate(self, request: Request) -> Take:
+    def generate(self, request: Request, *, progress: Progress | None = None) -> Take:
         """Not supported: the units engine needs audio to continue."""
         raise EngineError("engine 'units' continues audio and cannot generate from a prompt; use "
                           "`songmint continue AUDIO`, or generate with: composer, musicgen, stable-audio")
 
-    def continue_(self, audio: Audio, request: Request, *, stems: Mapping[str, Audio] | None = None) -> Take:
+    def continue_(self, audio: Audio, request: Request, *, stems: Mapping[str, Audio] | None = None,
+                  progress: Progress | None = None) -> Take:
         """Continue ``audio`` by ``request.seconds`` seconds.
 
         Parameters
@@ -128,11 +147,7 @@ class UnitsEngine:
         EngineError
             For a prompt shorter than 8 s or without a beat, misaligned stems, or bad parameters.
         """
-        params = {**DEFAULTS, **request.params}
-        unknown = sorted(set(request.params) - set(DEFAULTS))
-        if unknown:
-            raise EngineError(f"unknown units parameter(s): {', '.join(unknown)}; "
-                              f"known: {', '.join(DEFAULTS)}")
+        params = params_record(parse_params(UnitsParams, request.params, engine="units"))
         seconds = request.seconds
         if seconds is None or not 0 < float(seconds) <= 3600:
             raise EngineError("give the continuation length in seconds (0 < seconds <= 3600)")

@@ -1,0 +1,137 @@
+"""``songmint release SPEC``: the command line of the release pipeline (:mod:`songmint.release.pipeline`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from songmint.console import output, print_json, short, wide_table
+from songmint.release.options import COVER_SIZE, Options
+from songmint.release.pipeline import run_release
+from songmint.spec import load_spec
+
+
+def summary_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per token: id, title, key, BPM, editions minted/cap, metadata CID, last tx."""
+    rows = []
+    for t in manifest["tokens"]:
+        rows.append(
+            {
+                "token id": t["id"],
+                "title": t["title"],
+                "key": t.get("key") or "–",
+                "bpm": round(t["bpm"]) if t.get("bpm") else None,
+                "editions": f"{t['minted'] if t.get('minted') is not None else t['initial']}/{t['cap']}",
+                "metadata CID": short(t.get("metadata_cid"), 8, 4),
+                "tx": short((t.get("txs") or [None])[-1], 8, 4),
+            }
+        )
+    return rows
+
+
+def _password_prompt(text: str) -> str:
+    return click.prompt(text.rstrip(": "), hide_input=True, err=True)
+
+
+@click.command("release")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--network", default=None, help="memory | local | a JSON-RPC URL (overrides the spec's [network])."
+)
+@click.option(
+    "--chain-id", type=int, default=None, help="Expected chain id of a URL network (checked first)."
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: out/<spec name> in the current folder).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Do everything up to the chain; print the transactions and gas."
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Resume an interrupted release (the default behaviour; kept "
+    "for scripts: finished work is always skipped).",
+)
+@click.option("--yes", is_flag=True, help="Send transactions to a non-local network without asking.")
+@click.option(
+    "--keystore",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Encrypted key file of the sending account (password from $SONGMINT_KEYSTORE_PASSWORD, "
+    "else asked on the terminal); else $SONGMINT_PRIVATE_KEY, or anvil's dev account.",
+)
+@click.option(
+    "--cover-size",
+    type=click.IntRange(256, 4096),
+    default=COVER_SIZE,
+    show_default=True,
+    help="Cover side in pixels.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="SONGMINT_CACHE_DIR",
+    help="Content-hash cache (default OUT/.cache; $SONGMINT_CACHE_DIR); share one across releases.",
+)
+@click.option("--no-preview", is_flag=True, help="Do not build the preview site.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
+def release(
+    spec_path: Path,
+    network: str | None,
+    chain_id: int | None,
+    out: Path | None,
+    dry_run: bool,
+    resume: bool,
+    yes: bool,
+    keystore: Path | None,
+    cover_size: int,
+    cache_dir: Path | None,
+    no_preview: bool,
+    as_json: bool,
+) -> None:
+    """Release SPEC (a TOML catalog spec): generate, analyse, draw, encode, publish and mint.
+
+    Re-running skips finished work (content-hash cache), and an interrupted release resumes
+    from its journal without minting anything twice. See docs/release-spec.md.
+    """
+    o = output()
+    spec = load_spec(spec_path)
+    out = out or Path("out") / spec.path.stem
+    manifest = run_release(
+        spec,
+        Options(
+            out=out,
+            network=network,
+            chain_id=chain_id,
+            dry_run=dry_run,
+            yes=yes,
+            keystore=keystore,
+            cover_size=cover_size,
+            cache_dir=cache_dir,
+            build_preview=not no_preview,
+            password_prompt=_password_prompt if sys.stdin.isatty() else None,
+        ),
+        log=o.info,
+    )
+    if as_json:
+        print_json(manifest)
+        return
+    wide_table(
+        f"{spec.collection.name} ({'dry run' if dry_run else manifest['chain'].get('network')})",
+        summary_rows(manifest),
+    )
+    ch = manifest.get("chain") or {}
+    if ch:
+        o.info(f"contract {ch['contract']} on chain {ch['chain_id']}")
+    o.info(f"root CID {manifest['root_cid']}; manifest {out / 'manifest.json'}")
+    if not no_preview:
+        o.info(f"preview: {(out / 'preview' / 'index.html').resolve().as_uri()}")

@@ -1,0 +1,142 @@
+"""Stage 1: each track's take (generated, continued or loaded), and the tokens made from it.
+
+A :class:`Token` is what gets minted: a track, or one of its stems when the spec mints stems
+as tokens. Takes are cached on the hash of what makes them (the generation request and the
+bytes of any audio it reads), so a re-run loads instead of rendering.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+
+from music.audio import Audio, audio_files
+from music.engines import Request, Take
+from music.engines.run import run_request
+from music.hashing import sha256_file
+from music.takes import load_mix_and_stems, read_take, write_take
+from songmint.errors import SongmintError
+from songmint.release.cache import Cache, content_hash
+from songmint.release.options import Log, announce
+from songmint.spec import Editions, ReleaseSpec, Track
+
+
+@dataclass(frozen=True)
+class Token:
+    """One token's material: a track's take, or one stem of it."""
+
+    track: Track
+    id: int
+    stem: str | None
+    take: Take
+    editions: Editions
+
+    @property
+    def kind(self) -> str:
+        """``"track"`` or ``"stem"``."""
+        return "track" if self.stem is None else "stem"
+
+    @cached_property
+    def audio(self) -> Audio:
+        """The token's own audio: the take's mix, or the stem."""
+        return self.take.mix if self.stem is None else self.take.stems[self.stem]
+
+    @property
+    def stems(self) -> dict[str, Audio]:
+        """The stems that belong to this token (a stem token has none of its own)."""
+        return self.take.stems if self.stem is None else {}
+
+    @property
+    def slug(self) -> str:
+        return self.track.id if self.stem is None else f"{self.track.id}--{self.stem}"
+
+    @property
+    def title(self) -> str:
+        return self.track.title if self.stem is None else f"{self.track.title} ({self.stem})"
+
+
+def take_key(track: Track) -> str:
+    """Cache key of a track's take: the generation request (and the bytes of any audio it continues),
+    or the source files' bytes."""
+    if track.generate is not None:
+        g = track.generate
+        parts: list[bytes | str] = [
+            "generate",
+            g.engine,
+            json.dumps(
+                {"prompt": g.prompt, "seed": g.seed, "seconds": g.seconds, "params": g.params}, sort_keys=True
+            ),
+        ]
+        if g.source is not None:
+            parts += ["source", sha256_file(g.source)]
+            for p in audio_files(g.source_stems):
+                parts += [p.stem, sha256_file(p)]
+        return content_hash(*parts)
+    assert track.file is not None
+    parts = ["file", sha256_file(track.file)]
+    for p in audio_files(track.stems_dir):
+        parts += [p.stem, sha256_file(p)]
+    return content_hash(*parts)
+
+
+def render_take(track: Track) -> Take:
+    """Generate, continue or load a track's take, without the cache."""
+    g = track.generate
+    if g is not None:
+        request = Request(prompt=g.prompt, seconds=g.seconds, seed=g.seed, params=dict(g.params))
+        return run_request(g.engine, request, source=g.source, source_stems=g.source_stems)
+    assert track.file is not None
+    mix, stems = load_mix_and_stems(track.file, track.stems_dir)
+    prov = {
+        "engine": "file",
+        "file": track.file.name,
+        "sha256": sha256_file(track.file),
+        "stems": {p.stem: sha256_file(p) for p in audio_files(track.stems_dir)},
+    }
+    return Take(mix=mix, stems=stems, provenance=prov)
+
+
+def load_take(track: Track, cache: Cache) -> tuple[Take, bool]:
+    """The track's take from the cache, or rendered and cached; and whether it was a hit."""
+    folder = cache.path("takes", take_key(track))
+    if (folder / "take.json").exists():
+        return read_take(folder), True
+    take = render_take(track)
+    # Written whole under a name of our own, then renamed into place: a release sharing the cache
+    # never sees a take folder being replaced, and when two render the same take, the first wins.
+    mine = folder.with_name(f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    write_take(take, mine, title=track.title, fmt="wav", wav_depth="float")
+    try:
+        os.rename(mine, folder)
+    except OSError:  # another release put the same take there first
+        shutil.rmtree(mine, ignore_errors=True)
+    return read_take(folder), False  # what later stages see is exactly what the cache holds
+
+
+def load_tokens(spec: ReleaseSpec, cache: Cache, log: Log) -> list[Token]:
+    """Stage 1: every track's take, as the release's tokens in spec order (a track, then its stems)."""
+    tokens: list[Token] = []
+    for track in spec.tracks:
+        src = f"{track.generate.engine} seed {track.generate.seed}" if track.generate else track.file.name
+        take, hit = load_take(track, cache)
+        announce(log, 1, f"{track.id} ({src}){' cached' if hit else ''}")
+        tokens.append(Token(track, track.token_id, None, take, track.editions))
+        if track.stems_as_tokens:
+            for name in take.stems:
+                tokens.append(
+                    Token(
+                        track,
+                        track.stem_token_id(spec.collection.symbol, name),
+                        name,
+                        take,
+                        track.stem_editions or track.editions,
+                    )
+                )
+    ids = [t.id for t in tokens]
+    if len(set(ids)) != len(ids):
+        raise SongmintError("two tokens share an id (a stem name collides); rename the stem or set token_id")
+    return tokens
