@@ -139,7 +139,8 @@ def run_case(case: Case, env: Env, work: Path) -> Any:
         else:
             assert lines and lines[-1].startswith("error: "), where
             assert sum(x.startswith("error: ") for x in lines) == 1, where
-            assert len(lines) == 1 or "release" in case.tags, where  # a release logs its stages first
+            # a release logs its stages first, train its plan
+            assert len(lines) == 1 or case.tags & {"release", "logs"}, where
             assert not r.stdout.strip(), where
         if out is not None and not out_existed and "release" not in case.tags:
             assert not _exists(out), f"{where}\npartial output {out} left"
@@ -457,6 +458,206 @@ def spec_cases() -> list[Case]:
             codes=(2,),
         ),
     ]
+    j = ["--journal"]
+    cases += [
+        Case(
+            f"video {name}",
+            lambda e, w, n=name: [
+                "video",
+                str(e.corpus[n]),
+                "--out",
+                str(w / "v.mp4"),
+                "--size",
+                "64x64",
+                "--fps",
+                "2",
+            ],
+            out="v.mp4",
+        )
+        for name in ("garbage.wav", "empty.wav", "nan.wav", "missing.wav", "folder.wav")
+    ]
+    cases += [
+        Case(
+            "video --size odd",
+            lambda e, w: ["video", str(e.corpus["good.wav"]), "--size", "63x63", "--out", str(w / "v.mp4")],
+            out="v.mp4",
+        ),
+        Case(
+            "video --size junk",
+            lambda e, w: ["video", str(e.corpus["good.wav"]), "--size", "x", "--out", str(w / "v.mp4")],
+            out="v.mp4",
+        ),
+        Case(
+            "video --fps nan",
+            lambda e, w: ["video", str(e.corpus["good.wav"]), "--fps", "nan", "--out", str(w / "v.mp4")],
+            out="v.mp4",
+        ),
+        Case(
+            "video --out a user folder",
+            lambda e, w: ["video", str(e.corpus["good.wav"]), "--out", str(w / "mine")],
+        ),
+        Case(
+            "video --cover text",
+            lambda e, w: [
+                "video",
+                str(e.corpus["good.wav"]),
+                "--cover",
+                str(e.text_png),
+                "--out",
+                str(w / "v.mp4"),
+            ],
+            out="v.mp4",
+        ),
+        Case(
+            "separate garbage",
+            lambda e, w: ["separate", str(e.corpus["garbage.wav"]), "--out", str(w / "s")],
+            out="s",
+        ),
+        Case(
+            "separate no model",
+            lambda e, w: [
+                "separate",
+                str(e.corpus["good.wav"]),
+                "--out",
+                str(w / "s"),
+                "--model",
+                str(w / "nope"),
+            ],
+            out="s",
+        ),
+        Case(
+            "separate --out a file",
+            lambda e, w: ["separate", str(e.corpus["good.wav"]), "--out", str(w / "notes.txt")],
+        ),
+        Case(
+            "transcribe garbage",
+            lambda e, w: ["transcribe", str(e.corpus["garbage.wav"]), "--out", str(w / "t")],
+            out="t",
+        ),
+        Case(
+            "transcribe silent",
+            lambda e, w: ["transcribe", str(e.corpus["silent.wav"]), "--out", str(w / "t")],
+            out="t",
+        ),
+        Case(
+            "transcribe --bpm nan",
+            lambda e, w: ["transcribe", str(e.corpus["good.wav"]), "--bpm", "nan", "--out", str(w / "t")],
+            out="t",
+        ),
+        Case(
+            "freeze no contract",
+            lambda e, w: ["freeze", DEV, "-t", "1", "-n", "memory", *j, str(w / "j.sqlite")],
+        ),
+        Case("freeze not an address", lambda e, w: ["freeze", "0xdead", "-t", "1", "-n", "memory"]),
+        Case(
+            "splits create bad payee",
+            lambda e, w: ["splits", "create", "--payee", "x:y", "-n", "memory", *j, str(w / "j.sqlite")],
+        ),
+        Case(
+            "splits create 95 percent",
+            lambda e, w: [
+                "splits",
+                "create",
+                "--payee",
+                f"{DEV}:95%",
+                "-n",
+                "memory",
+                *j,
+                str(w / "j.sqlite"),
+            ],
+        ),
+        Case(
+            "splits create zero payee",
+            lambda e, w: [
+                "splits",
+                "create",
+                "--payee",
+                f"{hc.ZERO}:100%",
+                "-n",
+                "memory",
+                *j,
+                str(w / "j.sqlite"),
+            ],
+        ),
+        Case("splits info not an address", lambda e, w: ["splits", "info", "nope", "-n", "memory"]),
+        Case("splits info no contract", lambda e, w: ["splits", "info", DEV, "-n", "memory"]),
+        Case("splits withdraw no contract", lambda e, w: ["splits", "withdraw", DEV, "-n", "memory"]),
+        Case("sale info no contract", lambda e, w: ["sale", "info", DEV, "-t", "1", "-n", "memory"]),
+        Case(
+            "sale set bad price",
+            lambda e, w: [
+                "sale",
+                "set",
+                DEV,
+                "-t",
+                "1",
+                "--price",
+                "lots",
+                "-n",
+                "memory",
+                *j,
+                str(w / "j.sqlite"),
+            ],
+        ),
+        Case(
+            "sale set nan price",
+            lambda e, w: [
+                "sale",
+                "set",
+                DEV,
+                "-t",
+                "1",
+                "--price",
+                "nan eth",
+                "-n",
+                "memory",
+                *j,
+                str(w / "j.sqlite"),
+            ],
+        ),
+        Case(
+            "sale set end before start",
+            lambda e, w: [
+                "sale",
+                "set",
+                DEV,
+                "-t",
+                "1",
+                "--price",
+                "0.01 eth",
+                "--start",
+                "2030-01-02T00:00:00Z",
+                "--end",
+                "2030-01-01T00:00:00Z",
+                "-n",
+                "memory",
+                *j,
+                str(w / "j.sqlite"),
+            ],
+        ),
+        Case(
+            "sale set allowlist junk",
+            lambda e, w: [
+                "sale",
+                "set",
+                DEV,
+                "-t",
+                "1",
+                "--price",
+                "0.01 eth",
+                "--allowlist",
+                str(e.corpus["garbage.wav"]),
+                "-n",
+                "memory",
+                *j,
+                str(w / "j.sqlite"),
+            ],
+        ),
+        Case(
+            "sale pause no contract",
+            lambda e, w: ["sale", "pause", DEV, "-t", "1", "-n", "memory", *j, str(w / "j.sqlite")],
+        ),
+    ]
     return cases
 
 
@@ -639,6 +840,7 @@ def option_cases() -> list[Case]:
             "train an empty folder",
             lambda e, w: ["train", str(w / "empty"), "--out", str(w / "m"), "--steps", "1"],
             out="m",
+            tags={"logs"},
         ),
         Case(
             "train a junk folder",
@@ -653,12 +855,13 @@ def option_cases() -> list[Case]:
                 "tiny",
             ],
             out="m",
-            tags={"multi"},
+            tags={"logs"},
         ),
         Case(
             "train lr nan",
             lambda e, w: ["train", str(w / "empty"), "--out", str(w / "m"), "--lr", "nan"],
             out="m",
+            tags={"logs"},
         ),
         Case("models list", lambda e, w: ["models", "list"]),
         Case(
@@ -762,7 +965,18 @@ def test_the_corpus_covers_every_command_with_150_inputs() -> None:
     assert listed <= words | _COVERED, sorted(listed - words - _COVERED)
 
 
-SLOW = ("vary ", "interpolate ", "train ", "models convert", "release AC", "release mono", "doctor")
+SLOW = (
+    "vary ",
+    "interpolate ",
+    "train ",
+    "models convert",
+    "release AC",
+    "release mono",
+    "doctor",
+    "video ",
+    "separate ",
+    "transcribe ",
+)
 """Cases that import torch or run a whole release: marked ``slow`` (still in the default suite)."""
 
 
