@@ -134,5 +134,6 @@ def traits(ctx: click.Context, files: tuple[Path, ...], stems_dir: Path | None, 
             row["file"] = Path(row["file"]).name
         print_table(None, rows)
     if failures:
-        out.info(f"{len(failures)} of {len(paths)} files failed")
+        if len(paths) > 1:  # one file: its error line is the whole report
+            out.info(f"{len(failures)} of {len(paths)} files failed")
         ctx.exit(2)
