@@ -99,19 +99,20 @@ class Executor:
             payload=call.payload,
         )
         self.checkpoint("intent")
-        try:
-            prepared = self.tx.prepare(call.tx())
-        except ContractRevert as exc:
-            journal.dropped(seq, note=f"not sent: {exc}")
-            raise
-        result = call.result
-        if result is None and call.to is None:
-            result = {"contractAddress": self.tx.create_address(prepared.nonce)}
-        journal.signed(
-            seq, nonce=prepared.nonce, tx_hash=prepared.tx_hash, raw_tx=prepared.raw, result=result
-        )
-        self.checkpoint("signed")
-        self.tx.broadcast(prepared.raw)
+        with self.tx.nonce_lock():  # from reading the nonce to broadcasting with it
+            try:
+                prepared = self.tx.prepare(call.tx())
+            except ContractRevert as exc:
+                journal.dropped(seq, note=f"not sent: {exc}")
+                raise
+            result = call.result
+            if result is None and call.to is None:
+                result = {"contractAddress": self.tx.create_address(prepared.nonce)}
+            journal.signed(
+                seq, nonce=prepared.nonce, tx_hash=prepared.tx_hash, raw_tx=prepared.raw, result=result
+            )
+            self.checkpoint("signed")
+            self.tx.broadcast(prepared.raw)
         journal.sent(seq)
         self.checkpoint("sent")
         receipt = self._await(journal, seq, prepared)
