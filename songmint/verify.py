@@ -33,7 +33,12 @@ import click
 from music.hashing import sha256_file
 from songmint.errors import SongmintError
 
-DETERMINISTIC_ENGINES = ("composer", "units")
+
+def _deterministic(engine: str) -> bool:
+    """Whether the engine says the same request and seed give the same bytes (``Engine.deterministic``)."""
+    from music.engines import ENGINES, engine_class
+
+    return engine in ENGINES and bool(getattr(engine_class(engine), "deterministic", False))
 MISMATCH_EXIT = 3
 
 
@@ -148,6 +153,7 @@ def verify_release(
             report.ok("asset", a["path"], f"sha256 + CID {cid[:16]}…")
     for t in tokens:
         _check_metadata(release_dir, t, report)
+        _check_facts(release_dir, t, report)
     if only is None:
         _check_car(release_dir, manifest, report)
     if rerender:
@@ -158,6 +164,37 @@ def verify_release(
     if chain:
         _check_chain(release_dir, manifest, tokens, report, client)
     return report
+
+
+def _check_facts(root: Path, t: dict[str, Any], report: Report) -> None:
+    """Tempo and key: the headline fields agree with each other, and what the analyser measured
+    is reported where it contradicts a declared fact (``properties.musical_facts``)."""
+    from songmint.preview import loads_shallow
+
+    try:
+        doc = loads_shallow((root / t["metadata_path"]).read_text(encoding="utf-8"))
+        facts = doc["properties"]["musical_facts"]
+        attrs = {a["trait_type"]: a["value"] for a in doc["attributes"]}
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, KeyError, TypeError):
+        return  # _check_metadata reports an unreadable document
+    subject = str(t.get("title"))
+    problems = [
+        f"{name} {shown!r} ≠ {facts.get(field)!r}"
+        for name, shown, field in (
+            ("Tempo attribute", attrs.get("Tempo"), "bpm"),
+            ("bpm", doc.get("bpm"), "bpm"),
+            ("Key attribute", attrs.get("Key"), "key"),
+            ("properties.musical_key", doc["properties"].get("musical_key"), "key"),
+            ("key (Open Key)", doc.get("key"), "open_key"),
+        )
+        if shown is not None and shown != facts.get(field)
+    ]
+    if problems:
+        report.bad("facts", subject, "; ".join(problems))
+    elif facts.get("disagreements"):
+        report.skip("facts", subject, "published as declared; " + "; ".join(facts["disagreements"]))
+    else:
+        report.ok("facts", subject, f"{facts.get('bpm')} BPM, {facts.get('key')} agree everywhere")
 
 
 def _check_metadata(root: Path, t: dict[str, Any], report: Report) -> None:
@@ -254,7 +291,7 @@ def _check_render(root: Path, t: dict[str, Any], report: Report) -> None:
     if problem:
         report.bad("re-render", subject, f"the recorded request is damaged ({problem})")
         return
-    if req["engine"] not in DETERMINISTIC_ENGINES:
+    if not _deterministic(req["engine"]):
         report.skip("re-render", subject, f"engine {req['engine']} is not byte-deterministic")
         return
     source = req.get("source")
@@ -292,9 +329,14 @@ def _check_video(root: Path, t: dict[str, Any], report: Report) -> None:
     """Render the token's clip again from the release's own files and its ``properties.video``."""
     from songmint.release.videos import render_from_release
 
-    props = json.loads((root / t["metadata_path"]).read_text()).get("properties", {})
-    params, rel = props.get("video"), t["assets"]["video"]
-    if not params:
+    rel = t["assets"]["video"]
+    try:
+        props = json.loads((root / t["metadata_path"]).read_text()).get("properties", {})
+        params = props.get("video") if isinstance(props, dict) else None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, AttributeError):
+        report.bad("video", rel, "the metadata cannot be read to render it from")
+        return
+    if not isinstance(params, dict) or not isinstance(props.get("traits"), dict):
         report.bad("video", rel, "the metadata has no properties.video to render it from")
         return
     with tempfile.TemporaryDirectory(prefix=".verify.", dir=root) as tmp:
@@ -363,8 +405,19 @@ def _check_chain(
         return
     _check_collection_claims(root, manifest, info, report)
     contract = client.editions(ch["contract"])
+    selling = {str(k) for k in ((manifest.get("sales") or {}).get("tokens") or {})}
     for t in tokens:
-        _check_token_claims(root, t, client, contract, info, report)
+        _check_token_claims(root, t, client, contract, info, report, on_sale=str(t["id"]) in selling)
+    from songmint.release.sales import check_sales
+
+    try:
+        rows = check_sales(manifest, client, root)
+    except (ChainError, SongmintError, OSError, ValueError, KeyError, TypeError) as exc:
+        why = " ".join(str(exc).split())
+        report.bad("sale", ch["contract"], f"sale settings could not be checked: {why}")
+        return
+    for ok, check, subject, detail in rows:
+        (report.ok if ok else report.bad)(check, subject, detail)
 
 
 def _same_address(a: Any, b: Any) -> bool:
@@ -446,9 +499,19 @@ def _token_doc(root: Path, t: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_token_claims(
-    root: Path, t: dict[str, Any], client: Any, contract: Any, info: dict[str, Any], report: Report
+    root: Path,
+    t: dict[str, Any],
+    client: Any,
+    contract: Any,
+    info: dict[str, Any],
+    report: Report,
+    *,
+    on_sale: bool = False,
 ) -> None:
-    """uri, cap, supply and royalty of one token on chain against the manifest and its metadata."""
+    """uri, cap, supply and royalty of one token on chain against the manifest and its metadata.
+
+    A token on sale has grown by its purchases since the release: its supply must lie between what
+    the release minted and the cap."""
     subject = str(t.get("title"))
     tok = client.token_info(contract.address, t["id"])
     problems = []
@@ -470,8 +533,12 @@ def _check_token_claims(
             problems.append(f"cap {tok['cap']} ≠ metadata attribute 'Edition cap' {a.get('value')}")
     if "token_id" in props and str(props["token_id"]) != str(t["id"]):
         problems.append(f"metadata properties.token_id {props['token_id']} ≠ {t['id']}")
-    if t.get("minted") is not None and tok["supply"] != t["minted"]:
+    if t.get("minted") is not None and not on_sale and tok["supply"] != t["minted"]:
         problems.append(f"totalSupply {tok['supply']} ≠ minted {t['minted']}")
+    if t.get("minted") is not None and on_sale and tok["supply"] < t["minted"]:
+        problems.append(f"totalSupply {tok['supply']} < minted {t['minted']}")
+    if on_sale and tok["cap"] and tok["supply"] > tok["cap"]:
+        problems.append(f"totalSupply {tok['supply']} > cap {tok['cap']}")
     if t.get("initial") is not None and tok["supply"] < t["initial"]:
         problems.append(f"totalSupply {tok['supply']} < initial {t['initial']}")
     receiver, amount = contract.functions.royaltyInfo(t["id"], 10_000).call()

@@ -275,3 +275,15 @@ def test_every_place_tempo_and_key_appear_agree(tmp_path: Path, release_cache: P
         assert '"bpm":120' in player and '"key":"Eb minor"' in player
     # the fixture's alpha is an A-minor chord loop: the declared Eb minor is contradicted, and said
     assert any(line.startswith("warning: alpha: key declared Eb minor (spec)") for line in lines)
+    from songmint.verify import verify_release
+
+    rows = [r for r in verify_release(out, rerender=False, chain=False).rows if r["check"] == "facts"]
+    assert len(rows) == len(m["tokens"]) and not [r for r in rows if r["status"] == "mismatch"]
+    assert any("measured" in r["detail"] for r in rows if r["subject"] == "Alpha")  # verify reports it
+    doc_path = out / alpha[0]["metadata_path"]  # a Tempo attribute edited after the release is caught
+    doc = json.loads(doc_path.read_text())
+    tempo = {"value": 240}
+    doc["attributes"] = [a | (tempo if a["trait_type"] == "Tempo" else {}) for a in doc["attributes"]]
+    doc_path.write_text(json.dumps(doc))
+    bad = [r for r in verify_release(out, rerender=False, chain=False).mismatches if r["check"] == "facts"]
+    assert bad and "Tempo attribute 240" in bad[0]["detail"]

@@ -160,8 +160,11 @@ class Analysis:
 
     @property
     def shown(self) -> dict[str, Any]:
-        """The traits as a listener sees them: measured, with the token's facts in their place."""
-        return {**self.traits, **self.facts.as_traits()}
+        """The traits as a listener sees them: measured, with the token's facts in their place (a
+        fact that is unknown — no pulse, say — is not shown at all, rather than as a measured 0)."""
+        facts = self.facts.as_traits()
+        hidden = {"tempo_bpm", "key", "camelot", "open_key", "mood"} - set(facts)
+        return {**self.traits, **dict.fromkeys(hidden & set(self.traits)), **facts}
 
 
 def analyse(tokens: list[Token], cache: Cache, log: Log, tasks: Tasks | None = None) -> dict[int, Analysis]:
@@ -196,6 +199,6 @@ def analyse(tokens: list[Token], cache: Cache, log: Log, tasks: Tasks | None = N
             facts[t.track.id] = MusicalFacts.resolve(t.track, t.take, traits[t.id])
             for note in facts[t.track.id].disagreements:
                 log(f"warning: {t.slug}: {note}; publishing the declared value")
-    shown = [{**traits[t.id], **facts[t.track.id].as_traits()} for t in tokens]
-    rarity = st.collection_rarity(shown)
-    return {t.id: Analysis(traits[t.id], r, facts[t.track.id]) for t, r in zip(tokens, rarity, strict=True)}
+    unranked = [Analysis(traits[t.id], {}, facts[t.track.id]) for t in tokens]
+    rarity = st.collection_rarity([a.shown for a in unranked])
+    return {t.id: Analysis(a.traits, r, a.facts) for t, a, r in zip(tokens, unranked, rarity, strict=True)}
