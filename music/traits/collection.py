@@ -33,9 +33,9 @@ def _level(names: tuple[str, ...]) -> Callable[[float], str]:
     return f
 
 
-def tempo_bin(bpm: float) -> str:
-    """10 BPM bins, ``"120–129 BPM"``; ``"no pulse"`` for 0."""
-    if bpm <= 0:
+def tempo_bin(bpm: float | None) -> str:
+    """10 BPM bins, ``"120–129 BPM"``; ``"no pulse"`` for None (or 0, the old convention)."""
+    if bpm is None or bpm <= 0:
         return "no pulse"
     lo = int(bpm // 10 * 10)
     return f"{lo}–{lo + 9} BPM"

@@ -28,8 +28,8 @@ import math
 import numpy as np
 
 
-def _tempo_term(bpm: float) -> float:
-    return float(np.clip((bpm - 60.0) / 120.0, 0.0, 1.0)) if bpm > 0 else 0.0
+def _tempo_term(bpm: float | None) -> float:
+    return float(np.clip((bpm - 60.0) / 120.0, 0.0, 1.0)) if bpm else 0.0
 
 
 def valence(*, major: bool, key_confidence: float, tempo_bpm: float, brightness: float) -> float:
