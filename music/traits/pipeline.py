@@ -14,6 +14,7 @@ from music.traits.model import (
     TraitsError,
     camelot,
     open_key,
+    parse_key,
 )
 from music.traits.stems import stem_traits
 
@@ -61,8 +62,10 @@ def extract(audio: Audio, *, stems: Mapping[str, Audio] | None = None) -> Traits
     bright = descriptors.brightness(b_hz)
     perc = descriptors.percussiveness(feat)
     en = descriptors.energy(lev.integrated_lufs, rh.onset_rate_hz, bright)
+    tonic, _ = parse_key(to.key)
+    ten = mood.tension(to.chroma, tonic=tonic, major=to.major)
     val = mood.valence(major=to.major, key_confidence=to.key_confidence, tempo_bpm=rh.tempo_bpm,
-                       brightness=bright)
+                       brightness=bright, tension_=ten)
     aro = mood.arousal(loudness_lufs=lev.integrated_lufs, tempo_bpm=rh.tempo_bpm,
                        onset_rate_hz=rh.onset_rate_hz, percussiveness=perc)
     per_stem = {}

@@ -50,14 +50,16 @@ PEAK_CANDIDATE = 0.75
 """Any other ACF peak in 40–200 BPM at least this high (relative to the strongest) is a candidate too."""
 PRIOR_BPM = 120.0
 """Centre of the log-normal tempo prior (BPM): the ~2 Hz resonance of tapping (Moelants 2002)."""
-PRIOR_OCTAVES = 0.67
+PRIOR_OCTAVES = 0.8
 """Standard deviation of the tempo prior, octaves."""
 PERIODICITY_WEIGHT = 2.0
-LOUDNESS_WEIGHT = 1.0
+LOUDNESS_WEIGHT = 0.5
 LOUDNESS_KNEE = 0.2
 HARMONIC_WEIGHT = 2.0
 BACKBEAT_WEIGHT = 0.25
-HARMONIC_BEATS = 4.0
+ALTERNATION_WEIGHT = 0.5
+HARMONIC_BEATS = (4.0, 8.0)
+"""Chord changes every 4 to 8 beats of the tactus cost nothing; beyond, a log-normal fall-off."""
 """Weights and knees of :func:`level_score`, and the centre (beats) of the harmonic-rhythm prior,
 chosen on the development split of ``benchmarks/traits_eval.py`` (never on its held-out split)."""
 ALT_MIN_WEIGHT = 0.2
@@ -184,6 +186,8 @@ class Level:
     fifth of the beats or more add (almost) no loudness there, e.g. hi-hats alone."""
     score: float
     clarity: float = 0.0
+    alternation: float = 1.0
+    """Weaker over stronger mean loudness rise (below 2 kHz) of the even and the odd beats."""
     harmonic_period: float = float("nan")
     """Median number of beats between chord changes (peaks of the beat-synchronous harmonic
     novelty), NaN when fewer than three changes are seen or no pitch profile was given."""
@@ -193,12 +197,14 @@ class Level:
 
 
 def level_score(bpm: float, periodicity: float, loud_coverage: float, backbeat: float = 0.0,
-                harmonic_period: float = float("nan")) -> float:
+                harmonic_period: float = float("nan"), alternation: float = 1.0) -> float:
     """Log-score of a metrical level as the tactus; the highest wins.
 
     ``−½ (log₂(bpm / PRIOR_BPM) / PRIOR_OCTAVES)² + PERIODICITY_WEIGHT · ln periodicity
     + LOUDNESS_WEIGHT · ln min(1, loud_coverage / LOUDNESS_KNEE)
-    + BACKBEAT_WEIGHT · backbeat − HARMONIC_WEIGHT · ½ log₂(harmonic_period / HARMONIC_BEATS)²``:
+    + BACKBEAT_WEIGHT · backbeat + ALTERNATION_WEIGHT · ln alternation
+    − HARMONIC_WEIGHT · ½ d²``, with ``d`` the distance in octaves of the harmonic period from
+    ``HARMONIC_BEATS`` (0 inside it):
 
     - a log-normal tempo prior: the tempo listeners prefer to tap (a resonance near 2 Hz,
       Moelants 2002; a log-normal tactus prior as in Klapuri et al. 2006);
@@ -208,18 +214,33 @@ def level_score(bpm: float, periodicity: float, loud_coverage: float, backbeat: 
       while a level twice too fast leaves every other beat to a hi-hat or to nothing;
     - backbeat: beats that alternate kick and snare (snare on 2 and 4) mark the tactus; at half
       that tempo the snares fall between the beats, at double on every fourth beat;
-    - harmonic rhythm: chords change every 2–8 beats of the tactus, most often every bar of 4
-      (the harmonic period is a metrical level of its own, Klapuri et al.'s measure level).
-      Eighth-note arpeggios or sixteenth hats over a slow groove make the double tempo as
-      periodic as the beat; at that tempo the chords would change only every 8 beats. No term
-      when no chord changes are seen (drums alone, one chord).
+    - alternation: the loudness rise below 2 kHz at even against odd beats (the weaker over the
+      stronger mean); a level whose beats go strong–weak–strong–weak is a subdivision of the
+      tactus (the weak beats are its off-beats);
+    - harmonic rhythm: chords change every bar or two, 4–8 beats of the tactus (the harmonic
+      period is a metrical level of its own, Klapuri et al.'s measure level). Eighth-note
+      arpeggios or sixteenth hats over a slow groove make the double tempo as periodic as the
+      beat; at that tempo the chords would change only every 8–16 beats. No term when no chord
+      changes are seen (drums alone, one chord).
     """
     prior = -0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2
-    harmonic = (0.0 if not np.isfinite(harmonic_period)
-                else -0.5 * np.log2(harmonic_period / HARMONIC_BEATS) ** 2)
+    harmonic = 0.0
+    if np.isfinite(harmonic_period) and harmonic_period > 0:
+        lo, hi = HARMONIC_BEATS
+        d = max(0.0, np.log2(lo / harmonic_period), np.log2(harmonic_period / hi))
+        harmonic = -0.5 * d**2
     return float(prior + PERIODICITY_WEIGHT * np.log(max(periodicity, 1e-3))
                  + LOUDNESS_WEIGHT * np.log(min(1.0, max(loud_coverage, 1e-3) / LOUDNESS_KNEE))
-                 + BACKBEAT_WEIGHT * backbeat + HARMONIC_WEIGHT * harmonic)
+                 + BACKBEAT_WEIGHT * backbeat + ALTERNATION_WEIGHT * np.log(max(alternation, 1e-2))
+                 + HARMONIC_WEIGHT * harmonic)
+
+
+def alternation(accents: np.ndarray) -> float:
+    """Weaker over stronger of the mean accent at even and at odd beats (1: no alternation)."""
+    if accents.size < 4:
+        return 1.0
+    even, odd = float(accents[0::2].mean()), float(accents[1::2].mean())
+    return min(even, odd) / max(even, odd, 1e-9)
 
 
 def harmonic_period(novelty: np.ndarray) -> float:
@@ -281,13 +302,15 @@ def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None,
 
         beats = track_beats(o, fps, bpm)
         coverage, loud, backbeat = _beat_evidence(beats, bands)
+        alt = alternation(_window_sum(bands.loudness, beats))
         hp = float("nan")
         if harmony is not None and beats.size >= 6:
             from music.traits.tonal import beat_novelty
 
             hp = harmonic_period(beat_novelty(harmony[0], harmony[1], beats / fps)[1:])
         levels.append(Level(bpm=bpm, periodicity=periodicity, coverage=coverage, loud_coverage=loud,
-                            backbeat=backbeat, score=level_score(bpm, periodicity, loud, backbeat, hp),
+                            backbeat=backbeat, alternation=alt,
+                            score=level_score(bpm, periodicity, loud, backbeat, hp, alt),
                             clarity=float(np.clip(_peak(r, 60.0 * fps / bpm), 0.0, 1.0)), beats=beats,
                             harmonic_period=hp))
     return levels
