@@ -31,7 +31,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage
@@ -58,6 +58,9 @@ LOUDNESS_KNEE = 0.2
 HARMONIC_WEIGHT = 2.0
 BACKBEAT_WEIGHT = 0.25
 ALTERNATION_WEIGHT = 0.5
+CROSS_METRICAL_PENALTY = 1.0
+"""Log-score taken from a candidate that is no metrical relative (¼ … 4×) of any other candidate:
+a dotted or ⅔ pulse of a syncopated pattern is periodic but rarely the tactus."""
 HARMONIC_BEATS = (4.0, 8.0)
 """Chord changes every 4 to 8 beats of the tactus cost nothing; beyond, a log-normal fall-off."""
 """Weights and knees of :func:`level_score`, and the centre (beats) of the harmonic-rhythm prior,
@@ -313,7 +316,13 @@ def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None,
                             score=level_score(bpm, periodicity, loud, backbeat, hp, alt),
                             clarity=float(np.clip(_peak(r, 60.0 * fps / bpm), 0.0, 1.0)), beats=beats,
                             harmonic_period=hp))
-    return levels
+    # a level that is no metrical relative (¼ … 4×) of any other candidate is cross-metrical
+    out = []
+    for lv in levels:
+        related = any(abs(lv.bpm / (other.bpm * ratio) - 1) < 0.03 for other in levels if other is not lv
+                      for ratio in LEVEL_RATIOS if ratio != 1.0)
+        out.append(lv if related else replace(lv, score=lv.score - CROSS_METRICAL_PENALTY))
+    return out
 
 
 def best_level(o: np.ndarray, fps: float, *, bands: Bands | None = None,
