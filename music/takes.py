@@ -39,21 +39,22 @@ def slugify(text: str, *, max_len: int = 40) -> str:
     return slug[:max_len].rstrip("-") or "take"
 
 
-def file_stem(title: str, bpm: float | None, key: str | None) -> str:
+def file_stem(title: str, bpm: float | None, key: str | None, *, as_written: bool = False) -> str:
     """``"night-drive_124bpm_A-minor"``: the common prefix of a take's files.
 
     The key is spelled by key signature (``"A# major"`` → ``Bb-major``, ``"D# minor"`` →
-    ``Eb-minor``; ``#`` becomes ``sharp``: ``Fsharp-minor``), see :func:`music.traits.keys.key_slug`.
+    ``Eb-minor``; ``#`` becomes ``sharp``: ``Fsharp-minor``), see :func:`music.traits.keys.key_slug`;
+    with ``as_written`` it keeps the spelling it is given (a key a user declared as D# minor).
     """
     parts = [slugify(title)]
     if bpm:
         parts.append(f"{bpm:g}bpm" if float(bpm).is_integer() else f"{bpm:.1f}bpm")
     if key:
-        from music.traits.keys import key_slug
+        from music.traits.keys import key_slug, parse_key
         from music.traits.model import TraitsError
 
         try:
-            parts.append(key_slug(key))
+            parts.append(parse_key(key).slug if as_written else key_slug(key))
         except TraitsError:  # not a key name: as it was, made file-safe
             parts.append(re.sub(r"\s+", "-", key.strip()).replace("#", "sharp"))
     return "_".join(parts)

@@ -177,11 +177,14 @@ def _check_facts(root: Path, t: dict[str, Any], report: Report) -> None:
         attrs = {a["trait_type"]: a["value"] for a in doc["attributes"]}
     except (OSError, UnicodeDecodeError, ValueError, RecursionError, KeyError, TypeError):
         return  # _check_metadata reports an unreadable document
+    from music.traits.table import TRAITS
+
     subject = str(t.get("title"))
+    tempo = attrs.get(TRAITS["tempo_bpm"].trait_type)
     problems = [
         f"{name} {shown!r} ≠ {facts.get(field)!r}"
         for name, shown, field in (
-            ("Tempo attribute", attrs.get("Tempo"), "bpm"),
+            ("Tempo attribute", None if tempo == "no pulse" else tempo, "bpm"),
             ("bpm", doc.get("bpm"), "bpm"),
             ("Key attribute", attrs.get("Key"), "key"),
             ("properties.musical_key", doc["properties"].get("musical_key"), "key"),
