@@ -6,7 +6,7 @@
     relative path of the mastered mix;
 ``stems`` / ``midi`` / ``extras``
     ``{name: relative path}``;
-``sample_rate``, ``bpm``, ``key``, ``seed``, ``duration_s``, ``format``
+``sample_rate``, ``bpm``, ``key``, ``mood``, ``seed``, ``duration_s``, ``format``
     facts of the take;
 ``provenance``
     engine, version, model and weights hash, seed, every parameter.
@@ -96,6 +96,7 @@ def write_take(take: Take, out_dir: str | os.PathLike[str], *, title: str = "tak
             duration_s=round(take.mix.duration, 6),
             bpm=take.bpm,
             key=take.key,
+            mood=take.mood,
             seed=take.seed,
             format=fmt,
             title=title,
@@ -137,7 +138,8 @@ def read_take(path: str | os.PathLike[str]) -> Take:
     extras = {n: load(folder / r) for n, r in doc.get("extras", {}).items()}
     midi = {n: (folder / r).read_bytes() for n, r in doc.get("midi", {}).items()}
     return Take(mix=mix, stems=stems, midi=midi, provenance=doc.get("provenance", {}),
-                bpm=doc.get("bpm"), key=doc.get("key"), seed=doc.get("seed"), extras=extras)
+                bpm=doc.get("bpm"), key=doc.get("key"), seed=doc.get("seed"), extras=extras,
+                mood=doc.get("mood"))
 
 
 def load_mix_and_stems(mix_path: str | os.PathLike[str],

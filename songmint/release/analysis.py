@@ -125,7 +125,7 @@ class MusicalFacts:
 
         bpm = pick("bpm", track.bpm, take.bpm, measured["tempo_bpm"])
         key = pick("key", track.key, take.key, measured["key"])
-        mood = pick("mood", track.mood, None, measured["mood"])
+        mood = pick("mood", track.mood, take.mood, measured["mood"])
         notes = []
         m_bpm, m_key = measured["tempo_bpm"], measured["key"]
         if bpm and m_bpm and sources["bpm"] != "measured" and abs(m_bpm / bpm - 1) > TEMPO_TOLERANCE:

@@ -463,7 +463,8 @@ class ComposerEngine:
             "title": plan.title,
         }
         return Take(mix=mix, stems=rendered.stems, midi=rendered.midi, provenance=provenance,
-                    bpm=plan.bpm, key=plan.key.name, seed=int(request.seed))
+                    bpm=plan.bpm, key=plan.key.name, seed=int(request.seed),
+                    mood=", ".join(plan.params.get("moods") or ()) or None)
 
 
 def bus_limit(x: np.ndarray, *, sr: int, ceiling_db: float = -1.5, attack_ms: float = 1.5,
