@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "splits": "songmint.sale_commands:splits",
     "freeze": "songmint.sale_commands:freeze",
     "release": "songmint.release.command:release",
+    "check": "songmint.check_command:check",
     "preview": "songmint.preview:preview",
     "verify": "songmint.verify:verify",
 }
@@ -139,8 +140,10 @@ class LazyGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except USER_ERRORS as exc:
-            message = _one_line(str(exc)) or type(exc).__name__
-            click.echo(f"error: {message}", err=True)
+            # a spec checked in one pass carries every problem it found: one line each
+            problems = getattr(exc, "problems", None) or [str(exc)]
+            for problem in problems:
+                click.echo(f"error: {_one_line(problem) or type(exc).__name__}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

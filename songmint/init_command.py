@@ -352,7 +352,12 @@ def toml_key(key: str) -> str:
 
 
 def _rel(path: Path, base: Path) -> str:
-    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+    """A path as the spec writes it: relative under the spec's folder, absolute outside it (the
+    spec confines relative paths to its folder)."""
+    target, root = path.resolve(), base.resolve()
+    if target.is_relative_to(root):
+        return target.relative_to(root).as_posix()
+    return target.as_posix()
 
 
 def sale_price(text: str) -> str:

@@ -445,6 +445,14 @@ def _distance(a: str, b: str) -> int:
 # --------------------------------------------------------------------------- parsing
 
 
+class SpecProblems(SpecError):
+    """Every problem of a spec found in one pass (each one line with file:line, key and fix)."""
+
+    def __init__(self, problems: list[SpecError]) -> None:
+        self.problems = [" ".join(str(p).split()) for p in problems]
+        super().__init__(f"{len(self.problems)} problems: " + " | ".join(self.problems))
+
+
 def load_spec(path: str | Path, *, check_files: bool = True) -> ReleaseSpec:
     """Read and validate the release spec at ``path``.
 
@@ -482,54 +490,46 @@ def parse_spec(text: str, *, path: Path, check_files: bool = True) -> ReleaseSpe
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: invalid TOML: {exc}; fix the syntax at that line") from exc
     c = _Checker(path, text)
-    c.unknown(doc, _TOP_KEYS, "")
-    version = c.integer(doc, "spec_version", "spec_version", default=SPEC_VERSION)
-    if version != SPEC_VERSION:
-        raise c.fail(
-            "spec_version",
-            f"version {version} is not supported",
-            f"this songmint reads spec_version = {SPEC_VERSION}",
-        )
+    problems: list[SpecError] = []
+
+    def attempt(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one section's check; a problem is kept and the next section checked anyway."""
+        try:
+            return fn(*args, **kwargs)
+        except SpecError as exc:
+            problems.append(exc)
+            return None
+
+    attempt(c.unknown, doc, _TOP_KEYS, "")
+    attempt(_check_version, c, doc)
     base = path.parent
-    collection = _collection(c, c.table(doc, "collection", "collection", required=True), base, check_files)
-    defaults = c.table(doc, "defaults", "defaults")
-    c.unknown(defaults, _DEFAULT_KEYS, "defaults")
+    collection = attempt(
+        lambda: _collection(c, c.table(doc, "collection", "collection", required=True), base, check_files)
+    )
+    defaults = attempt(c.table, doc, "defaults", "defaults") or {}
+    attempt(c.unknown, defaults, _DEFAULT_KEYS, "defaults")
     raw_tracks = doc.get("tracks")
     if not isinstance(raw_tracks, list) or not raw_tracks:
-        raise c.fail("tracks", "the spec has no tracks", "add at least one [[tracks]] table")
+        problems.append(c.fail("tracks", "the spec has no tracks", "add at least one [[tracks]] table"))
+        raw_tracks = []
     tracks: list[Track] = []
     seen_ids: dict[str, int] = {}
     seen_tokens: dict[int, str] = {}
+    # Tracks are checked against the collection as written (its symbol makes the token ids); with
+    # a broken [collection], against a stand-in, so that their own problems are still reported.
+    against = collection or _STAND_IN
     for i, raw in enumerate(raw_tracks):
-        key = f"tracks[{i}]"
-        if not isinstance(raw, dict):
-            raise c.fail(key, "must be a table", "write each track as [[tracks]]")
-        c.unknown(raw, _TRACK_KEYS, key)
-        track = _track(c, i, {**defaults, **raw}, raw, collection, base, check_files)
-        if track.id in seen_ids:
-            raise c.fail(
-                f"{key}.id",
-                f"duplicate track id {track.id!r} (also tracks[{seen_ids[track.id]}])",
-                "give every track a unique id",
-            )
-        seen_ids[track.id] = i
-        ids = [(track.token_id, track.id)]
-        if track.stems_as_tokens:
-            ids += [
-                (track.stem_token_id(collection.symbol, s), f"{track.id}/stem/{s}")
-                for s in _declared_stems(track)
-            ]
-        for tid, label in ids:
-            if tid in seen_tokens:
-                raise c.fail(
-                    f"{key}.token_id",
-                    f"duplicate token id {tid} ({label} and {seen_tokens[tid]})",
-                    "set a different token_id or change the track id",
-                )
-            seen_tokens[tid] = label
-        tracks.append(track)
-    storage = _storage(c, c.table(doc, "storage", "storage"), base)
-    network = _network(c, c.table(doc, "network", "network"))
+        if isinstance(raw, dict):  # a misspelt key, and still the track's other problems
+            attempt(c.unknown, raw, _TRACK_KEYS, f"tracks[{i}]")
+        track = attempt(
+            _checked_track, c, i, raw, defaults, against, base, check_files, seen_ids, seen_tokens
+        )
+        if track is not None:
+            tracks.append(track)
+    storage = attempt(lambda: _storage(c, c.table(doc, "storage", "storage"), base))
+    network = attempt(lambda: _network(c, c.table(doc, "network", "network")))
+    if problems:
+        raise problems[0] if len(problems) == 1 else SpecProblems(problems)
     return ReleaseSpec(
         path=path,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
@@ -539,6 +539,60 @@ def parse_spec(text: str, *, path: Path, check_files: bool = True) -> ReleaseSpe
         network=network,
         raw=doc,
     )
+
+
+_STAND_IN = Collection(
+    name="?", symbol="SPEC", description="", image=None, cover_style=None, external_link=None,
+    royalty_bps=0, royalty_receiver=None, contract="deploy",
+)
+
+
+def _check_version(c: _Checker, doc: dict[str, Any]) -> None:
+    version = c.integer(doc, "spec_version", "spec_version", default=SPEC_VERSION)
+    if version != SPEC_VERSION:
+        raise c.fail(
+            "spec_version",
+            f"version {version} is not supported",
+            f"this songmint reads spec_version = {SPEC_VERSION}",
+        )
+
+
+def _checked_track(
+    c: _Checker,
+    i: int,
+    raw: Any,
+    defaults: dict[str, Any],
+    collection: Collection,
+    base: Path,
+    check_files: bool,
+    seen_ids: dict[str, int],
+    seen_tokens: dict[int, str],
+) -> Track:
+    """Track ``i``, checked on its own and against the tracks before it (ids, token ids)."""
+    key = f"tracks[{i}]"
+    if not isinstance(raw, dict):
+        raise c.fail(key, "must be a table", "write each track as [[tracks]]")
+    track = _track(c, i, {**defaults, **raw}, raw, collection, base, check_files)
+    if track.id in seen_ids:
+        raise c.fail(
+            f"{key}.id",
+            f"duplicate track id {track.id!r} (also tracks[{seen_ids[track.id]}])",
+            "give every track a unique id",
+        )
+    seen_ids[track.id] = i
+    ids = [(track.token_id, track.id)]
+    if track.stems_as_tokens:
+        stems = _declared_stems(track)
+        ids += [(track.stem_token_id(collection.symbol, s), f"{track.id}/stem/{s}") for s in stems]
+    for tid, label in ids:
+        if tid in seen_tokens:
+            raise c.fail(
+                f"{key}.token_id",
+                f"duplicate token id {tid} ({label} and {seen_tokens[tid]})",
+                "set a different token_id or change the track id",
+            )
+        seen_tokens[tid] = label
+    return track
 
 
 def _declared_stems(track: Track) -> list[str]:
@@ -608,8 +662,8 @@ def _check_image(c: _Checker, path: Path, check_files: bool) -> None:
                      f"rename it to match its content or convert it to {kind}")
 
 
-def _channels(c: _Checker, key: str, path: Path) -> int | None:
-    """The channel count in ``path``'s header (``None`` for formats only ffmpeg reads)."""
+def _header(c: _Checker, key: str, path: Path) -> tuple[int, float] | None:
+    """``(channels, seconds)`` from ``path``'s header (``None`` for formats only ffmpeg reads)."""
     from music.audio import SNDFILE_EXTENSIONS
 
     if path.suffix.lower() not in SNDFILE_EXTENSIONS or path.suffix.lower() == ".mp3":
@@ -617,24 +671,33 @@ def _channels(c: _Checker, key: str, path: Path) -> int | None:
     import soundfile as sf
 
     try:
-        return int(sf.info(str(path)).channels)
+        info = sf.info(str(path))
     except Exception as exc:  # libsndfile's errors are plain RuntimeErrors with its message
         raise c.fail(key, f"{path} is not readable audio ({' '.join(str(exc).split()) or 'no header'})",
                      "re-export it as WAV or FLAC") from exc
+    return int(info.channels), float(info.frames) / float(info.samplerate or 1)
 
 
 def _check_channels(c: _Checker, key: str, mix: Path, stems_dir: Path | None) -> None:
-    """Each stem must be mono or have the mix's channel count (a stem is mixed under the mix)."""
-    mix_ch = _channels(c, f"{key}.file", mix)
-    if stems_dir is None or mix_ch is None:
+    """Each stem must be mono or have the mix's channel count (a stem is mixed under the mix),
+    and as long as the mix (within 1 % + 50 ms: exported from the same session)."""
+    head = _header(c, f"{key}.file", mix)
+    if stems_dir is None or head is None:
         return
+    mix_ch, mix_s = head
     for stem in sorted(stems_dir.iterdir()):
         if stem.name.startswith(".") or not stem.is_file():
             continue
-        ch = _channels(c, f"{key}.stems", stem)
-        if ch is not None and ch not in (1, mix_ch):
+        got = _header(c, f"{key}.stems", stem)
+        if got is None:
+            continue
+        ch, secs = got
+        if ch not in (1, mix_ch):
             raise c.fail(f"{key}.stems", f"{stem.name} has {ch} channels but the mix has {mix_ch}",
                          f"export the stems as mono or {mix_ch}-channel files, like the mix")
+        if abs(secs - mix_s) > 0.01 * mix_s + 0.05:
+            raise c.fail(f"{key}.stems", f"{stem.name} is {secs:.2f} s long but the mix is {mix_s:.2f} s",
+                         "export stems and mix from the same session start to end")
 
 
 def _editions(c: _Checker, doc: Any, key: str) -> Editions:
