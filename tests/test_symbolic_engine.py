@@ -116,3 +116,31 @@ def test_shipped_weights_are_packaged_hashed_and_small() -> None:
     assert card["data"]["works"] > 1000 and card["scores"]["held_out_bits"] < 4.0
     model, _ = sym.load_model()
     assert model.n_params() == card["params"]
+
+
+def test_continue_midi_keeps_the_prompt_and_its_key(tiny_weights) -> None:
+    import mido
+
+    eng = sym.SymbolicEngine(weights=tiny_weights)
+    first = eng.generate(_req(style="chorale", key="A minor"))
+    more = eng.continue_midi(first.midi["all"], Request(seed=5, params={"sample_rate": 22050, "bars": 2}))
+    assert more.key == "A minor" and more.bpm == pytest.approx(72.0)
+    assert more.provenance["continued"]["prompt_bars"] == 2
+    prompt_seconds = 2 * 4 * 60 / 72
+    assert more.extras["continuation"].duration == pytest.approx(more.mix.duration - prompt_seconds, abs=0.01)
+
+    def onsets(data: bytes) -> list[tuple[int, int]]:
+        mf = mido.MidiFile(file=io.BytesIO(data))
+        out = []
+        for track in mf.tracks:
+            now = 0
+            for m in track:
+                now += m.time
+                if m.type == "note_on" and m.velocity > 0:
+                    out.append((now, m.note))
+        return sorted(out)
+
+    before, after = onsets(first.midi["all"]), onsets(more.midi["all"])
+    assert after[:len(before)] == before and len(after) > len(before)
+    with pytest.raises(EngineError, match="not a readable MIDI"):
+        eng.continue_midi(b"junk", Request())

@@ -313,3 +313,94 @@ class SymbolicEngine:
         }
         return Take(mix=mastered, stems={k: Audio(v, sr) for k, v in stems.items()}, midi=midis,
                     provenance=provenance, bpm=plan.bpm, key=key.name, seed=int(request.seed))
+
+    def continue_midi(self, midi: bytes, request: Request) -> Take:
+        """Continue a MIDI file (or a take's ``all`` MIDI) by ``bars`` bars (default 8).
+
+        The prompt's notes are tokenised under the requested key (else the file's key signature,
+        else the estimated key), the prompt's metre and tempo, and the model samples on from its
+        last bar; the take holds the prompt and the continuation, with ``extras["continuation"]``
+        the mix from the prompt's end.
+        """
+        from music.engines.symbolic.theory import estimate_key
+
+        params = dict(request.params)
+        events, facts = midi_events(midi, meter=params.get("meter"))
+        params.setdefault("meter", facts["meter"])
+        params.setdefault("bpm", facts["bpm"])
+        params.setdefault("voices", facts["voices"])
+        params.setdefault("bars", 8)
+        if "key" not in params and facts["key"]:
+            params["key"] = facts["key"]
+        if "key" not in params:
+            tonic, mode = estimate_key(events)
+            params["key"] = f"{tk.TONICS[tonic]} {mode}"
+        req = Request(prompt=request.prompt, seconds=request.seconds, seed=request.seed, params=params)
+        plan = resolve(req)
+        header = plan.header
+        events = [e for e in events if e.voice < header.voices]
+        prompt = tk.encode(header, events, eos=False)[tk.HEADER_LEN:]
+        prompt_bars = prompt.count(tk.BAR)
+        plan, toks = self.compose(req, prompt=prompt)
+        full = SymbolicPlan(plan.style, plan.header, plan.bpm, plan.bars + prompt_bars, plan.sampling,
+                            plan.defaults)
+        take = self.render(full, toks, req)
+        cut = round(prompt_bars * tk.bar_steps(header.meter) / tk.GRID * 60.0 / plan.bpm * take.mix.sr)
+        extra = Audio(np.ascontiguousarray(take.mix.samples[:, cut:]), take.mix.sr)
+        take.provenance["continued"] = {"prompt_bars": prompt_bars, "prompt_notes": len(events)}
+        return Take(mix=take.mix, stems=take.stems, midi=take.midi, provenance=take.provenance, bpm=take.bpm,
+                    key=take.key, seed=take.seed, extras={"continuation": extra})
+
+
+def midi_events(data: bytes, *, meter: str | None = None) -> tuple[list[tk.Event], dict[str, Any]]:
+    """Grid events and facts (bpm, metre, voices, key signature or ``None``) of a Standard MIDI File.
+
+    Each track (or, in a one-track file, each channel) with notes becomes a voice, ordered
+    by mean pitch from the top; drums (channel 10) are left out. Onsets and lengths are
+    rounded to the sixteenth grid; at most four voices are kept (the four highest).
+    """
+    import io
+
+    import mido
+
+    try:
+        mf = mido.MidiFile(file=io.BytesIO(data))
+    except Exception as exc:
+        raise EngineError(f"not a readable MIDI file: {exc}") from exc
+    tpq = mf.ticks_per_beat
+    bpm, ts, key = 120.0, None, None
+    voices: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+    for ti, track in enumerate(mf.tracks):
+        now = 0
+        open_: dict[tuple[int, int], int] = {}
+        for msg in track:
+            now += msg.time
+            if msg.type == "set_tempo" and now == 0:
+                bpm = float(mido.tempo2bpm(msg.tempo))
+            elif msg.type == "time_signature" and ts is None:
+                ts = f"{msg.numerator}/{msg.denominator}"
+            elif msg.type == "key_signature" and key is None:
+                key = msg.key
+            elif msg.type in ("note_on", "note_off") and msg.channel != 9:
+                k = (msg.channel, msg.note)
+                if msg.type == "note_on" and msg.velocity > 0:
+                    open_[k] = now
+                elif k in open_:
+                    start = open_.pop(k)
+                    voices.setdefault((ti, msg.channel), []).append((start, now, msg.note))
+    parts = sorted(voices.values(), key=lambda ns: -np.mean([n[2] for n in ns]))[:tk.MAX_VOICES]
+    if not parts:
+        raise EngineError("the MIDI file has no notes (outside the drum channel)")
+    meter = meter or (ts if ts in tk.METERS else "4/4")
+    bar = tk.bar_steps(meter)
+    events = []
+    for v, notes in enumerate(parts):
+        for start, end, pitch in notes:
+            on = round(start * tk.GRID / tpq)
+            dur = max(1, round((end - start) * tk.GRID / tpq))
+            while pitch < tk.LOW:
+                pitch += 12
+            while pitch > tk.HIGH:
+                pitch -= 12
+            events.append(tk.Event(on // bar, on % bar, v, pitch, tk.quantise_duration(dur)))
+    return events, {"bpm": round(bpm, 3), "meter": meter, "voices": len(parts), "key": key}

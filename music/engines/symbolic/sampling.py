@@ -160,6 +160,10 @@ def generate(model: SymbolicTransformer, header: tk.Header, *, bars: int, seed: 
     target = bars + sum(1 for t in body if t == tk.BAR)
     have = target - bars
     limit = max_tokens or bars * 40 * header.voices + 64
+    if body:  # a continuation starts at the next bar line, never inside the prompt's last onset
+        body.append(tk.BAR)
+        grammar.push(tk.BAR)
+        done_bars = 1
     ctx = model.cfg.context
     with torch.inference_mode():
         seq = head + _tail(body, ctx - len(head))
