@@ -24,10 +24,13 @@ def _say(line: str) -> None:
 @click.option("--steps", type=click.IntRange(min=1), help="Override the config's step count.")
 @click.option("--seed", type=int, help="Override the config's seed.")
 @click.option("--corpus", "corpus_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Tokenised corpus cache (.npz); default: the user cache, built on first use.")
+              help="Tokenised corpus (.npz; built there if missing); default: the user cache, else the "
+              "copy shipped with the package.")
 @click.option("--corpus-limit", type=click.IntRange(min=1),
               help="Build from at most N works per source (quick runs; not cached).")
-@click.option("--build-only", is_flag=True, help="Build and cache the corpus, then stop.")
+@click.option("--rebuild-corpus", is_flag=True,
+              help="Parse music21's corpus again (half an hour) instead of using the cached or shipped copy.")
+@click.option("--build-only", is_flag=True, help="Load (or build) the corpus, then stop.")
 @click.option("--max-minutes", type=click.FloatRange(min=0.0),
               help="Stop at the next checkpoint after this long (run again to resume).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
@@ -36,7 +39,7 @@ def _say(line: str) -> None:
               help="Afterwards (finished, or stopped by --max-minutes), write the weights here "
               "(.safetensors, plus a .json card).")
 def train_symbolic(out_dir: Path, config_name: str, steps: int | None, seed: int | None,
-                   corpus_path: Path | None, corpus_limit: int | None, build_only: bool,
+                   corpus_path: Path | None, corpus_limit: int | None, rebuild_corpus: bool, build_only: bool,
                    max_minutes: float | None, threads: int, export_path: Path | None) -> None:
     """Train the symbolic transformer (resumable; one progress line per few steps on stderr).
 
@@ -58,7 +61,7 @@ def train_symbolic(out_dir: Path, config_name: str, steps: int | None, seed: int
     if corpus_limit is not None:
         ds = corpus.build(limit=corpus_limit, progress=_say)
     else:
-        ds = corpus.load(corpus_path, progress=_say)
+        ds = corpus.load(corpus_path, rebuild=rebuild_corpus, progress=_say)
     m = ds.manifest
     _say(f"corpus: {m['works']} works ({m['held_out_works']} held out), {m['tokens']} tokens "
          f"[{time.perf_counter() - t0:.1f} s]")

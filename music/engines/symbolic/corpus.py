@@ -15,8 +15,9 @@ Each work becomes one token sequence (:mod:`.tokens`) at its written pitch; tran
 is applied when batches are drawn (:func:`music.engines.symbolic.training.sample_batch`), so the
 cache stays small. The held-out split is fixed **by work**: a work is held out when the first
 byte of ``sha1(work_id)`` is below :data:`HELD_OUT_BYTE` (≈ 5 %), so every excerpt of a work
-sits on one side. Parsing is slow (minutes); the result is cached as ``.npz`` plus a JSON
-manifest under the user cache folder.
+sits on one side. Parsing is slow (half an hour on a busy 2-core machine); the result is an
+``.npz`` holding tokens, split, work ids and a JSON manifest: a copy ships with the package
+(:data:`BUNDLED`) and ``songmint train-symbolic --rebuild-corpus`` writes a fresh one to the user cache.
 """
 
 from __future__ import annotations
@@ -105,6 +106,10 @@ class Dataset:
 def is_held_out(work_id: str) -> bool:
     """Whether ``work_id`` belongs to the fixed held-out split."""
     return hashlib.sha1(work_id.encode()).digest()[0] < HELD_OUT_BYTE
+
+
+BUNDLED = Path(__file__).parent / "data" / f"corpus-v{BUILDER_VERSION}.npz"
+"""The tokenised corpus as built here (0.8 MB), shipped so training needs no corpus parse."""
 
 
 def default_cache() -> Path:
@@ -294,38 +299,27 @@ def read(path: str | Path) -> Dataset:
         raise EngineError(f"cannot read the symbolic corpus cache {path}: {exc}") from exc
 
 
-def load(path: str | Path | None = None, *, build_if_missing: bool = True,
+def load(path: str | Path | None = None, *, build_if_missing: bool = True, rebuild: bool = False,
          progress: Callable[[str], None] | None = None) -> Dataset:
-    """The cached dataset at ``path`` (default :func:`default_cache`), built first if missing."""
-    path = Path(path) if path is not None else default_cache()
-    if path.exists():
-        return read(path)
-    if not build_if_missing:
-        raise EngineError(f"no symbolic corpus cache at {path}; run songmint train-symbolic --build-only")
+    """The tokenised corpus.
+
+    ``path`` if given (built there first if missing), else the user cache
+    (:func:`default_cache`) if present, else the copy shipped in the package (:data:`BUNDLED`).
+    ``rebuild`` parses music21's corpus again and writes ``path`` (default: the user cache).
+    """
+    target = Path(path) if path is not None else default_cache()
+    if not rebuild:
+        if target.exists():
+            return read(target)
+        if path is None and BUNDLED.exists():
+            return read(BUNDLED)
+        if not build_if_missing:
+            raise EngineError(f"no symbolic corpus cache at {target}; "
+                              "run songmint train-symbolic --build-only")
     try:
         import music21  # noqa: F401
     except ModuleNotFoundError as exc:
         raise EngineError("building the symbolic corpus needs music21: pip install music21") from exc
     ds = build(progress=progress)
-    save(ds, path)
+    save(ds, target)
     return ds
-
-
-def merge(parts: list[Dataset]) -> Dataset:
-    """One dataset from several (e.g. one build per style), in work-id order; manifests' sources
-    are combined."""
-    if not parts:
-        raise EngineError("nothing to merge")
-    works = sorted(((w, p.work(i), bool(p.held_out[i])) for p in parts for i, w in enumerate(p.work_ids)),
-                   key=lambda x: x[0])
-    tokens = np.concatenate([x[1] for x in works])
-    lengths = np.array([len(x[1]) for x in works])
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    ids = [x[0] for x in works]
-    held = np.array([x[2] for x in works], dtype=bool)
-    manifest = dict(parts[0].manifest)
-    manifest["sources"] = {k: v for p in parts for k, v in p.manifest["sources"].items()}
-    manifest.update(works=len(ids), held_out_works=int(held.sum()), tokens=int(offsets[-1]),
-                    held_out_tokens=int(sum(int(lengths[i]) for i in np.flatnonzero(held))),
-                    build_seconds=round(sum(p.manifest["build_seconds"] for p in parts), 1))
-    return Dataset(tokens, offsets, ids, held, manifest)
