@@ -137,6 +137,37 @@ def speed_section(model, *, repeat: int = 3) -> dict:
             "all": times}
 
 
+def loss_figure(card: dict, path: Path) -> None:
+    """Training loss (per step, smoothed) and held-out bits per token against steps, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = card["log"]
+    steps = np.array([e["step"] for e in log])
+    loss = np.array([e["loss_bits"] for e in log])
+    k = max(1, len(loss) // 60)
+    smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
+    held = [(e["step"], e["held_out_bits"]) for e in log if "held_out_bits" in e]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
+    ax.plot(steps, loss, color="#bbb", lw=0.6, label="training batch")
+    ax.plot(steps[k - 1:], smooth, color="#1f77b4", lw=1.5, label=f"training ({k}-step mean)")
+    if held:
+        ax.plot(*zip(*held, strict=True), "o-", color="#d62728", label="held-out (256 windows)")
+    ax.axhline(card["scores"]["held_out_bits"], color="#d62728", ls=":", lw=1,
+               label=f"held-out, all windows: {card['scores']['held_out_bits']:.3f}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("bits per token")
+    ax.set_ylim(min(1.0, float(smooth.min()) - 0.2), 5.0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(f"symbolic transformer, {card['params'] / 1e6:.2f} M params, "
+                 f"{card['scores'].get('train_seconds', 0) / 60:.0f} min on one CPU thread", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", type=Path, default=WEIGHTS)
@@ -146,12 +177,16 @@ def main() -> None:
     ap.add_argument("--orders", default="3,4,5,6")
     ap.add_argument("--skip", default="", help="comma list of sections to skip: bits,real,speed")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--loss-figure", type=Path, help="also draw the weights' loss curve to this PNG")
     args = ap.parse_args()
     torch.set_num_threads(1)
     model, card = load_model(args.weights)
     ds = corpus.load(args.corpus, build_if_missing=False)
     print(f"weights {args.weights.name} sha256 {card['sha256'][:12]}… {card['params'] / 1e6:.2f} M params; "
           f"corpus {ds.manifest['works']} works, {ds.manifest['held_out_works']} held out")
+    if args.loss_figure:
+        loss_figure(card, args.loss_figure)
+        print(f"loss curve: {args.loss_figure}")
     skip = set(args.skip.split(",")) - {""}
     report: dict = {"weights_sha256": card["sha256"]}
     if "speed" not in skip:

@@ -143,7 +143,8 @@ def test_build_real_chorales_is_reproducible_and_split_by_work(tmp_path) -> None
         assert w[0] == tk.BOS and tk.VOCAB[int(w[1])] == "STYLE_chorale" and w[-1] == tk.EOS
         h, ev = tk.decode(w)
         assert tk.encode(h, ev) == list(w)
-        assert ds.held_out[i] == corpus.is_held_out(ds.work_ids[i])
+    works = [ds.work(i) for i in range(len(ds.work_ids))]
+    assert np.array_equal(ds.held_out, corpus.split(ds.work_ids, works))
     path = corpus.save(ds, tmp_path / "c.npz")
     again = corpus.read(path)
     assert np.array_equal(again.tokens, ds.tokens) and again.work_ids == ds.work_ids
@@ -161,6 +162,22 @@ def test_held_out_split_is_a_fixed_function_of_the_work() -> None:
     share = np.mean([corpus.is_held_out(w) for w in ids])
     assert 0.03 < share < 0.08
     assert corpus.is_held_out("bach/bwv0.mxl") == corpus.is_held_out("bach/bwv0.mxl")
+
+
+def test_split_keeps_one_tune_on_one_side() -> None:
+    rng = np.random.default_rng(1)
+    tune = [tk.Event(b, p, 0, 60 + int(rng.integers(0, 12)), 2) for b in range(4) for p in range(0, 16, 2)]
+    header = tk.Header("fiddle", 0, "major", "4/4", None, 1)
+    a = np.array(tk.encode(header, tune))
+    b = tk.transpose(a, 5)  # the same tune in another collection, another key
+    ids = [f"coll/{i}" for i in range(400)]
+    held_name = next(w for w in ids if corpus.is_held_out(w))
+    train_name = "zzz/other"  # sorts after: the group takes the held-out name's side
+    assert not corpus.is_held_out(train_name)
+    other = [np.array(tk.encode(header, [tk.Event(0, 0, 0, 60 + k % 12, 4 + k % 5)] * 1)) for k in range(2)]
+    mask = corpus.split([held_name, train_name, "x/1", "x/2"], [a, b, *other])
+    assert mask[0] and mask[1]
+    assert corpus.incipit(a) == corpus.incipit(b) != corpus.incipit(other[0])
 
 
 def test_read_rejects_a_broken_cache(tmp_path) -> None:

@@ -15,9 +15,11 @@ Each work becomes one token sequence (:mod:`.tokens`) at its written pitch; tran
 is applied when batches are drawn (:func:`music.engines.symbolic.training.sample_batch`), so the
 cache stays small. The held-out split is fixed **by work**: a work is held out when the first
 byte of ``sha1(work_id)`` is below :data:`HELD_OUT_BYTE` (≈ 5 %), so every excerpt of a work
-sits on one side. Parsing is slow (half an hour on a busy 2-core machine); the result is an
-``.npz`` holding tokens, split, work ids and a JSON manifest: a copy ships with the package
-(:data:`BUNDLED`) and ``songmint train-symbolic --rebuild-corpus`` writes a fresh one to the user cache.
+sits on one side; entries with the same opening (:func:`incipit`: one tune in two collections,
+one chorale melody harmonised twice) count as one work. Parsing is slow (half an hour on a
+busy 2-core machine); the result is an ``.npz`` holding tokens, split, work ids and a JSON
+manifest: a copy ships with the package (:data:`BUNDLED`) and ``songmint train-symbolic
+--rebuild-corpus`` writes a fresh one to the user cache.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ SOURCE_CAPS: dict[str, int] = {"essenFolksong": 2500, "palestrina": 600}
 takes a spread of the collection): the Essen collection and Palestrina alone would take most of
 the build on a small machine."""
 BUILDER_VERSION = 1
+SPLIT_RULE = f"by tune: sha1(first work id of the incipit group)[0] < {HELD_OUT_BYTE}"
 
 
 def _kern_spines(path: Path) -> int:
@@ -104,8 +107,28 @@ class Dataset:
 
 
 def is_held_out(work_id: str) -> bool:
-    """Whether ``work_id`` belongs to the fixed held-out split."""
+    """Whether a work (group) named ``work_id`` belongs to the fixed held-out split."""
     return hashlib.sha1(work_id.encode()).digest()[0] < HELD_OUT_BYTE
+
+
+def incipit(tokens: np.ndarray, notes: int = 17) -> tuple[int, ...]:
+    """A transposition-invariant signature of a work's opening: the first ``notes`` notes of
+    its top voice as intervals and lengths. Two entries with the same incipit are one tune
+    (the same fiddle tune in Ryan's and O'Neill's, one chorale melody harmonised twice)."""
+    _, events = tk.decode(tokens)
+    top = sorted((e.bar, e.pos, -e.pitch, e.dur) for e in events if e.voice == 0)[:notes]
+    pitches = [-t[2] for t in top]
+    return tuple(int(x) for x in np.diff(pitches)) + tuple(t[3] for t in top)
+
+
+def split(ids: list[str], seqs: list[np.ndarray]) -> np.ndarray:
+    """The held-out mask, by tune: entries sharing an :func:`incipit` fall on one side, decided by
+    :func:`is_held_out` of the group's first work id."""
+    first: dict[tuple[int, ...], str] = {}
+    sigs = [incipit(s) for s in seqs]
+    for w, sig in sorted(zip(ids, sigs, strict=True)):
+        first.setdefault(sig, w)
+    return np.array([is_held_out(first[sig]) for sig in sigs], dtype=bool)
 
 
 BUNDLED = Path(__file__).parent / "data" / f"corpus-v{BUILDER_VERSION}.npz"
@@ -269,13 +292,13 @@ def build(*, styles: tuple[str, ...] = tuple(SOURCES), limit: int | None = None,
     order = sorted(range(len(ids)), key=ids.__getitem__)  # canonical order, whatever the parse order
     seqs, ids = [seqs[i] for i in order], [ids[i] for i in order]
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in seqs])]).astype(np.int64)
-    held = np.array([is_held_out(w) for w in ids], dtype=bool)
+    held = split(ids, seqs)
     manifest = {
         "builder_version": BUILDER_VERSION, "music21": music21.__version__, "sources": counts,
         "works": len(ids), "held_out_works": int(held.sum()), "tokens": int(offsets[-1]),
         "held_out_tokens": int(sum(len(s) for s, h in zip(seqs, held, strict=True) if h)),
         "vocab_size": tk.vocab_size(), "grid_per_quarter": tk.GRID, "limit": limit, "caps": SOURCE_CAPS,
-        "split": f"sha1(work_id)[0] < {HELD_OUT_BYTE}", "build_seconds": round(time.perf_counter() - t0, 1),
+        "split": SPLIT_RULE, "build_seconds": round(time.perf_counter() - t0, 1),
     }
     return Dataset(np.concatenate(seqs), offsets, ids, held, manifest)
 
@@ -323,3 +346,23 @@ def load(path: str | Path | None = None, *, build_if_missing: bool = True, rebui
     ds = build(progress=progress)
     save(ds, target)
     return ds
+
+
+def merge(parts: list[Dataset]) -> Dataset:
+    """One dataset from several (e.g. one build per style), in work-id order; manifests' sources
+    are combined."""
+    if not parts:
+        raise EngineError("nothing to merge")
+    works = sorted(((w, p.work(i)) for p in parts for i, w in enumerate(p.work_ids)),
+                   key=lambda x: x[0])
+    tokens = np.concatenate([x[1] for x in works])
+    lengths = np.array([len(x[1]) for x in works])
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    ids = [x[0] for x in works]
+    held = split(ids, [x[1] for x in works])
+    manifest = dict(parts[0].manifest)
+    manifest["sources"] = {k: v for p in parts for k, v in p.manifest["sources"].items()}
+    manifest.update(works=len(ids), split=SPLIT_RULE, held_out_works=int(held.sum()), tokens=int(offsets[-1]),
+                    held_out_tokens=int(sum(int(lengths[i]) for i in np.flatnonzero(held))),
+                    build_seconds=round(sum(p.manifest["build_seconds"] for p in parts), 1))
+    return Dataset(tokens, offsets, ids, held, manifest)
