@@ -52,7 +52,8 @@ def synthetic_dataset(n: int = 24, seed: int = 0) -> corpus.Dataset:
         ids.append(f"synthetic/{i}")
     held = np.array([i % 6 == 0 for i in range(n)])
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in seqs])]).astype(np.int64)
-    return corpus.Dataset(np.concatenate(seqs), offsets, ids, held, {"works": n, "synthetic": True})
+    manifest = {"works": n, "held_out_works": int(held.sum()), "tokens": int(offsets[-1]), "synthetic": True}
+    return corpus.Dataset(np.concatenate(seqs), offsets, ids, held, manifest)
 
 
 # ----------------------------------------------------------------------------- tokens

@@ -144,3 +144,31 @@ def test_continue_midi_keeps_the_prompt_and_its_key(tiny_weights) -> None:
     assert after[:len(before)] == before and len(after) > len(before)
     with pytest.raises(EngineError, match="not a readable MIDI"):
         eng.continue_midi(b"junk", Request())
+
+
+def test_cli_trains_a_tiny_config_and_generates_with_it(tmp_path, runner) -> None:
+    """``train-symbolic`` (tiny config, a small corpus) -> exported weights -> ``generate``."""
+    from music.engines.symbolic import corpus
+    from songmint.cli import main as cli
+    from tests.test_symbolic import synthetic_dataset
+
+    data = corpus.save(synthetic_dataset(), tmp_path / "corpus.npz")
+    weights = tmp_path / "w.safetensors"
+    res = runner.invoke(cli, ["train-symbolic", "--config", "tiny", "--corpus", str(data),
+                              "--out", str(tmp_path / "run"), "--export", str(weights)])
+    assert res.exit_code == 0, res.output
+    assert "ETA" in res.output and "exported" in res.output
+    card = json.loads(weights.with_suffix(".json").read_text())
+    assert card["train"]["steps"] == TINY.steps and card["data"]["works"] == 24
+    assert card["sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    res = runner.invoke(cli, ["generate", "--engine", "symbolic", "--param", f"weights={weights}",
+                              "--param", "style=chorale", "--key", "G major", "--bars", "2", "--seed", "1",
+                              "--param", "sample_rate=22050", "--out", str(tmp_path / "take")])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "take" / "take.json").read_text())
+    assert doc["key"] == "G major" and set(doc["stems"]) == {"soprano", "alto", "tenor", "bass"}
+    assert doc["provenance"]["model"]["sha256"] == card["sha256"]
+    bad = runner.invoke(cli, ["train-symbolic", "--config", "tiny", "--corpus", str(data),
+                              "--out", str(tmp_path / "run2"), "--export", str(tmp_path / "w.pt")])
+    assert bad.exit_code == 2 and ".safetensors" in bad.output
+    assert not (tmp_path / "run2").exists()
