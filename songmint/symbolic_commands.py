@@ -33,6 +33,8 @@ def _say(line: str) -> None:
 @click.option("--build-only", is_flag=True, help="Load (or build) the corpus, then stop.")
 @click.option("--max-minutes", type=click.FloatRange(min=0.0),
               help="Stop at the next checkpoint after this long (run again to resume).")
+@click.option("--until-step", type=click.IntRange(min=1),
+              help="Stop after this step (the schedule stays the config's; run again to resume).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="torch CPU threads.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -40,7 +42,8 @@ def _say(line: str) -> None:
               "(.safetensors, plus a .json card).")
 def train_symbolic(out_dir: Path, config_name: str, steps: int | None, seed: int | None,
                    corpus_path: Path | None, corpus_limit: int | None, rebuild_corpus: bool, build_only: bool,
-                   max_minutes: float | None, threads: int, export_path: Path | None) -> None:
+                   max_minutes: float | None, until_step: int | None, threads: int,
+                   export_path: Path | None) -> None:
     """Train the symbolic transformer (resumable; one progress line per few steps on stderr).
 
     The corpus (Bach chorales, fiddle tunes, Essen folk songs, Palestrina: music21's bundled
@@ -70,7 +73,7 @@ def train_symbolic(out_dir: Path, config_name: str, steps: int | None, seed: int
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n")
     run = training.train(ds, cfg, out=out_dir, progress=_say,
-                         max_seconds=None if max_minutes is None else max_minutes * 60)
+                         max_seconds=None if max_minutes is None else max_minutes * 60, until_step=until_step)
     if not run["done"] and export_path is not None:
         _say(f"exporting the model at step {run['step']}/{cfg.steps} (unfinished run)")
     if export_path is not None:

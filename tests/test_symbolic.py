@@ -218,6 +218,16 @@ def test_tiny_training_resumes_to_the_same_weights(tmp_path) -> None:
     assert (tmp_path / "b" / "log.jsonl").read_text().count("\n") == TINY.steps
 
 
+def test_until_step_is_a_deterministic_early_stop(tmp_path) -> None:
+    ds = synthetic_dataset()
+    early = training.train(ds, TINY, out=tmp_path / "a", until_step=3)
+    assert early["step"] == 3 and not early["done"]
+    rest = training.train(ds, TINY, out=tmp_path / "a")
+    full = training.train(ds, TINY, out=tmp_path / "b")
+    a, b = rest["model"].state_dict(), full["model"].state_dict()
+    assert rest["step"] == TINY.steps and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_resume_with_another_config_is_refused(tmp_path) -> None:
     ds = synthetic_dataset()
     training.train(ds, TINY, out=tmp_path, max_seconds=0.0)

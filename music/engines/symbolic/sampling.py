@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from music.engines.symbolic import tokens as tk
-from music.engines.symbolic.model import SymbolicTransformer
+from music.engines.symbolic.model import Decoder, SymbolicTransformer
 from music.engines.symbolic.theory import scale_pcs
 from music.errors import EngineError
 
@@ -115,16 +115,16 @@ class Grammar:
 def nucleus(logits: np.ndarray, mask: np.ndarray, *, temperature: float, top_p: float,
             rng: np.random.Generator) -> int:
     """Draw one token id from masked, tempered, top-p-truncated ``logits`` (float64)."""
-    z = np.where(mask, logits.astype(np.float64) / temperature, -np.inf)
-    z -= z.max()
-    p = np.exp(z)
+    ids = np.flatnonzero(mask)
+    z = logits[ids].astype(np.float64) / temperature
+    p = np.exp(z - z.max())
     p /= p.sum()
     order = np.argsort(-p, kind="stable")
     cum = np.cumsum(p[order])
     keep = order[:int(np.searchsorted(cum, top_p) + 1)]
     q = np.cumsum(p[keep])
     i = int(np.searchsorted(q, rng.random() * q[-1], side="right"))
-    return int(keep[min(i, len(keep) - 1)])
+    return int(ids[keep[min(i, len(keep) - 1)]])
 
 
 def generate(model: SymbolicTransformer, header: tk.Header, *, bars: int, seed: int,
@@ -165,28 +165,20 @@ def generate(model: SymbolicTransformer, header: tk.Header, *, bars: int, seed: 
         grammar.push(tk.BAR)
         done_bars = 1
     ctx = model.cfg.context
+    dec = Decoder(model)
     with torch.inference_mode():
-        seq = head + _tail(body, ctx - len(head))
-        logits, caches = model.prefill(torch.tensor([seq]))
-        n = len(seq)
+        logits = dec.prefill(head + _tail(body, ctx - len(head) - 1))
         for _ in range(limit):
             bars_so_far = have + done_bars
             m = grammar.mask(can_end=bars_so_far >= target)
-            t = nucleus(logits.float().numpy(), m, temperature=params.temperature, top_p=params.top_p,
-                        rng=rng)
+            t = nucleus(logits.numpy(), m, temperature=params.temperature, top_p=params.top_p, rng=rng)
             if t == tk.EOS or (t == tk.BAR and bars_so_far >= target):
                 break
             body.append(t)
             grammar.push(t)
             if t == tk.BAR:
                 done_bars += 1
-            if n >= ctx:
-                seq = head + _tail(body, ctx // 2)
-                logits, caches = model.prefill(torch.tensor([seq]))
-                n = len(seq)
-            else:
-                logits = model.step(t, n, caches)
-                n += 1
+            logits = dec.prefill(head + _tail(body, ctx // 2)) if dec.n >= ctx else dec.step(t)
     return head + body + [tk.EOS]
 
 

@@ -228,11 +228,14 @@ def _save_checkpoint(path: Path, model: SymbolicTransformer, opt: torch.optim.Op
 
 
 def train(ds: Dataset, cfg: TrainConfig, *, out: str | os.PathLike[str],
-          progress: Callable[[str], None] | None = None, max_seconds: float | None = None) -> dict[str, Any]:
+          progress: Callable[[str], None] | None = None, max_seconds: float | None = None,
+          until_step: int | None = None) -> dict[str, Any]:
     """Train (or resume) into ``out``; returns the run summary.
 
     ``out`` holds ``checkpoint.pt`` (resumed from when present and its config matches) and
-    ``log.jsonl``. ``max_seconds`` stops early at a checkpoint boundary (the run resumes later).
+    ``log.jsonl``. ``max_seconds`` stops early at a checkpoint boundary (the run resumes later);
+    ``until_step`` stops after that step (a deterministic early stop: the schedule is still the
+    config's).
 
     Returns
     -------
@@ -267,7 +270,7 @@ def train(ds: Dataset, cfg: TrainConfig, *, out: str | os.PathLike[str],
     t0 = time.perf_counter()
     start_step, run_loss, run_n = step, 0.0, 0
     last_eval = next((e["held_out_bits"] for e in reversed(log) if "held_out_bits" in e), None)
-    while step < cfg.steps:
+    while step < cfg.steps and (until_step is None or step < until_step):
         for g in opt.param_groups:
             g["lr"] = lr_at(cfg, step)
         torch.manual_seed(cfg.seed * 1_000_003 + step)
@@ -300,6 +303,11 @@ def train(ds: Dataset, cfg: TrainConfig, *, out: str | os.PathLike[str],
             if max_seconds is not None and elapsed >= max_seconds and step < cfg.steps:
                 say(f"stopping at step {step} (time limit); run again to resume")
                 break
+        if until_step is not None and step >= until_step and step < cfg.steps:
+            if step % cfg.checkpoint_every:
+                _save_checkpoint(ckpt_path, model, opt, step, cfg, log, spent + elapsed)
+            say(f"stopping at step {step} (--until-step); run again to resume")
+            break
     seconds = spent + time.perf_counter() - t0
     with atomic_path(out / "log.jsonl") as tmp:
         tmp.write_text("".join(json.dumps(e) + "\n" for e in log))
