@@ -330,3 +330,19 @@ def test_nucleus_respects_mask_and_top_p() -> None:
     with pytest.raises(EngineError, match="temperature"):
         sampling.generate(_tiny_model(), tk.Header("folk", 0, "major", "4/4", None, 1), bars=1, seed=0,
                           params=sampling.SamplingParams(temperature=0))
+
+
+def test_decoder_matches_the_forward_pass() -> None:
+    from music.engines.symbolic.model import Decoder
+
+    model = _tiny_model(3)
+    model.eval()
+    ids = [int(t) for t in synthetic_dataset().work(1)[:60]]
+    with torch.no_grad():
+        full = model(torch.tensor([ids]))[0]
+    dec = Decoder(model)
+    got = [dec.prefill(ids[:20])] + [dec.step(t) for t in ids[20:]]
+    assert torch.allclose(torch.stack(got), full[19:], atol=1e-4)
+    with pytest.raises(ValueError, match="window is full"):
+        for t in ids:
+            dec.step(t)
