@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "vary": "songmint.diffusion_commands:vary",
     "interpolate": "songmint.diffusion_commands:interpolate",
     "train": "songmint.diffusion_commands:train",
+    "train-symbolic": "songmint.symbolic_commands:train_symbolic",
     "models": "songmint.models_commands:models",
     "traits": "songmint.traits_command:traits",
     "cover": "songmint.cover_command:cover",

@@ -20,6 +20,7 @@ ENGINES: dict[str, str] = {
     "musicgen": "music.engines.musicgen:MusicgenEngine",
     "dance-diffusion": "music.engines.dance_diffusion:DanceDiffusionEngine",
     "stable-audio": "music.engines.stable_audio:StableAudioEngine",
+    "symbolic": "music.engines.symbolic.engine:SymbolicEngine",
 }
 """Engine name -> ``"module:Class"``."""
 
