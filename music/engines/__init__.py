@@ -26,7 +26,7 @@ ENGINES: dict[str, str] = {
 
 # Which engines implement which optional operation (kept here so errors can name them).
 OPERATIONS: dict[str, tuple[str, ...]] = {
-    "generate": ("composer", "musicgen", "dance-diffusion", "stable-audio"),
+    "generate": ("composer", "symbolic", "musicgen", "dance-diffusion", "stable-audio"),
     "continue_": ("units", "musicgen"),
     "vary": ("dance-diffusion", "stable-audio"),
     "interpolate": ("dance-diffusion",),

@@ -185,6 +185,7 @@ class ComposerEngine:
     name = "composer"
     version = VERSION
     deterministic = True
+    finishes_itself = True
     Params = ComposerParams
 
     def __init__(self, *, soundfont: str | os.PathLike[str] | None = None, sample_rate: int = 44100) -> None:

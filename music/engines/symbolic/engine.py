@@ -218,6 +218,8 @@ class SymbolicEngine:
 
     name = "symbolic"
     version = VERSION
+    deterministic = True  # same request and seed, same bytes on the CPU (tested)
+    finishes_itself = True  # mastered, stems and MIDI through the composer's renderer
 
     def __init__(self, *, weights: str | os.PathLike[str] | None = None,
                  soundfont: str | os.PathLike[str] | None = None, sample_rate: int = 44100) -> None:
