@@ -288,3 +288,16 @@ def test_every_place_tempo_and_key_appear_agree(tmp_path: Path, release_cache: P
     doc_path.write_text(json.dumps(doc))
     bad = [r for r in verify_release(out, rerender=False, chain=False).mismatches if r["check"] == "facts"]
     assert bad and "Tempo attribute 240" in bad[0]["detail"]
+
+
+def test_a_first_run_that_fails_leaves_no_output_folder(tmp_path: Path) -> None:
+    """A mix that only fails when decoded (an MP3 of noise bytes: no header to check up front)
+    stops the release at stage 1; the output folder it created is gone, not half-written."""
+    spec = make_spec(tmp_path / "spec")
+    (tmp_path / "spec" / "beta.mp3").write_bytes(b"\xff\xfb" + bytes(range(256)) * 40)
+    spec.write_text(spec.read_text().replace('file = "beta.wav"', 'file = "beta.mp3"'))
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["release", str(spec), "--out", str(out), "--cover-size", "256"])
+    assert r.exit_code == 2, r.output
+    assert len(r.stderr.strip().splitlines()) == 1 and "beta.mp3" in r.stderr
+    assert not out.exists()

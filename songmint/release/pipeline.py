@@ -18,6 +18,7 @@ chain stage is journalled, so a killed release resumes without minting twice.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from songmint.files import write_atomic
 from songmint.release.analysis import analyse
 from songmint.release.assets import write_assets
 from songmint.release.cache import Cache
-from songmint.release.chain import ChainResult, mint, plan, resolve_sender
+from songmint.release.chain import ChainResult, Sender, mint, plan, resolve_sender
 from songmint.release.covers import draw_covers
 from songmint.release.manifest import build_manifest
 from songmint.release.metadata import write_metadata
@@ -83,10 +84,25 @@ class _Timer:
 
 
 def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
-    """Run every stage of ``spec`` into ``opts.out``; returns the manifest (also written there)."""
+    """Run every stage of ``spec`` into ``opts.out``; returns the manifest (also written there).
+
+    A first run that fails before anything was sent leaves no output folder behind (a shared
+    ``--cache-dir`` keeps its finished work); once the journal exists, the folder stays so that
+    the release resumes.
+    """
     sender = resolve_sender(spec, opts)
     _check_out(opts.out)
+    created = not opts.out.exists()
     opts.out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _stages(spec, opts, sender, log)
+    except BaseException:
+        if created and not (opts.out / ".songmint").exists():
+            shutil.rmtree(opts.out, ignore_errors=True)
+        raise
+
+
+def _stages(spec: ReleaseSpec, opts: Options, sender: Sender, log: Log) -> dict[str, Any]:
     out = opts.out
     cache = Cache(opts.cache_dir or out / ".cache")
     t0 = time.perf_counter()
