@@ -22,6 +22,7 @@ from songmint.console import Output
 # name -> "module:attribute". A command whose module is absent is simply not listed.
 COMMANDS: dict[str, str] = {
     "doctor": "songmint.doctor:doctor",
+    "init": "songmint.init_command:init",
     "audio": "songmint.audio_commands:audio",
     "generate": "songmint.generate:generate",
     "continue": "songmint.continuation:continue_",
