@@ -33,23 +33,8 @@ def render_part_live(notes: list[Note], *, voice: Voice, soundfont: Path, sr: in
     FluidSynth playing every note in real time, with its own reverb and chorus per part when
     the voice sends to them.
 
-    Parameters
-    ----------
-    notes : list of Note
-        Onsets and lengths in beats.
-    voice : Voice
-    soundfont : Path
-        A SoundFont 2 file.
-    sr : int
-        Sample rate (Hz).
-    bpm : float
-        Tempo for beat → sample conversion.
-    n_samples : int
-        Length of the output; notes past it are cut, release and reverb tails past it lost.
-
-    Returns
-    -------
-    np.ndarray, shape=(2, n_samples), dtype=float32
+    The parameters and the result are :func:`~music.engines.composer.render.render_part`'s
+    (``voice.reverb`` and ``voice.chorus`` send to FluidSynth's own effects here).
     """
     write = fluidsynth_lib().write_float
     synth = _live_synth(voice, soundfont=soundfont, sr=sr, room=room or Room(), gain=gain)
