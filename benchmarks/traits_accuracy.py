@@ -346,13 +346,13 @@ def render(clip: Clip, sf_path: Path) -> Audio:
 def acc1(ref: float, est: float) -> float:
     import mir_eval
 
-    if est <= 0:
+    if est is None or est <= 0:  # no pulse (None)
         return 0.0
     return float(mir_eval.tempo.detection(np.array([ref, ref]), 1.0, np.array([est, est]), tol=0.04)[0])
 
 
 def acc2(ref: float, est: float) -> float:
-    return max(acc1(ref, est * k) for k in (1.0, 2.0, 3.0, 0.5, 1 / 3)) if est > 0 else 0.0
+    return max(acc1(ref, est * k) for k in (1.0, 2.0, 3.0, 0.5, 1 / 3)) if est else 0.0
 
 
 def key_score(ref: str, est: str) -> float:
@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             row["ess_tempo"], row["ess_key"] = essentia_estimate(a)  # type: ignore[misc]
         rows.append(row)
         mark = "" if c.parts == "drums" else f" key {c.key:>9} → {tr.key:<9}"
-        print(f"  {c.name:<30} tempo {c.bpm:5.0f} → {tr.tempo_bpm:6.1f}{mark}  "
+        print(f"  {c.name:<30} tempo {c.bpm:5.0f} → {tr.tempo_bpm or 0:6.1f}{mark}  "
               f"{c.meter}/4 → {tr.time_signature}")
 
     def report(label: str, sel: list[dict], tempo: bool, key: bool, prefix: str = "") -> None:
@@ -473,8 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         report("edge: drums only", drums, True, False, prefix)
         report("edge: pads only", pads, False, True, prefix)
     if pads:
-        none = sum(r["tempo"] == 0 for r in pads)
-        print(f"\npads only: tempo reported as 0 (no pulse) on {none} of {len(pads)} clips")
+        none = sum(r["tempo"] is None for r in pads)
+        print(f"\npads only: no tempo (null, no pulse) on {none} of {len(pads)} clips")
     ts = np.mean([f"{r['clip'].meter}/4" == r["ts"] for r in full])
     print(f"\ntime signature accuracy (main set): {ts:.3f}")
     print(f"audio {audio_s:.0f} s; render {t_render:.1f} s; songmint traits {t_ours:.1f} s "
@@ -502,7 +502,7 @@ def held_out(soundfonts: dict[str, Path]) -> None:
         print(f"{label:<24} n={len(rows):<3} tempo Acc1 {a1:.3f}  Acc2 {a2:.3f}")
         for name, ref, est in rows:
             if not acc1(ref, est):
-                print(f"    miss: {name:<34} {ref:5.0f} → {est:6.1f}")
+                print(f"    miss: {name:<34} {ref:5.0f} → {est or 0:6.1f}")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,15 @@ song rendered through FluidSynth (a pop arrangement from ``traits_accuracy``):
 - warm calls of each trait group, as seconds per minute of audio, and the whole
   ``extract`` as a real-time factor (target ≥ 60×);
 - a baseline in the same run: librosa's own path for the same facts (``beat_track``,
-  ``feature.tempo``, ``chroma_cqt``, HPSS, spectral centroid) plus ``music.loudness.measure``.
+  ``feature.tempo``, ``chroma_cqt``, HPSS, spectral centroid) plus ``music.loudness.measure``;
+- with ``--against REV`` (default ``main``), the same ``extract()`` timing of the ``music``
+  package exported from git revision REV, in a subprocess of its own next to one of this
+  tree's, on the same file: the ratio says how much slower (or faster) this revision is.
 
 Usage::
 
     .venv/bin/python benchmarks/traits_speed.py [--minutes 3] [--repeats 3] [--no-baseline]
+        [--against REV|none]
 """
 
 from __future__ import annotations
@@ -78,6 +82,43 @@ print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.3f} {'librosa' in sys.modules} {'n
 """
 
 
+TIME_EXTRACT = """
+import os, sys, time
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+from music.audio import load
+from music.traits import extract
+a = load(sys.argv[1])
+extract(a)
+times = []
+for _ in range(int(sys.argv[2])):
+    t = time.process_time()
+    extract(a)
+    times.append(time.process_time() - t)
+print(f"{min(times):.4f}")
+"""
+
+
+def against_revision(a: Audio, rev: str, repeats: int) -> tuple[float, float]:
+    """Best CPU seconds of ``extract`` on ``a`` with this tree's and with ``rev``'s ``music`` package,
+    each in a fresh subprocess (so neither import state nor caches are shared)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save(a, Path(tmp) / "song.wav")
+        old = Path(tmp) / "rev"
+        old.mkdir()
+        archive = subprocess.run(["git", "archive", rev, "music"], cwd=ROOT, capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        out = []
+        for tree in (ROOT, old):
+            res = subprocess.run([sys.executable, "-c", TIME_EXTRACT, str(path), str(repeats)],
+                                 cwd=tree, env=dict(env, PYTHONPATH=str(tree)), capture_output=True,
+                                 text=True, check=True)
+            out.append(float(res.stdout.split()[-1]))
+    return out[0], out[1]
+
+
 def first_call(a: Audio) -> tuple[float, float, float, bool, bool]:
     with tempfile.TemporaryDirectory() as tmp:
         path = save(Audio(a.samples[:, : 10 * a.sr], a.sr), Path(tmp) / "ten.wav")
@@ -120,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=3.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--against", default="main", help="git revision to compare extract() with ('none': skip)")
     args = ap.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -147,11 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     def g_level() -> None:
         state["lev"] = level.measure(a)
 
+    def g_chroma() -> None:
+        state["frames"] = tonal.chroma_frames(state["feat"])  # type: ignore[arg-type]
+
     def g_rhythm() -> None:
-        state["rh"] = rhythm.analyse(state["feat"])  # type: ignore[arg-type]
+        fr = state["frames"]
+        state["rh"] = rhythm.analyse(state["feat"], harmony=(fr.harmony, fr.times))  # type: ignore[arg-type, attr-defined]
 
     def g_tonal() -> None:
-        state["to"] = tonal.analyse(state["feat"], state["rh"].beats)  # type: ignore[arg-type, attr-defined]
+        state["to"] = tonal.analyse(state["feat"], state["rh"].beats,  # type: ignore[arg-type, attr-defined]
+                                    frames=state["frames"])  # type: ignore[arg-type]
 
     def g_desc() -> None:
         f = state["feat"]
@@ -161,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         mood.valence(major=True, key_confidence=0.5, tempo_bpm=120, brightness=b)
 
     groups = [("front end: downmix + resample", g_resample), ("front end: spectra + peaks", g_spectra),
-              ("level (LUFS, LRA, true peak, DC)", g_level), ("rhythm", g_rhythm), ("tonal", g_tonal),
+              ("level (LUFS, LRA, true peak, DC)", g_level), ("pitch-class frames", g_chroma),
+              ("rhythm", g_rhythm), ("tonal", g_tonal),
               ("descriptors + mood", g_desc)]
     print(f"\nsongmint, warm, CPU seconds on one core, best of {args.repeats}")
     total = 0.0
@@ -186,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         bt = sum(b.values())
         print(f"  {'total':<44} {bt / minutes:7.3f} s/min  → {a.duration / bt:.0f}× real time")
         print(f"\nsongmint extract() is {bt / whole:.1f}× faster than the baseline")
+    if args.against != "none":
+        ours, theirs = against_revision(a, args.against, args.repeats)
+        print(f"\nthis tree vs {args.against}: extract() {ours / minutes:.3f} vs {theirs / minutes:.3f} "
+              f"CPU s/min → {ours / theirs:.2f}× the time of {args.against} (target ≤ 1.20)")
     return 0
 
 

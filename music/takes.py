@@ -6,7 +6,7 @@
     relative path of the mastered mix;
 ``stems`` / ``midi`` / ``extras``
     ``{name: relative path}``;
-``sample_rate``, ``bpm``, ``key``, ``seed``, ``duration_s``, ``format``
+``sample_rate``, ``bpm``, ``key``, ``mood``, ``seed``, ``duration_s``, ``format``
     facts of the take;
 ``provenance``
     engine, version, model and weights hash, seed, every parameter.
@@ -39,13 +39,24 @@ def slugify(text: str, *, max_len: int = 40) -> str:
     return slug[:max_len].rstrip("-") or "take"
 
 
-def file_stem(title: str, bpm: float | None, key: str | None) -> str:
-    """``"night-drive_124bpm_A-minor"``: the common prefix of a take's files."""
+def file_stem(title: str, bpm: float | None, key: str | None, *, as_written: bool = False) -> str:
+    """``"night-drive_124bpm_A-minor"``: the common prefix of a take's files.
+
+    The key is spelled by key signature (``"A# major"`` → ``Bb-major``, ``"D# minor"`` →
+    ``Eb-minor``; ``#`` becomes ``sharp``: ``Fsharp-minor``), see :func:`music.traits.keys.key_slug`;
+    with ``as_written`` it keeps the spelling it is given (a key a user declared as D# minor).
+    """
     parts = [slugify(title)]
     if bpm:
         parts.append(f"{bpm:g}bpm" if float(bpm).is_integer() else f"{bpm:.1f}bpm")
     if key:
-        parts.append(re.sub(r"\s+", "-", key.strip()).replace("#", "sharp"))
+        from music.traits.keys import key_slug, parse_key
+        from music.traits.model import TraitsError
+
+        try:
+            parts.append(parse_key(key).slug if as_written else key_slug(key))
+        except TraitsError:  # not a key name: as it was, made file-safe
+            parts.append(re.sub(r"\s+", "-", key.strip()).replace("#", "sharp"))
     return "_".join(parts)
 
 
@@ -85,6 +96,7 @@ def write_take(take: Take, out_dir: str | os.PathLike[str], *, title: str = "tak
             duration_s=round(take.mix.duration, 6),
             bpm=take.bpm,
             key=take.key,
+            mood=take.mood,
             seed=take.seed,
             format=fmt,
             title=title,
@@ -126,7 +138,8 @@ def read_take(path: str | os.PathLike[str]) -> Take:
     extras = {n: load(folder / r) for n, r in doc.get("extras", {}).items()}
     midi = {n: (folder / r).read_bytes() for n, r in doc.get("midi", {}).items()}
     return Take(mix=mix, stems=stems, midi=midi, provenance=doc.get("provenance", {}),
-                bpm=doc.get("bpm"), key=doc.get("key"), seed=doc.get("seed"), extras=extras)
+                bpm=doc.get("bpm"), key=doc.get("key"), seed=doc.get("seed"), extras=extras,
+                mood=doc.get("mood"))
 
 
 def load_mix_and_stems(mix_path: str | os.PathLike[str],

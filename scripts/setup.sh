@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg fluidsynth libfluidsynth3 fluid-soundfont-gm chromium fonts-inter fonts-dejavu-core libegl1 libgl1)
+APT_PACKAGES=(ffmpeg fluidsynth libfluidsynth3 fluid-soundfont-gm musescore-general-soundfont chromium fonts-inter fonts-dejavu-core libegl1 libgl1)
 PYTHON="${PYTHON:-python3}"
 VENV=.venv
 

@@ -352,14 +352,19 @@ def toml_key(key: str) -> str:
 
 
 def _rel(path: Path, base: Path) -> str:
-    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+    """A path as the spec writes it: relative under the spec's folder, absolute outside it (the
+    spec confines relative paths to its folder)."""
+    target, root = path.resolve(), base.resolve()
+    if target.is_relative_to(root):
+        return target.relative_to(root).as_posix()
+    return target.as_posix()
 
 
-def _spec_has(key: str) -> bool:
-    """Whether this songmint's spec accepts a track key (``price`` arrives with the sales work)."""
-    from songmint import spec
-
-    return key in getattr(spec, "_TRACK_KEYS", ())
+def sale_price(text: str) -> str:
+    """A price from a CSV or a tag as the spec writes it: a bare number is ether (``"0.01"`` →
+    ``"0.01 ether"``); an amount with a unit (wei, gwei, ether) stays as written."""
+    text = " ".join(str(text).split())
+    return f"{text} ether" if re.fullmatch(r"\d+(\.\d+)?", text) else text
 
 
 def render_spec(plan: CatalogPlan, spec_path: Path, stem_links: dict[str, Path]) -> str:
@@ -392,11 +397,7 @@ def render_spec(plan: CatalogPlan, spec_path: Path, stem_links: dict[str, Path])
         for k, v in p.fields.items():
             lines.append(f"{k} = {toml_value(v)}")
         if p.price is not None:
-            if _spec_has("price"):
-                lines.append(f"price = {toml_value(p.price)}")
-            else:
-                note = "(from tags/CSV; this spec has no price key yet)"
-                lines.append(f"# price = {toml_value(p.price)}  {note}")
+            lines += ["[tracks.sale]", f"price = {toml_value(sale_price(p.price))}"]
     lines += ["", "[network]", 'name = "local"                     # memory | local | url + chain_id', ""]
     return "\n".join(lines)
 

@@ -53,7 +53,8 @@ MODEL_ENVS: dict[str, str] = {
 each (read here, at the CLI edge, and passed to the engine's constructor)."""
 
 
-ENGINE_ENVS: dict[str, dict[str, str]] = {"composer": {"soundfont": "SONGMINT_SOUNDFONT"}}
+ENGINE_ENVS: dict[str, dict[str, str]] = {"composer": {"soundfont": "SONGMINT_SOUNDFONT"},
+                                         "symbolic": {"soundfont": "SONGMINT_SOUNDFONT"}}
 """Constructor options each engine takes from the environment: ``{engine: {option: variable}}``."""
 
 

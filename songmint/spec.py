@@ -14,6 +14,8 @@ duplicates are refused.
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -28,6 +30,16 @@ MAX_TOKEN_ID = 2**53 - 1
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 NETWORK_NAMES = ("memory", "local")
+ZERO_ADDRESS = "0x" + "0" * 40
+URL_SCHEMES = ("https", "ipfs", "ar")
+"""Schemes a URL in the published metadata may have (no ``javascript:``, ``data:`` or ``file:``)."""
+URL_RE = re.compile(r"^(https|ipfs|ar)://[^\s<>\"'`\\]+$")
+IMAGE_TYPES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+"""Collection image extensions and the format Pillow must find in the file."""
+ENGINE_MAX_SECONDS = {"composer": 20 * 60.0, "units": 3600.0}
+"""Longest ``seconds`` each engine renders (``music.engines.composer.engine.MAX_SECONDS``, the
+units engine's check); the model engines check their own limit, which depends on the checkpoint."""
+MAX_SECONDS = 3600.0
 STORAGE_BACKENDS = ("local", "kubo", "pinning")
 COVER_STYLES_HINT = "a style name of `songmint cover --help`"
 
@@ -361,6 +373,8 @@ class _Checker:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, f"must be a number, got {value!r}", f"write {name} = <number>")
+        if not math.isfinite(value):
+            raise self.fail(key, f"must be a finite number, got {value!r}", f"write {name} = <number>")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise self.fail(key, f"{value} is outside {lo}–{hi}", f"use a value between {lo} and {hi}")
         return float(value)
@@ -372,17 +386,43 @@ class _Checker:
         return value
 
     def address(self, value: Any, key: str) -> str | None:
+        """A ``0x`` address: not the zero address, and EIP-55-checksummed when written in mixed case."""
         if value is None:
             return None
         if not isinstance(value, str) or not ADDRESS_RE.match(value):
             raise self.fail(key, f"{value!r} is not an address", "write a 0x-prefixed 40-hex-digit address")
-        return value
+        if value.lower() == ZERO_ADDRESS:
+            raise self.fail(key, "is the zero address (whatever is sent there is lost)",
+                            "write the address that should receive it")
+        from eth_utils import to_checksum_address
+
+        checksummed = to_checksum_address(value)
+        digits = value[2:]
+        if digits != digits.lower() and digits != digits.upper() and value != checksummed:
+            raise self.fail(key, f"{value!r} fails its EIP-55 checksum (a mistyped address?)",
+                            f"check it; the checksummed form of these digits is {checksummed}")
+        return checksummed
+
+    def url(self, doc: dict[str, Any], name: str, key: str) -> str | None:
+        """An ``https://``, ``ipfs://`` or ``ar://`` URL (what metadata may link to)."""
+        link = self.string(doc, name, key)
+        if link is not None and not URL_RE.match(link):
+            raise self.fail(key, f"{link!r} is not an https://, ipfs:// or ar:// URL",
+                            "use an https://, ipfs:// or ar:// URL (other schemes are not published)")
+        return link
 
     def file(self, base: Path, value: Any, key: str, *, folder: bool = False) -> Path:
         if not isinstance(value, str) or not value:
             raise self.fail(key, f"must be a path string, got {value!r}", 'write it as "path/to/file"')
+        if "\0" in value:
+            raise self.fail(key, "contains a NUL character", 'write it as "path/to/file"')
         p = Path(value).expanduser()
-        p = p if p.is_absolute() else base / p
+        if not p.is_absolute():
+            inside = os.path.normpath(p)
+            if inside == ".." or inside.startswith(".." + os.sep):
+                raise self.fail(key, f"{value!r} leads outside the spec's folder",
+                                "keep files beside the spec, or give an absolute path to mean it")
+            p = base / p
         if folder:
             if not p.is_dir():
                 raise self.fail(key, f"no folder at {p}", "fix the path (relative to the spec's folder)")
@@ -403,6 +443,14 @@ def _distance(a: str, b: str) -> int:
 
 
 # --------------------------------------------------------------------------- parsing
+
+
+class SpecProblems(SpecError):
+    """Every problem of a spec found in one pass (each one line with file:line, key and fix)."""
+
+    def __init__(self, problems: list[SpecError]) -> None:
+        self.problems = [" ".join(str(p).split()) for p in problems]
+        super().__init__(f"{len(self.problems)} problems: " + " | ".join(self.problems))
 
 
 def load_spec(path: str | Path, *, check_files: bool = True) -> ReleaseSpec:
@@ -442,54 +490,46 @@ def parse_spec(text: str, *, path: Path, check_files: bool = True) -> ReleaseSpe
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: invalid TOML: {exc}; fix the syntax at that line") from exc
     c = _Checker(path, text)
-    c.unknown(doc, _TOP_KEYS, "")
-    version = c.integer(doc, "spec_version", "spec_version", default=SPEC_VERSION)
-    if version != SPEC_VERSION:
-        raise c.fail(
-            "spec_version",
-            f"version {version} is not supported",
-            f"this songmint reads spec_version = {SPEC_VERSION}",
-        )
+    problems: list[SpecError] = []
+
+    def attempt(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one section's check; a problem is kept and the next section checked anyway."""
+        try:
+            return fn(*args, **kwargs)
+        except SpecError as exc:
+            problems.append(exc)
+            return None
+
+    attempt(c.unknown, doc, _TOP_KEYS, "")
+    attempt(_check_version, c, doc)
     base = path.parent
-    collection = _collection(c, c.table(doc, "collection", "collection", required=True), base, check_files)
-    defaults = c.table(doc, "defaults", "defaults")
-    c.unknown(defaults, _DEFAULT_KEYS, "defaults")
+    collection = attempt(
+        lambda: _collection(c, c.table(doc, "collection", "collection", required=True), base, check_files)
+    )
+    defaults = attempt(c.table, doc, "defaults", "defaults") or {}
+    attempt(c.unknown, defaults, _DEFAULT_KEYS, "defaults")
     raw_tracks = doc.get("tracks")
     if not isinstance(raw_tracks, list) or not raw_tracks:
-        raise c.fail("tracks", "the spec has no tracks", "add at least one [[tracks]] table")
+        problems.append(c.fail("tracks", "the spec has no tracks", "add at least one [[tracks]] table"))
+        raw_tracks = []
     tracks: list[Track] = []
     seen_ids: dict[str, int] = {}
     seen_tokens: dict[int, str] = {}
+    # Tracks are checked against the collection as written (its symbol makes the token ids); with
+    # a broken [collection], against a stand-in, so that their own problems are still reported.
+    against = collection or _STAND_IN
     for i, raw in enumerate(raw_tracks):
-        key = f"tracks[{i}]"
-        if not isinstance(raw, dict):
-            raise c.fail(key, "must be a table", "write each track as [[tracks]]")
-        c.unknown(raw, _TRACK_KEYS, key)
-        track = _track(c, i, {**defaults, **raw}, raw, collection, base, check_files)
-        if track.id in seen_ids:
-            raise c.fail(
-                f"{key}.id",
-                f"duplicate track id {track.id!r} (also tracks[{seen_ids[track.id]}])",
-                "give every track a unique id",
-            )
-        seen_ids[track.id] = i
-        ids = [(track.token_id, track.id)]
-        if track.stems_as_tokens:
-            ids += [
-                (track.stem_token_id(collection.symbol, s), f"{track.id}/stem/{s}")
-                for s in _declared_stems(track)
-            ]
-        for tid, label in ids:
-            if tid in seen_tokens:
-                raise c.fail(
-                    f"{key}.token_id",
-                    f"duplicate token id {tid} ({label} and {seen_tokens[tid]})",
-                    "set a different token_id or change the track id",
-                )
-            seen_tokens[tid] = label
-        tracks.append(track)
-    storage = _storage(c, c.table(doc, "storage", "storage"), base)
-    network = _network(c, c.table(doc, "network", "network"))
+        if isinstance(raw, dict):  # a misspelt key, and still the track's other problems
+            attempt(c.unknown, raw, _TRACK_KEYS, f"tracks[{i}]")
+        track = attempt(
+            _checked_track, c, i, raw, defaults, against, base, check_files, seen_ids, seen_tokens
+        )
+        if track is not None:
+            tracks.append(track)
+    storage = attempt(lambda: _storage(c, c.table(doc, "storage", "storage"), base))
+    network = attempt(lambda: _network(c, c.table(doc, "network", "network")))
+    if problems:
+        raise problems[0] if len(problems) == 1 else SpecProblems(problems)
     return ReleaseSpec(
         path=path,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
@@ -499,6 +539,60 @@ def parse_spec(text: str, *, path: Path, check_files: bool = True) -> ReleaseSpe
         network=network,
         raw=doc,
     )
+
+
+_STAND_IN = Collection(
+    name="?", symbol="SPEC", description="", image=None, cover_style=None, external_link=None,
+    royalty_bps=0, royalty_receiver=None, contract="deploy",
+)
+
+
+def _check_version(c: _Checker, doc: dict[str, Any]) -> None:
+    version = c.integer(doc, "spec_version", "spec_version", default=SPEC_VERSION)
+    if version != SPEC_VERSION:
+        raise c.fail(
+            "spec_version",
+            f"version {version} is not supported",
+            f"this songmint reads spec_version = {SPEC_VERSION}",
+        )
+
+
+def _checked_track(
+    c: _Checker,
+    i: int,
+    raw: Any,
+    defaults: dict[str, Any],
+    collection: Collection,
+    base: Path,
+    check_files: bool,
+    seen_ids: dict[str, int],
+    seen_tokens: dict[int, str],
+) -> Track:
+    """Track ``i``, checked on its own and against the tracks before it (ids, token ids)."""
+    key = f"tracks[{i}]"
+    if not isinstance(raw, dict):
+        raise c.fail(key, "must be a table", "write each track as [[tracks]]")
+    track = _track(c, i, {**defaults, **raw}, raw, collection, base, check_files)
+    if track.id in seen_ids:
+        raise c.fail(
+            f"{key}.id",
+            f"duplicate track id {track.id!r} (also tracks[{seen_ids[track.id]}])",
+            "give every track a unique id",
+        )
+    seen_ids[track.id] = i
+    ids = [(track.token_id, track.id)]
+    if track.stems_as_tokens:
+        stems = _declared_stems(track)
+        ids += [(track.stem_token_id(collection.symbol, s), f"{track.id}/stem/{s}") for s in stems]
+    for tid, label in ids:
+        if tid in seen_tokens:
+            raise c.fail(
+                f"{key}.token_id",
+                f"duplicate token id {tid} ({label} and {seen_tokens[tid]})",
+                "set a different token_id or change the track id",
+            )
+        seen_tokens[tid] = label
+    return track
 
 
 def _declared_stems(track: Track) -> list[str]:
@@ -527,12 +621,11 @@ def _collection(c: _Checker, doc: dict[str, Any], base: Path, check_files: bool)
     image_path = None
     if image not in (None, "generate"):
         image_path = c.file(base, image, "collection.image") if check_files else base / str(image)
+        _check_image(c, image_path, check_files)
     contract = doc.get("contract", "deploy")
     if contract != "deploy":
-        c.address(contract, "collection.contract")
-    link = c.string(doc, "external_link", "collection.external_link")
-    if link is not None and not re.match(r"^(https?|ipfs)://", link):
-        raise c.fail("collection.external_link", f"{link!r} is not a URL", "use an https:// or ipfs:// URL")
+        contract = c.address(contract, "collection.contract")
+    link = c.url(doc, "external_link", "collection.external_link")
     return Collection(
         name=name,
         symbol=symbol.upper(),
@@ -545,6 +638,66 @@ def _collection(c: _Checker, doc: dict[str, Any], base: Path, check_files: bool)
         contract=contract,
         splits=parse_splits(doc["splits"], "collection.splits", c.fail, c.address) if "splits" in doc else (),
     )
+
+
+def _check_image(c: _Checker, path: Path, check_files: bool) -> None:
+    """The collection image must be a PNG or JPEG file whose bytes are what its name says."""
+    kind = IMAGE_TYPES.get(path.suffix.lower())
+    if kind is None:
+        raise c.fail("collection.image", f"{path.name!r} is not a .png or .jpg file",
+                     "give a PNG or JPEG image (or leave image out to use the first cover)")
+    if not check_files:
+        return
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            found = im.format
+            im.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise c.fail("collection.image", f"{path} is not a readable image ({' '.join(str(exc).split())})",
+                     "give a PNG or JPEG image") from exc
+    if found != kind:
+        raise c.fail("collection.image", f"{path.name} holds {found} data, not {kind}",
+                     f"rename it to match its content or convert it to {kind}")
+
+
+def _header(c: _Checker, key: str, path: Path) -> tuple[int, float] | None:
+    """``(channels, seconds)`` from ``path``'s header (``None`` for formats only ffmpeg reads)."""
+    from music.audio import SNDFILE_EXTENSIONS
+
+    if path.suffix.lower() not in SNDFILE_EXTENSIONS or path.suffix.lower() == ".mp3":
+        return None  # MP3 headers can need a full scan; ffmpeg formats are checked when loaded
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # libsndfile's errors are plain RuntimeErrors with its message
+        raise c.fail(key, f"{path} is not readable audio ({' '.join(str(exc).split()) or 'no header'})",
+                     "re-export it as WAV or FLAC") from exc
+    return int(info.channels), float(info.frames) / float(info.samplerate or 1)
+
+
+def _check_channels(c: _Checker, key: str, mix: Path, stems_dir: Path | None) -> None:
+    """Each stem must be mono or have the mix's channel count (a stem is mixed under the mix),
+    and as long as the mix (within 1 % + 50 ms: exported from the same session)."""
+    head = _header(c, f"{key}.file", mix)
+    if stems_dir is None or head is None:
+        return
+    mix_ch, mix_s = head
+    for stem in sorted(stems_dir.iterdir()):
+        if stem.name.startswith(".") or not stem.is_file():
+            continue
+        got = _header(c, f"{key}.stems", stem)
+        if got is None:
+            continue
+        ch, secs = got
+        if ch not in (1, mix_ch):
+            raise c.fail(f"{key}.stems", f"{stem.name} has {ch} channels but the mix has {mix_ch}",
+                         f"export the stems as mono or {mix_ch}-channel files, like the mix")
+        if abs(secs - mix_s) > 0.01 * mix_s + 0.05:
+            raise c.fail(f"{key}.stems", f"{stem.name} is {secs:.2f} s long but the mix is {mix_s:.2f} s",
+                         "export stems and mix from the same session start to end")
 
 
 def _editions(c: _Checker, doc: Any, key: str) -> Editions:
@@ -615,6 +768,8 @@ def _track(
                 if check_files
                 else base / str(raw["stems"])
             )
+    if check_files and mix_path is not None:
+        _check_channels(c, key, mix_path, stems_dir)
     editions = _editions(c, doc.get("editions"), f"{key}.editions")
     stems_as_tokens = c.boolean(doc, "stems_as_tokens", f"{key}.stems_as_tokens", default=False)
     stem_editions = (
@@ -656,7 +811,7 @@ def _track(
             doc, "preview_seconds", f"{key}.preview_seconds", default=30.0, lo=5.0, hi=120.0
         )
         or 30.0,
-        external_url=c.string(doc, "external_url", f"{key}.external_url"),
+        external_url=c.url(doc, "external_url", f"{key}.external_url"),
         bpm=c.number(raw, "bpm", f"{key}.bpm", lo=20.0, hi=400.0),
         key=_musical_key(c, raw, f"{key}.key"),
         mood=c.string(doc, "mood", f"{key}.mood"),
@@ -724,7 +879,9 @@ def _generate(c: _Checker, doc: Any, key: str, base: Path, check_files: bool) ->
         engine=engine,
         prompt=c.string(doc, "prompt", f"{key}.prompt"),
         seed=c.integer(doc, "seed", f"{key}.seed", default=0, lo=0, hi=2**32 - 1) or 0,
-        seconds=c.number(doc, "seconds", f"{key}.seconds", lo=1.0, hi=3600.0),
+        seconds=c.number(
+            doc, "seconds", f"{key}.seconds", lo=1.0, hi=ENGINE_MAX_SECONDS.get(engine, MAX_SECONDS)
+        ),
         params=dict(params),
     )
 

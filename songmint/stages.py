@@ -6,54 +6,23 @@ dicts the pipeline, the metadata and the preview site use.
 
 from __future__ import annotations
 
-import math
 import os
 from collections import Counter
 from typing import Any
 
 from music.audio import Audio
+from music.traits.table import TRAITS, opensea_attributes, rarity_bin
+from music.traits.table import display_value as _display_value
+
+__all__ = ["INTERNAL_TRAITS", "TRAIT_LABELS", "collection_rarity", "display_value",
+           "extract_traits", "opensea_attributes", "render_cover"]
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-# Traits shown as attributes, with labels, units and bin widths for rarity of numeric values.
-TRAIT_LABELS: dict[str, tuple[str, str]] = {
-    "key": ("Key", ""),
-    "camelot": ("Camelot", ""),
-    "open_key": ("Open Key", ""),
-    "tempo_bpm": ("Tempo", "BPM"),
-    "time_signature": ("Time signature", ""),
-    "mood": ("Mood", ""),
-    "energy": ("Energy", ""),
-    "danceability": ("Danceability", ""),
-    "valence": ("Valence", ""),
-    "arousal": ("Arousal", ""),
-    "brightness": ("Brightness", ""),
-    "brightness_hz": ("Spectral centroid", "Hz"),
-    "percussiveness": ("Percussiveness", ""),
-    "onset_rate_hz": ("Onset rate", "/s"),
-    "chord_change_rate": ("Chord changes", "/s"),
-    "loudness_lufs": ("Loudness", "LUFS"),
-    "loudness_range_lu": ("Loudness range", "LU"),
-    "true_peak_dbtp": ("True peak", "dBTP"),
-    "dynamic_complexity_db": ("Dynamic complexity", "dB"),
-    "duration_s": ("Duration", "s"),
-    "tuning_hz": ("Tuning", "Hz"),
-    "tempo_confidence": ("Tempo confidence", ""),
-    "key_confidence": ("Key confidence", ""),
-    "sample_rate": ("Sample rate", "Hz"),
-    "channels": ("Channels", ""),
-}
-_BINS = {
-    "tempo_bpm": 10.0,
-    "loudness_lufs": 2.0,
-    "loudness_range_lu": 2.0,
-    "true_peak_dbtp": 1.0,
-    "dynamic_complexity_db": 1.0,
-    "duration_s": 30.0,
-    "brightness_hz": 500.0,
-    "tuning_hz": 2.0,
-    "onset_rate_hz": 1.0,
-    "chord_change_rate": 0.25,
-}
+# Labels, units, rarity bins and precision live in one table, music.traits.table.TRAITS.
+TRAIT_LABELS: dict[str, tuple[str, str]] = {k: (s.label, s.unit) for k, s in TRAITS.items() if s.buyer}
+"""Buyer-facing traits shown as attributes and badges: key → (label, unit), from ``TRAITS``."""
+INTERNAL_TRAITS: dict[str, tuple[str, str]] = {k: (s.label, s.unit) for k, s in TRAITS.items() if not s.buyer}
+"""Analyser internals (confidences, sample rate, channels …): for ``properties``, not attributes."""
 
 
 # --------------------------------------------------------------------------- traits
@@ -70,11 +39,7 @@ def extract_traits(audio: Audio, *, stems: dict[str, Audio] | None = None) -> di
 
 
 def _bin(key: str, value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return value
-    width = _BINS.get(key, 0.1 if 0 <= value <= 1 else 1.0)
-    lo = math.floor(value / width) * width
-    return f"{lo:g}–{lo + width:g}"
+    return rarity_bin(key, value)
 
 
 def collection_rarity(traits: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -82,7 +47,7 @@ def collection_rarity(traits: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     The score and the frequencies of the attributes it ranks come from ``music.traits.rarity``
     (information content, bits). Every other shown trait still gets a frequency, so that each
-    badge can say how common its value is: numeric traits are binned (``_BINS``), and a value's
+    badge can say how common its value is: numeric traits are binned (``TRAITS[k].rarity_bin``), and a value's
     frequency is its share of the release.
     """
     keys = [k for k in TRAIT_LABELS if any(k in t for t in traits)]
@@ -101,16 +66,8 @@ def collection_rarity(traits: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def display_value(key: str, value: Any) -> str:
-    unit = TRAIT_LABELS.get(key, ("", ""))[1]
-    if isinstance(value, float):
-        text = (
-            f"{value:.0f}"
-            if key in ("tempo_bpm", "brightness_hz")
-            else f"{value:.2f}".rstrip("0").rstrip(".")
-        )
-    else:
-        text = str(value)
-    return f"{text} {unit}".strip() if unit and unit != "/s" else f"{text}{unit}"
+    """The value as a person reads it, ``"124 BPM"``, ``"-14.0 LUFS"`` (``music.traits.table``)."""
+    return _display_value(key, value)
 
 
 # --------------------------------------------------------------------------- covers

@@ -124,15 +124,25 @@ def traits(ctx: click.Context, files: tuple[Path, ...], stems_dir: Path | None, 
         if done:
             print_json(done[0] if len(paths) == 1 else done)
     elif len(paths) == 1 and done:
-        rows = [{"trait": k, "value": v} for k, v in done[0].items() if k != "stems"]
+        from music.traits.table import TRAITS, display_value, unsure_text
+
+        unsure = unsure_text(done[0])
+        rows = [{"trait": k, "value": unsure["tempo"] if k == "tempo_bpm" else unsure["key"] if k == "key"
+                 else display_value(k, v) if k in TRAITS else v}
+                for k, v in done[0].items() if k != "stems"]
         rows += [{"trait": f"stem {name}: {k}", "value": v} for name, st in done[0]["stems"].items()
                  for k, v in st.items()]
         print_table(done[0]["path"], rows)
     elif done:
-        rows = [{col: r[key] for col, key in SUMMARY_COLUMNS.items()} for r in done]
-        for row in rows:
+        from music.traits.table import round_value, unsure_text
+
+        rows = [{col: round_value(key, r[key]) for col, key in SUMMARY_COLUMNS.items()} for r in done]
+        for row, r in zip(rows, done, strict=True):
             row["file"] = Path(row["file"]).name
+            row["bpm"] = "none" if r["tempo_bpm"] is None else row["bpm"]
+            row["key"] = unsure_text(r)["key"]
         print_table(None, rows)
     if failures:
-        out.info(f"{len(failures)} of {len(paths)} files failed")
+        if len(paths) > 1:  # one file: its error line is the whole report
+            out.info(f"{len(failures)} of {len(paths)} files failed")
         ctx.exit(2)

@@ -266,3 +266,26 @@ def test_a_stuck_transaction_is_replaced_with_higher_fees(tmp_path: Path) -> Non
         assert client.token_info(dep.address, 1)["supply"] == 2  # type: ignore[union-attr]
     finally:
         node.stop()
+
+
+_SEND_SCRIPT = """
+import sys
+from minting.chain import connect, dev_signer
+client = connect(sys.argv[1], chain_id=31337, signer=dev_signer())
+for i in range(6):
+    client.deploy(name=f"{sys.argv[2]}-{i}", symbol="P")
+"""
+
+
+def test_two_processes_send_from_one_account_without_nonce_clashes(anvil: Anvil) -> None:  # noqa: F811
+    """Two releases sending from one account at once (each reads the pending nonce) must not
+    collide: the nonce is held per account from reading it to broadcasting with it."""
+    root = Path(__file__).resolve().parents[1]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _SEND_SCRIPT, anvil.url, name], cwd=root,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name in ("left", "right")
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err

@@ -56,7 +56,8 @@ def test_twenty_masters_with_daw_stems_and_tags_release_as_written(
     assert sorted(p.name for p in second.stems_dir.iterdir()) == ["chords.wav", "drums.wav"]
     assert second.stems_dir.parent == (catalog / "catalog-stems").resolve()
     raw = spec_path.read_text()
-    assert '# price = "0.01"' in raw and raw.count("[[tracks]]") == 20
+    assert '[tracks.sale]\nprice = "0.01 ether"' in raw and raw.count("[[tracks]]") == 20
+    assert first.sale is not None and first.sale.price == 10**16  # a bare number in a tag is ether
     assert 'artist = "The Fixtures"' in raw.split("[[tracks]]")[0]  # said once, in [defaults]
 
     out = catalog / "out"
@@ -102,7 +103,7 @@ def test_csv_wins_over_tags(catalog: Path, tmp_path: Path) -> None:
     assert one.credits == ({"name": "Ada", "role": "producer"}, {"name": "Bo", "role": "mixing"})
     assert one.tags == ("intro", "calm")
     assert (two.title, two.artist) == ("Fixture Song 2", "The Fixtures")  # empty cells: the tags
-    assert '# price = "0.5"' in spec_path.read_text()
+    assert one.sale is not None and one.sale.price == 5 * 10**17  # the CSV's "0.5": ether
     # no --stems-from: the stems are looked for in masters/ sub-folders, and there are none
     assert all(t.stems_dir is None for t in spec.tracks)
 

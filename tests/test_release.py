@@ -81,7 +81,7 @@ def test_metadata_document(released: tuple[Path, Path, str]) -> None:
     assert {"mix", "lossless", "preview", "cover", "player", "stem:drums"} <= roles
     assert all(set(a) >= {"uri", "mimeType", "sha256", "cid", "size"} for a in doc["properties"]["assets"])
     traits = {a["trait_type"]: a["value"] for a in doc["attributes"]}
-    assert traits["Artist"] == "Fixture" and "Key" in traits and "Tempo" in traits
+    assert traits["Artist"] == "Fixture" and "Key" in traits and "Tempo (BPM)" in traits
     assert "score" in doc["properties"]["rarity"]
     coll = json.loads((out / "collection.json").read_text())
     assert coll["name"] == "Fixture EP" and coll["seller_fee_basis_points"] == 250
@@ -259,7 +259,8 @@ def test_every_place_tempo_and_key_appear_agree(tmp_path: Path, release_cache: P
     for t in alpha:
         doc = json.loads((out / t["metadata_path"]).read_text())
         attrs = {a["trait_type"]: a["value"] for a in doc["attributes"]}
-        assert attrs["Tempo"] == 120 and doc["bpm"] == 120 and t["bpm"] == 120
+        assert attrs["Tempo (BPM)"] == 120 and doc["bpm"] == 120 and t["bpm"] == 120
+        assert "Tempo (or) (BPM)" not in attrs and "Key (or)" not in attrs  # declared: no runner-up
         assert attrs["Key"] == "Eb minor" == t["key"] == doc["properties"]["musical_key"]
         assert attrs["Camelot"] == camelot("Eb minor") == t["camelot"]
         assert attrs["Open Key"] == open_key("Eb minor") == doc["key"]
@@ -275,3 +276,15 @@ def test_every_place_tempo_and_key_appear_agree(tmp_path: Path, release_cache: P
         assert '"bpm":120' in player and '"key":"Eb minor"' in player
     # the fixture's alpha is an A-minor chord loop: the declared Eb minor is contradicted, and said
     assert any(line.startswith("warning: alpha: key declared Eb minor (spec)") for line in lines)
+    from songmint.verify import verify_release
+
+    rows = [r for r in verify_release(out, rerender=False, chain=False).rows if r["check"] == "facts"]
+    assert len(rows) == len(m["tokens"]) and not [r for r in rows if r["status"] == "mismatch"]
+    assert any("measured" in r["detail"] for r in rows if r["subject"] == "Alpha")  # verify reports it
+    doc_path = out / alpha[0]["metadata_path"]  # a Tempo attribute edited after the release is caught
+    doc = json.loads(doc_path.read_text())
+    tempo = {"value": 240}
+    doc["attributes"] = [a | (tempo if a["trait_type"] == "Tempo (BPM)" else {}) for a in doc["attributes"]]
+    doc_path.write_text(json.dumps(doc))
+    bad = [r for r in verify_release(out, rerender=False, chain=False).mismatches if r["check"] == "facts"]
+    assert bad and "Tempo attribute 240" in bad[0]["detail"]

@@ -157,6 +157,12 @@ def test_release_with_sales_resumes_after_sigkill_and_sells(tmp_path: Path, rele
         assert len(rows) == 5 and all(ok for ok, *_ in rows), rows
         payees = [(p["address"], p["bps"]) for p in m["sales"]["payees"]]
         assert payees == [(PAYEES[0], 7500), (PAYEES[1], 2500)]
+        from songmint.verify import verify_release
+
+        report = verify_release(out, rerender=False, client=label)  # and verify runs those checks
+        sale_rows = [r for r in report.rows if r["check"] in ("sale", "split")]
+        assert len(sale_rows) == 5 and all(r["status"] == "ok" for r in sale_rows), sale_rows
+        assert not report.mismatches, report.mismatches
 
         block = label.w3.eth.block_number  # a finished release re-run sends nothing
         again = _killed(spec, out, env, "none:1")  # a checkpoint that never comes: runs to the end

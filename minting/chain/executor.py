@@ -99,19 +99,20 @@ class Executor:
             payload=call.payload,
         )
         self.checkpoint("intent")
-        try:
-            prepared = self.tx.prepare(call.tx())
-        except ContractRevert as exc:
-            journal.dropped(seq, note=f"not sent: {exc}")
-            raise
-        result = call.result
-        if result is None and call.to is None:
-            result = {"contractAddress": self.tx.create_address(prepared.nonce)}
-        journal.signed(
-            seq, nonce=prepared.nonce, tx_hash=prepared.tx_hash, raw_tx=prepared.raw, result=result
-        )
-        self.checkpoint("signed")
-        self.tx.broadcast(prepared.raw)
+        with self.tx.nonce_lock():  # from reading the nonce to broadcasting with it
+            try:
+                prepared = self.tx.prepare(call.tx())
+            except ContractRevert as exc:
+                journal.dropped(seq, note=f"not sent: {exc}")
+                raise
+            result = call.result
+            if result is None and call.to is None:
+                result = {"contractAddress": self.tx.create_address(prepared.nonce)}
+            journal.signed(
+                seq, nonce=prepared.nonce, tx_hash=prepared.tx_hash, raw_tx=prepared.raw, result=result
+            )
+            self.checkpoint("signed")
+            self.tx.broadcast(prepared.raw)
         journal.sent(seq)
         self.checkpoint("sent")
         receipt = self._await(journal, seq, prepared)
@@ -174,10 +175,13 @@ class Executor:
         raise reason
 
     def reconcile(self, journal: Journal, op: str) -> None:
-        """Settle every open journal entry of ``op`` against the chain (see :mod:`minting.chain.journal`)."""
-        for e in journal.entries(op):
-            if not e.open:
+        """Settle every open journal entry of ``op``, and every other open entry of this chain,
+        against the chain (see :mod:`minting.chain.journal`)."""
+        seen: set[int] = set()
+        for e in [*journal.entries(op), *journal.open_entries(chain_id=self.network.chain_id)]:
+            if not e.open or e.seq in seen:
                 continue
+            seen.add(e.seq)
             if e.chain_id != self.network.chain_id:
                 raise ChainError(
                     f"journal entry {e.seq} of {op!r} is for chain id {e.chain_id}, "

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -61,6 +67,24 @@ class TxSender:
         self.abi = abi
         self.confirmations = max(1, confirmations)
         self.timeout = timeout
+
+    @contextlib.contextmanager
+    def nonce_lock(self) -> Iterator[None]:
+        """Hold this account's nonce on this machine from reading it to broadcasting with it.
+
+        Two processes sending from one account (two releases on one node) would otherwise both read
+        the same pending nonce and one would fail with "nonce too low". An ``flock`` on a file named
+        after the chain and the account serialises them; the kernel releases it if a process dies.
+        """
+        chain_id = int(self.w3.eth.chain_id)
+        name = hashlib.sha256(f"{chain_id}:{self.signer.address.lower()}".encode()).hexdigest()[:24]
+        path = Path(tempfile.gettempdir()) / f"songmint-nonce-{name}.lock"
+        with open(path, "a+b") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     # ---- chain facts ------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 from music.engines.base import Engine, Request, Take
 from music.errors import EngineError
 
-__all__ = ["ENGINES", "Engine", "Request", "Take", "engine_names", "get_engine", "require"]
+__all__ = ["ENGINES", "Engine", "Request", "Take", "engine_class", "engine_names", "get_engine", "require"]
 
 ENGINES: dict[str, str] = {
     "composer": "music.engines.composer:ComposerEngine",
@@ -20,12 +20,13 @@ ENGINES: dict[str, str] = {
     "musicgen": "music.engines.musicgen:MusicgenEngine",
     "dance-diffusion": "music.engines.dance_diffusion:DanceDiffusionEngine",
     "stable-audio": "music.engines.stable_audio:StableAudioEngine",
+    "symbolic": "music.engines.symbolic.engine:SymbolicEngine",
 }
 """Engine name -> ``"module:Class"``."""
 
 # Which engines implement which optional operation (kept here so errors can name them).
 OPERATIONS: dict[str, tuple[str, ...]] = {
-    "generate": ("composer", "musicgen", "dance-diffusion", "stable-audio"),
+    "generate": ("composer", "symbolic", "musicgen", "dance-diffusion", "stable-audio"),
     "continue_": ("units", "musicgen"),
     "vary": ("dance-diffusion", "stable-audio"),
     "interpolate": ("dance-diffusion",),
@@ -37,13 +38,14 @@ def engine_names() -> list[str]:
     return list(ENGINES)
 
 
-def get_engine(name: str, **options: Any) -> Engine:
-    """Instantiate the engine called ``name`` (options go to its constructor).
+def engine_class(name: str) -> type[Engine]:
+    """The class of the engine called ``name``, imported but not instantiated (no weights load):
+    what a caller reads class-level facts such as ``deterministic`` from.
 
     Raises
     ------
     EngineError
-        For an unknown name, listing the known ones.
+        For an unknown name, listing the known ones, or an engine whose dependencies are missing.
     """
     target = ENGINES.get(name)
     if target is None:
@@ -56,7 +58,18 @@ def get_engine(name: str, **options: Any) -> Engine:
             f"engine {name!r} needs {exc.name}, which is not installed; "
             "install the ml extra: pip install torch==2.13.0 && pip install -e '.[ml]'"
         ) from exc
-    return getattr(mod, cls)(**options)
+    return getattr(mod, cls)
+
+
+def get_engine(name: str, **options: Any) -> Engine:
+    """Instantiate the engine called ``name`` (options go to its constructor).
+
+    Raises
+    ------
+    EngineError
+        For an unknown name, listing the known ones.
+    """
+    return engine_class(name)(**options)
 
 
 def require(engine: Engine, operation: str) -> Any:

@@ -64,6 +64,8 @@ class Take:
         engine, engine version, model id and weights sha256, seed and every parameter.
     bpm, key, seed
         What was asked for or measured (``key`` as ``"A minor"``); ``None`` if unknown.
+    mood : str or None
+        The mood words the take was made to (the prompt's ``"calm"``), ``None`` if none were asked.
     extras : dict[str, Audio]
         Further named renders (e.g. ``"continuation"``: the continuation alone).
     """
@@ -76,6 +78,7 @@ class Take:
     key: str | None = None
     seed: int | None = None
     extras: dict[str, Audio] = field(default_factory=dict)
+    mood: str | None = None
 
     def __post_init__(self) -> None:
         for name, stem in self.stems.items():

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from music.traits.model import Traits, TraitsError
+from music.traits.table import TRAITS
 
 _LEVELS = ("very low", "low", "medium", "high", "very high")
 _BRIGHT = ("dark", "warm", "balanced", "bright", "brilliant")
@@ -33,18 +34,20 @@ def _level(names: tuple[str, ...]) -> Callable[[float], str]:
     return f
 
 
-def tempo_bin(bpm: float) -> str:
-    """10 BPM bins, ``"120–129 BPM"``; ``"no pulse"`` for 0."""
-    if bpm <= 0:
+def tempo_bin(bpm: float | None) -> str:
+    """10 BPM bins, ``"120–129 BPM"``; ``"no pulse"`` for None (or 0, the old convention)."""
+    if bpm is None or bpm <= 0:
         return "no pulse"
-    lo = int(bpm // 10 * 10)
-    return f"{lo}–{lo + 9} BPM"
+    width = int(TRAITS["tempo_bpm"].rarity_bin or 10)
+    lo = int(bpm // width * width)
+    return f"{lo}–{lo + width - 1} BPM"
 
 
 def loudness_bin(lufs: float) -> str:
-    """3 LU bins, ``"−12 to −9 LUFS"``."""
-    lo = math.floor(lufs / 3.0) * 3
-    return f"{lo} to {lo + 3} LUFS"
+    """3 LU bins (``TRAITS["loudness_lufs"].rarity_bin``), ``"−12 to −9 LUFS"``."""
+    width = int(TRAITS["loudness_lufs"].rarity_bin or 3)
+    lo = math.floor(lufs / width) * width
+    return f"{lo} to {lo + width} LUFS"
 
 
 def duration_bin(seconds: float) -> str:
@@ -106,7 +109,7 @@ def attribute_values(traits: Traits | Mapping[str, Any]) -> dict[str, str]:
     data = traits.to_dict() if isinstance(traits, Traits) else traits
     out = {}
     for name, (key, binning) in ATTRIBUTES.items():
-        if key not in data or data[key] is None:
+        if key not in data or (data[key] is None and key != "tempo_bpm"):
             raise TraitsError(f"traits lack {key!r}, needed for the {name!r} attribute")
         out[name] = binning(data[key])
     return out

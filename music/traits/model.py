@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from music.errors import MusicError
@@ -25,7 +25,7 @@ LOUDNESS_FLOOR_LUFS = -70.0
 TRUE_PEAK_FLOOR_DBTP = -120.0
 """True peak reported for digital silence (−120 dBTP, below any real converter's noise floor)."""
 
-TRAITS_VERSION = 1
+TRAITS_VERSION = 2
 """Bumped whenever a method changes what a trait means."""
 
 
@@ -139,19 +139,31 @@ class Traits:
         Sample rate of the input, Hz.
     channels : int
         Channel count of the input.
-    tempo_bpm : float
+    tempo_bpm : float or None
         Rate of the tracked beat (the quarter note in 4/4 and 3/4) in beats per minute,
-        about 40–200; 0 when no pulse is found.
+        about 40–200; ``None`` (JSON null) when no pulse is found, never 0.
     tempo_confidence : float
         0–1: √(pulse clarity × share of beats that fall on an onset), where pulse clarity
         is the normalised autocorrelation of the onset envelope at the beat period.
+    tempo_reason : str or None
+        Why ``tempo_bpm`` is None (``"too few onsets"``, ``"no periodicity in 40-200 BPM"``,
+        ``"no steady pulse"``); None when there is a tempo.
+    tempo_alt_bpm : float or None
+        The runner-up metrical level (typically half or double the tempo) when the estimator
+        is unsure, else None.
+    tempo_alt_weight : float
+        0–1 posterior weight of ``tempo_alt_bpm`` (0 when there is none).
     time_signature : str
         ``"4/4"`` or ``"3/4"`` (beats per bar over a quarter-note beat).
     key : str
         ``"<Tonic> <major|minor>"``, sharps only, e.g. ``"F# minor"``.
     key_confidence : float
-        0–1: correlation of the pitch-class profile with the winning key template,
-        scaled by its margin over the runner-up.
+        0–1: the winning key's score (a correlation) scaled by its margin over the runner-up.
+    key_alt : str or None
+        The runner-up key (often the relative or the parallel key) when it is close, e.g.
+        ``"F major"`` for a ``"D minor"`` that might be F major; else None.
+    key_alt_weight : float
+        0–1 softmax weight of ``key_alt`` against all 24 keys (0 when there is none).
     camelot : str
         Camelot code of ``key`` (``"1A"``–``"12B"``).
     open_key : str
@@ -203,7 +215,7 @@ class Traits:
     duration_s: float
     sample_rate: int
     channels: int
-    tempo_bpm: float
+    tempo_bpm: float | None
     tempo_confidence: float
     time_signature: str
     key: str
@@ -226,6 +238,11 @@ class Traits:
     arousal: float
     mood: str
     stems: dict[str, StemTraits] = field(default_factory=dict)
+    tempo_reason: str | None = None
+    tempo_alt_bpm: float | None = None
+    tempo_alt_weight: float = 0.0
+    key_alt: str | None = None
+    key_alt_weight: float = 0.0
     beats: tuple[float, ...] = field(default=(), repr=False, compare=False, metadata=_LIB)
     key_scores: tuple[float, ...] = field(default=(), repr=False, compare=False, metadata=_LIB)
     chroma: tuple[float, ...] = field(default=(), repr=False, compare=False, metadata=_LIB)
@@ -250,12 +267,25 @@ class Traits:
                 out[f.name] = v
         return out
 
+    def unsure(self) -> dict[str, str]:
+        """What a person should read when the estimator is unsure: ``{"tempo": "85 BPM (or 170)",
+        "key": "D minor (or F major)"}``, only for the traits that have a runner-up."""
+        out = {}
+        if self.tempo_bpm is not None and self.tempo_alt_bpm is not None:
+            out["tempo"] = f"{self.tempo_bpm:.0f} BPM (or {self.tempo_alt_bpm:.0f})"
+        if self.key_alt is not None:
+            out["key"] = f"{self.key} (or {self.key_alt})"
+        return out
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Traits:
         """Inverse of :meth:`to_dict` (library-only fields come back empty)."""
-        missing = [k for k in cls.json_keys() if k not in data and k != "stems"]
+        optional = {f.name for f in fields(cls)
+                    if f.default is not MISSING or f.default_factory is not MISSING}
+        missing = [k for k in cls.json_keys() if k not in data and k not in optional]
         if missing:
             raise TraitsError(f"traits JSON lacks {', '.join(missing)}")
+        nullable = {"tempo_bpm", "tempo_reason", "tempo_alt_bpm", "key_alt"}
         kwargs: dict[str, Any] = {}
         for f in fields(cls):
             if not f.metadata.get("json", True):
@@ -263,13 +293,22 @@ class Traits:
             if f.name == "stems":
                 raw = data.get("stems") or {}
                 kwargs["stems"] = {str(k): StemTraits.from_dict(v) for k, v in raw.items()}
-            elif f.type in ("int",):
-                kwargs[f.name] = int(data[f.name])
-            elif f.type in ("str",):
-                kwargs[f.name] = str(data[f.name])
-            else:
-                if data[f.name] is None:
+                continue
+            if f.name not in data:
+                continue  # an optional field: its default
+            v = data[f.name]
+            if v is None:
+                if f.name not in nullable:
                     raise TraitsError(f"trait {f.name} is null")
-                kwargs[f.name] = float(data[f.name])
+                kwargs[f.name] = None
+            elif f.type in ("int",):
+                kwargs[f.name] = int(v)
+            elif f.type in ("str", "str | None"):
+                kwargs[f.name] = str(v)
+            else:
+                kwargs[f.name] = float(v)
+        if kwargs.get("tempo_bpm") == 0.0:  # the old "no pulse" convention
+            kwargs["tempo_bpm"] = None
+            kwargs["tempo_reason"] = kwargs.get("tempo_reason") or "no steady pulse"
         parse_key(kwargs["key"])
         return cls(**kwargs)

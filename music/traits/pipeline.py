@@ -14,6 +14,7 @@ from music.traits.model import (
     TraitsError,
     camelot,
     open_key,
+    parse_key,
 )
 from music.traits.stems import stem_traits
 
@@ -43,14 +44,16 @@ def extract(audio: Audio, *, stems: Mapping[str, Audio] | None = None) -> Traits
     Methods, units and ranges of every trait are in ``docs/traits.md`` and in the
     modules :mod:`.rhythm`, :mod:`.tonal`, :mod:`.descriptors`, :mod:`.mood`, :mod:`.level`.
     Silence gives defined values: loudness ``LOUDNESS_FLOOR_LUFS``, true peak
-    ``TRUE_PEAK_FLOOR_DBTP``, tempo 0, key "C major" with confidence 0.
+    ``TRUE_PEAK_FLOOR_DBTP``, tempo None (``tempo_reason`` says why), key "C major" with
+    confidence 0.
     """
     if not isinstance(audio, Audio):
         raise TraitsError(f"extract() needs a music.audio.Audio, got {type(audio).__name__}")
     feat = frontend.features(frontend.analysis_signal(audio))
     lev = level.measure(audio)
-    rh = rhythm.analyse(feat)
-    to = tonal.analyse(feat, rh.beats)
+    frames = tonal.chroma_frames(feat)
+    rh = rhythm.analyse(feat, harmony=(frames.harmony, frames.times))
+    to = tonal.analyse(feat, rh.beats, frames=frames)
     ts = rh.time_signature
     if rh.accents and to.novelty.size >= 12:
         # harmonic novelty votes in proportion to how clearly tonal the clip is
@@ -59,8 +62,10 @@ def extract(audio: Audio, *, stems: Mapping[str, Audio] | None = None) -> Traits
     bright = descriptors.brightness(b_hz)
     perc = descriptors.percussiveness(feat)
     en = descriptors.energy(lev.integrated_lufs, rh.onset_rate_hz, bright)
+    tonic, _ = parse_key(to.key)
+    ten = mood.tension(to.chroma, tonic=tonic, major=to.major)
     val = mood.valence(major=to.major, key_confidence=to.key_confidence, tempo_bpm=rh.tempo_bpm,
-                       brightness=bright)
+                       brightness=bright, tension_=ten)
     aro = mood.arousal(loudness_lufs=lev.integrated_lufs, tempo_bpm=rh.tempo_bpm,
                        onset_rate_hz=rh.onset_rate_hz, percussiveness=perc)
     per_stem = {}
@@ -72,9 +77,12 @@ def extract(audio: Audio, *, stems: Mapping[str, Audio] | None = None) -> Traits
     tp = lev.true_peak_dbtp if math.isfinite(lev.true_peak_dbtp) else TRUE_PEAK_FLOOR_DBTP
     return Traits(
         duration_s=float(audio.duration), sample_rate=audio.sr, channels=audio.channels,
-        tempo_bpm=round(rh.tempo_bpm, 2), tempo_confidence=rh.tempo_confidence,
+        tempo_bpm=None if rh.tempo_bpm is None else round(rh.tempo_bpm, 2),
+        tempo_confidence=rh.tempo_confidence, tempo_reason=rh.tempo_reason,
+        tempo_alt_bpm=rh.tempo_alt_bpm, tempo_alt_weight=rh.tempo_alt_weight,
         time_signature=ts,
-        key=to.key, key_confidence=to.key_confidence, camelot=camelot(to.key), open_key=open_key(to.key),
+        key=to.key, key_confidence=to.key_confidence, key_alt=to.key_alt, key_alt_weight=to.key_alt_weight,
+        camelot=camelot(to.key), open_key=open_key(to.key),
         tuning_hz=to.tuning_hz,
         loudness_lufs=max(lufs, LOUDNESS_FLOOR_LUFS), loudness_range_lu=lev.range_lu,
         true_peak_dbtp=max(tp, TRUE_PEAK_FLOOR_DBTP), dynamic_complexity_db=lev.dynamic_complexity_db,

@@ -31,7 +31,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage
@@ -48,22 +48,34 @@ MIN_PERIODICITY = 0.2
 """Candidate levels less periodic than this (relative to the strongest peak) are not considered."""
 PEAK_CANDIDATE = 0.75
 """Any other ACF peak in 40–200 BPM at least this high (relative to the strongest) is a candidate too."""
-PRIOR_BPM = 130.0
-"""Centre of the log-normal tempo prior (BPM)."""
-PRIOR_OCTAVES = 0.6
+PRIOR_BPM = 120.0
+"""Centre of the log-normal tempo prior (BPM): the ~2 Hz resonance of tapping (Moelants 2002)."""
+PRIOR_OCTAVES = 0.8
 """Standard deviation of the tempo prior, octaves."""
 PERIODICITY_WEIGHT = 2.0
-COVERAGE_WEIGHT = 2.0
-COVERAGE_KNEE = 0.5
-LOUDNESS_WEIGHT = 2.0
-LOUDNESS_KNEE = 0.05
-BACKBEAT_WEIGHT = 0.5
-"""Weights and knees of :func:`level_score`, chosen on rendered FluidSynth and composer clips
-(see docs/traits.md, *Accuracy*)."""
+LOUDNESS_WEIGHT = 0.5
+LOUDNESS_KNEE = 0.2
+HARMONIC_WEIGHT = 2.0
+BACKBEAT_WEIGHT = 0.25
+ALTERNATION_WEIGHT = 0.5
+CROSS_METRICAL_PENALTY = 1.0
+"""Log-score taken from a candidate that is no metrical relative (¼ … 4×) of any other candidate:
+a dotted or ⅔ pulse of a syncopated pattern is periodic but rarely the tactus."""
+HARMONIC_BEATS = (4.0, 8.0)
+"""Chord changes every 4 to 8 beats of the tactus cost nothing; beyond, a log-normal fall-off."""
+"""Weights and knees of :func:`level_score`, and the centre (beats) of the harmonic-rhythm prior,
+chosen on the development split of ``benchmarks/traits_eval.py`` (never on its held-out split)."""
+ALT_MIN_WEIGHT = 0.2
+"""A runner-up metrical level is reported (``tempo_alt_bpm``) when its posterior weight (softmax of
+the level scores) is at least this."""
 ONSET_FLOOR_DB = 1.0
 MIN_ONSETS = 4
 MIN_CONFIDENCE = 0.25
-"""Below this tempo confidence the tempo is reported as 0 (no pulse)."""
+"""Below this tempo confidence there is no tempo (``tempo_bpm`` None, reason ``"no steady pulse"``)."""
+NO_PULSE_REASONS = ("too few onsets", "no periodicity in 40-200 BPM", "no steady pulse")
+"""The values of ``tempo_reason``: fewer than ``MIN_ONSETS`` onsets (silence, drones, pads, a clip
+too short); an onset envelope without periodicity in range; a beat grid that fits the onsets too
+poorly (confidence below ``MIN_CONFIDENCE``)."""
 BEAT_LATENCY_S = 0.0125
 """Onset-to-detection delay of the centred 46 ms window, measured on click tracks (s)."""
 TIGHTNESS = 100.0
@@ -73,7 +85,7 @@ TIGHTNESS = 100.0
 class Rhythm:
     """Rhythm facts. Times in seconds, tempo in BPM, scores 0–1."""
 
-    tempo_bpm: float
+    tempo_bpm: float | None
     tempo_confidence: float
     beats: np.ndarray
     time_signature: str
@@ -81,6 +93,12 @@ class Rhythm:
     danceability: float
     beat_strength: float
     accents: tuple[np.ndarray, ...] = ()
+    tempo_reason: str | None = None
+    """Why there is no tempo (``tempo_bpm`` is None): see :data:`NO_PULSE_REASONS`."""
+    tempo_alt_bpm: float | None = None
+    """The runner-up metrical level (usually half or double) when it is not far behind."""
+    tempo_alt_weight: float = 0.0
+    """Posterior weight (0–1) of the runner-up level against the winner and all other levels."""
 
 
 def onset_envelope(mel: np.ndarray, *, bands: slice = slice(None)) -> np.ndarray:
@@ -171,38 +189,79 @@ class Level:
     fifth of the beats or more add (almost) no loudness there, e.g. hi-hats alone."""
     score: float
     clarity: float = 0.0
+    alternation: float = 1.0
+    """Weaker over stronger mean loudness rise (below 2 kHz) of the even and the odd beats."""
+    harmonic_period: float = float("nan")
+    """Median number of beats between chord changes (peaks of the beat-synchronous harmonic
+    novelty), NaN when fewer than three changes are seen or no pitch profile was given."""
     """Onset-envelope autocorrelation at the level's period (0–1): the pulse clarity if it wins."""
     beats: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), compare=False, repr=False)
     """Beat frames tracked at this level (:func:`track_beats`)."""
 
 
-def level_score(bpm: float, periodicity: float, coverage: float, loud_coverage: float,
-                backbeat: float) -> float:
+def level_score(bpm: float, periodicity: float, loud_coverage: float, backbeat: float = 0.0,
+                harmonic_period: float = float("nan"), alternation: float = 1.0) -> float:
     """Log-score of a metrical level as the tactus; the highest wins.
 
     ``−½ (log₂(bpm / PRIOR_BPM) / PRIOR_OCTAVES)² + PERIODICITY_WEIGHT · ln periodicity
-    + COVERAGE_WEIGHT · ln min(1, coverage / COVERAGE_KNEE)
-    + LOUDNESS_WEIGHT · ln min(1, loud_coverage / LOUDNESS_KNEE) + BACKBEAT_WEIGHT · backbeat``:
+    + LOUDNESS_WEIGHT · ln min(1, loud_coverage / LOUDNESS_KNEE)
+    + BACKBEAT_WEIGHT · backbeat + ALTERNATION_WEIGHT · ln alternation
+    − HARMONIC_WEIGHT · ½ d²``, with ``d`` the distance in octaves of the harmonic period from
+    ``HARMONIC_BEATS`` (0 inside it):
 
     - a log-normal tempo prior: the tempo listeners prefer to tap (a resonance near 2 Hz,
       Moelants 2002; a log-normal tactus prior as in Klapuri et al. 2006);
     - periodicity: a slower level is about as periodic as a faster one it contains, so this
       mostly rules out levels much weaker than the strongest;
-    - coverage: a tactus puts an accent below 2 kHz on (nearly) every beat, while a level twice
-      too fast leaves every other beat to a hi-hat or to nothing; above the knee it is full.
-      The band-mean dB flux counts a quiet hat over digital silence as an accent, so the
-      loudness (amplitude) rise must also be there on at least four beats in five;
+    - loudness coverage: a tactus puts a rise of loudness below 2 kHz on (nearly) every beat,
+      while a level twice too fast leaves every other beat to a hi-hat or to nothing;
     - backbeat: beats that alternate kick and snare (snare on 2 and 4) mark the tactus; at half
-      that tempo the snares fall between the beats, at double on every fourth beat.
+      that tempo the snares fall between the beats, at double on every fourth beat;
+    - alternation: the loudness rise below 2 kHz at even against odd beats (the weaker over the
+      stronger mean); a level whose beats go strong–weak–strong–weak is a subdivision of the
+      tactus (the weak beats are its off-beats);
+    - harmonic rhythm: chords change every bar or two, 4–8 beats of the tactus (the harmonic
+      period is a metrical level of its own, Klapuri et al.'s measure level). Eighth-note
+      arpeggios or sixteenth hats over a slow groove make the double tempo as periodic as the
+      beat; at that tempo the chords would change only every 8–16 beats. No term when no chord
+      changes are seen (drums alone, one chord).
     """
     prior = -0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2
+    harmonic = 0.0
+    if np.isfinite(harmonic_period) and harmonic_period > 0:
+        lo, hi = HARMONIC_BEATS
+        d = max(0.0, np.log2(lo / harmonic_period), np.log2(harmonic_period / hi))
+        harmonic = -0.5 * d**2
     return float(prior + PERIODICITY_WEIGHT * np.log(max(periodicity, 1e-3))
-                 + COVERAGE_WEIGHT * np.log(min(1.0, max(coverage, 1e-3) / COVERAGE_KNEE))
                  + LOUDNESS_WEIGHT * np.log(min(1.0, max(loud_coverage, 1e-3) / LOUDNESS_KNEE))
-                 + BACKBEAT_WEIGHT * backbeat)
+                 + BACKBEAT_WEIGHT * backbeat + ALTERNATION_WEIGHT * np.log(max(alternation, 1e-2))
+                 + HARMONIC_WEIGHT * harmonic)
 
 
-def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None) -> list[Level]:
+def alternation(accents: np.ndarray) -> float:
+    """Weaker over stronger of the mean accent at even and at odd beats (1: no alternation)."""
+    if accents.size < 4:
+        return 1.0
+    even, odd = float(accents[0::2].mean()), float(accents[1::2].mean())
+    return min(even, odd) / max(even, odd, 1e-9)
+
+
+def harmonic_period(novelty: np.ndarray) -> float:
+    """Median beats between chord changes from a per-beat harmonic novelty, NaN when unclear.
+
+    A change is a local maximum of the novelty above 0.4 of its maximum; fewer than three
+    changes say nothing about the harmonic rhythm.
+    """
+    if novelty.size < 5 or novelty.max() <= 0:
+        return float("nan")
+    z = novelty / novelty.max()
+    mid = z[1:-1]
+    peaks = np.flatnonzero((mid > 0.4) & (mid >= z[:-2]) & (mid >= z[2:])) + 1
+    return float(np.median(np.diff(peaks))) if peaks.size >= 3 else float("nan")
+
+
+def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None,
+                 harmony: tuple[np.ndarray, np.ndarray] | None = None) -> list[Level]:
     """Candidate metrical levels of an onset envelope, each with its evidence and score.
 
     The candidates are the strongest autocorrelation peak in 40–200 BPM times ¼, ⅓, ½, 1, 2,
@@ -213,8 +272,10 @@ def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None) -> list[
     least ``MIN_PERIODICITY`` times as periodic as the strongest. Cross-metrical ratios (⅔,
     4/3) are not tried as such: in 4/4 they are a dotted level, which syncopated patterns make
     periodic enough to win on periodicity and backbeat alone.
-    Each is beat-tracked (:func:`track_beats`) for the evidence at its beats. Empty when the
-    envelope has no periodicity in range.
+    Each is beat-tracked (:func:`track_beats`) for the evidence at its beats. ``harmony`` is a
+    pitch-class profile per frame and the frame times (s), shapes ``(frames, 12)`` and
+    ``(frames,)``, for the harmonic rhythm at each level. Empty when the envelope has no
+    periodicity in range.
     """
     hi = int(np.ceil(60.0 * fps / MIN_BPM))
     if o.size < 2 * hi or not np.any(o > 0):
@@ -244,18 +305,33 @@ def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None) -> list[
 
         beats = track_beats(o, fps, bpm)
         coverage, loud, backbeat = _beat_evidence(beats, bands)
+        alt = alternation(_window_sum(bands.loudness, beats))
+        hp = float("nan")
+        if harmony is not None and beats.size >= 6:
+            from music.traits.tonal import beat_novelty
+
+            hp = harmonic_period(beat_novelty(harmony[0], harmony[1], beats / fps)[1:])
         levels.append(Level(bpm=bpm, periodicity=periodicity, coverage=coverage, loud_coverage=loud,
-                            backbeat=backbeat, score=level_score(bpm, periodicity, coverage, loud, backbeat),
-                            clarity=float(np.clip(_peak(r, 60.0 * fps / bpm), 0.0, 1.0)), beats=beats))
-    return levels
+                            backbeat=backbeat, alternation=alt,
+                            score=level_score(bpm, periodicity, loud, backbeat, hp, alt),
+                            clarity=float(np.clip(_peak(r, 60.0 * fps / bpm), 0.0, 1.0)), beats=beats,
+                            harmonic_period=hp))
+    # a level that is no metrical relative (¼ … 4×) of any other candidate is cross-metrical
+    out = []
+    for lv in levels:
+        related = any(abs(lv.bpm / (other.bpm * ratio) - 1) < 0.03 for other in levels if other is not lv
+                      for ratio in LEVEL_RATIOS if ratio != 1.0)
+        out.append(lv if related else replace(lv, score=lv.score - CROSS_METRICAL_PENALTY))
+    return out
 
 
-def best_level(o: np.ndarray, fps: float, *, bands: Bands | None = None) -> Level | None:
+def best_level(o: np.ndarray, fps: float, *, bands: Bands | None = None,
+               harmony: tuple[np.ndarray, np.ndarray] | None = None) -> Level | None:
     """The tactus: the best-scoring candidate of :func:`tempo_levels` (:func:`level_score`: tempo
     prior, periodicity, accent coverage, backbeat), with its pulse clarity and tracked beats;
     ``None`` when the envelope has no periodicity in 40–200 BPM. ``bands`` gives the band
     envelopes for the evidence (the full-band envelope stands in for all of them when omitted)."""
-    levels = tempo_levels(o, fps, bands)
+    levels = tempo_levels(o, fps, bands, harmony)
     return max(levels, key=lambda lv: lv.score) if levels else None
 
 
@@ -385,19 +461,34 @@ def onset_times(o: np.ndarray, fps: float) -> np.ndarray:
     return np.array(keep, np.int64)
 
 
-def analyse(feat: Features) -> Rhythm:
-    """Every rhythm trait of one signal (see the module notes for methods)."""
+def analyse(feat: Features, *, harmony: tuple[np.ndarray, np.ndarray] | None = None) -> Rhythm:
+    """Every rhythm trait of one signal (see the module notes for methods).
+
+    ``harmony``: per-frame pitch-class profiles and their times (s), for the harmonic rhythm
+    term of :func:`level_score` (see :func:`music.traits.tonal.chroma_frames`).
+    """
     fps = feat.fps
     o = onset_envelope(feat.mel)
     onsets = onset_times(o, fps)
     onset_rate = onsets.size / max(feat.duration, 1e-9)
+
+    def no_pulse(reason: str, confidence: float = 0.0, strength: float = 0.0) -> Rhythm:
+        return Rhythm(tempo_bpm=None, tempo_confidence=confidence, beats=np.empty(0), time_signature="4/4",
+                      onset_rate_hz=float(onset_rate), danceability=0.0, beat_strength=strength,
+                      tempo_reason=reason)
+
     if onsets.size < MIN_ONSETS:  # silence, drones, pads: no pulse to speak of
-        return Rhythm(tempo_bpm=0.0, tempo_confidence=0.0, beats=np.empty(0), time_signature="4/4",
-                      onset_rate_hz=float(onset_rate), danceability=0.0, beat_strength=0.0)
+        return no_pulse(NO_PULSE_REASONS[0])
     bands = onset_bands(feat.mel, feat.mel_freqs)
-    best = best_level(o, fps, bands=bands)  # its beats are already tracked
-    bpm, clarity = (best.bpm, best.clarity) if best is not None else (0.0, 0.0)
-    beats = best.beats if best is not None else np.empty(0, np.int64)
+    levels = tempo_levels(o, fps, bands, harmony)
+    if not levels:
+        return no_pulse(NO_PULSE_REASONS[1])
+    ranked = sorted(levels, key=lambda lv: lv.score, reverse=True)
+    best = ranked[0]  # its beats are already tracked
+    scores = np.array([lv.score for lv in ranked])
+    post = np.exp(scores - scores.max())
+    post /= post.sum()
+    bpm, clarity, beats = best.bpm, best.clarity, best.beats
     times = _beat_times(o, beats, fps)
     refined = grid_tempo(times)
     if refined is not None and abs(refined / bpm - 1) < 0.06:
@@ -412,20 +503,22 @@ def analyse(feat: Features) -> Rhythm:
     if beats.size and o.mean() > 0:
         ratio = float(_window_sum(o, beats).mean() / (o.mean() * 6))
         strength = float(np.clip((ratio - 1.0) / 3.0, 0.0, 1.0))
-    confidence = float(np.sqrt(clarity * aligned)) if bpm > 0 else 0.0
+    confidence = float(np.sqrt(clarity * aligned))
     if confidence < MIN_CONFIDENCE:  # a grid laid over pads or noise: say there is no pulse
-        return Rhythm(tempo_bpm=0.0, tempo_confidence=confidence, beats=np.empty(0), time_signature="4/4",
-                      onset_rate_hz=float(onset_rate), danceability=0.0, beat_strength=strength)
+        return no_pulse(NO_PULSE_REASONS[2], confidence, strength)
+    alt_bpm, alt_w = None, 0.0
+    if len(ranked) > 1 and post[1] >= ALT_MIN_WEIGHT:
+        alt_bpm, alt_w = round(float(ranked[1].bpm * bpm / best.bpm), 1), float(post[1])
     ts, accents = "4/4", ()
     if beats.size >= 12:
         accents = (_window_sum(o, beats), _window_sum(bands.low, beats))
         ts = time_signature(list(accents))
-    pref = float(np.exp(-0.5 * (np.log2(max(bpm, 1e-3) / 120.0) / 0.6) ** 2)) if bpm > 0 else 0.0
+    pref = float(np.exp(-0.5 * (np.log2(max(bpm, 1e-3) / 120.0) / 0.6) ** 2))
     dance = (0.35 * clarity + 0.25 * aligned + 0.4 * strength) * (0.5 + 0.5 * pref)
     return Rhythm(tempo_bpm=float(bpm), tempo_confidence=confidence, beats=times,
                   time_signature=ts, onset_rate_hz=float(onset_rate),
                   danceability=float(np.clip(dance, 0.0, 1.0)), beat_strength=strength,
-                  accents=accents)
+                  accents=accents, tempo_alt_bpm=alt_bpm, tempo_alt_weight=round(alt_w, 3))
 
 
 def _window_sum(o: np.ndarray, frames: np.ndarray) -> np.ndarray:

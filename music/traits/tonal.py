@@ -12,11 +12,25 @@ Methods
   A treble profile (100 Hz–5 kHz) and a bass profile (40–220 Hz) are kept apart; each
   frame is normalised to its maximum before frames are summed, so loud passages do not
   dominate.
-- Key: Pearson correlation of ``treble + 0.5·bass`` with the 24 rotations of
-  Temperley's Kostka–Payne profiles [2]_ averaged with a diatonic-triad profile that
-  weights the tonic triad and the leading tone (after Faraldo et al.'s EDM-tuned
-  profiles [3]_). Confidence is the winning correlation times its margin over the
-  runner-up, rescaled to 0–1.
+- Key: a sum of Pearson correlations with the 24 rotations of key templates, each on its own
+  evidence (weights in :data:`KEY_EVIDENCE`):
+
+  * the whole clip's ``treble + 0.5·bass`` profile and its treble profile alone, against a
+    diatonic-triad profile (tonic triad 1, other scale degrees 0.5, the raised leading tone of
+    harmonic minor 0.6; after Faraldo et al.'s EDM-tuned profiles [3]_). It beat Temperley's
+    Kostka–Payne [2]_, Krumhansl–Kessler and EDMA profiles, and their mix, on the development
+    split of ``benchmarks/traits_eval.py`` (docs/traits.md);
+  * the bass register alone (40–220 Hz) against a bass template (tonic 1, fifth 0.6, fourth
+    0.4, other scale degrees 0.1–0.3): the lowest notes name the tonic far more often than the
+    relative key's;
+  * the opening: treble and bass of the first 1.5 s of sound against the tonic triad (tonic
+    weighted 1.5): pieces open on the tonic far more often than on the relative major or minor,
+    whose pitch set is the same (Longuet-Higgins & Steedman's key finder also reads the
+    opening [4]_). The ending was tried too and hurt: loops and excerpts end anywhere.
+
+  Confidence is the best total (rescaled to a correlation) times the square root of its margin
+  over the runner-up; the runner-up is reported (``key_alt``) with its softmax weight when it
+  is close.
 - Chord changes: the beat-synchronous profile of each beat is matched against the 24
   major/minor triads; a new chord is counted when another triad beats the current one
   by a clear margin.
@@ -27,6 +41,7 @@ References
 .. [2] D. Temperley, "Music and Probability", MIT Press, 2007 (Kostka–Payne profiles).
 .. [3] Á. Faraldo, E. Gómez, S. Jordà, P. Herrera, "Key estimation in electronic dance
    music", ECIR 2016.
+.. [4] H. C. Longuet-Higgins, M. J. Steedman, "On interpreting Bach", Machine Intelligence 6, 1971.
 """
 
 from __future__ import annotations
@@ -55,18 +70,67 @@ TREBLE_HZ = (100.0, 5000.0)
 BASS_HZ = (40.0, 220.0)
 
 
-def _profiles() -> np.ndarray:
+_BASS_MAJOR = np.array([1.0, 0, 0.2, 0, 0.3, 0.4, 0, 0.6, 0, 0.2, 0, 0.1])
+_BASS_MINOR = np.array([1.0, 0, 0.2, 0.3, 0, 0.4, 0, 0.6, 0.3, 0, 0.2, 0.1])
+_TONIC_MAJOR = np.array([1.5, 0, 0, 0, 1.0, 0, 0, 1.0, 0, 0, 0, 0])
+_TONIC_MINOR = np.array([1.5, 0, 0, 1.0, 0, 0, 0, 1.0, 0, 0, 0, 0])
+KEY_EVIDENCE = {"profile": 1.0, "treble": 0.5, "bass": 0.5, "opening": 1.5}
+"""Weight of each evidence in the key score, chosen on the development split of
+``benchmarks/traits_eval.py`` (see the module notes)."""
+OPENING_S = 1.5
+"""Length of the opening (s from the first sounding frame) read for the tonic."""
+ALT_MIN_WEIGHT = 0.25
+"""The runner-up key is reported when its softmax weight (temperature ``KEY_TEMPERATURE``) is at
+least this."""
+KEY_TEMPERATURE = 0.05
+
+
+def _templates(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
     def z(v: np.ndarray) -> np.ndarray:
         v = np.asarray(v, float)
         return (v - v.mean()) / v.std()
 
-    major = z(z(_TEMPERLEY_MAJOR) + z(_TRIAD_MAJOR))
-    minor = z(z(_TEMPERLEY_MINOR) + z(_TRIAD_MINOR))
-    rows = [np.roll(major, t) for t in range(12)] + [np.roll(minor, t) for t in range(12)]
-    return np.array(rows)
+    return np.array([np.roll(z(major), t) for t in range(12)] + [np.roll(z(minor), t) for t in range(12)])
+
+
+def _profiles() -> np.ndarray:
+    return _templates(_TRIAD_MAJOR, _TRIAD_MINOR)
 
 
 _KEY_PROFILES = _profiles()
+_BASS_PROFILES = _templates(_BASS_MAJOR, _BASS_MINOR)
+_TONIC_PROFILES = _templates(_TONIC_MAJOR, _TONIC_MINOR)
+
+
+@dataclass(frozen=True)
+class ChromaFrames:
+    """Per-frame pitch-class profiles of one signal (long-window hop ``TONAL_HOP``)."""
+
+    tuning_hz: float
+    treble: np.ndarray
+    """shape ``(frames, 12)``, each frame max-normalised, 100 Hz–5 kHz."""
+    bass: np.ndarray
+    """shape ``(frames, 12)``, each frame max-normalised, 40–220 Hz."""
+    times: np.ndarray
+    """shape ``(frames,)``, s."""
+    energy: np.ndarray
+    """shape ``(frames,)``: summed squared peak magnitude, to find where the sound starts."""
+
+    @property
+    def harmony(self) -> np.ndarray:
+        """``treble + BASS_WEIGHT · bass``, shape ``(frames, 12)``."""
+        return self.treble + BASS_WEIGHT * self.bass
+
+
+def chroma_frames(feat: Features) -> ChromaFrames:
+    """Tuning and the treble and bass pitch-class profiles of every long-window frame."""
+    tuning = estimate_tuning(feat.peak_hz, feat.peak_mag)
+    treble = pitch_class_frames(feat, tuning, TREBLE_HZ)
+    bass = pitch_class_frames(feat, tuning, BASS_HZ, harmonics=1)
+    nf = treble.shape[0]
+    energy = np.bincount(np.minimum(feat.peak_frame, max(nf - 1, 0)),
+                         weights=feat.peak_mag.astype(np.float64) ** 2, minlength=nf)[:nf]
+    return ChromaFrames(tuning, treble, bass, (np.arange(nf) * TONAL_HOP) / feat.sr, energy)
 
 
 @dataclass(frozen=True)
@@ -76,6 +140,8 @@ class Tonal:
     key: str
     key_confidence: float
     key_scores: np.ndarray
+    key_alt: str | None
+    key_alt_weight: float
     tuning_hz: float
     chroma: np.ndarray
     chord_change_rate: float
@@ -129,14 +195,45 @@ def _corr(profile: np.ndarray, templates: np.ndarray) -> np.ndarray:
     return (templates @ (v / sd)) / 12.0
 
 
-def key_from_profile(profile: np.ndarray) -> tuple[int, str, float, np.ndarray]:
-    """Best key of a 12-bin profile: ``(tonic, mode, confidence, scores[24])``."""
-    scores = _corr(profile, _KEY_PROFILES)
+def _norm(p: np.ndarray) -> np.ndarray:
+    top = float(p.max())
+    return p / top if top > 0 else p
+
+
+def key_scores(frames: ChromaFrames) -> np.ndarray:
+    """The 24 key scores (C major … B major, C minor … B minor) of :data:`KEY_EVIDENCE`, each
+    rescaled so that a perfect fit on every evidence scores 1."""
+    t, b = _norm(frames.treble.sum(axis=0)), _norm(frames.bass.sum(axis=0))
+    e = frames.energy
+    sounding = np.flatnonzero(e > 1e-3 * e.max()) if e.size and e.max() > 0 else np.empty(0, np.int64)
+    first = int(sounding[0]) if sounding.size else 0
+    n_open = max(2, round(OPENING_S / (frames.times[1] - frames.times[0]))) if frames.times.size > 1 else 1
+    opening = (_norm(frames.treble[first : first + n_open].sum(axis=0))
+               + _norm(frames.bass[first : first + n_open].sum(axis=0)))
+    w = KEY_EVIDENCE
+    total = (w["profile"] * _corr(t + BASS_WEIGHT * b, _KEY_PROFILES) + w["treble"] * _corr(t, _KEY_PROFILES)
+             + w["bass"] * _corr(b, _BASS_PROFILES) + w["opening"] * _corr(opening, _TONIC_PROFILES))
+    return total / sum(w.values())
+
+
+def key_from_scores(scores: np.ndarray) -> tuple[int, str, float, int | None, float]:
+    """``(tonic, mode, confidence, runner-up index or None, runner-up weight)`` of 24 key scores."""
     order = np.argsort(scores)[::-1]
     best, second = float(scores[order[0]]), float(scores[order[1]])
     conf = float(np.clip(best, 0, 1) * np.clip((best - second) / 0.1, 0, 1) ** 0.5)
     i = int(order[0])
-    return i % 12, ("major" if i < 12 else "minor"), conf, scores
+    soft = np.exp((scores - best) / KEY_TEMPERATURE)
+    w2 = float(soft[order[1]] / soft.sum())
+    alt = int(order[1]) if w2 >= ALT_MIN_WEIGHT and best > 0 else None
+    return i % 12, ("major" if i < 12 else "minor"), conf, alt, w2
+
+
+def key_from_profile(profile: np.ndarray) -> tuple[int, str, float, np.ndarray]:
+    """Best key of a single 12-bin profile against the diatonic-triad templates:
+    ``(tonic, mode, confidence, scores[24])`` (for chord-free uses such as stems)."""
+    scores = _corr(profile, _KEY_PROFILES)
+    tonic, mode, conf, _, _ = key_from_scores(scores)
+    return tonic, mode, conf, scores
 
 
 _TRIADS = np.array(
@@ -198,23 +295,28 @@ def beat_novelty(frames: np.ndarray, frame_times: np.ndarray, beats: np.ndarray)
     return np.concatenate([[0.0], 1.0 - cos])
 
 
-def analyse(feat: Features, beats: np.ndarray) -> Tonal:
-    """Every tonal trait of one signal (see the module notes for methods)."""
-    tuning = estimate_tuning(feat.peak_hz, feat.peak_mag)
-    treble = pitch_class_frames(feat, tuning, TREBLE_HZ)
-    bass = pitch_class_frames(feat, tuning, BASS_HZ, harmonics=1)
+def analyse(feat: Features, beats: np.ndarray, *, frames: ChromaFrames | None = None) -> Tonal:
+    """Every tonal trait of one signal (see the module notes for methods); ``frames`` from
+    :func:`chroma_frames` when the caller already has them."""
+    if frames is None:
+        frames = chroma_frames(feat)
+    treble, bass = frames.treble, frames.bass
     t_prof, b_prof = treble.sum(axis=0), bass.sum(axis=0)
     profile = (t_prof / t_prof.max() if t_prof.max() > 0 else t_prof)
     if b_prof.max() > 0:
         profile = profile + BASS_WEIGHT * b_prof / b_prof.max()
     if profile.max() <= 0:
-        return Tonal(key="C major", key_confidence=0.0, key_scores=np.zeros(24), tuning_hz=440.0,
-                     chroma=np.zeros(12), chord_change_rate=0.0, major=True, novelty=np.empty(0))
-    tonic, mode, conf, scores = key_from_profile(profile)
-    times = (np.arange(treble.shape[0]) * TONAL_HOP) / feat.sr
+        return Tonal(key="C major", key_confidence=0.0, key_scores=np.zeros(24), key_alt=None,
+                     key_alt_weight=0.0, tuning_hz=440.0, chroma=np.zeros(12), chord_change_rate=0.0,
+                     major=True, novelty=np.empty(0))
+    scores = key_scores(frames)
+    tonic, mode, conf, alt, alt_w = key_from_scores(scores)
+    times = frames.times
     grid = beats if beats.size >= 4 else np.arange(0.0, feat.duration + 0.5, 0.5)
-    ccr = chord_changes(treble + BASS_WEIGHT * bass, times, grid, feat.duration)
-    novelty = beat_novelty(treble + BASS_WEIGHT * bass, times, beats)
-    return Tonal(key=key_name(tonic, mode), key_confidence=conf, key_scores=scores, tuning_hz=tuning,
+    ccr = chord_changes(frames.harmony, times, grid, feat.duration)
+    novelty = beat_novelty(frames.harmony, times, beats)
+    alt_name = None if alt is None else key_name(alt % 12, "major" if alt < 12 else "minor")
+    return Tonal(key=key_name(tonic, mode), key_confidence=conf, key_scores=scores, key_alt=alt_name,
+                 key_alt_weight=round(alt_w, 3) if alt_name else 0.0, tuning_hz=frames.tuning_hz,
                  chroma=profile / profile.max(), chord_change_rate=float(ccr), major=mode == "major",
                  novelty=novelty)

@@ -25,12 +25,34 @@ TEMPO_TOLERANCE = 0.02
 """Declared and measured tempo agree within ±2 % (an octave apart is a disagreement)."""
 
 
-def _same_key(a: str, b: str) -> bool:
-    from music.traits import parse_key
+def _spelled(key: str | None, *, source: str) -> str | None:
+    """A declared key as written (tidied: ``"bbm"`` → ``"Bb minor"``); a measured one in its
+    conventional spelling (the analyser names pitch classes with sharps: ``"A# major"`` → ``"Bb major"``)."""
+    if not key:
+        return None
+    from music.traits.keys import as_written, conventional
+    from music.traits.model import TraitsError
 
     try:
-        return parse_key(a) == parse_key(b)
-    except Exception:
+        return conventional(key) if source == "measured" else as_written(key)
+    except TraitsError:
+        return key
+
+
+def _tempo(bpm: float | None) -> float | None:
+    """BPM as published: 1 decimal, a whole number when within 0.05 of one (``music.traits.table``)."""
+    from music.traits.table import round_value
+
+    return round_value("tempo_bpm", float(bpm)) if bpm else None
+
+
+def _same_key(a: str, b: str) -> bool:
+    from music.traits.keys import parse_key
+    from music.traits.model import TraitsError
+
+    try:
+        return parse_key(a).same_as(parse_key(b))
+    except TraitsError:
         return a.strip().lower() == b.strip().lower()
 
 
@@ -38,11 +60,13 @@ def _key_codes(key: str | None) -> tuple[str | None, str | None]:
     """Camelot and Open Key codes of a key name (none rather than a wrong one for an odd spelling)."""
     if not key:
         return None, None
-    from music.traits import camelot, open_key
+    from music.traits.keys import parse_key
+    from music.traits.model import TraitsError
 
     try:
-        return camelot(key), open_key(key)
-    except Exception:
+        k = parse_key(key)
+        return k.camelot, k.open_key
+    except TraitsError:
         return None, None
 
 
@@ -58,7 +82,7 @@ class MusicalFacts:
     Attributes
     ----------
     bpm : float or None
-        Beats per minute, rounded to 0.01 (None: no pulse).
+        Beats per minute at 0.1 BPM, whole when within 0.05 (None: no pulse).
     key : str or None
         Key name as written by the spec or engine, or as measured (``"A minor"``).
     camelot, open_key : str or None
@@ -101,7 +125,7 @@ class MusicalFacts:
 
         bpm = pick("bpm", track.bpm, take.bpm, measured["tempo_bpm"])
         key = pick("key", track.key, take.key, measured["key"])
-        mood = pick("mood", track.mood, None, measured["mood"])
+        mood = pick("mood", track.mood, take.mood, measured["mood"])
         notes = []
         m_bpm, m_key = measured["tempo_bpm"], measured["key"]
         if bpm and m_bpm and sources["bpm"] != "measured" and abs(m_bpm / bpm - 1) > TEMPO_TOLERANCE:
@@ -110,12 +134,10 @@ class MusicalFacts:
             )
         if key and m_key and sources["key"] != "measured" and not _same_key(key, m_key):
             notes.append(f"key declared {key} ({sources['key']}), measured {m_key}")
-        if key == measured["key"]:
-            camelot, open_key = traits.get("camelot"), traits.get("open_key")
-        else:
-            camelot, open_key = _key_codes(key)
+        key = _spelled(key, source=sources.get("key", "measured"))
+        camelot, open_key = _key_codes(key)
         return cls(
-            (round(float(bpm), 2) if bpm else None),
+            _tempo(bpm),
             key,
             camelot,
             open_key,
@@ -160,8 +182,18 @@ class Analysis:
 
     @property
     def shown(self) -> dict[str, Any]:
-        """The traits as a listener sees them: measured, with the token's facts in their place."""
-        return {**self.traits, **self.facts.as_traits()}
+        """The traits as a listener sees them: measured, with the token's facts in their place (a
+        fact that is unknown — no pulse, say — is not shown at all, rather than as a measured 0)."""
+        facts = self.facts.as_traits()
+        hidden = {"tempo_bpm", "key", "camelot", "open_key", "mood"} - set(facts)
+        # a runner-up belongs to a measurement: a declared fact has none
+        for fact, alternates in (
+            ("bpm", ("tempo_alt_bpm", "tempo_alt_weight")),
+            ("key", ("key_alt", "key_alt_weight")),
+        ):
+            if self.facts.sources.get(fact, "measured") != "measured":
+                hidden.update(alternates)
+        return {**self.traits, **dict.fromkeys(hidden & set(self.traits)), **facts}
 
 
 def analyse(tokens: list[Token], cache: Cache, log: Log, tasks: Tasks | None = None) -> dict[int, Analysis]:
@@ -196,6 +228,6 @@ def analyse(tokens: list[Token], cache: Cache, log: Log, tasks: Tasks | None = N
             facts[t.track.id] = MusicalFacts.resolve(t.track, t.take, traits[t.id])
             for note in facts[t.track.id].disagreements:
                 log(f"warning: {t.slug}: {note}; publishing the declared value")
-    shown = [{**traits[t.id], **facts[t.track.id].as_traits()} for t in tokens]
-    rarity = st.collection_rarity(shown)
-    return {t.id: Analysis(traits[t.id], r, facts[t.track.id]) for t, r in zip(tokens, rarity, strict=True)}
+    unranked = [Analysis(traits[t.id], {}, facts[t.track.id]) for t in tokens]
+    rarity = st.collection_rarity([a.shown for a in unranked])
+    return {t.id: Analysis(a.traits, r, a.facts) for t, a, r in zip(tokens, unranked, rarity, strict=True)}

@@ -104,7 +104,7 @@ def write_assets(
             continue
         folder = Path("assets") / t.slug
         facts = analyses[t.id].facts
-        base = file_stem(t.title, round(facts.bpm) if facts.bpm else None, facts.key)
+        base = file_stem(t.title, round(facts.bpm) if facts.bpm else None, facts.key, as_written=True)
         paths: dict[str, str] = {}
 
         def put(role: str, rel: Path, data: bytes, paths: dict[str, str] = paths) -> None:

@@ -16,7 +16,6 @@ from minting.assets import Asset
 from minting.metadata import build_contract_metadata, build_token_metadata, dumps_metadata
 from minting.unixfs import import_directory
 from songmint import __version__
-from songmint import stages as st
 from songmint.errors import SongmintError
 from songmint.files import write_atomic
 from songmint.release.analysis import Analysis
@@ -65,19 +64,15 @@ def prune(out: Path, keep: set[str]) -> None:
 
 
 def attributes(t: Token, a: Analysis) -> list[dict[str, Any]]:
-    """OpenSea attributes: the shown traits, then artist, genre, stem and edition cap."""
-    out: list[dict[str, Any]] = []
-    traits = a.shown
-    for k, (label, _unit) in st.TRAIT_LABELS.items():
-        v = traits.get(k)
-        if v is None or isinstance(v, dict | list) or k in ("sample_rate", "channels"):
-            continue
-        attr: dict[str, Any] = {"trait_type": label, "value": v}
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            attr["display_type"] = "number"
-            if 0 <= v <= 1 and k not in ("tempo_bpm",):
-                attr["max_value"] = 1
-        out.append(attr)
+    """OpenSea attributes: the buyer-facing traits a person can read (``music.traits.table``), with
+    the token's musical facts in place (the key as the facts spell it), then artist, genre, stem and
+    edition cap."""
+    from music.traits.table import TRAITS, opensea_attributes
+
+    out = opensea_attributes(a.shown)
+    for attr in out:
+        if attr["trait_type"] == TRAITS["key"].trait_type and a.facts.key:
+            attr["value"] = a.facts.key
     for label, value in (
         ("Artist", t.track.artist),
         ("Genre", t.track.genre),
@@ -122,7 +117,7 @@ def token_document(
         "losslessAudio": ipfs["lossless"],
         "artwork": {"uri": ipfs["cover"], "mimeType": "image/png"},
         "genre": t.track.genre,
-        "bpm": round(float(facts.bpm), 2) if facts.bpm else None,
+        "bpm": facts.bpm,
         "key": facts.open_key,
         "license": t.track.license,
         "isrc": t.track.isrc,

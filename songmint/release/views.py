@@ -17,16 +17,24 @@ from songmint.release.tokens import Token
 
 def shown_traits(a: Analysis) -> list[dict[str, Any]]:
     """The traits a listener sees, each with its label, display text and share of the release."""
+    from music.traits.table import round_value, unsure_text
+
     freq = a.rarity.get("frequency", {})
     traits = a.shown
+    unsure = unsure_text(traits)  # "D minor (or F major)" where a measurement has a runner-up
     shown = []
     for k, (label, _unit) in st.TRAIT_LABELS.items():
         v = traits.get(k)
         if v is None or isinstance(v, dict | list):
             continue
-        shown.append(
-            {"key": k, "label": label, "value": v, "display": st.display_value(k, v), "rarity": freq.get(k)}
-        )
+        display = st.display_value(k, v)
+        if k == "tempo_bpm":
+            display = unsure.get("tempo", display)
+        elif k == "key":
+            v = a.facts.key or v
+            alt = traits.get("key_alt")
+            display = f"{v} (or {round_value('key', alt)})" if alt else v
+        shown.append({"key": k, "label": label, "value": v, "display": display, "rarity": freq.get(k)})
     return shown
 
 

@@ -164,6 +164,7 @@ class ComposerEngine:
     name = "composer"
     version = VERSION
     deterministic = True
+    finishes_itself = True
     Params = ComposerParams
 
     def __init__(self, *, soundfont: str | os.PathLike[str] | None = None, sample_rate: int = 44100) -> None:
@@ -442,7 +443,8 @@ class ComposerEngine:
             "title": plan.title,
         }
         return Take(mix=mix, stems=rendered.stems, midi=rendered.midi, provenance=provenance,
-                    bpm=plan.bpm, key=plan.key.name, seed=int(request.seed))
+                    bpm=plan.bpm, key=plan.key.name, seed=int(request.seed),
+                    mood=", ".join(plan.params.get("moods") or ()) or None)
 
 
 def bus_limit(x: np.ndarray, *, sr: int, ceiling_db: float = -1.5, attack_ms: float = 1.5,

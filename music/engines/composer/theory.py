@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from music.errors import EngineError
 
@@ -42,15 +42,22 @@ class Key:
     tonic : int
         Pitch class of the tonic, 0–11 (C = 0).
     mode : {"major", "minor"}
+    spelling : str or None
+        The tonic as the user wrote it (``"Bb"``, ``"A#"``); ``None``: spelled by key signature.
     """
 
     tonic: int
     mode: str
+    spelling: str | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
-        """``"F# minor"``."""
-        return f"{NOTE_NAMES[self.tonic]} {self.mode}"
+        """``"Bb minor"``: as written, else the conventional spelling (F major, not E# major)."""
+        if self.spelling:
+            return f"{self.spelling} {self.mode}"
+        from music.traits.keys import spell_key
+
+        return spell_key(self.tonic, self.mode)
 
     @property
     def scale(self) -> tuple[int, ...]:
@@ -82,8 +89,10 @@ def parse_key(text: str) -> Key:
     if m is None:
         raise EngineError(f"malformed key {text!r}; write it like 'F# minor', 'Bb major' or 'Am'")
     letter, acc, mode = m.group(1).upper(), m.group(2) or "", m.group(3) or ""
-    pc = (_LETTER_PC[letter] + _ACCIDENTAL[acc.lower() if len(acc) > 1 else acc]) % 12
-    return Key(pc, "minor" if mode in ("m", "min", "minor") else "major")
+    step = _ACCIDENTAL[acc.lower() if len(acc) > 1 else acc]
+    pc = (_LETTER_PC[letter] + step) % 12
+    spelling = letter + {1: "#", -1: "b", 0: ""}[step]
+    return Key(pc, "minor" if mode in ("m", "min", "minor") else "major", spelling)
 
 
 # --------------------------------------------------------------------------- chords

@@ -1,0 +1,1 @@
+"""Symbolic music transformer engine."""

@@ -1,0 +1,174 @@
+"""The ``symbolic`` engine end to end: weights -> tokens -> MIDI per part -> stems and a master.
+
+A tiny randomly initialised model, exported through the same ``training.export`` as the
+shipped weights, drives most tests (fast, and independent of the trained weights); the
+shipped weights get their own checks (present, hashed, loadable, and a short take).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+from music.engines import get_engine  # noqa: E402
+from music.engines.base import Request  # noqa: E402
+from music.engines.symbolic import engine as sym  # noqa: E402
+from music.engines.symbolic import tokens as tk  # noqa: E402
+from music.engines.symbolic import training  # noqa: E402
+from music.engines.symbolic.configs import TINY  # noqa: E402
+from music.errors import EngineError  # noqa: E402
+
+pytestmark = pytest.mark.ml
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    torch.manual_seed(0)
+    model = training.SymbolicTransformer(TINY.model_config())
+    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
+    training.export(model, path=path, train_config=TINY, manifest={"works": 0}, scores={"held_out_bits": 8.0})
+    return path
+
+
+def _req(**params):
+    return Request(seed=1, params={"sample_rate": 22050, "bars": 2, **params})
+
+
+def test_engine_is_registered_and_makes_a_composer_like_take(tiny_weights) -> None:
+    import mido
+
+    eng = get_engine("symbolic", weights=tiny_weights)
+    take = eng.generate(_req(style="chorale", key="G major"))
+    assert list(take.stems) == ["soprano", "alto", "tenor", "bass"]
+    assert set(take.midi) == {"soprano", "alto", "tenor", "bass", "all"}
+    assert take.key == "G major" and take.bpm == 72.0 and take.seed == 1
+    assert take.mix.sr == 22050 and take.mix.samples.shape[0] == 2
+    beats = 2 * 4
+    assert take.mix.duration == pytest.approx(beats * 60 / 72 + sym.TAIL_SECONDS, abs=0.01)
+    assert all(s.n == take.mix.n for s in take.stems.values())
+    assert np.abs(take.mix.samples).max() > 0.05
+    prov = take.provenance
+    assert prov["engine"] == "symbolic"
+    assert prov["model"]["sha256"] == hashlib.sha256(tiny_weights.read_bytes()).hexdigest()
+    assert prov["params"]["style"] == "chorale" and prov["params"]["bars"] == 2
+    mf = mido.MidiFile(file=io.BytesIO(take.midi["all"]))
+    notes = [m for t in mf.tracks for m in t if m.type == "note_on" and m.velocity > 0]
+    assert len(notes) == prov["params"]["notes"]
+    pcs = {0, 2, 4, 6, 7, 9, 11}  # G major, constrained by default
+    assert all(m.note % 12 in pcs for m in notes)
+
+
+def test_same_seed_same_bytes_other_seed_other_notes(tiny_weights) -> None:
+    eng = sym.SymbolicEngine(weights=tiny_weights)
+    a = eng.generate(_req(style="fiddle", key="D major", bars=3))
+    b = eng.generate(_req(style="fiddle", key="D major", bars=3))
+    assert a.mix.samples.tobytes() == b.mix.samples.tobytes()
+    assert a.midi == b.midi and list(a.stems) == ["fiddle"]
+    c = eng.generate(Request(seed=2, params={"sample_rate": 22050, "bars": 3, "style": "fiddle",
+                                             "key": "D major"}))
+    assert c.midi["all"] != a.midi["all"]
+
+
+def test_resolve_params_and_errors() -> None:
+    plan = sym.resolve(Request(seconds=20, params={"style": "reel", "key": "E minor", "bpm": 120,
+                                                   "meter": "6/8"}))
+    assert plan.style == "fiddle" and plan.header.tonic == 4 and plan.header.mode == "minor"
+    assert plan.bars == round(20 * 120 / 60 / 3)  # 6/8: three quarter notes a bar
+    assert sym.resolve(Request()).bars == 16
+    for params, msg in [({"style": "jazz"}, "unknown style"), ({"meter": "7/8"}, "unsupported metre"),
+                        ({"bpm": 1000}, "out of range"), ({"key": "H major"}, "malformed key"),
+                        ({"colour": 1}, "unknown symbolic parameter"), ({"constrain": "maybe"}, "boolean")]:
+        with pytest.raises(EngineError, match=msg):
+            sym.resolve(Request(params=params))
+
+
+def test_missing_or_broken_weights_fail_clearly(tmp_path) -> None:
+    with pytest.raises(EngineError, match="not found"):
+        sym.load_model(tmp_path / "none.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\0" * 64)
+    bad.with_suffix(".json").write_text(json.dumps({"model": {"vocab_size": tk.vocab_size()}}))
+    with pytest.raises(EngineError, match="cannot load"):
+        sym.load_model(bad)
+
+
+def test_events_to_notes_cuts_overlaps_within_a_voice() -> None:
+    ev = [tk.Event(0, 0, 0, 72, 8), tk.Event(0, 4, 0, 74, 4), tk.Event(0, 0, 1, 60, 16)]
+    notes = sym.events_to_notes(ev, meter="4/4", voices=2)
+    assert [(n.start, n.dur, n.pitch) for n in notes[0]] == [(0.0, 1.0, 72), (1.0, 1.0, 74)]
+    assert [(n.start, n.dur) for n in notes[1]] == [(0.0, 4.0)]
+
+
+def test_shipped_weights_are_packaged_hashed_and_small() -> None:
+    if not sym.WEIGHTS.exists():
+        pytest.fail(f"shipped weights missing: {sym.WEIGHTS}")
+    card = json.loads(sym.WEIGHTS.with_suffix(".json").read_text())
+    assert card["sha256"] == hashlib.sha256(sym.WEIGHTS.read_bytes()).hexdigest()
+    assert sym.WEIGHTS.stat().st_size <= 25 * 2**20
+    assert {"model", "train", "data", "scores"} <= set(card)
+    assert card["data"]["works"] > 1000 and card["scores"]["held_out_bits"] < 4.0
+    model, _ = sym.load_model()
+    assert model.n_params() == card["params"]
+
+
+def test_continue_midi_keeps_the_prompt_and_its_key(tiny_weights) -> None:
+    import mido
+
+    eng = sym.SymbolicEngine(weights=tiny_weights)
+    first = eng.generate(_req(style="chorale", key="A minor"))
+    more = eng.continue_midi(first.midi["all"], Request(seed=5, params={"sample_rate": 22050, "bars": 2}))
+    assert more.key == "A minor" and more.bpm == pytest.approx(72.0)
+    assert more.provenance["continued"]["prompt_bars"] == 2
+    prompt_seconds = 2 * 4 * 60 / 72
+    assert more.extras["continuation"].duration == pytest.approx(more.mix.duration - prompt_seconds, abs=0.01)
+
+    def onsets(data: bytes) -> list[tuple[int, int]]:
+        mf = mido.MidiFile(file=io.BytesIO(data))
+        out = []
+        for track in mf.tracks:
+            now = 0
+            for m in track:
+                now += m.time
+                if m.type == "note_on" and m.velocity > 0:
+                    out.append((now, m.note))
+        return sorted(out)
+
+    before, after = onsets(first.midi["all"]), onsets(more.midi["all"])
+    assert after[:len(before)] == before and len(after) > len(before)
+    with pytest.raises(EngineError, match="not a readable MIDI"):
+        eng.continue_midi(b"junk", Request())
+
+
+def test_cli_trains_a_tiny_config_and_generates_with_it(tmp_path, runner) -> None:
+    """``train-symbolic`` (tiny config, a small corpus) -> exported weights -> ``generate``."""
+    from music.engines.symbolic import corpus
+    from songmint.cli import main as cli
+    from tests.test_symbolic import synthetic_dataset
+
+    data = corpus.save(synthetic_dataset(), tmp_path / "corpus.npz")
+    weights = tmp_path / "w.safetensors"
+    res = runner.invoke(cli, ["train-symbolic", "--config", "tiny", "--corpus", str(data),
+                              "--out", str(tmp_path / "run"), "--export", str(weights)])
+    assert res.exit_code == 0, res.output
+    assert "ETA" in res.output and "exported" in res.output
+    card = json.loads(weights.with_suffix(".json").read_text())
+    assert card["train"]["steps"] == TINY.steps and card["data"]["works"] == 24
+    assert card["sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    res = runner.invoke(cli, ["generate", "--engine", "symbolic", "--param", f"weights={weights}",
+                              "--param", "style=chorale", "--key", "G major", "--bars", "2", "--seed", "1",
+                              "--param", "sample_rate=22050", "--out", str(tmp_path / "take")])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "take" / "take.json").read_text())
+    assert doc["key"] == "G major" and set(doc["stems"]) == {"soprano", "alto", "tenor", "bass"}
+    assert doc["provenance"]["model"]["sha256"] == card["sha256"]
+    bad = runner.invoke(cli, ["train-symbolic", "--config", "tiny", "--corpus", str(data),
+                              "--out", str(tmp_path / "run2"), "--export", str(tmp_path / "w.pt")])
+    assert bad.exit_code == 2 and ".safetensors" in bad.output
+    assert not (tmp_path / "run2").exists()
