@@ -33,26 +33,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from minting.car import write_car  # noqa: E402
 from minting.node_tools import node_modules  # noqa: E402
 from minting.unixfs import import_path  # noqa: E402
+from tests.ipfs_reference import write_random  # noqa: E402
 
 SCRIPT = ROOT / "tests" / "js" / "unixfs_reference.mjs"
-
-
-def _random_file(path: Path, size: int, seed: int) -> None:
-    rng = np.random.Generator(np.random.PCG64(seed))
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            n = min(left, 1 << 22)
-            f.write(rng.bytes(n))
-            left -= n
 
 
 def _best(fn: Callable[[], object], repeat: int) -> float:
@@ -85,12 +74,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cid-bench-") as tmp:
         work = Path(tmp)
         big = work / "big.bin"
-        _random_file(big, args.size_mb << 20, seed=1)
+        write_random(big, args.size_mb << 20, seed=1)
         folder = work / "folder"
         for i in range(args.files):
             sub = folder / f"part-{i % 2}"
             sub.mkdir(parents=True, exist_ok=True)
-            _random_file(sub / f"file-{i:04d}.bin", 1 << 20, seed=100 + i)
+            write_random(sub / f"file-{i:04d}.bin", 1 << 20, seed=100 + i)
         empty = work / "empty.bin"
         empty.touch()
         out = work / "out.car"

@@ -15,7 +15,7 @@ Baselines in the same run:
   revision's ``music/`` package, on the same takes: the speed-up is measured, not
   remembered. ``--before ''`` skips it.
 - ``live FS``: FluidSynth playing every note of the same take in real time, one
-  synthesizer per part, effects off (:func:`~music.engines.composer.render.render_part_live`):
+  synthesizer per part, effects off (``render_part_live`` in ``tests/fluidsynth_live.py``):
   the floor of any renderer that streams the notes through FluidSynth.
 
 Run: ``.venv/bin/python benchmarks/composer.py [--seconds 120] [--genres lofi,house,techno]``.
@@ -84,7 +84,11 @@ def run(genre: str, seconds: float, sr: int = 44100, *, baselines: bool = True,
            "total_s": total, "rtf": audio_s / total, "best_rtf": audio_s / best,
            "traced_peak_mb": traced_peak / 2**20, "stems": len(rendered.stems)}
     if baselines:
-        from music.engines.composer.render import Voice, render_part_live
+        from music.engines.composer.render import Voice
+
+        if str(ROOT) not in sys.path:  # the live reference lives with the tests (not with `music`)
+            sys.path.append(str(ROOT))
+        from tests.fluidsynth_live import render_part_live
 
         n = round(plan.beats * 60 / plan.bpm * sr)
         t = time.process_time()

@@ -16,7 +16,6 @@ Targets (issue 24): onset F1 ≥ 0.7 on bass and lead, ≥ 0.5 on chords; ≤ 0.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import time
@@ -30,20 +29,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 GENRES = ("house", "lofi", "techno", "trap", "dnb", "synthwave", "ballad", "reggaeton", "ambient")
-
-
-def midi_notes(data: bytes) -> list[tuple[float, float, int]]:
-    import mido
-
-    mid = mido.MidiFile(file=io.BytesIO(data))
-    out, on, t = [], {}, 0.0
-    for msg in mid:
-        t += msg.time
-        if msg.type == "note_on" and msg.velocity > 0:
-            on[(msg.channel, msg.note)] = t
-        elif msg.type in ("note_off", "note_on") and (msg.channel, msg.note) in on:
-            out.append((on.pop((msg.channel, msg.note)), t, msg.note))
-    return sorted(out)
 
 
 def scores(ref: list[tuple[float, float, int]], est: list) -> tuple[float, float]:  # type: ignore[type-arg]
@@ -68,6 +53,7 @@ def main() -> None:
 
     from music.engines import Request, get_engine
     from music.transcription import STEM_SETTINGS, Transcriber
+    from tests.midi_reader import midi_notes
 
     composer = get_engine("composer")
     ours: dict[str, list[tuple[float, float]]] = {"bass": [], "lead": [], "chords": []}

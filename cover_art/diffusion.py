@@ -3,9 +3,9 @@
 The prompt is built from the traits (mood, key colour words, tempo and energy words, the
 style vocabulary of album art); the seed is mixed with the audio's hash so that equal
 traits still give different pictures for different tracks. Weights are never downloaded:
-pass a diffusers-format folder (``model_index.json`` + components) with ``model=`` /
-``--model`` or ``SONGMINT_SD_MODEL``; a missing folder is a one-line error saying where
-we looked.
+pass a diffusers-format folder (``model_index.json`` + components) with ``model=`` (the CLI
+passes ``--model`` or ``$SONGMINT_SD_MODEL``: this module reads no environment); a missing
+folder is a one-line error saying where we looked.
 
 Determinism: on the CPU in float32 with a seeded ``torch.Generator`` the same inputs give
 the same pixels; the output goes through the same PNG writer and provenance as the
@@ -15,7 +15,6 @@ procedural styles.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from cover_art.cover import Cover
 
 ENV_MODEL = "SONGMINT_SD_MODEL"
+"""The variable the CLI reads for ``model`` (``songmint cover --model``, a release's diffusion covers)."""
 DEFAULT_STEPS = 30
 DEFAULT_GUIDANCE = 7.0
 
@@ -75,16 +75,14 @@ def build_prompt(traits: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def find_model(model: str | Path | None = None) -> Path:
-    """The local checkpoint folder: ``model``, else ``$SONGMINT_SD_MODEL``.
+    """The local checkpoint folder ``model`` (the CLI passes ``--model`` or ``$SONGMINT_SD_MODEL``).
 
     Raises
     ------
     ModelNotFoundError
-        If neither names a folder with a ``model_index.json``.
+        If ``model`` is not given or not a folder with a ``model_index.json``.
     """
     candidates = [Path(model)] if model else []
-    if not candidates and os.environ.get(ENV_MODEL):
-        candidates.append(Path(os.environ[ENV_MODEL]))
     for c in candidates:
         if (c / "model_index.json").is_file():
             return c

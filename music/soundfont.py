@@ -1,7 +1,7 @@
 """Locating SoundFonts.
 
-The default is Debian's FluidR3_GM (``fluid-soundfont-gm``, MIT licence). The
-``SONGMINT_SOUNDFONT`` environment variable or an explicit path overrides it.
+The default is Debian's FluidR3_GM (``fluid-soundfont-gm``, MIT licence); an explicit path
+overrides it (the CLI passes ``$SONGMINT_SOUNDFONT``: the library reads no environment).
 """
 
 from __future__ import annotations
@@ -43,15 +43,18 @@ def import_pyfluidsynth() -> ModuleType:
 
 
 def find_soundfont(path: str | os.PathLike[str] | None = None) -> Path:
-    """The SoundFont to use: ``path``, else ``$SONGMINT_SOUNDFONT``, else FluidR3_GM.
+    """The SoundFont to use: ``path``, else the first of :data:`DEFAULT_CANDIDATES` (FluidR3_GM).
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A SoundFont 2 file (the CLI passes ``--soundfont`` or ``$SONGMINT_SOUNDFONT``).
 
     Raises
     ------
     EngineError
         When the file does not exist or is not a RIFF ``sfbk`` file.
     """
-    if path is None:
-        path = os.environ.get("SONGMINT_SOUNDFONT")
     if path is not None:
         p = Path(path).expanduser()
         if not p.is_file():

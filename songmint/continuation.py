@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from music.audio import Audio, load
+from music.audio import Audio, audio_files, load
 from music.engines import Request, require
 from music.engines.finish import Finish, finish_take
 from music.takes import TAKE_FILE, read_take_json, slugify
@@ -17,7 +17,6 @@ from songmint.generate import check_take_out, save_take
 from songmint.models_commands import engine_with_model
 
 CONTINUE_ENGINES = ("units", "musicgen")
-STEM_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".aif", ".aiff", ".m4a")
 
 
 def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]:
@@ -30,9 +29,7 @@ def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]
         files = {name: folder / rel for name, rel in sorted(doc.get("stems", {}).items())}
     else:
         skip = exclude.resolve() if exclude is not None else None
-        files = {p.stem: p for p in sorted(folder.iterdir())
-                 if p.is_file() and p.suffix.lower() in STEM_EXTENSIONS and not p.name.startswith(".")
-                 and p.resolve() != skip}
+        files = {p.stem: p for p in audio_files(folder) if p.resolve() != skip}
     if not files:
         raise SongmintError(f"--stems {folder}: no stems found (audio files or a take.json with stems)")
     return {name: load(path) for name, path in files.items()}

@@ -42,7 +42,7 @@ def _load_traits_json(path: Path) -> dict[str, Any]:
 @click.option("--artist", help="Set the artist on the cover.")
 @click.option("--audio", "audio_path", type=click.Path(path_type=Path, dir_okay=False),
               help="With a traits JSON: the audio whose waveform, onsets and chroma make the motif.")
-@click.option("--model", type=click.Path(path_type=Path, file_okay=False),
+@click.option("--model", type=click.Path(path_type=Path, file_okay=False), envvar="SONGMINT_SD_MODEL",
               help="Local Stable Diffusion folder for --style diffusion (default: $SONGMINT_SD_MODEL).")
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Output PNG; the thumbnail goes beside it as <name>.thumb.png.")

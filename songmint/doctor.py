@@ -70,7 +70,7 @@ def run_checks() -> list[Check]:
     from music.soundfont import find_soundfont
 
     try:
-        sf2 = find_soundfont()
+        sf2 = find_soundfont(os.environ.get("SONGMINT_SOUNDFONT"))
         checks.append(Check("soundfont", True, str(sf2)))
     except MusicError as exc:
         checks.append(Check("soundfont", False, str(exc), "sudo apt-get install fluid-soundfont-gm"))

@@ -53,6 +53,17 @@ MODEL_ENVS: dict[str, str] = {
 each (read here, at the CLI edge, and passed to the engine's constructor)."""
 
 
+ENGINE_ENVS: dict[str, dict[str, str]] = {"composer": {"soundfont": "SONGMINT_SOUNDFONT"},
+                                         "symbolic": {"soundfont": "SONGMINT_SOUNDFONT"}}
+"""Constructor options each engine takes from the environment: ``{engine: {option: variable}}``."""
+
+
+def engine_env_options(engine: str) -> dict[str, str]:
+    """The constructor options of ``engine`` set in the environment (:data:`ENGINE_ENVS`): read here,
+    at the CLI edge, and passed down."""
+    return {k: os.environ[v] for k, v in ENGINE_ENVS.get(engine, {}).items() if os.environ.get(v)}
+
+
 def engine_with_model(engine: str, model: str | None, **options: Any) -> Any:
     """The engine ``engine``, built with ``model`` (or its ``MODEL_ENVS`` variable) when given; an
     error for engines without weights."""
@@ -63,7 +74,7 @@ def engine_with_model(engine: str, model: str | None, **options: Any) -> Any:
     model = model or (os.environ.get(MODEL_ENVS[engine]) or None if engine in MODEL_ENVS else None)
     if model is not None:
         options["model"] = model
-    return get_engine(engine, **options)
+    return get_engine(engine, **{**engine_env_options(engine), **options})
 
 
 @click.group()

@@ -6,6 +6,7 @@ dicts the pipeline, the metadata and the preview site use.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Any
 
@@ -84,10 +85,13 @@ def render_cover(
 ) -> tuple[bytes, bytes, dict[str, Any]]:
     """Cover PNG, 512 px thumbnail PNG and the parameters that made them."""
     from cover_art import render
+    from cover_art.diffusion import ENV_MODEL
 
     kwargs: dict[str, Any] = {"seed": seed, "size": size}
     if style:
         kwargs["style"] = style
+    if style == "diffusion" and os.environ.get(ENV_MODEL):  # the application edge reads the variable
+        kwargs["model"] = os.environ[ENV_MODEL]
     cover = render(traits, audio, title=title, artist=artist, **kwargs)
     params = {"style": cover.style, "seed": seed, "size": size, "provenance": cover.provenance}
     return bytes(cover.png), bytes(cover.thumbnail), _jsonable(params)

@@ -314,7 +314,10 @@ def _check_render(root: Path, t: dict[str, Any], report: Report) -> None:
     request = Request(
         prompt=req["prompt"], seconds=req["seconds"], seed=req["seed"], params=dict(req["params"])
     )
-    take = run_request(req["engine"], request, source=src_path, source_stems=stems_dir)
+    from songmint.models_commands import engine_env_options
+
+    take = run_request(req["engine"], request, source=src_path, source_stems=stems_dir,
+                       **engine_env_options(req["engine"]))  # $SONGMINT_SOUNDFONT
     audio = take.mix if not req.get("stem") else take.stems[req["stem"]]
     # The pipeline stores takes as float WAV; round-trip the same way before encoding.
     from music.audio import Audio

@@ -1,4 +1,4 @@
-"""Shared pytest fixtures: synthetic audio written to temporary files, and the CLI runner."""
+"""Shared pytest fixtures: synthetic audio written to temporary files, the CLI runner, one torch thread."""
 
 from __future__ import annotations
 
@@ -38,3 +38,15 @@ def release_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     mp.setenv("SONGMINT_CACHE_DIR", str(path))
     yield path
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread() -> Iterator[None]:
+    """One intra-op torch thread for a module (``pytestmark = pytest.mark.usefixtures(...)``): tiny
+    models gain nothing from more, and on a shared CPU spinning OpenMP workers are 10-30x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -91,3 +91,24 @@ def test_same_args_and_seed_give_identical_bytes_across_processes(tmp_path: Path
     assert sum(f.endswith(".wav") for f in files) == 5 and sum(f.endswith(".mid") for f in files) == 5
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+
+
+def test_soundfont_variable_is_read_at_the_cli_edge(runner: CliRunner, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from music.engines.composer import ComposerEngine
+    from music.soundfont import find_soundfont
+    from songmint.models_commands import engine_with_model
+
+    bogus = tmp_path / "custom.sf2"
+    bogus.write_bytes(b"not a soundfont")
+    monkeypatch.setenv("SONGMINT_SOUNDFONT", str(bogus))
+    # The command passes $SONGMINT_SOUNDFONT to the engine...
+    out = tmp_path / "never"
+    res = runner.invoke(main, ["generate", "--bars", "1", "--seed", "0", "--out", str(out)])
+    assert res.exit_code == 2 and "custom.sf2 is not a SoundFont 2 file" in res.stderr, res.output
+    assert not out.exists()
+    eng = engine_with_model("composer", None)
+    assert isinstance(eng, ComposerEngine) and eng.soundfont == str(bogus)
+    # ... the library reads no environment: its default stays FluidR3_GM.
+    assert find_soundfont().name != "custom.sf2"
+    assert ComposerEngine().soundfont is None

@@ -24,10 +24,10 @@ from music.engines.composer.render import (
     _prime,
     _velocity_classes,
     render_part,
-    render_part_live,
 )
 from music.engines.composer.reverb import add_reverb, convolve, impulse_response, reverb_time
 from music.soundfont import find_soundfont
+from tests.fluidsynth_live import render_part_live
 
 SR = 22050
 

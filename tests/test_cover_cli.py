@@ -62,6 +62,10 @@ def test_cover_user_errors_exit_2_and_write_nothing(runner, tmp_path: Path) -> N
     r = runner.invoke(main, ["cover", str(_traits_file(tmp_path)), "--style", "diffusion",
                              "--model", str(tmp_path / "no-model"), "--out", str(out)])
     assert r.exit_code == 2 and "no-model" in r.stderr and "model_index.json" in r.stderr
+    # --model's default is $SONGMINT_SD_MODEL, read by the command and passed down.
+    r = runner.invoke(main, ["cover", str(_traits_file(tmp_path)), "--style", "diffusion", "--out", str(out)],
+                      env={"SONGMINT_SD_MODEL": str(tmp_path / "env-model")})
+    assert r.exit_code == 2 and "env-model" in r.stderr and "model_index.json" in r.stderr
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["traits.json"]
 
 

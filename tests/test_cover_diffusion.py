@@ -103,6 +103,15 @@ def test_tiny_pipeline_renders_deterministic_covers(tiny_model: Path, monkeypatc
     other = render_diffusion(TRAITS, b, **kw)
     assert read_provenance(other.png)["noise_seed"] != prov["noise_seed"]
     assert other.png != one.png and distance(phash(one.png), phash(other.png)) > 0
-    # The environment variable finds the same checkpoint.
+    # $SONGMINT_SD_MODEL is read at the application edge (the release's cover adapter, the
+    # command's --model), which passes it down; the library itself reads no environment.
     monkeypatch.setenv("SONGMINT_SD_MODEL", str(tiny_model))
-    assert find_model(None) == tiny_model
+    with pytest.raises(ModelNotFoundError, match="neither set"):
+        find_model(None)
+    from songmint.stages import render_cover
+
+    png, _, params = render_cover(TRAITS, a, style="diffusion", seed=5, size=96)
+    assert png.startswith(b"\x89PNG") and params["provenance"]["model"] == prov["model"]
+    monkeypatch.setenv("SONGMINT_SD_MODEL", str(tiny_model.parent / "elsewhere"))
+    with pytest.raises(ModelNotFoundError, match="elsewhere"):
+        render_cover(TRAITS, a, style="diffusion", seed=5, size=96)

@@ -53,13 +53,7 @@ def build_tiny(folder: Path, *, channels: int = 1, melody: bool = False) -> Path
     return folder
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():  # type: ignore[no-untyped-def]
-    # tiny models on a shared 2-core machine: OpenMP spinning costs 10x; one thread is fastest
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

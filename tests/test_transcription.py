@@ -26,19 +26,7 @@ from music.transcription import (
     transcribe_stems,
 )
 from songmint.cli import main
-
-
-def midi_notes(data: bytes) -> list[tuple[float, float, int]]:
-    """(start s, end s, pitch) of every note in a standard MIDI file."""
-    mid = mido.MidiFile(file=io.BytesIO(data))
-    out, on, t = [], {}, 0.0
-    for msg in mid:
-        t += msg.time
-        if msg.type == "note_on" and msg.velocity > 0:
-            on[(msg.channel, msg.note)] = t
-        elif msg.type in ("note_off", "note_on") and (msg.channel, msg.note) in on:
-            out.append((on.pop((msg.channel, msg.note)), t, msg.note))
-    return sorted(out)
+from tests.midi_reader import midi_notes
 
 
 @pytest.fixture(scope="module")

@@ -179,6 +179,26 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
     raise ValueError(f"parameter {name}={value!r} is not a {getattr(hint, '__name__', hint)}")
 
 
+def diffusers_runtime(*, device: Any, dtype: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The last provenance keys of a diffusers engine's take, in this order: device, dtype, the
+    params, the torch and diffusers versions and the machine."""
+    import platform
+
+    import diffusers
+    import torch
+
+    return {"device": device, "dtype": dtype, "params": dict(params), "torch": torch.__version__,
+            "diffusers": diffusers.__version__, "machine": platform.machine()}
+
+
+def reject_request_model(given: Mapping[str, Any], *, engine: str) -> None:
+    """An :class:`EngineError` where ``Request.params`` names a model (``model``, ``checkpoint``):
+    an engine's weights are chosen when it is built and fixed for its life."""
+    if "checkpoint" in given or "model" in given:
+        raise EngineError("the model is chosen when the engine is built (--model, or "
+                          f"get_engine({engine!r}, model=...)), not per request")
+
+
 def parse_params(cls: type[P], given: Mapping[str, Any], *, engine: str) -> P:
     """Parse and validate ``Request.params`` into an engine's frozen ``Params`` dataclass.
 

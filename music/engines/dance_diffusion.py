@@ -34,14 +34,21 @@ same request and seed give the same samples on the CPU.
 from __future__ import annotations
 
 import math
-import platform
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from music.audio import Audio, load, resample, to_channels
-from music.engines.base import Progress, Request, Take, params_record, parse_params
+from music.engines.base import (
+    Progress,
+    Request,
+    Take,
+    diffusers_runtime,
+    params_record,
+    parse_params,
+    reject_request_model,
+)
 from music.engines.dd_checkpoints import Checkpoint, find_checkpoint, load_unet
 from music.engines.sampling import (
     DEFAULT_STEPS,
@@ -131,9 +138,7 @@ class DanceDiffusionParams:
 def _parse(request: Request) -> DanceDiffusionParams:
     if request.params.get("negative_prompt") is not None:
         raise EngineError("Dance Diffusion is unconditional; --negative-prompt is for stable-audio")
-    if "checkpoint" in request.params or "model" in request.params:
-        raise EngineError("the model is chosen when the engine is built (--model, or "
-                          "get_engine('dance-diffusion', model=...)), not per request")
+    reject_request_model(request.params, engine="dance-diffusion")
     return parse_params(DanceDiffusionParams, request.params, engine="dance-diffusion")
 
 
@@ -597,21 +602,13 @@ class DanceDiffusionEngine:
     # ------------------------------------------------------------------ engine protocol
 
     def _provenance(self, op: str, seed: int | None, params: dict[str, Any]) -> dict[str, Any]:
-        import diffusers
-        import torch
-
         return {
             "engine": self.name,
             "engine_version": self.version,
             "operation": op,
             "seed": seed,
             **self.model_info(),
-            "device": self.device,
-            "dtype": self.dtype_name,
-            "params": dict(params),
-            "torch": torch.__version__,
-            "diffusers": diffusers.__version__,
-            "machine": platform.machine(),
+            **diffusers_runtime(device=self.device, dtype=self.dtype_name, params=params),
         }
 
     def _take(

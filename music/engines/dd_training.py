@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from music.audio import load, save
+from music.audio import AUDIO_EXTENSIONS, audio_files, load, save
 from music.errors import AudioError, EngineError
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from diffusers import UNet1DModel
 
 __all__ = [
-    "AUDIO_EXTENSIONS",
     "TrainConfig",
     "load_samples",
     "loss_weights",
@@ -60,7 +59,6 @@ TIME_SAMPLINGS = ("uniform", "log-normal")
 """Distributions of the training noise level (:func:`sample_times`)."""
 LR_SCHEDULES = ("constant", "cosine")
 """Learning-rate schedules (:func:`lr_scale`)."""
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff", ".m4a")
 
 
 @dataclass
@@ -142,10 +140,6 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _audio_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
-
-
 def load_samples(
     folder: str | os.PathLike[str], *, sr: int, channels: int, warn: Callable[[str], None] | None = None
 ) -> list[np.ndarray]:
@@ -162,7 +156,7 @@ def load_samples(
     if not root.is_dir():
         raise EngineError(f"{root} is not a folder of samples")
     out = []
-    for p in _audio_files(root):
+    for p in audio_files(root, recursive=True):
         try:
             a = load(p, sr=sr, channels=channels)
         except AudioError as exc:

@@ -22,7 +22,6 @@ Operations
 from __future__ import annotations
 
 import os
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from music.audio import Audio, load, resample, to_channels
-from music.engines.base import Progress, Request, Take, params_record, parse_params
+from music.engines.base import (
+    Progress,
+    Request,
+    Take,
+    diffusers_runtime,
+    params_record,
+    parse_params,
+    reject_request_model,
+)
 from music.engines.weights import hf_cache_dir, models_dir, snapshots
 from music.errors import EngineError, ModelNotFoundError
 
@@ -125,9 +132,7 @@ def _parse(request: Request) -> StableAudioParams:
     other = [k for k in _DD_ONLY if request.params.get(k) is not None]
     if other:
         raise EngineError(f"{', '.join(other)} apply to --engine dance-diffusion, not stable-audio")
-    if "checkpoint" in request.params or "model" in request.params:
-        raise EngineError("the model is chosen when the engine is built (--model, or "
-                          "get_engine('stable-audio', model=...)), not per request")
+    reject_request_model(request.params, engine="stable-audio")
     return parse_params(StableAudioParams, request.params, engine="stable-audio")
 
 
@@ -215,9 +220,6 @@ class StableAudioEngine:
         return float(p.transformer.config.sample_size * p.vae.hop_length / self.sample_rate)
 
     def _provenance(self, op: str, seed: int | None, params: dict[str, Any]) -> dict[str, Any]:
-        import diffusers
-        import torch
-
         pipe = self.pipe
         if self._sha is None and self._folder is not None:
             self._sha = _weights_sha256(self._folder)
@@ -230,12 +232,7 @@ class StableAudioEngine:
             "weights_sha256": self._sha,
             "model_sample_rate": self.sample_rate,
             "scheduler": type(pipe.scheduler).__name__,
-            "device": self.device,
-            "dtype": self.dtype_name,
-            "params": dict(params),
-            "torch": torch.__version__,
-            "diffusers": diffusers.__version__,
-            "machine": platform.machine(),
+            **diffusers_runtime(device=self.device, dtype=self.dtype_name, params=params),
         }
 
     def _call(

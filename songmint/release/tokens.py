@@ -20,6 +20,7 @@ from music.engines.run import run_request
 from music.hashing import sha256_file
 from music.takes import load_mix_and_stems, read_take, write_take
 from songmint.errors import SongmintError
+from songmint.models_commands import engine_env_options
 from songmint.release.cache import Cache, content_hash
 from songmint.release.options import Log, announce
 from songmint.release.tasks import Tasks
@@ -89,7 +90,8 @@ def render_take(track: Track) -> Take:
     g = track.generate
     if g is not None:
         request = Request(prompt=g.prompt, seconds=g.seconds, seed=g.seed, params=dict(g.params))
-        return run_request(g.engine, request, source=g.source, source_stems=g.source_stems)
+        return run_request(g.engine, request, source=g.source, source_stems=g.source_stems,
+                           **engine_env_options(g.engine))  # $SONGMINT_SOUNDFONT
     assert track.file is not None
     mix, stems = load_mix_and_stems(track.file, track.stems_dir)
     prov = {

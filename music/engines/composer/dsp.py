@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,6 @@ _CONTRACT = {"_k_energy"}
 _INLINE = ("_k_section",)
 """Helpers that kernels call: compiled for inlining into their callers (numba IR level, so
 the caller's flags apply and the state stays in registers), before any kernel compiles."""
-_inlined = False
 
 
 def compiled(fn: Callable[..., Any], *, contract: bool = False) -> Callable[..., Any]:
@@ -45,15 +44,21 @@ def compiled(fn: Callable[..., Any], *, contract: bool = False) -> Callable[...,
     return _jit[fn]
 
 
+@cache
+def _inline_helpers() -> None:
+    """Replace each helper of :data:`_INLINE` in this module's namespace by its numba
+    dispatcher, once a process: numba resolves a kernel's calls through the module's
+    globals when it compiles the kernel, so that is where the compiled helper must be."""
+    from numba import njit
+
+    namespace = globals()
+    for helper in _INLINE:
+        namespace[helper] = njit(inline="always")(namespace[helper])
+
+
 def _kernel(name: str) -> Callable[..., Any]:
     """The compiled kernel ``name`` of this module (its helpers, :data:`_INLINE`, first)."""
-    global _inlined
-    if not _inlined:
-        from numba import njit
-
-        for helper in _INLINE:
-            globals()[helper] = njit(inline="always")(globals()[helper])
-        _inlined = True
+    _inline_helpers()
     return compiled(globals()[name], contract=name in _CONTRACT)
 
 

@@ -95,27 +95,6 @@ def _rng(seed: int, *stream: str) -> np.random.Generator:
     return np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32 & 0xFFFFFFFF, *words])
 
 
-def _as_bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    s = str(value).strip().lower()
-    if s in ("1", "true", "yes", "on"):
-        return True
-    if s in ("0", "false", "no", "off", ""):
-        return False
-    raise EngineError(f"parameter {name}={value!r} is not a boolean; use true or false")
-
-
-def _as_float(value: Any, name: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise EngineError(f"parameter {name}={value!r} is not a number") from None
-    if not np.isfinite(x):
-        raise EngineError(f"parameter {name}={value!r} is not a finite number")
-    return x
-
-
 @dataclass(frozen=True)
 class Plan:
     """A fully resolved take, before any audio: every choice the engine made.
@@ -237,7 +216,7 @@ class ComposerEngine:
 
         # Tempo: parameter > prompt > genre default nudged by mood (seeded without a prompt).
         if p.get("bpm") is not None:
-            bpm = _as_float(p["bpm"], "bpm")
+            bpm = p["bpm"]
         elif info.bpm is not None:
             bpm = info.bpm
         else:
@@ -249,10 +228,10 @@ class ComposerEngine:
         if not MIN_BPM <= bpm <= MAX_BPM:
             raise EngineError(f"tempo {bpm:g} BPM is impossible; choose {MIN_BPM:g}–{MAX_BPM:g} BPM")
 
-        loop = _as_bool(p["loop"], "loop") if p.get("loop") is not None else info.loop
+        loop = p["loop"] if p.get("loop") is not None else info.loop
         bar_s = 4 * 60.0 / bpm
         if p.get("bars") is not None:
-            bars_f = _as_float(p["bars"], "bars")
+            bars_f = p["bars"]
             if not bars_f.is_integer() or not 1 <= bars_f <= MAX_BARS:
                 raise EngineError(f"bars={p['bars']!r}: give a whole number of bars, 1–{MAX_BARS}")
             bars = int(bars_f)
@@ -280,13 +259,13 @@ class ComposerEngine:
                               f"the composer writes: {', '.join(patterns.PARTS)}")
         stems = tuple(s for s in patterns.PARTS if s in stems)
 
-        swing = _as_float(p["swing"], "swing") if p.get("swing") is not None else genre.swing
+        swing = p["swing"] if p.get("swing") is not None else genre.swing
         if not 0.5 <= swing <= 0.75:
             raise EngineError(f"swing {swing:g} is out of range; choose 0.5 (straight) – 0.75")
-        human = _as_float(p["humanize"], "humanize") if p.get("humanize") is not None else 1.0
+        human = p["humanize"] if p.get("humanize") is not None else 1.0
         if not 0.0 <= human <= 2.0:
             raise EngineError(f"humanize {human:g} is out of range; choose 0–2")
-        energy = _as_float(p["energy"], "energy") if p.get("energy") is not None else moods.get("energy", 0.0)
+        energy = p["energy"] if p.get("energy") is not None else moods.get("energy", 0.0)
         energy = float(np.clip(energy, -0.5, 0.5))
         register = 3 if moods.get("bright", 0) > 0 else -2 if moods.get("bright", 0) < 0 else 0
 
@@ -318,13 +297,12 @@ class ComposerEngine:
 
     # ------------------------------------------------------------------ rendering
 
-    def _sample_rate(self, request: Request) -> int:
-        sr = request.params.get("sample_rate", self.sample_rate)
-        sr_f = _as_float(sr, "sample_rate")
-        if sr_f not in SAMPLE_RATES:
+    def _sample_rate(self, parsed: ComposerParams) -> int:
+        sr = parsed.sample_rate if parsed.sample_rate is not None else self.sample_rate
+        if sr not in SAMPLE_RATES:
             raise EngineError(f"sample rate {sr} Hz is not supported; choose one of "
                               f"{', '.join(map(str, SAMPLE_RATES))}")
-        return int(sr_f)
+        return int(sr)
 
     def _soundfont(self, request: Request) -> Path:
         return find_soundfont(request.params.get("soundfont", self.soundfont))
@@ -441,10 +419,11 @@ class ComposerEngine:
 
     def generate(self, request: Request, *, progress: Progress | None = None) -> Take:
         """Compose, render and master a take (in well under a second a bar: ``progress`` is not called)."""
-        sr = self._sample_rate(request)
+        parsed = parse_params(ComposerParams, request.params, engine="composer")
+        sr = self._sample_rate(parsed)
         sf2 = self._soundfont(request)
-        lufs = _as_float(request.params.get("lufs", -14.0), "lufs")
-        tp = _as_float(request.params.get("true_peak", -1.0), "true_peak")
+        lufs = parsed.lufs if parsed.lufs is not None else -14.0
+        tp = parsed.true_peak if parsed.true_peak is not None else -1.0
         if not -40.0 <= lufs <= -5.0:
             raise EngineError(f"loudness target {lufs:g} LUFS is out of range; choose -40 to -5")
         if not -9.0 <= tp <= 0.0:

@@ -37,19 +37,19 @@ per stem); its chorus runs per note render, so chorused parts keep their width.
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from music.engines.composer.dsp import overlap_add, sample_peak, zeros
 from music.engines.composer.patterns import Note
 from music.errors import EngineError
-
-_write_float = None
-_active_voices = None
 
 BLOCK = 64
 """FluidSynth's internal block: note renders start and stop on its boundaries."""
@@ -72,8 +72,23 @@ _CHOKE_DB_PER_S = 100.0 / 0.891
 its 100 dB range); the choked hat fades at the same rate here."""
 
 
-def _fluidsynth():  # type: ignore[no-untyped-def]
-    global _write_float, _active_voices
+@dataclass(frozen=True)
+class FluidSynthLib:
+    """pyfluidsynth and the two C functions it does not wrap, bound once a process.
+
+    ``write_float(synth, n, lout, loff, lincr, rout, roff, rincr)`` is
+    ``fluid_synth_write_float`` (32-bit float left and right buffers, by address);
+    ``active_voices(synth)`` is ``fluid_synth_get_active_voice_count``.
+    """
+
+    module: Any
+    write_float: Callable[..., int]
+    active_voices: Callable[..., int]
+
+
+@functools.cache
+def fluidsynth_lib() -> FluidSynthLib:
+    """The process's :class:`FluidSynthLib` (an :class:`EngineError` where FluidSynth is missing)."""
     from music.soundfont import import_pyfluidsynth
 
     try:
@@ -83,16 +98,15 @@ def _fluidsynth():  # type: ignore[no-untyped-def]
             "FluidSynth is not available; install it with `sudo apt-get install libfluidsynth3` "
             "and `pip install pyfluidsynth`"
         ) from exc
-    if _write_float is None:
-        _write_float = fluidsynth.cfunc(
-            "fluid_synth_write_float", ctypes.c_int,
-            ("synth", ctypes.c_void_p, 1), ("len", ctypes.c_int, 1),
-            ("lout", ctypes.c_void_p, 1), ("loff", ctypes.c_int, 1), ("lincr", ctypes.c_int, 1),
-            ("rout", ctypes.c_void_p, 1), ("roff", ctypes.c_int, 1), ("rincr", ctypes.c_int, 1),
-        )
-        _active_voices = fluidsynth.cfunc(
-            "fluid_synth_get_active_voice_count", ctypes.c_int, ("synth", ctypes.c_void_p, 1))
-    return fluidsynth
+    write_float = fluidsynth.cfunc(
+        "fluid_synth_write_float", ctypes.c_int,
+        ("synth", ctypes.c_void_p, 1), ("len", ctypes.c_int, 1),
+        ("lout", ctypes.c_void_p, 1), ("loff", ctypes.c_int, 1), ("lincr", ctypes.c_int, 1),
+        ("rout", ctypes.c_void_p, 1), ("roff", ctypes.c_int, 1), ("rincr", ctypes.c_int, 1),
+    )
+    active_voices = fluidsynth.cfunc(
+        "fluid_synth_get_active_voice_count", ctypes.c_int, ("synth", ctypes.c_void_p, 1))
+    return FluidSynthLib(fluidsynth, write_float, active_voices)
 
 
 @dataclass(frozen=True)
@@ -121,8 +135,7 @@ class Room:
 
 def _open_synth(*, soundfont: Path, sr: int, room: Room, gain: float, reverb: bool, chorus: bool):  # type: ignore[no-untyped-def]
     """A synthesizer with ``soundfont`` loaded; returns ``(synth, sfid)``."""
-    fs = _fluidsynth()
-    synth = fs.Synth(gain=gain, samplerate=float(sr))
+    synth = fluidsynth_lib().module.Synth(gain=gain, samplerate=float(sr))
     try:
         # One core, no audio driver, samples loaded for the selected presets only.
         synth.setting("synth.cpu-cores", 1)
@@ -151,18 +164,6 @@ def _select(synth, sfid: int, voice: Voice, soundfont: Path) -> None:  # type: i
         raise EngineError(f"SoundFont {Path(soundfont).name} has no preset {voice.bank}:{voice.program}")
     for control, value in ((7, 100), (11, 127), (10, voice.pan), (91, voice.reverb), (93, voice.chorus)):
         synth.cc(ch, control, value)
-
-
-def _new_synth(voice: Voice, *, soundfont: Path, sr: int, room: Room, gain: float, reverb: bool):  # type: ignore[no-untyped-def]
-    """A synthesizer with ``voice`` selected and its controllers set."""
-    synth, sfid = _open_synth(soundfont=soundfont, sr=sr, room=room, gain=gain,
-                              reverb=reverb and voice.reverb > 0, chorus=voice.chorus > 0)
-    try:
-        _select(synth, sfid, voice, soundfont)
-    except BaseException:
-        synth.delete()
-        raise
-    return synth
 
 
 class NoteStore:
@@ -257,19 +258,20 @@ def _render_note(synth, ch: int, pitch: int, vel: int, blocks: int, scratch: np.
     """One note from silence into ``scratch[:, :pos]``: held ``blocks`` blocks, then its
     release until it dies away, or to the end of ``scratch``; returns ``(pos, finite)``.
     ``sink`` (shape ``(2, 1)``) takes the discarded silence after the note."""
+    lib = fluidsynth_lib()
     lp, rp = scratch[0].ctypes.data, scratch[1].ctypes.data
     cap = scratch.shape[1]
     pos = min(blocks * BLOCK, cap)
     synth.noteon(ch, pitch, vel)
-    _write_float(synth.synth, pos, lp, 0, 1, rp, 0, 1)
+    lib.write_float(synth.synth, pos, lp, 0, 1, rp, 0, 1)
     synth.noteoff(ch, pitch)
     peak = sample_peak(scratch[:, :pos])
     # Every sample lies in a measured stretch: a NaN or inf shows in one of the peaks.
     finite = math.isfinite(peak)
     floor = 10 ** (TAIL_CUT_DB / 20)
     absolute = 10 ** (FLOOR_DBFS / 20)
-    while pos + _CHUNK <= cap and _active_voices(synth.synth) > 0:
-        _write_float(synth.synth, _CHUNK, lp + 4 * pos, 0, 1, rp + 4 * pos, 0, 1)
+    while pos + _CHUNK <= cap and lib.active_voices(synth.synth) > 0:
+        lib.write_float(synth.synth, _CHUNK, lp + 4 * pos, 0, 1, rp + 4 * pos, 0, 1)
         chunk_peak = sample_peak(scratch[:, pos:pos + _CHUNK])
         finite = finite and math.isfinite(chunk_peak)
         pos += _CHUNK
@@ -286,7 +288,8 @@ def _silence(synth, ch: int, sink: np.ndarray, *, blocks: int) -> None:  # type:
     """Stop every voice on ``ch`` and render ``blocks`` blocks, discarded: one call, every
     sample written over the one sample per channel of ``sink`` (a zero stride)."""
     synth.all_sounds_off(ch)
-    _write_float(synth.synth, blocks * BLOCK, sink[0].ctypes.data, 0, 0, sink[1].ctypes.data, 0, 0)
+    write = fluidsynth_lib().write_float
+    write(synth.synth, blocks * BLOCK, sink[0].ctypes.data, 0, 0, sink[1].ctypes.data, 0, 0)
 
 
 def _hats_choke(synth, ch: int, scratch: np.ndarray, sink: np.ndarray) -> bool:  # type: ignore[no-untyped-def]
@@ -300,11 +303,12 @@ def _hats_choke(synth, ch: int, scratch: np.ndarray, sink: np.ndarray) -> bool: 
     closed = scratch[:, :min(pos, n - at)].copy()
     if opened.shape[1] < n or closed.shape[1] < n - at or not np.abs(opened).max() > 0:
         return False
+    write = fluidsynth_lib().write_float
     lp, rp = scratch[0].ctypes.data, scratch[1].ctypes.data
     synth.noteon(ch, 46, 100)
-    _write_float(synth.synth, at, lp, 0, 1, rp, 0, 1)
+    write(synth.synth, at, lp, 0, 1, rp, 0, 1)
     synth.noteon(ch, 42, 100)
-    _write_float(synth.synth, n - at, lp + 4 * at, 0, 1, rp + 4 * at, 0, 1)
+    write(synth.synth, n - at, lp + 4 * at, 0, 1, rp + 4 * at, 0, 1)
     both = scratch[:, :n].copy()
     _silence(synth, ch, sink, blocks=1)
     opened[:, at:] += closed
@@ -320,7 +324,8 @@ def _prime(synth, ch: int, scratch: np.ndarray, sink: np.ndarray) -> None:  # ty
     by the take's parts, played before."""
     for k in range(48, 72):
         synth.noteon(ch, k, 100)
-    _write_float(synth.synth, BLOCK, scratch[0].ctypes.data, 0, 1, scratch[1].ctypes.data, 0, 1)
+    write = fluidsynth_lib().write_float
+    write(synth.synth, BLOCK, scratch[0].ctypes.data, 0, 1, scratch[1].ctypes.data, 0, 1)
     _silence(synth, ch, sink, blocks=1)
 
 
@@ -328,11 +333,12 @@ def _probe(synth, ch: int, key: int, vel: int, out: np.ndarray, sink: np.ndarray
     """``out`` (shape ``(2, 2 · PROBE_BLOCKS · BLOCK)``) filled with ``key`` at ``vel`` held
     :data:`PROBE_BLOCKS` blocks from silence, then released for as long."""
     half = PROBE_BLOCKS * BLOCK
+    write = fluidsynth_lib().write_float
     lp, rp = out[0].ctypes.data, out[1].ctypes.data
     synth.noteon(ch, key, vel)
-    _write_float(synth.synth, half, lp, 0, 1, rp, 0, 1)
+    write(synth.synth, half, lp, 0, 1, rp, 0, 1)
     synth.noteoff(ch, key)
-    _write_float(synth.synth, half, lp + 4 * half, 0, 1, rp + 4 * half, 0, 1)
+    write(synth.synth, half, lp + 4 * half, 0, 1, rp + 4 * half, 0, 1)
     _silence(synth, ch, sink, blocks=1)
     return out
 
@@ -405,7 +411,7 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
     -------
     np.ndarray, shape=(2, n_samples), dtype=float32
     """
-    _fluidsynth()
+    fluidsynth_lib()  # the error where FluidSynth is missing, before any work
     ch = voice.channel
     insts = _instances(notes, spb=60.0 / bpm * sr, n_samples=n_samples)
     out = zeros((2, n_samples))  # the copies of the notes are added into it
@@ -465,65 +471,4 @@ def render_part(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bp
     k = round(0.891 * sr)
     fade = 10 ** (-_CHOKE_DB_PER_S / 20 * np.arange(1, k + 1, dtype=np.float32) / sr)
     overlap_add(out, [cache[key][0] for key in keys], [cache[key][1] for key in keys], table, gains, fade)
-    return out
-
-
-def render_part_live(notes: list[Note], *, voice: Voice, soundfont: Path, sr: int, bpm: float,
-                n_samples: int, room: Room = Room(), gain: float = 0.5) -> np.ndarray:
-    """Render one part by streaming its events through one synthesizer (the pre-cache renderer).
-
-    Kept as the benchmark's baseline: FluidSynth playing every note in real time, with its
-    own reverb and chorus per part when the voice sends to them.
-
-    Parameters
-    ----------
-    notes : list of Note
-        Onsets and lengths in beats.
-    voice : Voice
-    soundfont : Path
-        A SoundFont 2 file.
-    sr : int
-        Sample rate (Hz).
-    bpm : float
-        Tempo for beat → sample conversion.
-    n_samples : int
-        Length of the output; notes past it are cut, release and reverb tails past it lost.
-
-    Returns
-    -------
-    np.ndarray, shape=(2, n_samples), dtype=float32
-    """
-    synth = _new_synth(voice, soundfont=soundfont, sr=sr, room=room, gain=gain, reverb=True)
-    ch = voice.channel
-    try:
-        spb = 60.0 / bpm * sr
-        events: list[tuple[int, int, int, int]] = []  # (sample, on?, pitch, vel); offs first
-        for n in notes:
-            on = round(n.start * spb)
-            off = max(on + 1, round((n.start + n.dur) * spb))
-            if on >= n_samples:
-                continue
-            events.append((on, 1, n.pitch, n.vel))
-            events.append((off, 0, n.pitch, 0))
-        events.sort()
-        # FluidSynth writes straight into the rows of the (2, n) result: no stack copy.
-        out = np.zeros((2, n_samples), np.float32)
-        left, right = out[0], out[1]
-        lp, rp = left.ctypes.data, right.ctypes.data
-        pos = 0
-        for at, on, pitch, vel in events:
-            at = min(at, n_samples)
-            if at > pos:
-                _write_float(synth.synth, at - pos, lp + 4 * pos, 0, 1, rp + 4 * pos, 0, 1)
-                pos = at
-            if on:
-                synth.noteon(ch, pitch, vel)
-            else:
-                synth.noteoff(ch, pitch)
-        if pos < n_samples:
-            _write_float(synth.synth, n_samples - pos, lp + 4 * pos, 0, 1, rp + 4 * pos, 0, 1)
-    finally:
-        synth.delete()
-    if not np.isfinite(out).all():
-        raise EngineError("FluidSynth produced non-finite samples")
     return out

@@ -13,13 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from music.audio import load
+from music.audio import audio_files, load
 from music.errors import EngineError, MusicError
 from music.soundfont import sha256_file
 
 from .segment import ANALYSIS_VERSION, segment
-
-AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".m4a")
 
 
 def default_cache_dir() -> Path:
@@ -45,12 +43,6 @@ class Corpus:
 
     tracks: tuple[CorpusTrack, ...]
     skipped: tuple[tuple[str, str], ...]
-
-
-def audio_files(folder: Path) -> list[Path]:
-    """Audio files directly inside ``folder`` (sorted by name, hidden files ignored)."""
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in AUDIO_EXTENSIONS)
 
 
 def load_corpus(folder: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None) -> Corpus:
