@@ -250,8 +250,9 @@ FINISH_KEYS = ("lufs", "bpm", "key", "loop", "stems")
 
 def finish_settings(engine: Any, params: dict[str, Any], *, midi: bool = False) -> Finish | None:
     """How to finish ``engine``'s takes: ``None`` for an engine whose ``finishes_itself`` is true (the
-    composer and the symbolic engine master, loop and write stems and MIDI themselves); otherwise the finishing options are taken out of ``params`` (those the
-    engine's own ``Params`` have stay with it, e.g. Dance Diffusion's inpainted ``loop``)."""
+    composer and the symbolic engine master, loop and write stems and MIDI themselves); otherwise
+    the finishing options are taken out of ``params`` (those the engine's own ``Params`` have stay
+    with it, e.g. Dance Diffusion's inpainted ``loop``)."""
     if getattr(engine, "finishes_itself", False):  # it masters, loops and writes stems and MIDI itself
         if params.get("stems") == "all":
             params.pop("stems")
