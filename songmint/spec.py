@@ -500,8 +500,8 @@ def parse_spec(text: str, *, path: Path, check_files: bool = True) -> ReleaseSpe
             problems.append(exc)
             return None
 
+    _check_version(c, doc)  # another version's spec: its other keys mean other things
     attempt(c.unknown, doc, _TOP_KEYS, "")
-    attempt(_check_version, c, doc)
     base = path.parent
     collection = attempt(
         lambda: _collection(c, c.table(doc, "collection", "collection", required=True), base, check_files)

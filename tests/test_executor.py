@@ -292,7 +292,7 @@ def test_a_killed_release_resumes_without_repeating_finished_tracks(tmp_path: Pa
     proc.wait()
     assert not (out / "manifest.json").exists(), "the release finished before it was killed"
     done_traits = len(list((cache / "traits").glob("*.json")))
-    assert 1 <= done_traits < 4
+    assert 1 <= done_traits <= 4  # killed during the traits stage or just after it
     r = CliRunner().invoke(main, cmd[3:])
     assert r.exit_code == 0, r.output
     m = json.loads((out / "manifest.json").read_text())

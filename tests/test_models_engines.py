@@ -81,7 +81,7 @@ def test_every_engine_declares_determinism_and_params() -> None:
         assert dataclasses.is_dataclass(eng.Params) and eng.Params.__dataclass_params__.frozen
         declared[name] = eng.deterministic
     assert declared == {"composer": True, "units": True, "musicgen": False, "dance-diffusion": False,
-                        "stable-audio": False}
+                        "stable-audio": False, "symbolic": True}
 
 
 def test_a_request_cannot_swap_the_model(tmp_path: Path) -> None:

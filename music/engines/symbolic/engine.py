@@ -10,6 +10,7 @@ provenance that names the weights by sha256.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -72,6 +73,26 @@ PARAMS: dict[str, str] = {
     "lufs": "master loudness target in LUFS (default -14)",
 }
 """Engine parameters accepted in ``Request.params`` (all optional)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SymbolicParams:
+    """The engine's parameters (see :data:`PARAMS`), checked by :func:`music.engines.base.parse_params`;
+    ranges and names are checked when the request is planned."""
+
+    style: str | None = None
+    key: str | None = None
+    meter: str | None = None
+    bpm: float | None = None
+    bars: int | None = None
+    voices: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    constrain: bool | None = None
+    weights: str | None = None
+    soundfont: str | None = None
+    sample_rate: int | None = None
+    lufs: float | None = None
 
 
 @lru_cache(maxsize=4)
@@ -141,12 +162,11 @@ def resolve(request: Request) -> SymbolicPlan:
     EngineError
         For an unknown parameter, style, key or metre, or a value out of range.
     """
+    from music.engines.base import parse_params
     from music.engines.composer import parse_key
 
     p = dict(request.params)
-    unknown = sorted(set(p) - set(PARAMS))
-    if unknown:
-        raise EngineError(f"unknown symbolic parameter(s) {', '.join(unknown)}; known: {', '.join(PARAMS)}")
+    parse_params(SymbolicParams, p, engine="symbolic")  # unknown or ill-typed keys: one line
     style = str(p.get("style", "chorale")).strip().lower()
     style = STYLE_ALIASES.get(style, style)
     if style not in STYLE_DEFAULTS:
@@ -218,6 +238,7 @@ class SymbolicEngine:
 
     name = "symbolic"
     version = VERSION
+    Params = SymbolicParams
     deterministic = True  # same request and seed, same bytes on the CPU (tested)
     finishes_itself = True  # mastered, stems and MIDI through the composer's renderer
 
