@@ -69,13 +69,18 @@ def _encode_kwargs(bit_depth: str, mp3_quality: str) -> dict[str, object]:
 @click.option("--rate", type=int, help="Resample to this rate (Hz).")
 @click.option("--channels", type=int, help="Convert to this many channels.")
 @_format_options
+@json_option
 def convert(src: Path, dst: Path, rate: int | None, channels: int | None, bit_depth: str,
-            mp3_quality: str) -> None:
+            mp3_quality: str, as_json: bool) -> None:
     """Convert SRC to DST; the format follows DST's extension (wav, flac, mp3, opus, ogg)."""
     audio_io.format_for(dst)  # fail before decoding on an unknown extension
     a = audio_io.conform(audio_io.load(src), sr=rate, channels=channels)
     audio_io.save(a, dst, **_encode_kwargs(bit_depth, mp3_quality))
-    output().info(f"wrote {dst} ({a.channels} ch, {a.sr} Hz, {a.duration:.2f} s)")
+    if as_json:
+        print_json({"path": str(dst), "sample_rate": a.sr, "channels": a.channels,
+                    "duration_s": round(a.duration, 6)})
+    else:
+        output().info(f"wrote {dst} ({a.channels} ch, {a.sr} Hz, {a.duration:.2f} s)")
 
 
 @audio.command("normalize")

@@ -125,9 +125,10 @@ def model_from_params(params: dict[str, Any], model: str | None) -> str | None:
               help="Generation engine.")
 @_engine_options
 @click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Length in seconds.")
-@click.option("--seed", type=int, help="Random seed (default: a fresh one, printed); take i uses seed+i.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed; take i uses seed+i.")
 @click.option("--count", type=click.IntRange(1, 999), default=1, show_default=True,
-              help="Number of takes; with more than one they go to OUT/01, OUT/02, ...")
+              help="Number of takes; with more than one they go to OUT/01, OUT/02, ... and each file name "
+                   "carries the take number.")
 @click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav",
               show_default=True, help="Audio format of mix and stems.")
 @click.option("--param", "pairs", multiple=True, metavar="KEY=VALUE",
@@ -137,10 +138,10 @@ def model_from_params(params: dict[str, Any], model: str | None) -> str | None:
 @click.option("--title", help="Title used in file names (default: from the prompt).")
 @model_option("Model of a neural engine: a name from `songmint models list` (fetch it once with "
               "`songmint models pull NAME`), a Hugging Face id in the local cache, or a local folder/file.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Take folder to write.")
 @json_option
-def generate(prompt: str | None, engine: str, seconds: float | None, seed: int | None, count: int,
+def generate(prompt: str | None, engine: str, seconds: float | None, seed: int, count: int,
              fmt: str, pairs: tuple[str, ...], midi: bool, title: str | None, model: str | None,
              out_dir: Path, as_json: bool, **options: Any) -> None:
     """Generate music from PROMPT (or from a seed alone): a mastered mix, stems and MIDI.
@@ -153,9 +154,6 @@ def generate(prompt: str | None, engine: str, seconds: float | None, seed: int |
     out = output()
     params = request_params(options, pairs)
     model = model_from_params(params, model)
-    if seed is None:
-        seed = int.from_bytes(os.urandom(4), "little") >> 1
-        out.info(f"seed {seed}")
     eng = engine_with_model(engine, model)
     make = require(eng, "generate")
     finishing = finish_settings(eng, params, midi=midi)
@@ -166,7 +164,7 @@ def generate(prompt: str | None, engine: str, seconds: float | None, seed: int |
             take = finish_take(take, finishing)
         name = title or take.provenance.get("title") or (slugify(prompt) if prompt else engine)
         folder = out_dir if count == 1 else out_dir / f"{i + 1:02d}"
-        path = write_take(take, folder, title=str(name), fmt=fmt)
+        path = write_take(take, folder, title=str(name), fmt=fmt, number=None if count == 1 else i + 1)
         doc = read_take_json(path)
         docs.append({"path": str(folder), **doc})
         if not as_json:
