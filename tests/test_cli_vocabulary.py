@@ -148,7 +148,7 @@ def test_one_version_everywhere() -> None:
 
 
 FOLDED = {"--stems-dir": "stems_dir", "--variations": "n", "--frames": "frames", "--max-steps": "steps",
-          "--precision": "precision", "--hf-token": "token"}
+          "--precision": "precision", "--hf-token": "token", "--stems": "separate_stems"}
 
 
 @pytest.mark.parametrize(("argv", "new"), [
@@ -158,6 +158,7 @@ FOLDED = {"--stems-dir": "stems_dir", "--variations": "n", "--frames": "frames",
     (["train", "--steps", "3", "{d}", "-o", "{d}/o"], "--max-steps"),
     (["vary", "--dtype", "bfloat16", "{f}", "-o", "{d}/o"], "--precision"),
     (["models", "pull", "--token", "x", "--offline", "no-such/model-xyz"], "--hf-token"),
+    (["continue", "--separate", "{f}", "--seconds", "1", "-o", "{d}/o"], "--stems"),
 ])
 def test_old_spellings_still_parse_with_one_deprecation_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                             argv: list[str], new: str) -> None:
@@ -183,7 +184,7 @@ def test_old_spellings_still_parse_with_one_deprecation_line(tmp_path: Path, mon
     assert len(lines) == 1 and lines[0].endswith(f"use {new}"), res.stderr
     assert seen, "the command body did not run"
     want = {"--variations": 2, "--frames": 3, "--max-steps": 3, "--precision": "bf16", "--hf-token": "x",
-            "--stems-dir": tmp_path}
+            "--stems-dir": tmp_path, "--stems": "all"}
     assert seen[FOLDED[new]] == want[new], seen
 
 
@@ -193,3 +194,17 @@ def test_both_spellings_that_disagree_are_an_error(tmp_path: Path) -> None:
     argv = ["vary", "-n", "2", "--variations", "3", str(f), "-o", str(tmp_path / "o")]
     res = CliRunner().invoke(main, argv)
     assert res.exit_code == 2 and "disagree" in res.stderr
+
+
+def test_continue_reads_an_old_stems_folder_as_stems_dir(tmp_path: Path) -> None:
+    # --stems DIR (an existing folder) is the old spelling of --stems-dir; stem names are the new --stems
+    (tmp_path / "stems").mkdir()
+    f = tmp_path / "a.wav"
+    f.write_bytes(b"")
+    argv = ["continue", str(f), "--seconds", "1", "--stems", str(tmp_path / "stems"),
+            "-o", str(tmp_path / "o")]
+    res = CliRunner().invoke(main, argv)
+    lines = [ln for ln in res.stderr.splitlines() if "deprecated" in ln]
+    assert lines == ["warning: --stems DIR is deprecated and goes away in the next release; "
+                     "use --stems-dir DIR"]
+    assert res.exit_code == 2 and not (tmp_path / "o").exists()  # then the empty AUDIO is refused
