@@ -371,23 +371,83 @@ def _load_ffmpeg(p: Path, max_duration_s: float) -> Audio:
 # --------------------------------------------------------------------------- encoding
 
 
+NAME_MAX = 255
+"""Longest file name (bytes) most file systems take; temporary names are kept under it."""
+
+
+def _temp_prefix(name: str, suffix: str) -> str:
+    """``.<name>.`` cut so that ``prefix + 8 random characters + suffix`` fits in :data:`NAME_MAX` bytes."""
+    room = NAME_MAX - len(suffix.encode()) - 8 - 2
+    stem = name.encode()[:max(room, 1)].decode(errors="ignore")
+    return f".{stem}."
+
+
+def check_output_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a :class:`Path` if a file can be written there; else a one-line :class:`AudioError`.
+
+    Refused: an existing folder, a name over :data:`NAME_MAX` bytes, a parent that is a file.
+    (Permissions are found out by writing.)
+    """
+    dest = Path(path)
+    if len(dest.name.encode()) > NAME_MAX:
+        raise AudioError(
+            f"{dest.name[:40]}…: file name is longer than {NAME_MAX} bytes; choose a shorter name"
+        )
+    try:
+        if dest.is_dir():
+            raise AudioError(f"{dest}: is a folder; give the output file's name (e.g. {dest / 'out.wav'})")
+    except OSError as exc:
+        raise _write_error(dest, exc) from exc
+    parent = next((p for p in dest.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise AudioError(f"{dest}: cannot write here ({parent} is a file, not a folder)")
+    return dest
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it over ``path`` only on success."""
-    dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part" + dest.suffix, dir=dest.parent)
+    """Yield a temporary path next to ``path``; rename it over ``path`` only on success.
+
+    Raises
+    ------
+    AudioError
+        One line when ``path`` cannot be written: it is a folder, its parent is a file or
+        does not allow writing, or its name is too long.
+    """
+    dest = check_output_path(path)
+    suffix = ".part" + dest.suffix[:16]
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(dest.name, suffix), suffix=suffix, dir=dest.parent)
+    except OSError as exc:
+        raise _write_error(dest, exc) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
+        try:
+            yield tmp_path
+        except OSError as exc:
+            if exc.filename is not None and Path(exc.filename) == tmp_path:
+                raise _write_error(dest, exc) from exc
+            raise
         # mkstemp makes the file private (0600); give the result the usual permissions.
         mask = os.umask(0)
         os.umask(mask)
-        os.chmod(tmp_path, 0o666 & ~mask)
-        os.replace(tmp_path, dest)
+        try:
+            os.chmod(tmp_path, 0o666 & ~mask)
+            os.replace(tmp_path, dest)
+        except OSError as exc:
+            raise _write_error(dest, exc) from exc
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _write_error(dest: Path, exc: OSError) -> AudioError:
+    why = exc.strerror or str(exc)
+    parent = next((p for p in dest.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        why = f"{parent} is a file, not a folder"
+    return AudioError(f"{dest}: cannot write here ({why})")
 
 
 def format_for(path: str | os.PathLike[str]) -> str:

@@ -134,8 +134,9 @@ def load_mix_and_stems(mix_path: str | os.PathLike[str],
                        stems_dir: str | os.PathLike[str] | None) -> tuple[Audio, dict[str, Audio]]:
     """A mix and the stem files of a folder, conformed to the mix's rate and length.
 
-    Stems are keyed by file stem (``drums.wav`` -> ``drums``), resampled to the mix's rate and
-    padded or cut to its length; a stem more than 1 % (+ 50 ms) longer or shorter than the mix
+    Stems are keyed by role, derived from the file name as DAWs write it (``01 Drums.wav`` ->
+    ``drums``, ``<mix name> - Bass.wav`` -> ``bass``: :mod:`music.stem_names`), resampled to the
+    mix's rate and padded or cut to its length; a stem more than 1 % (+ 50 ms) longer or shorter than the mix
     was not exported from the same session and is refused.
 
     Raises
@@ -143,9 +144,13 @@ def load_mix_and_stems(mix_path: str | os.PathLike[str],
     MusicError
         For a stem whose length does not match the mix.
     """
+    from music.stem_names import stem_roles
+
     mix = load(mix_path)
     stems = {}
-    for p in audio_files(stems_dir):
+    files = audio_files(stems_dir)
+    roles = stem_roles([p.name for p in files], title=Path(mix_path).stem)
+    for p in files:
         stem = load(p)
         if stem.sr != mix.sr:
             stem = resample(stem, mix.sr)
@@ -156,5 +161,5 @@ def load_mix_and_stems(mix_path: str | os.PathLike[str],
             )
         x = np.zeros((stem.channels, mix.n), dtype=np.float32)
         x[:, : min(mix.n, stem.n)] = stem.samples[:, : mix.n]
-        stems[p.stem] = Audio(x, mix.sr)
+        stems[roles[p.name]] = Audio(x, mix.sr)
     return mix, stems

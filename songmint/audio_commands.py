@@ -73,14 +73,36 @@ def _encode_kwargs(bit_depth: str, mp3_quality: str) -> dict[str, object]:
 def convert(src: Path, dst: Path, rate: int | None, channels: int | None, bit_depth: str,
             mp3_quality: str, as_json: bool) -> None:
     """Convert SRC to DST; the format follows DST's extension (wav, flac, mp3, opus, ogg)."""
-    audio_io.format_for(dst)  # fail before decoding on an unknown extension
+    _check_destination(dst)  # fail before decoding on a folder or an unknown extension
     a = audio_io.conform(audio_io.load(src), sr=rate, channels=channels)
     audio_io.save(a, dst, **_encode_kwargs(bit_depth, mp3_quality))
     if as_json:
-        print_json({"path": str(dst), "sample_rate": a.sr, "channels": a.channels,
-                    "duration_s": round(a.duration, 6)})
+        ch, sr = _written_facts(dst, a)
+        print_json({"path": str(dst), "sample_rate": sr, "channels": ch, "duration_s": round(a.duration, 6)})
     else:
-        output().info(f"wrote {dst} ({a.channels} ch, {a.sr} Hz, {a.duration:.2f} s)")
+        output().info(f"wrote {dst} ({_written(dst, a)})")
+
+
+def _check_destination(dst: Path) -> str:
+    """The format DST's extension asks for; a one-line error for a folder or an unknown extension."""
+    audio_io.check_output_path(dst)
+    return audio_io.format_for(dst)
+
+
+def _written_facts(dst: Path, a: audio_io.Audio) -> tuple[int, int]:
+    """Channels and rate of the file as written (MP3 and Opus encoders change them: at most
+    stereo, Opus always 48 kHz), read back from its header."""
+    facts = audio_io.info(dst)
+    ch, sr = facts.get("channels"), facts.get("sample_rate")
+    if not isinstance(ch, int) or not isinstance(sr, int):
+        ch, sr = a.channels, a.sr
+    return ch, sr
+
+
+def _written(dst: Path, a: audio_io.Audio) -> str:
+    """Channels, rate and length of the file as written."""
+    ch, sr = _written_facts(dst, a)
+    return f"{ch} ch, {sr} Hz, {a.duration:.2f} s"
 
 
 @audio.command("normalize")
@@ -100,7 +122,7 @@ def normalize(src: Path, dst: Path, lufs: float, true_peak: float, bit_depth: st
     Lossy outputs are decoded and re-measured after encoding; if the codec pushed the
     true peak over the ceiling, the gain is lowered and the file encoded again.
     """
-    fmt = audio_io.format_for(dst)
+    fmt = _check_destination(dst)
     a = audio_io.load(src)
     kwargs = _encode_kwargs(bit_depth, mp3_quality)
     ceiling = true_peak
@@ -118,7 +140,7 @@ def normalize(src: Path, dst: Path, lufs: float, true_peak: float, bit_depth: st
     if as_json:
         print_json(report)
     else:
-        output().info(f"wrote {dst}: {measured.integrated_lufs:.2f} LUFS, "
+        output().info(f"wrote {dst} ({_written(dst, n)}): {measured.integrated_lufs:.2f} LUFS, "
                       f"{measured.true_peak_dbtp:.2f} dBTP")
 
 

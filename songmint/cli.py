@@ -2,8 +2,9 @@
 
 Commands are declared in the modules that implement them and imported lazily, so that
 ``songmint traits`` or ``songmint release`` on the default engine never import torch.
-User errors (see :mod:`songmint.errors`) print one line on stderr and exit with 2;
-anything else is a bug: exit 1, with the traceback under ``-v``.
+User errors (see :mod:`songmint.errors`) and usage errors print one line on stderr and exit
+with 2; anything else is a bug: exit 1, with the traceback under ``-v``. ``-v`` and ``-q`` work
+before or after the command name.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 import click
 
 from songmint import __version__
-from songmint.console import Output
+from songmint.console import Output, finite
 
 # name -> "module:attribute". A command whose module is absent is simply not listed.
 COMMANDS: dict[str, str] = {
     "doctor": "songmint.doctor:doctor",
+    "init": "songmint.init_command:init",
     "audio": "songmint.audio_commands:audio",
     "generate": "songmint.generate:generate",
     "continue": "songmint.continuation:continue_",
@@ -54,8 +56,68 @@ def _module_exists(target: str) -> bool:
         return False
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _more_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    out = ctx.find_object(Output)
+    if out is not None and value:
+        out.verbose += value
+
+
+def _quieter(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    out = ctx.find_object(Output)
+    if out is not None and value:
+        out.quiet = True
+
+
+def with_verbosity(cmd: click.Command) -> click.Command:
+    """Give ``cmd`` (and a group's subcommands) the root's ``-v``/``-q``, so that
+    ``songmint audio info -v x.wav`` means what ``songmint -v audio info x.wav`` does, and make
+    its float options refuse ``nan``/``inf`` (see :func:`songmint.console.finite`)."""
+    if getattr(cmd, "_songmint_verbosity", False):
+        return cmd
+    for param in cmd.params:
+        param.type = finite(param.type)
+    taken = {o for p in cmd.params for o in getattr(p, "opts", [])}
+    if not taken & {"-v", "--verbose"}:
+        cmd.params.append(click.Option(["-v", "--verbose"], count=True, expose_value=False,
+                                       callback=_more_verbose, help="More detail (as before the command)."))
+    if not taken & {"-q", "--quiet"}:
+        cmd.params.append(click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
+                                       callback=_quieter, help="Only errors and requested output."))
+    cmd._songmint_verbosity = True  # type: ignore[attr-defined]
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            with_verbosity(sub)
+    return cmd
+
+
 class LazyGroup(click.Group):
-    """A group that imports a command's module only when that command runs."""
+    """A group that imports a command's module only when that command runs.
+
+    Its :meth:`main` prints click's usage errors as one line (``error: …`` and where the help
+    is), as it does user errors.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.exceptions.ClickException as exc:
+            hint = ""
+            if isinstance(exc, click.exceptions.UsageError):
+                ctx = exc.ctx
+                hint = f" (see `{ctx.command_path if ctx is not None else 'songmint'} --help`)"
+            click.echo(f"error: {_one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(n for n, t in COMMANDS.items() if _module_exists(t)) + sorted(self.commands)
@@ -67,7 +129,7 @@ class LazyGroup(click.Group):
         if target is None or not _module_exists(target):
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        return with_verbosity(getattr(importlib.import_module(module), attr))
 
     def invoke(self, ctx: click.Context) -> Any:
         from songmint.errors import USER_ERRORS
@@ -77,7 +139,7 @@ class LazyGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except USER_ERRORS as exc:
-            message = " ".join(str(exc).split()) or type(exc).__name__
+            message = _one_line(str(exc)) or type(exc).__name__
             click.echo(f"error: {message}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:

@@ -2,6 +2,10 @@
 
 Human output goes to stderr through rich; machine output (``--json``, tables) goes to
 stdout so it can be piped.
+
+Nothing printed here is read as rich console markup: titles, paths and prompts are the
+user's text, and ``AC[/]DC`` or ``--out 'o[/x]'`` must print as written (styles are applied
+with :class:`rich.text.Text`, never by embedding ``[tags]`` in strings).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,29 +36,60 @@ class Output:
 
     @property
     def err(self) -> Console:
-        return Console(stderr=True, quiet=self.quiet, highlight=False)
+        return Console(stderr=True, quiet=self.quiet, highlight=False, markup=False, soft_wrap=True)
 
     @property
     def out(self) -> Console:
-        return Console(highlight=False, soft_wrap=True)
+        return Console(highlight=False, soft_wrap=True, markup=False)
 
     def info(self, message: str) -> None:
-        """A status line on stderr (hidden by ``-q``)."""
-        self.err.print(message)
+        """A status line on stderr (hidden by ``-q``); ``message`` is printed as plain text."""
+        self.err.print(Text(str(message)))
 
     def debug(self, message: str) -> None:
-        """A line on stderr shown only with ``-v``."""
+        """A line on stderr shown only with ``-v``; ``message`` is printed as plain text."""
         if self.verbose:
-            self.err.print(f"[dim]{message}[/dim]")
+            self.err.print(Text(str(message), style="dim"))
 
     @contextmanager
     def progress(self, *, transient: bool = True) -> Iterator[Progress]:
         """A rich progress bar on stderr (disabled by ``-q`` or when stderr is not a TTY)."""
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
         disable = self.quiet or not sys.stderr.isatty()
         with Progress(*columns, console=self.err, transient=transient, disable=disable) as bar:
             yield bar
+
+
+class FiniteFloat(click.types.FloatParamType):
+    """click's FLOAT without ``nan``/``inf`` (``--true-peak nan`` is a usage error, not bad audio)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        v = super().convert(value, param, ctx)
+        if isinstance(v, float) and not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return v
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange without ``nan``/``inf`` (a NaN passes every range comparison)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        v = click.types.FloatParamType.convert(self, value, param, ctx)
+        if isinstance(v, float) and not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def finite(kind: click.ParamType) -> click.ParamType:
+    """``kind`` made to refuse non-finite values, when it is a float type; else ``kind``."""
+    if type(kind) is click.types.FloatParamType:
+        return FiniteFloat()
+    if type(kind) is click.FloatRange:
+        assert isinstance(kind, click.FloatRange)
+        return FiniteFloatRange(kind.min, kind.max, min_open=kind.min_open, max_open=kind.max_open,
+                                clamp=kind.clamp)
+    return kind
 
 
 def output() -> Output:
@@ -94,12 +130,29 @@ def print_table(title: str | None, rows: list[dict[str, Any]], columns: list[str
     if not rows:
         return
     cols = columns or list(rows[0])
-    table = Table(title=title, show_lines=False)
+    table = Table(title=Text(title) if title is not None else None, show_lines=False)
     for c in cols:
-        table.add_column(c)
+        table.add_column(Text(c))
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in cols))
+        table.add_row(*(Text(_cell(row.get(c))) for c in cols))
     output().out.print(table)
+
+
+def wide_table(title: str, rows: list[dict[str, Any]]) -> None:
+    """A table on stdout, at least 120 columns wide so ids and hashes are not cut when piped.
+
+    Every title, header and cell is plain text (never markup).
+    """
+    import shutil
+
+    table = Table(title=Text(title))
+    for col in rows[0] if rows else ():
+        nowrap = col in ("token id", "metadata CID", "tx", "status", "check")
+        table.add_column(Text(col), no_wrap=nowrap, overflow="ellipsis" if nowrap else "fold")
+    for row in rows:
+        table.add_row(*(Text("–" if v is None else str(v)) for v in row.values()))
+    width = max(120, shutil.get_terminal_size((120, 24)).columns)
+    Console(width=width, highlight=False, markup=False).print(table)
 
 
 def _cell(value: Any) -> str:
@@ -116,16 +169,3 @@ def short(text: str | None, head: int, tail: int) -> str | None:
         return text
     return f"{text[:head]}…{text[-tail:]}"
 
-
-def wide_table(title: str, rows: list[dict[str, Any]]) -> None:
-    """A table on stdout, at least 120 columns wide so ids and hashes are not cut when piped."""
-    import shutil
-
-    table = Table(title=title)
-    for col in rows[0] if rows else ():
-        nowrap = col in ("token id", "metadata CID", "tx", "status", "check")
-        table.add_column(col, no_wrap=nowrap, overflow="ellipsis" if nowrap else "fold")
-    for row in rows:
-        table.add_row(*("–" if v is None else str(v) for v in row.values()))
-    width = max(120, shutil.get_terminal_size((120, 24)).columns)
-    Console(width=width, highlight=False).print(table)

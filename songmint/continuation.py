@@ -10,9 +10,10 @@ import click
 from music.audio import Audio, load
 from music.engines import Request, require
 from music.engines.finish import Finish, finish_take
-from music.takes import TAKE_FILE, read_take_json, slugify, write_take
+from music.takes import TAKE_FILE, read_take_json, slugify
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
+from songmint.generate import check_take_out, save_take
 from songmint.models_commands import engine_with_model
 from songmint.vocabulary import deprecated, deprecated_alias
 
@@ -50,7 +51,7 @@ def _names(text: str | None) -> tuple[str, ...] | None:
 @click.option("--engine", type=click.Choice(CONTINUE_ENGINES), default="units", show_default=True,
               help="units: offline unit language model (no weights); musicgen: local MusicGen weights.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), required=True,
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Take folder to write.")
 @click.option("--stems-dir", "stems_dir", type=click.Path(path_type=Path),
               help="Folder of stems aligned with AUDIO (or a take folder): continue each one (units).")
@@ -123,6 +124,7 @@ def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir:
         if int8:
             params["quantize"] = "int8"
     out = output()
+    check_take_out(out_dir)
     prompt = load(audio_path)
     stems = load_stems(stems_dir, exclude=audio_path) if stems_dir is not None else None
     eng = engine_with_model(engine, model)
@@ -133,7 +135,7 @@ def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir:
     take = finish_take(take, Finish(lufs=lufs, bpm=bpm, key=key, loop=loop,
                                     stems=_names(separate_stems), midi=midi))
     name = title or f"{slugify(audio_path.stem)}-continued"
-    path = write_take(take, out_dir, title=name, fmt=fmt)
+    path = save_take(take, out_dir, title=name, fmt=fmt)
     if as_json:
         print_json(read_take_json(path))
     else:

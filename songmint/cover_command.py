@@ -59,6 +59,7 @@ def cover(source: Path, style: str, seed: int, size: int, title: str | None, art
 
     if out.suffix.lower() != ".png":
         raise SongmintError(f"--out must be a .png file, got {out}")
+    audio_io.check_output_path(out)  # a folder, a place under a file, a name too long: one line, first
     if not source.is_file():
         raise SongmintError(f"{source} does not exist")
     out_ = output()

@@ -20,7 +20,7 @@ import click
 
 from music.engines import ENGINES, Request, require
 from music.engines.finish import finish_settings, finish_take
-from music.takes import read_take_json, slugify, write_take
+from music.takes import TAKE_FILE, read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
 from songmint.models_commands import deprecated, engine_with_model, model_option
@@ -68,6 +68,30 @@ def _engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(ENGINE_OPTIONS):
         f = opt(f)
     return f
+
+
+def check_take_out(out: Path) -> Path:
+    """Refuse, before any work, a take folder ``--out`` that cannot become one: a file, a folder
+    that holds something other than a take, a place under a file, or a name too long for the
+    temporary sibling the take is assembled in."""
+    if len(out.name.encode()) > 240:  # write_take assembles it in ".<name>.XXXXXXXX"
+        raise SongmintError(f"--out {out.name[:40]}…: folder name is too long; choose a shorter one")
+    if out.exists() and not out.is_dir():
+        raise SongmintError(f"--out {out}: is a file; give a folder for the take")
+    if out.is_dir() and any(out.iterdir()) and not (out / TAKE_FILE).exists():
+        raise SongmintError(f"--out {out}: folder is not empty and holds no take; choose another --out")
+    parent = next((p for p in out.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise SongmintError(f"--out {out}: {parent} is a file, not a folder")
+    return out
+
+
+def save_take(take: Any, folder: Path, *, title: str, fmt: str, number: int | None = None) -> Path:
+    """:func:`music.takes.write_take`, with a file-system failure as one line."""
+    try:
+        return write_take(take, folder, title=title, fmt=fmt, number=number)
+    except OSError as exc:
+        raise SongmintError(f"--out {folder}: cannot write the take here ({exc.strerror or exc})") from exc
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -152,6 +176,7 @@ def generate(prompt: str | None, engine: str, seconds: float | None, seed: int, 
     stem, a .mid per stem plus one with every part, and take.json (provenance included).
     """
     out = output()
+    check_take_out(out_dir)
     params = request_params(options, pairs)
     model = model_from_params(params, model)
     eng = engine_with_model(engine, model)
@@ -164,7 +189,7 @@ def generate(prompt: str | None, engine: str, seconds: float | None, seed: int, 
             take = finish_take(take, finishing)
         name = title or take.provenance.get("title") or (slugify(prompt) if prompt else engine)
         folder = out_dir if count == 1 else out_dir / f"{i + 1:02d}"
-        path = write_take(take, folder, title=str(name), fmt=fmt, number=None if count == 1 else i + 1)
+        path = save_take(take, folder, title=str(name), fmt=fmt, number=None if count == 1 else i + 1)
         doc = read_take_json(path)
         docs.append({"path": str(folder), **doc})
         if not as_json:

@@ -22,10 +22,11 @@ import http.server
 import itertools
 import json
 import os
+import re
 import shutil
 import tempfile
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 import click
@@ -39,8 +40,11 @@ WAVEFORM_POINTS = 480
 BUNDLE_LIMIT_BYTES = 48 * 1024 * 1024
 """Largest audio (per token) embedded as base64 for ``file://`` playback of the stems."""
 
+SITE_MARKER = ".songmint-preview"
+"""File in every preview site: marks a folder songmint may replace on the next build."""
 _SITE_FILES = ("index.html", "token.html")
 _STATIC_FILES = ("style.css", "player.js", "site.js")
+_SITE_NAMES = {*_SITE_FILES, "static", "data", "media", SITE_MARKER}
 
 
 def asset_text(name: str) -> str:
@@ -110,16 +114,146 @@ def _html_escape(text: str) -> str:
 # --------------------------------------------------------------------------- the site
 
 
-def load_manifest(release_dir: Path) -> dict[str, Any]:
-    """The parsed ``manifest.json`` of a release folder."""
+def load_manifest(release_dir: Path, *, strict: bool = False) -> dict[str, Any]:
+    """The parsed and shape-checked ``manifest.json`` of a release folder.
+
+    Raises
+    ------
+    SongmintError
+        No manifest, not JSON, or not the shape ``songmint release`` writes (see
+        :func:`check_manifest`).
+    """
     path = release_dir / MANIFEST
     try:
-        return json.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise SongmintError(f"{release_dir}: no {MANIFEST}; is this a release folder written by "
                             "`songmint release`?") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise SongmintError(f"{path}: cannot read the manifest ({why})") from exc
+    try:
+        manifest = loads_shallow(text)
     except json.JSONDecodeError as exc:
         raise SongmintError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+    except ValueError as exc:
+        raise SongmintError(f"{path}: not a manifest ({exc})") from exc
+    return check_manifest(manifest, path, strict=strict)
+
+
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def loads_shallow(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads``, refusing documents nested deeper than ``max_depth`` before parsing.
+
+    The C decoder recurses once per level; ``[`` × 100 000 overflows the C stack (a segfault)
+    where the interpreter's recursion limit has been raised, as test runners and some libraries do.
+
+    Raises
+    ------
+    ValueError
+        Nested too deeply (:class:`json.JSONDecodeError`, a subclass, for invalid JSON).
+    """
+    depth = top = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if m.group() in "[{" else -1
+        top = max(top, depth)
+        if top > max_depth:
+            raise ValueError(f"JSON nested more than {max_depth} levels deep")
+    return json.loads(text)
+
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _relative(value: Any) -> bool:
+    """Whether ``value`` is a path inside the release folder (relative, no ``..``, no NUL)."""
+    if not isinstance(value, str) or not value or "\0" in value or "\\" in value:
+        return False
+    pure = PurePosixPath(value)
+    return not pure.is_absolute() and ".." not in pure.parts
+
+
+def check_manifest(manifest: Any, path: Path, *, strict: bool = False) -> dict[str, Any]:
+    """Check that ``manifest`` has the shape ``songmint release`` writes; return it.
+
+    Only what :func:`build_preview` and ``songmint verify`` read is checked: ``tokens`` (each
+    with an integer ``id``, its 64-hex ``id_hex``, and asset paths inside the folder),
+    ``assets`` (path, sha256, CID), and the ``collection`` and ``chain`` tables. ``strict``
+    (for ``verify``) also requires the hashes, CIDs and metadata paths that are checked.
+
+    Raises
+    ------
+    SongmintError
+        One line naming the manifest and the first key that is wrong.
+    """
+
+    def bad(where: str, what: str) -> SongmintError:
+        return SongmintError(f"{path}: {where}: {what}; the manifest is damaged or not one "
+                             "`songmint release` wrote (run the release again to rewrite it)")
+
+    if not isinstance(manifest, dict):
+        raise bad("top level", f"must be a JSON object, got {type(manifest).__name__}")
+    for key in ("collection", "chain", "car", "storage"):
+        if manifest.get(key) is not None and not isinstance(manifest[key], dict):
+            raise bad(key, "must be an object")
+    for key in ("root_cid", "uri_prefix"):
+        if manifest.get(key) is not None and not isinstance(manifest[key], str):
+            raise bad(key, "must be a string")
+    tokens = manifest.get("tokens", [])
+    if not isinstance(tokens, list):
+        raise bad("tokens", "must be a list")
+    for i, t in enumerate(tokens):
+        w = f"tokens[{i}]"
+        if not isinstance(t, dict):
+            raise bad(w, "must be an object")
+        tid = t.get("id")
+        if isinstance(tid, bool) or not isinstance(tid, int) or not 0 <= tid < 2**256:
+            raise bad(f"{w}.id", f"must be a token id (an integer ≥ 0), got {tid!r}")
+        hex_id = t.get("id_hex")
+        if not isinstance(hex_id, str) or not _HEX64.match(hex_id) or int(hex_id, 16) != tid:
+            raise bad(f"{w}.id_hex", "must be the id as 64 lowercase hex digits")
+        assets = t.get("assets", {})
+        if not isinstance(assets, dict):
+            raise bad(f"{w}.assets", "must be an object of role → path")
+        for role, rel in assets.items():
+            if not _relative(rel):
+                raise bad(f"{w}.assets.{role}", f"{rel!r} is not a path inside the release folder")
+        if ("metadata_path" in t or strict) and not _relative(t.get("metadata_path")):
+            raise bad(f"{w}.metadata_path", "must be a path inside the release folder")
+        if strict and not isinstance(t.get("metadata_sha256"), str):
+            raise bad(f"{w}.metadata_sha256", "must be a string")
+        for key in ("title", "artist", "metadata_sha256", "metadata_uri", "recipient"):
+            if t.get(key) is not None and not isinstance(t[key], str):
+                raise bad(f"{w}.{key}", "must be a string")
+        for key in ("cap", "initial", "minted"):
+            v = t.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+                raise bad(f"{w}.{key}", "must be an integer")
+        for key in ("traits", "txs", "waveform"):
+            if t.get(key) is not None and not isinstance(t[key], list):
+                raise bad(f"{w}.{key}", "must be a list")
+        if t.get("request") is not None and not isinstance(t["request"], dict):
+            raise bad(f"{w}.request", "must be an object")
+    files = manifest.get("assets", [])
+    if not isinstance(files, list):
+        raise bad("assets", "must be a list")
+    for i, a in enumerate(files):
+        if not isinstance(a, dict):
+            raise bad(f"assets[{i}]", "must be an object")
+        if not _relative(a.get("path")):
+            raise bad(f"assets[{i}].path", f"{a.get('path')!r} is not a path inside the release folder")
+        for key in ("sha256", "cid"):
+            if (strict or key in a) and not isinstance(a.get(key), str):
+                raise bad(f"assets[{i}].{key}", "must be a string")
+        if a.get("token") is not None and (isinstance(a["token"], bool) or not isinstance(a["token"], int)):
+            raise bad(f"assets[{i}].token", "must be a token id")
+    if strict and not isinstance(manifest.get("root_cid"), str):
+        raise bad("root_cid", "must be a string")
+    return manifest
 
 
 def token_view(entry: dict[str, Any], manifest: dict[str, Any], *, base: str = "") -> dict[str, Any]:
@@ -160,8 +294,11 @@ def token_view(entry: dict[str, Any], manifest: dict[str, Any], *, base: str = "
     }
 
 
-def _place(src: Path, dest: Path) -> None:
+def _place(src: Path, dest: Path, role: str) -> None:
     """Hard-link ``src`` to ``dest`` (copy across file systems)."""
+    if not src.is_file():
+        raise SongmintError(f"{src}: the manifest's {role} asset is missing; "
+                            "run the release again to restore it")
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.unlink(missing_ok=True)
     try:
@@ -194,37 +331,70 @@ def build_preview(release_dir: str | os.PathLike[str], *, out: str | os.PathLike
     root = Path(release_dir)
     manifest = load_manifest(root)
     dest = Path(out) if out else root / PREVIEW_DIR
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    _check_replaceable(dest)
     try:
-        for name in _SITE_FILES:
-            (tmp / name).write_text(asset_text(name), encoding="utf-8")
-        (tmp / "static").mkdir()
-        for name in _STATIC_FILES:
-            (tmp / "static" / name).write_text(asset_text(name), encoding="utf-8")
-        views = []
-        for entry in manifest.get("tokens", []):
-            view = _token_media(root, tmp, entry, manifest, bundle_limit)
-            views.append(view)
-        data = {
-            "collection": manifest.get("collection", {}),
-            "chain": manifest.get("chain", {}),
-            "root_cid": manifest.get("root_cid"),
-            "dry_run": manifest.get("dry_run", False),
-            "tokens": views,
-        }
-        (tmp / "data").mkdir()
-        (tmp / "data" / "release.js").write_text(f"window.SONGMINT_RELEASE = {_script_json(data)};\n")
-        from songmint.mint_page import add_mint_page  # the Collect panel, where the release sells
-
-        add_mint_page(tmp, manifest, root)
-        if dest.exists():
-            shutil.rmtree(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    except OSError as exc:
+        raise SongmintError(f"{dest}: cannot write the preview here ({exc.strerror or exc})") from exc
+    old = None
+    try:
+        _make_site(root, tmp, manifest, bundle_limit)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes it private (0700); a site is meant to be read
+        if dest.exists():  # checked by _check_replaceable: an empty folder or an earlier preview site
+            old = dest.with_name(f".{dest.name}.old.{os.getpid()}")
+            os.replace(dest, old)
         os.replace(tmp, dest)
+    except OSError as exc:
+        raise SongmintError(f"{dest}: cannot write the preview ({exc.strerror or exc})") from exc
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     return dest / "index.html"
+
+
+def _check_replaceable(dest: Path) -> None:
+    """Refuse to replace anything at ``dest`` but an empty folder or a preview site songmint wrote.
+
+    A site is recognised by its marker file (:data:`SITE_MARKER`), or, for sites written before
+    the marker existed, by holding only the names a site holds, ``index.html`` among them.
+    """
+    if not dest.exists() and not dest.is_symlink():
+        return
+    if dest.is_symlink() or not dest.is_dir():
+        raise SongmintError(f"{dest}: exists and is not a folder; choose another --out")
+    names = {p.name for p in dest.iterdir()}
+    if not names or SITE_MARKER in names or (names <= _SITE_NAMES and "index.html" in names):
+        return
+    raise SongmintError(f"{dest}: folder is not empty and is not a preview songmint wrote; "
+                        "nothing was changed (choose another --out, or empty it first)")
+
+
+def _make_site(root: Path, tmp: Path, manifest: dict[str, Any], bundle_limit: int) -> None:
+    for name in _SITE_FILES:
+        (tmp / name).write_text(asset_text(name), encoding="utf-8")
+    (tmp / "static").mkdir()
+    for name in _STATIC_FILES:
+        (tmp / "static" / name).write_text(asset_text(name), encoding="utf-8")
+    views = [_token_media(root, tmp, entry, manifest, bundle_limit) for entry in manifest.get("tokens", [])]
+    data = {
+        "collection": manifest.get("collection") or {},
+        "chain": manifest.get("chain") or {},
+        "root_cid": manifest.get("root_cid"),
+        "dry_run": bool(manifest.get("dry_run", False)),
+        "tokens": views,
+    }
+    (tmp / "data").mkdir()
+    (tmp / "data" / "release.js").write_text(f"window.SONGMINT_RELEASE = {_script_json(data)};\n")
+    from songmint.mint_page import add_mint_page  # the Collect panel, where the release sells
+
+    add_mint_page(tmp, manifest, root)
+    (tmp / SITE_MARKER).write_text("a preview site written by `songmint preview`; "
+                                   "it is replaced whole on the next build\n")
 
 
 def _token_media(root: Path, site: Path, entry: dict[str, Any], manifest: dict[str, Any],
@@ -234,10 +404,10 @@ def _token_media(root: Path, site: Path, entry: dict[str, Any], manifest: dict[s
     assets = entry.get("assets", {})
     for role in ("mix", "cover", "cover_thumbnail", "thumbnail", "video"):
         if role in assets:
-            _place(root / assets[role], media / Path(assets[role]).name)
+            _place(root / assets[role], media / Path(assets[role]).name, role)
     for role, rel in assets.items():
         if role.startswith("stem:"):
-            _place(root / rel, media / "stems" / Path(rel).name)
+            _place(root / rel, media / "stems" / Path(rel).name, role)
     view["base"] = f"media/{entry['id_hex']}/"
     audio = [view["mix"], *(s["url"] for s in view["stems"])]
     size = sum((media / a).stat().st_size for a in audio if a)

@@ -14,6 +14,8 @@ duplicates are refused.
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -28,6 +30,16 @@ MAX_TOKEN_ID = 2**53 - 1
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 NETWORK_NAMES = ("memory", "local")
+ZERO_ADDRESS = "0x" + "0" * 40
+URL_SCHEMES = ("https", "ipfs", "ar")
+"""Schemes a URL in the published metadata may have (no ``javascript:``, ``data:`` or ``file:``)."""
+URL_RE = re.compile(r"^(https|ipfs|ar)://[^\s<>\"'`\\]+$")
+IMAGE_TYPES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+"""Collection image extensions and the format Pillow must find in the file."""
+ENGINE_MAX_SECONDS = {"composer": 20 * 60.0, "units": 3600.0}
+"""Longest ``seconds`` each engine renders (``music.engines.composer.engine.MAX_SECONDS``, the
+units engine's check); the model engines check their own limit, which depends on the checkpoint."""
+MAX_SECONDS = 3600.0
 STORAGE_BACKENDS = ("local", "kubo", "pinning")
 COVER_STYLES_HINT = "a style name of `songmint cover --help`"
 
@@ -361,6 +373,8 @@ class _Checker:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, f"must be a number, got {value!r}", f"write {name} = <number>")
+        if not math.isfinite(value):
+            raise self.fail(key, f"must be a finite number, got {value!r}", f"write {name} = <number>")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise self.fail(key, f"{value} is outside {lo}–{hi}", f"use a value between {lo} and {hi}")
         return float(value)
@@ -372,17 +386,43 @@ class _Checker:
         return value
 
     def address(self, value: Any, key: str) -> str | None:
+        """A ``0x`` address: not the zero address, and EIP-55-checksummed when written in mixed case."""
         if value is None:
             return None
         if not isinstance(value, str) or not ADDRESS_RE.match(value):
             raise self.fail(key, f"{value!r} is not an address", "write a 0x-prefixed 40-hex-digit address")
-        return value
+        if value.lower() == ZERO_ADDRESS:
+            raise self.fail(key, "is the zero address (whatever is sent there is lost)",
+                            "write the address that should receive it")
+        from eth_utils import to_checksum_address
+
+        checksummed = to_checksum_address(value)
+        digits = value[2:]
+        if digits != digits.lower() and digits != digits.upper() and value != checksummed:
+            raise self.fail(key, f"{value!r} fails its EIP-55 checksum (a mistyped address?)",
+                            f"check it; the checksummed form of these digits is {checksummed}")
+        return checksummed
+
+    def url(self, doc: dict[str, Any], name: str, key: str) -> str | None:
+        """An ``https://``, ``ipfs://`` or ``ar://`` URL (what metadata may link to)."""
+        link = self.string(doc, name, key)
+        if link is not None and not URL_RE.match(link):
+            raise self.fail(key, f"{link!r} is not an https://, ipfs:// or ar:// URL",
+                            "use an https://, ipfs:// or ar:// URL (other schemes are not published)")
+        return link
 
     def file(self, base: Path, value: Any, key: str, *, folder: bool = False) -> Path:
         if not isinstance(value, str) or not value:
             raise self.fail(key, f"must be a path string, got {value!r}", 'write it as "path/to/file"')
+        if "\0" in value:
+            raise self.fail(key, "contains a NUL character", 'write it as "path/to/file"')
         p = Path(value).expanduser()
-        p = p if p.is_absolute() else base / p
+        if not p.is_absolute():
+            inside = os.path.normpath(p)
+            if inside == ".." or inside.startswith(".." + os.sep):
+                raise self.fail(key, f"{value!r} leads outside the spec's folder",
+                                "keep files beside the spec, or give an absolute path to mean it")
+            p = base / p
         if folder:
             if not p.is_dir():
                 raise self.fail(key, f"no folder at {p}", "fix the path (relative to the spec's folder)")
@@ -527,12 +567,11 @@ def _collection(c: _Checker, doc: dict[str, Any], base: Path, check_files: bool)
     image_path = None
     if image not in (None, "generate"):
         image_path = c.file(base, image, "collection.image") if check_files else base / str(image)
+        _check_image(c, image_path, check_files)
     contract = doc.get("contract", "deploy")
     if contract != "deploy":
-        c.address(contract, "collection.contract")
-    link = c.string(doc, "external_link", "collection.external_link")
-    if link is not None and not re.match(r"^(https?|ipfs)://", link):
-        raise c.fail("collection.external_link", f"{link!r} is not a URL", "use an https:// or ipfs:// URL")
+        contract = c.address(contract, "collection.contract")
+    link = c.url(doc, "external_link", "collection.external_link")
     return Collection(
         name=name,
         symbol=symbol.upper(),
@@ -545,6 +584,57 @@ def _collection(c: _Checker, doc: dict[str, Any], base: Path, check_files: bool)
         contract=contract,
         splits=parse_splits(doc["splits"], "collection.splits", c.fail, c.address) if "splits" in doc else (),
     )
+
+
+def _check_image(c: _Checker, path: Path, check_files: bool) -> None:
+    """The collection image must be a PNG or JPEG file whose bytes are what its name says."""
+    kind = IMAGE_TYPES.get(path.suffix.lower())
+    if kind is None:
+        raise c.fail("collection.image", f"{path.name!r} is not a .png or .jpg file",
+                     "give a PNG or JPEG image (or leave image out to use the first cover)")
+    if not check_files:
+        return
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            found = im.format
+            im.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise c.fail("collection.image", f"{path} is not a readable image ({' '.join(str(exc).split())})",
+                     "give a PNG or JPEG image") from exc
+    if found != kind:
+        raise c.fail("collection.image", f"{path.name} holds {found} data, not {kind}",
+                     f"rename it to match its content or convert it to {kind}")
+
+
+def _channels(c: _Checker, key: str, path: Path) -> int | None:
+    """The channel count in ``path``'s header (``None`` for formats only ffmpeg reads)."""
+    from music.audio import SNDFILE_EXTENSIONS
+
+    if path.suffix.lower() not in SNDFILE_EXTENSIONS or path.suffix.lower() == ".mp3":
+        return None  # MP3 headers can need a full scan; ffmpeg formats are checked when loaded
+    import soundfile as sf
+
+    try:
+        return int(sf.info(str(path)).channels)
+    except Exception as exc:  # libsndfile's errors are plain RuntimeErrors with its message
+        raise c.fail(key, f"{path} is not readable audio ({' '.join(str(exc).split()) or 'no header'})",
+                     "re-export it as WAV or FLAC") from exc
+
+
+def _check_channels(c: _Checker, key: str, mix: Path, stems_dir: Path | None) -> None:
+    """Each stem must be mono or have the mix's channel count (a stem is mixed under the mix)."""
+    mix_ch = _channels(c, f"{key}.file", mix)
+    if stems_dir is None or mix_ch is None:
+        return
+    for stem in sorted(stems_dir.iterdir()):
+        if stem.name.startswith(".") or not stem.is_file():
+            continue
+        ch = _channels(c, f"{key}.stems", stem)
+        if ch is not None and ch not in (1, mix_ch):
+            raise c.fail(f"{key}.stems", f"{stem.name} has {ch} channels but the mix has {mix_ch}",
+                         f"export the stems as mono or {mix_ch}-channel files, like the mix")
 
 
 def _editions(c: _Checker, doc: Any, key: str) -> Editions:
@@ -615,6 +705,8 @@ def _track(
                 if check_files
                 else base / str(raw["stems"])
             )
+    if check_files and mix_path is not None:
+        _check_channels(c, key, mix_path, stems_dir)
     editions = _editions(c, doc.get("editions"), f"{key}.editions")
     stems_as_tokens = c.boolean(doc, "stems_as_tokens", f"{key}.stems_as_tokens", default=False)
     stem_editions = (
@@ -656,7 +748,7 @@ def _track(
             doc, "preview_seconds", f"{key}.preview_seconds", default=30.0, lo=5.0, hi=120.0
         )
         or 30.0,
-        external_url=c.string(doc, "external_url", f"{key}.external_url"),
+        external_url=c.url(doc, "external_url", f"{key}.external_url"),
         bpm=c.number(raw, "bpm", f"{key}.bpm", lo=20.0, hi=400.0),
         key=_musical_key(c, raw, f"{key}.key"),
         mood=c.string(doc, "mood", f"{key}.mood"),
@@ -724,7 +816,9 @@ def _generate(c: _Checker, doc: Any, key: str, base: Path, check_files: bool) ->
         engine=engine,
         prompt=c.string(doc, "prompt", f"{key}.prompt"),
         seed=c.integer(doc, "seed", f"{key}.seed", default=0, lo=0, hi=2**32 - 1) or 0,
-        seconds=c.number(doc, "seconds", f"{key}.seconds", lo=1.0, hi=3600.0),
+        seconds=c.number(
+            doc, "seconds", f"{key}.seconds", lo=1.0, hi=ENGINE_MAX_SECONDS.get(engine, MAX_SECONDS)
+        ),
         params=dict(params),
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -66,17 +65,20 @@ def analyse_file(path: str, stems_dir: str | None = None) -> tuple[str, dict[str
         return path, None, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
-def _run(files: list[Path], stems: Path | None, jobs: int) -> Iterator[tuple[int, str, dict[str, Any] | None,
-                                                                                 str | None]]:
+def _analyse(args: tuple[str, str | None]) -> tuple[str, dict[str, Any] | None, str | None]:
+    return analyse_file(*args)
+
+
+def _run(files: list[Path], stems: Path | None, jobs: int, executor: str = "local",
+         address: str | None = None) -> Iterator[tuple[int, str, dict[str, Any] | None, str | None]]:
+    """Results in completion order, from ``songmint.executor`` (local processes or Ray)."""
+    from songmint.executor import get_executor
+
     args = [(str(f), str(stems) if stems else None) for f in files]
-    if jobs <= 1 or len(files) <= 1:
-        for i, a in enumerate(args):
-            yield (i, *analyse_file(*a))
-        return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(analyse_file, *a): i for i, a in enumerate(args)}
-        for fut in as_completed(futures):
-            yield (futures[fut], *fut.result())
+    with get_executor(executor, workers=jobs if executor == "local" or address is None else None,
+                      address=address) as ex:
+        for o in ex.imap(_analyse, args, labels=[a[0] for a in args], keep_going=True):
+            yield (o.index, *(o.value if o.ok else (args[o.index][0], None, o.error)))
 
 
 @click.command()
@@ -85,11 +87,15 @@ def _run(files: list[Path], stems: Path | None, jobs: int) -> Iterator[tuple[int
               help="Folder of stem files (one FILE only): each gets activity, loudness, energy, brightness.")
 @deprecated_alias("--stems", dest="stems_dir", replacement="--stems-dir", type=click.Path(path_type=Path))
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Analyse this many files in parallel processes.")
+              help="Analyse this many files in parallel (processes, or Ray workers).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where the analyses run: local processes, or Ray (pip install 'songmint[cluster]').")
+@click.option("--address", default=None, help="Ray cluster to join (auto, ray://host:10001); "
+              "default: a local Ray instance with --jobs CPUs.")
 @json_option
 @click.pass_context
 def traits(ctx: click.Context, files: tuple[Path, ...], stems_dir: Path | None, jobs: int,
-           as_json: bool) -> None:
+           executor: str, address: str | None, as_json: bool) -> None:
     """Tempo, key, loudness, timbre and mood of each FILE (folders are walked recursively).
 
     Prints a table, or with --json one JSON object for one file and a list for several.
@@ -102,12 +108,12 @@ def traits(ctx: click.Context, files: tuple[Path, ...], stems_dir: Path | None, 
         raise SongmintError("no audio files found in " + ", ".join(str(f) for f in files))
     if stems_dir is not None and len(paths) != 1:
         raise SongmintError(f"--stems-dir goes with exactly one FILE, got {len(paths)} files")
-    jobs = min(jobs, os.cpu_count() or 1, len(paths))
+    jobs = min(jobs, len(paths)) if executor == "ray" else min(jobs, os.cpu_count() or 1, len(paths))
     results: list[dict[str, Any] | None] = [None] * len(paths)
     failures: list[tuple[str, str]] = []
     with out.progress() as bar:
         task = bar.add_task("traits", total=len(paths))
-        for i, path, data, error in _run(paths, stems_dir, jobs):
+        for i, path, data, error in _run(paths, stems_dir, jobs, executor, address):
             if error is not None:
                 failures.append((path, error))
                 # library messages about a file usually name it already
@@ -130,5 +136,6 @@ def traits(ctx: click.Context, files: tuple[Path, ...], stems_dir: Path | None, 
             row["file"] = Path(row["file"]).name
         print_table(None, rows)
     if failures:
-        out.info(f"{len(failures)} of {len(paths)} files failed")
+        if len(paths) > 1:  # one file: its error line is the whole report
+            out.info(f"{len(failures)} of {len(paths)} files failed")
         ctx.exit(2)

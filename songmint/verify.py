@@ -9,7 +9,11 @@ Checks, each reported as a row (ok / MISMATCH / skipped with the reason):
   and the root recomputed from ``assets/ + metadata/ + collection.json``;
 - tracks from deterministic engines (composer, units): re-rendered from the recorded request
   and compared byte for byte with the lossless asset;
-- on a reachable network: each token's on-chain ``uri(id)``, ``totalSupply`` and cap.
+- on a reachable network, every published claim against what the chain says: the contract's
+  name, symbol, ``contractURI`` and URI prefix; the royalty (``royaltyInfo``) against
+  ``collection.json``'s ``seller_fee_basis_points``/``fee_recipient`` and the spec's declared
+  values, and per token; each token's ``uri(id)``, cap (also as its metadata states it) and
+  ``totalSupply``.
 
 Exit status: 0 when everything checked matches, 3 when anything does not.
 """
@@ -75,7 +79,7 @@ def resolve_target(target: str) -> tuple[Path, str | None]:
             *sorted(Path.cwd().glob("*/*")),
         ]:
             m = cand / "manifest.json"
-            if cand.is_dir() and m.is_file() and json.loads(m.read_text()).get("root_cid") == root:
+            if cand.is_dir() and m.is_file() and _root_cid(m) == root:
                 return cand, rest or None
         raise SongmintError(
             f"{target}: no release with root {root} here; run verify inside the release folder "
@@ -91,19 +95,34 @@ def resolve_target(target: str) -> tuple[Path, str | None]:
     )
 
 
-def verify_release(
-    release_dir: Path, *, only: str | None = None, rerender: bool = True, chain: bool = True
-) -> Report:
-    """Run every check on ``release_dir`` (restricted to one token's metadata path with ``only``)."""
-    from minting.unixfs import cid_of_file
+def _root_cid(manifest_path: Path) -> str | None:
+    """The ``root_cid`` of a manifest file, or ``None`` when it is not a readable manifest."""
+    from songmint.preview import loads_shallow
 
-    mpath = release_dir / "manifest.json"
     try:
-        manifest = json.loads(mpath.read_text())
-    except FileNotFoundError as exc:
-        raise SongmintError(
-            f"{release_dir}: no manifest.json; pass a folder written by `songmint release`"
-        ) from exc
+        doc = loads_shallow(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return doc.get("root_cid") if isinstance(doc, dict) else None
+
+
+def verify_release(
+    release_dir: Path,
+    *,
+    only: str | None = None,
+    rerender: bool = True,
+    chain: bool = True,
+    client: Any = None,
+) -> Report:
+    """Run every check on ``release_dir`` (restricted to one token's metadata path with ``only``).
+
+    ``client`` is a connected :class:`minting.chain.ChainClient` to check the chain through
+    (default: connect to the manifest's network); tests pass one on an in-memory chain.
+    """
+    from minting.unixfs import cid_of_file
+    from songmint.preview import load_manifest
+
+    manifest = load_manifest(release_dir, strict=True)
     report = Report()
     tokens = [t for t in manifest["tokens"] if only is None or t["metadata_path"] == only]
     if only is not None and not tokens:
@@ -137,7 +156,7 @@ def verify_release(
             if "video" in t.get("assets", {}):
                 _check_video(release_dir, t, report)
     if chain:
-        _check_chain(manifest, tokens, report)
+        _check_chain(release_dir, manifest, tokens, report, client)
     return report
 
 
@@ -152,10 +171,22 @@ def _check_metadata(root: Path, t: dict[str, Any], report: Report) -> None:
     if sha != t["metadata_sha256"]:
         report.bad("metadata sha256", t["metadata_path"], "the document changed since the release")
         return
-    doc = json.loads(path.read_text())
+    from songmint.preview import loads_shallow
+
+    try:
+        doc = loads_shallow(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        doc = None
+    records = doc.get("properties", {}).get("assets", []) if isinstance(doc, dict) else None
+    if not isinstance(records, list) or not all(
+        isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("role", "sha256", "cid", "uri"))
+        for r in records
+    ):
+        report.bad("metadata", t["metadata_path"], "not a token metadata document with properties.assets")
+        return
     on_disk = {role: rel for role, rel in t.get("assets", {}).items()}
     bad = 0
-    for rec in doc.get("properties", {}).get("assets", []):
+    for rec in records:
         rel = on_disk.get(rec["role"])
         if rel is None or not (root / rel).is_file():
             report.bad("metadata asset", f"{t['title']}: {rec['role']}", "file not in the release")
@@ -169,9 +200,7 @@ def _check_metadata(root: Path, t: dict[str, Any], report: Report) -> None:
             report.bad("metadata asset", rel, "CID differs from the minted metadata")
             bad += 1
     if not bad:
-        report.ok(
-            "metadata", t["metadata_path"], f"{len(doc.get('properties', {}).get('assets', []))} assets match"
-        )
+        report.ok("metadata", t["metadata_path"], f"{len(records)} assets match")
 
 
 def _check_car(root: Path, manifest: dict[str, Any], report: Report) -> None:
@@ -193,7 +222,11 @@ def _check_car(root: Path, manifest: dict[str, Any], report: Report) -> None:
         report.bad("CAR root", "release.car", f"{roots} ≠ manifest {manifest['root_cid']}")
     else:
         report.ok("CAR", "release.car", f"{check.blocks} blocks verified, root {roots[0][:16]}…")
-    stage = Path(tempfile.mkdtemp(prefix=".verify.", dir=root))
+    missing = [n for n in ("assets", "metadata", "collection.json") if not (root / n).exists()]
+    if missing:
+        report.bad("root CID", "assets+metadata", f"{', '.join(missing)} missing from the release folder")
+        return
+    stage = Path(tempfile.mkdtemp(prefix=".verify."))
     try:
         for name in ("assets", "metadata"):
             shutil.copytree(root / name, stage / name)
@@ -213,9 +246,13 @@ def _check_render(root: Path, t: dict[str, Any], report: Report) -> None:
     from music.audio import encode
 
     req = t.get("request")
-    subject = t["title"]
+    subject = str(t.get("title"))
     if not req:
         report.skip("re-render", subject, "not generated (a file track)")
+        return
+    problem = _request_problem(req, t)
+    if problem:
+        report.bad("re-render", subject, f"the recorded request is damaged ({problem})")
         return
     if req["engine"] not in DETERMINISTIC_ENGINES:
         report.skip("re-render", subject, f"engine {req['engine']} is not byte-deterministic")
@@ -271,37 +308,179 @@ def _check_video(root: Path, t: dict[str, Any], report: Report) -> None:
         report.bad("video", rel, "renders different frames from the release's files")
 
 
-def _check_chain(manifest: dict[str, Any], tokens: list[dict[str, Any]], report: Report) -> None:
+def _request_problem(req: dict[str, Any], t: dict[str, Any]) -> str | None:
+    """What is wrong with a token's recorded render request (``None`` when it can be replayed)."""
+    kinds: dict[str, Any] = {"engine": str, "seed": int, "params": dict}
+    for key, kind in kinds.items():
+        if not isinstance(req.get(key), kind) or isinstance(req.get(key), bool):
+            return f"{key} must be {kind.__name__}"
+    if req.get("prompt") is not None and not isinstance(req["prompt"], str):
+        return "prompt must be text"
+    if req.get("stem") is not None and not isinstance(req["stem"], str):
+        return "stem must be text"
+    sec = req.get("seconds")
+    if sec is not None and (isinstance(sec, bool) or not isinstance(sec, int | float) or not 0 < sec <= 3600):
+        return "seconds must be a number in (0, 3600]"
+    src = req.get("source")
+    if src is not None and not (
+        isinstance(src, dict) and isinstance(src.get("path"), str) and isinstance(src.get("sha256"), str)
+        and (src.get("stems") is None or isinstance(src["stems"], str))
+    ):
+        return "source must have path and sha256"
+    if not isinstance(t.get("assets", {}).get("lossless"), str):
+        return "no lossless asset to compare with"
+    return None
+
+
+def _check_chain(
+    root: Path, manifest: dict[str, Any], tokens: list[dict[str, Any]], report: Report, client: Any = None
+) -> None:
     ch = manifest.get("chain") or {}
     if manifest.get("dry_run") or not ch.get("contract"):
         report.skip("chain", "-", "dry run: nothing was minted")
         return
-    network = ch["network"]
-    if network == "memory":
-        report.skip("chain", network, "the in-memory chain ended with the release process")
+    network = ch.get("network")
+    if not isinstance(network, str) or not isinstance(ch["contract"], str):
+        report.bad("contract", str(ch.get("contract")), "the manifest's chain table is damaged")
         return
     from minting.chain import ChainError, connect
 
+    if client is None:
+        if network == "memory":
+            report.skip("chain", network, "the in-memory chain ended with the release process")
+            return
+        chain_id = ch.get("chain_id")
+        try:
+            # autostart: a stopped local anvil comes back with its saved state
+            client = connect(network, chain_id=chain_id if isinstance(chain_id, int) else None)
+        except (ChainError, SongmintError) as exc:
+            report.bad("contract", ch["contract"], " ".join(str(exc).split()))
+            return
     try:
-        # autostart: a stopped local anvil comes back with its saved state
-        client = connect(network, chain_id=ch.get("chain_id"))
-        client.editions(ch["contract"])
+        info = client.contract_info(ch["contract"])
     except (ChainError, SongmintError) as exc:
         report.bad("contract", ch["contract"], " ".join(str(exc).split()))
         return
+    _check_collection_claims(root, manifest, info, report)
+    contract = client.editions(ch["contract"])
     for t in tokens:
-        info = client.token_info(ch["contract"], t["id"])
-        problems = []
-        if info["uri"] != t["metadata_uri"]:
-            problems.append(f"uri {info['uri']!r} ≠ {t['metadata_uri']!r}")
-        if info["cap"] != t["cap"]:
-            problems.append(f"cap {info['cap']} ≠ {t['cap']}")
-        if t.get("minted") is not None and info["supply"] != t["minted"]:
-            problems.append(f"totalSupply {info['supply']} ≠ minted {t['minted']}")
-        if problems:
-            report.bad("on chain", t["title"], "; ".join(problems))
-        else:
-            report.ok("on chain", t["title"], f"uri, cap {info['cap']}, supply {info['supply']}")
+        _check_token_claims(root, t, client, contract, info, report)
+
+
+def _same_address(a: Any, b: Any) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and a.lower() == b.lower()
+
+
+ZERO_ADDRESS = "0x" + "0" * 40
+
+
+def _published_royalty(root: Path, report: Report) -> tuple[str | None, int] | None:
+    """``(fee_recipient, seller_fee_basis_points)`` as collection.json publishes them
+    (``(None, 0)`` when it publishes no royalty); ``None`` when it cannot be read."""
+    from songmint.preview import loads_shallow
+
+    try:
+        doc = loads_shallow((root / "collection.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        report.bad("royalty", "collection.json", "missing or not JSON: the published royalty is unknown")
+        return None
+    if not isinstance(doc, dict):
+        report.bad("royalty", "collection.json", "not a JSON object")
+        return None
+    bps, to = doc.get("seller_fee_basis_points"), doc.get("fee_recipient")
+    if bps is None and to is None:
+        return None, 0
+    if isinstance(bps, bool) or not isinstance(bps, int) or not isinstance(to, str):
+        report.bad("royalty", "collection.json", f"seller_fee_basis_points {bps!r} / fee_recipient {to!r}")
+        return None
+    return to, bps
+
+
+def _check_collection_claims(
+    root: Path, manifest: dict[str, Any], info: dict[str, Any], report: Report
+) -> None:
+    """Name, symbol, contractURI, the URI prefix and the royalty, as published, against the chain."""
+    col = manifest.get("collection") or {}
+    problems = []
+    for key, chain_key in (("name", "name"), ("symbol", "symbol"), ("uri", "contract_uri")):
+        if col.get(key) is not None and col[key] != info[chain_key]:
+            problems.append(f"{chain_key} {info[chain_key]!r} ≠ manifest {col[key]!r}")
+    prefix = manifest.get("uri_prefix")
+    if prefix is not None and prefix not in info["uri_prefixes"]:
+        problems.append(f"URI prefix {prefix} is not registered")
+    if problems:
+        report.bad("contract", info["address"], "; ".join(problems))
+    else:
+        report.ok("contract", info["address"], f"{info['name']} ({info['symbol']}), contractURI, URI prefix")
+    receiver, bps = info["royalty_receiver"], int(info["royalty_bps"])
+    where = f"royaltyInfo says {bps} bps to {receiver}"
+    problems = []
+    published = _published_royalty(root, report)
+    if published is not None:
+        to, fee = published
+        if fee != bps:
+            problems.append(f"collection.json publishes {fee} bps")
+        if fee and not _same_address(to, receiver):
+            problems.append(f"collection.json names fee_recipient {to}")
+    declared_bps, declared_to = col.get("royalty_bps"), col.get("royalty_receiver")
+    if isinstance(declared_bps, int) and declared_bps != bps:
+        problems.append(f"the spec declared {declared_bps} bps")
+    if declared_to is not None and bps and not _same_address(declared_to, receiver):
+        problems.append(f"the spec declared receiver {declared_to}")
+    if bps and _same_address(receiver, ZERO_ADDRESS):
+        problems.append("the receiver is the zero address")
+    if problems:
+        report.bad("royalty", "collection", f"{where}; " + "; ".join(problems))
+    elif published is not None:
+        report.ok("royalty", "collection", where + ", as published")
+
+
+def _token_doc(root: Path, t: dict[str, Any]) -> dict[str, Any]:
+    from songmint.preview import loads_shallow
+
+    try:
+        doc = loads_shallow((root / t["metadata_path"]).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _check_token_claims(
+    root: Path, t: dict[str, Any], client: Any, contract: Any, info: dict[str, Any], report: Report
+) -> None:
+    """uri, cap, supply and royalty of one token on chain against the manifest and its metadata."""
+    subject = str(t.get("title"))
+    tok = client.token_info(contract.address, t["id"])
+    problems = []
+    if not tok["exists"]:
+        report.bad("on chain", subject, f"token {t['id']} does not exist on the contract")
+        return
+    if tok["uri"] != t.get("metadata_uri"):
+        problems.append(f"uri {tok['uri']!r} ≠ {t.get('metadata_uri')!r}")
+    if tok["cap"] != t.get("cap"):
+        problems.append(f"cap {tok['cap']} ≠ {t.get('cap')}")
+    doc = _token_doc(root, t)
+    props = doc.get("properties") if isinstance(doc.get("properties"), dict) else {}
+    editions = props.get("editions") if isinstance(props.get("editions"), dict) else {}
+    if "cap" in editions and editions["cap"] != tok["cap"]:
+        problems.append(f"cap {tok['cap']} ≠ metadata properties.editions.cap {editions['cap']}")
+    attrs = doc.get("attributes") if isinstance(doc.get("attributes"), list) else []
+    for a in attrs:
+        if isinstance(a, dict) and a.get("trait_type") == "Edition cap" and a.get("value") != tok["cap"]:
+            problems.append(f"cap {tok['cap']} ≠ metadata attribute 'Edition cap' {a.get('value')}")
+    if "token_id" in props and str(props["token_id"]) != str(t["id"]):
+        problems.append(f"metadata properties.token_id {props['token_id']} ≠ {t['id']}")
+    if t.get("minted") is not None and tok["supply"] != t["minted"]:
+        problems.append(f"totalSupply {tok['supply']} ≠ minted {t['minted']}")
+    if t.get("initial") is not None and tok["supply"] < t["initial"]:
+        problems.append(f"totalSupply {tok['supply']} < initial {t['initial']}")
+    receiver, amount = contract.functions.royaltyInfo(t["id"], 10_000).call()
+    if int(amount) != int(info["royalty_bps"]) or not _same_address(receiver, info["royalty_receiver"]):
+        problems.append(f"royaltyInfo {amount} bps to {receiver} ≠ the published collection royalty")
+    if problems:
+        report.bad("on chain", subject, "; ".join(problems))
+    else:
+        report.ok("on chain", subject, f"uri, cap {tok['cap']}, supply {tok['supply']}, royalty")
 
 
 @click.command("verify")

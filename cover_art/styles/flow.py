@@ -44,7 +44,7 @@ def draw(s: Scene) -> None:
 
     def angle(xy: np.ndarray) -> np.ndarray:
         proj = xy @ dirs.T  # (P, 12)
-        f = (np.sin(2 * math.pi * freq * proj + phase) * weights).sum(1) / wsum
+        f = (np.sin(2 * math.pi * freq * proj + phase) * weights).sum(1) / (wsum or 1.0)  # silence: all 0
         d = xy - eye
         r2 = (d ** 2).sum(1)
         around = np.arctan2(d[:, 1], d[:, 0]) + math.pi / 2 * np.sign(swirl)

@@ -174,10 +174,13 @@ class Executor:
         raise reason
 
     def reconcile(self, journal: Journal, op: str) -> None:
-        """Settle every open journal entry of ``op`` against the chain (see :mod:`minting.chain.journal`)."""
-        for e in journal.entries(op):
-            if not e.open:
+        """Settle every open journal entry of ``op``, and every other open entry of this chain,
+        against the chain (see :mod:`minting.chain.journal`)."""
+        seen: set[int] = set()
+        for e in [*journal.entries(op), *journal.open_entries(chain_id=self.network.chain_id)]:
+            if not e.open or e.seq in seen:
                 continue
+            seen.add(e.seq)
             if e.chain_id != self.network.chain_id:
                 raise ChainError(
                     f"journal entry {e.seq} of {op!r} is for chain id {e.chain_id}, "

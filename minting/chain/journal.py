@@ -12,8 +12,11 @@ that may have been (hash + nonce + raw bytes). :meth:`ChainClient._reconcile
 a receipt settles it; a transaction still unknown to the chain whose nonce is unused is
 re-broadcast byte for byte (same hash, so it can land at most once); one whose nonce was taken by
 another transaction is ``dropped``, after checking with ``exists`` / ``totalSupply`` that it was
-not replaced by an equivalent one. Writes are synchronous (WAL, ``synchronous=FULL``): a SIGKILL
-right after a write keeps it.
+not replaced by an equivalent one. Each reconciliation settles every open entry of the chain it
+sees (:meth:`Journal.open_entries`), not only the operation at hand: a URI prefix whose
+transaction was mined just before a kill is settled even though the resumed run finds the
+prefix registered and never calls its operation again. Writes are synchronous (WAL,
+``synchronous=FULL``): a SIGKILL right after a write keeps it.
 """
 
 from __future__ import annotations
@@ -204,6 +207,16 @@ class Journal:
             args.append(status)
         if where:
             sql += " WHERE " + " AND ".join(where)
+        return list(self._rows(sql + " ORDER BY seq", args))
+
+    def open_entries(self, *, chain_id: int | None = None) -> list[Entry]:
+        """Every entry still ``intended``, ``signed`` or ``sent`` (of one chain), in record order:
+        what a resumed run must settle, whichever operation wrote it."""
+        sql = f"SELECT * FROM txs WHERE status IN ({', '.join('?' * len(OPEN_STATES))})"
+        args: list[Any] = list(OPEN_STATES)
+        if chain_id is not None:
+            sql += " AND chain_id = ?"
+            args.append(chain_id)
         return list(self._rows(sql + " ORDER BY seq", args))
 
     def _rows(self, sql: str, args: list[Any]) -> Iterator[Entry]:

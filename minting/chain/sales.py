@@ -132,6 +132,8 @@ class Allowlist:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ChainError(f"cannot read allowlist {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ChainError(f"allowlist {path} is not UTF-8 text; save it as a CSV of address,max") from None
         return cls.parse_csv(text, default_price=default_price, source=str(path))
 
     @property

@@ -8,13 +8,16 @@ track's facts.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from music.engines import Take
 from songmint import stages as st
+from songmint.files import write_atomic
 from songmint.release.cache import Cache, audio_hash, content_hash
 from songmint.release.options import Log, announce
+from songmint.release.tasks import Tasks
 from songmint.release.tokens import Token
 from songmint.spec import Track
 
@@ -161,15 +164,32 @@ class Analysis:
         return {**self.traits, **self.facts.as_traits()}
 
 
-def analyse(tokens: list[Token], cache: Cache, log: Log) -> dict[int, Analysis]:
-    """Stage 2: traits of every token's audio (and a track's stems), then rarity across the release."""
+def analyse(tokens: list[Token], cache: Cache, log: Log, tasks: Tasks | None = None) -> dict[int, Analysis]:
+    """Stage 2: traits of every token's audio (and a track's stems), then rarity across the release.
+
+    Cache misses run through ``tasks``; each result is stored here, as its JSON reads back.
+    """
+    tasks = tasks or Tasks.inline()
     traits: dict[int, dict[str, Any]] = {}
+    keys: dict[int, str] = {}
+    jobs = []
     for t in tokens:
-        key = content_hash(
+        keys[t.id] = content_hash(
             "traits", audio_hash(t.audio), *sorted(f"{n}:{audio_hash(a)}" for n, a in t.stems.items())
         )
-        traits[t.id], hit = cache.json("traits", key, lambda t=t: st.extract_traits(t.audio, stems=t.stems))
-        announce(log, 2, f"{t.slug}{' cached' if hit else ''}")
+        path = cache.path("traits", keys[t.id], ".json")
+        if path.exists():
+            traits[t.id] = json.loads(path.read_bytes())
+            announce(log, 2, f"{t.slug} cached")
+        else:
+            jobs.append((t, (t.slug, t.track.id, (st.extract_traits, (t.audio,), {"stems": t.stems}))))
+    for i, value in tasks.run("traits", [job for _, job in jobs]):
+        t = jobs[i][0]
+        data = json.dumps(value, sort_keys=True).encode()
+        write_atomic(cache.path("traits", keys[t.id], ".json"), data)
+        traits[t.id] = json.loads(data)
+        announce(log, 2, f"{t.slug} ({len(traits)}/{len(tokens)})")
+    tokens = [t for t in tokens if tasks.ok(t.track.id)]
     facts: dict[str, MusicalFacts] = {}
     for t in tokens:  # a stem token inherits its track's facts (a stem has no key of its own)
         if t.kind == "track":

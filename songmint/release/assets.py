@@ -21,6 +21,7 @@ from songmint.release.analysis import Analysis
 from songmint.release.cache import Cache, audio_hash, content_hash
 from songmint.release.covers import Cover
 from songmint.release.options import Log, announce
+from songmint.release.tasks import Tasks
 from songmint.release.tokens import Token
 from songmint.release.views import with_assets
 
@@ -52,10 +53,21 @@ class Encoder:
         key = content_hash("encode", fmt, audio_hash(audio))
         return self.cache.bytes("encoded", key, "." + fmt, lambda: encode(audio, fmt))[0]
 
-    def warm(self, jobs: list[tuple[Audio, str]]) -> None:
-        """Encode ``jobs`` into the cache, one per core (encoders run outside the GIL)."""
-        with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
-            list(pool.map(lambda job: self(*job), jobs))
+    def warm(self, jobs: list[tuple[str, Audio, str]], tasks: Tasks) -> None:
+        """Encode ``(track id, audio, fmt)`` jobs into the cache: in this process on a thread per core
+        (encoders run outside the GIL), or through the executor, stored here as each arrives."""
+        if tasks.threads:
+            with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
+                list(pool.map(lambda job: self(*job[1:]), jobs))
+            return
+        todo: dict[Path, tuple[str, str, Any]] = {}
+        for track_id, audio, fmt in jobs:
+            path = self.cache.path("encoded", content_hash("encode", fmt, audio_hash(audio)), "." + fmt)
+            if not path.exists() and path not in todo:
+                todo[path] = (f"{track_id} {fmt}", track_id, (encode, (audio, fmt), {}))
+        paths = list(todo)
+        for i, data in tasks.run("encode", list(todo.values())):
+            write_atomic(paths[i], data)
 
 
 def player_html(entry: dict[str, Any], t: Token) -> str:
@@ -76,16 +88,20 @@ def write_assets(
     out: Path,
     cache: Cache,
     log: Log,
+    tasks: Tasks | None = None,
 ) -> dict[int, TokenFiles]:
     """Stage 4: encode and write every token's files into ``out``."""
+    tasks = tasks or Tasks.inline()
     encoded = Encoder(cache)
     clips = {t.id: preview_clip(t.audio, t.track.preview_seconds) for t in tokens}
-    jobs = [(t.audio, fmt) for t in tokens for fmt in ("flac", "mp3")]
-    jobs += [(clips[t.id][0], "mp3") for t in tokens]
-    jobs += [(stem, fmt) for t in tokens for stem in t.stems.values() for fmt in ("flac", "mp3")]
-    encoded.warm(jobs)
+    jobs = [(t.track.id, t.audio, fmt) for t in tokens for fmt in ("flac", "mp3")]
+    jobs += [(t.track.id, clips[t.id][0], "mp3") for t in tokens]
+    jobs += [(t.track.id, stem, fmt) for t in tokens for stem in t.stems.values() for fmt in ("flac", "mp3")]
+    encoded.warm(jobs, tasks)
     files: dict[int, TokenFiles] = {}
     for t in tokens:
+        if not tasks.ok(t.track.id):
+            continue
         folder = Path("assets") / t.slug
         facts = analyses[t.id].facts
         base = file_stem(t.title, round(facts.bpm) if facts.bpm else None, facts.key)

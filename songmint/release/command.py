@@ -84,6 +84,19 @@ def _password_prompt(text: str) -> str:
     help="Content-hash cache (default OUT/.cache; $SONGMINT_CACHE_DIR); share one across releases.",
 )
 @click.option("--no-preview", is_flag=True, help="Do not build the preview site.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where generate/traits/cover/encode run: local processes, or Ray (songmint[cluster]).",
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=1), default=None, help="Workers (default: this process)."
+)
+@click.option("--address", default=None, help="Ray cluster to join (auto, ray://host:10001).")
+@click.option("--memory-mb", type=click.IntRange(min=256), default=None, help="Memory limit per worker.")
+@click.option("--keep-going", is_flag=True, help="Finish the other tracks when one fails; then exit 2.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 def release(
     spec_path: Path,
@@ -97,6 +110,11 @@ def release(
     cover_size: int,
     cache_dir: Path | None,
     no_preview: bool,
+    executor: str,
+    jobs: int | None,
+    address: str | None,
+    memory_mb: int | None,
+    keep_going: bool,
     as_json: bool,
 ) -> None:
     """Release SPEC (a TOML catalog spec): generate, analyse, draw, encode, publish and mint.
@@ -120,6 +138,11 @@ def release(
             cache_dir=cache_dir,
             build_preview=not no_preview,
             password_prompt=_password_prompt if sys.stdin.isatty() else None,
+            executor=executor,
+            jobs=jobs,
+            address=address,
+            memory_mb=memory_mb,
+            keep_going=keep_going,
         ),
         log=o.info,
     )

@@ -15,6 +15,7 @@ from songmint.files import write_atomic
 from songmint.release.analysis import Analysis
 from songmint.release.cache import Cache, audio_hash, content_hash
 from songmint.release.options import Log, announce
+from songmint.release.tasks import Tasks
 from songmint.release.tokens import Token
 
 
@@ -27,50 +28,60 @@ class Cover:
     params: dict[str, Any]
 
 
-def _draw(t: Token, a: Analysis, cache: Cache, size: int) -> tuple[Cover, bool]:
-    style = t.track.cover_style
+def _key(t: Token, a: Analysis, size: int) -> tuple[str, dict[str, Any]]:
     traits = a.shown
     key = content_hash(
         "cover",
         json.dumps(traits, sort_keys=True),
         audio_hash(t.audio),
-        str(style),
+        str(t.track.cover_style),
         str(t.track.cover_seed),
         str(size),
         t.track.title,
         t.track.artist,
     )
-    png, thumb, meta = (cache.path("covers", key, s) for s in (".png", ".thumb.png", ".json"))
-    if meta.exists():
-        return Cover(png.read_bytes(), thumb.read_bytes(), json.loads(meta.read_text())), True
-    image, small, params = st.render_cover(
-        traits,
-        t.audio,
-        style=style,
-        seed=t.track.cover_seed,
-        size=size,
-        title=t.track.title,
-        artist=t.track.artist,
-    )
-    # the same key order as a cache hit reads back, so metadata bytes never depend on it
-    cover = Cover(image, small, json.loads(json.dumps(params, sort_keys=True)))
-    write_atomic(png, cover.png)
-    write_atomic(thumb, cover.thumbnail)
-    write_atomic(meta, json.dumps(cover.params, sort_keys=True))
-    return cover, False
+    return key, traits
 
 
 def draw_covers(
-    tokens: list[Token], analyses: dict[int, Analysis], cache: Cache, *, size: int, log: Log
+    tokens: list[Token],
+    analyses: dict[int, Analysis],
+    cache: Cache,
+    *,
+    size: int,
+    log: Log,
+    tasks: Tasks | None = None,
 ) -> dict[int, Cover]:
-    """Stage 3: a cover per token (one drawing per track)."""
-    by_track: dict[str, Cover] = {}
-    covers: dict[int, Cover] = {}
+    """Stage 3: a cover per token (one drawing per track; cache misses drawn through ``tasks``)."""
+    tasks = tasks or Tasks.inline()
+    drawn: dict[str, Cover] = {}  # track id -> its cover
+    jobs: list[tuple[Token, str, tuple[str, str, Any]]] = []
+    seen: set[str] = set()
     for t in tokens:
-        if t.kind == "stem" and t.track.id in by_track:
-            covers[t.id] = by_track[t.track.id]
+        if t.track.id in seen:
+            continue  # a stem token wears its track's cover
+        seen.add(t.track.id)
+        key, traits = _key(t, analyses[t.id], size)
+        png, thumb, meta = (cache.path("covers", key, s) for s in (".png", ".thumb.png", ".json"))
+        if meta.exists():
+            drawn[t.track.id] = Cover(png.read_bytes(), thumb.read_bytes(), json.loads(meta.read_text()))
+            announce(log, 3, f"{t.slug} cached")
             continue
-        covers[t.id], hit = _draw(t, analyses[t.id], cache, size)
-        by_track.setdefault(t.track.id, covers[t.id])
-        announce(log, 3, f"{t.slug}{' cached' if hit else ''}")
-    return covers
+        kwargs = {
+            "style": t.track.cover_style,
+            "seed": t.track.cover_seed,
+            "size": size,
+            "title": t.track.title,
+            "artist": t.track.artist,
+        }
+        jobs.append((t, key, (t.slug, t.track.id, (st.render_cover, (traits, t.audio), kwargs))))
+    for i, (image, small, params) in tasks.run("cover", [job for _, _, job in jobs]):
+        t, key, _ = jobs[i]
+        # the same key order as a cache hit reads back, so metadata bytes never depend on it
+        cover = Cover(image, small, json.loads(json.dumps(params, sort_keys=True)))
+        write_atomic(cache.path("covers", key, ".png"), cover.png)
+        write_atomic(cache.path("covers", key, ".thumb.png"), cover.thumbnail)
+        write_atomic(cache.path("covers", key, ".json"), json.dumps(cover.params, sort_keys=True))
+        drawn[t.track.id] = cover
+        announce(log, 3, f"{t.slug} ({i + 1}/{len(jobs)})")
+    return {t.id: drawn[t.track.id] for t in tokens if tasks.ok(t.track.id)}

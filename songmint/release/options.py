@@ -35,6 +35,11 @@ class Options:
     cache_dir: Path | None = None  # default OUT/.cache; --cache-dir ($SONGMINT_CACHE_DIR) shares one
     checkpoint: Callable[[str], None] | None = None
     password_prompt: Callable[[str], str] | None = None
+    executor: str = "local"  # where stages 1–4 run: local | ray (songmint.executor, release.tasks)
+    jobs: int | None = None  # workers; None: this process, encoders on a thread per core
+    address: str | None = None  # a Ray cluster to join (auto, ray://host:10001); None: a local instance
+    memory_mb: int | None = None  # memory limit per worker
+    keep_going: bool = False  # a failed track is reported, the others finish stages 1–4; then exit 2
 
 
 def announce(log: Log, n: int, detail: str = "") -> None:

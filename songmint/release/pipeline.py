@@ -37,6 +37,7 @@ from songmint.release.metadata import write_metadata
 from songmint.release.options import Log, Options
 from songmint.release.publish import publish
 from songmint.release.sales import configure_sales
+from songmint.release.tasks import Tasks
 from songmint.release.tokens import load_tokens
 from songmint.release.videos import render_videos
 from songmint.release.views import token_entry
@@ -90,11 +91,22 @@ def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
     cache = Cache(opts.cache_dir or out / ".cache")
     t0 = time.perf_counter()
     timer = _Timer()
-    tokens = timer.run("generate", load_tokens, spec, cache, log)
-    analyses = timer.run("traits", analyse, tokens, cache, log)
-    covers = timer.run("cover", draw_covers, tokens, analyses, cache, size=opts.cover_size, log=log)
-    entries = {t.id: token_entry(t, analyses[t.id]) for t in tokens}
-    files = timer.run("encode", write_assets, tokens, analyses, covers, entries, out, cache, log)
+    with Tasks.from_options(opts, log) as tasks:  # stages 1–4: pure work on the executor
+        tokens = timer.run("generate", load_tokens, spec, cache, log, tasks)
+        analyses = timer.run("traits", analyse, tokens, cache, log, tasks)
+        tokens = [t for t in tokens if tasks.ok(t.track.id)]
+        covers = timer.run(
+            "cover", draw_covers, tokens, analyses, cache, size=opts.cover_size, log=log, tasks=tasks
+        )
+        tokens = [t for t in tokens if tasks.ok(t.track.id)]
+        entries = {t.id: token_entry(t, analyses[t.id]) for t in tokens}
+        files = timer.run("encode", write_assets, tokens, analyses, covers, entries, out, cache, log, tasks)
+    if tasks.failed:
+        why = "; ".join(f"{k}: {v}" for k, v in tasks.failed.items())
+        raise SongmintError(
+            f"{len(tasks.failed)} of {len(spec.tracks)} tracks failed ({why}); nothing was published; "
+            "fix them and run again (finished tracks are cached)"
+        )
     files, videos = timer.run(
         "video", render_videos, tokens, analyses, files, out, cache, size=opts.video_size, fps=opts.video_fps,
         log=log,
@@ -116,6 +128,7 @@ def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
         manifest["sales"] = sales.to_manifest()
     manifest["timings_s"] = {k: round(v, 3) for k, v in timer.timings.items()}
     manifest["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
+    manifest["executor"] = tasks.stats()
     write_atomic(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     if opts.build_preview:
         from songmint.preview import build_preview

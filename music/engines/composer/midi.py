@@ -113,8 +113,18 @@ def _part_chunk(part: Part, end_beat: float) -> bytes:
     return b"MTrk" + struct.pack(">I", len(data)) + bytes(data)
 
 
+def text_charset(text: str) -> str:
+    """The encoding of a MIDI text event: Latin-1 (mido's default, so every title that
+    encoded before keeps its bytes) when it can hold ``text``, else UTF-8 (``夜のハウス``)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return "utf-8"
+    return "latin-1"
+
+
 def _conductor_chunk(*, bpm: float, key: Key, title: str) -> bytes:
-    mf = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    mf = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT, charset=text_charset(title[:60]))
     mf.tracks.append(_conductor(bpm=bpm, key=key, title=title))
     buf = io.BytesIO()
     mf.save(file=buf)
