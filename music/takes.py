@@ -61,18 +61,19 @@ def file_stem(title: str, bpm: float | None, key: str | None, *, as_written: boo
 
 
 def write_take(take: Take, out_dir: str | os.PathLike[str], *, title: str = "take",
-               fmt: str = "wav", **encode_options: Any) -> Path:
+               fmt: str = "wav", number: int | None = None, **encode_options: Any) -> Path:
     """Write a take into ``out_dir`` atomically and return the path of its ``take.json``.
 
     The folder is assembled in a temporary sibling and renamed into place, so an error
     never leaves half a take. An existing ``out_dir`` is replaced only when it holds a
-    take (has a ``take.json``) or is empty.
+    take (has a ``take.json``) or is empty. ``number`` (take 1, 2, … of a batch) goes into every
+    file name, so that takes copied into one folder do not overwrite each other.
     """
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()) and not (out / TAKE_FILE).exists():
         raise MusicError(f"{out} exists and is not a take folder; choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
-    stem = file_stem(title, take.bpm, take.key)
+    stem = file_stem(title if number is None else f"{slugify(title)}-{number:02d}", take.bpm, take.key)
     ext = "mp3" if fmt == "mp3" else fmt
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

@@ -69,13 +69,18 @@ def _encode_kwargs(bit_depth: str, mp3_quality: str) -> dict[str, object]:
 @click.option("--rate", type=int, help="Resample to this rate (Hz).")
 @click.option("--channels", type=int, help="Convert to this many channels.")
 @_format_options
+@json_option
 def convert(src: Path, dst: Path, rate: int | None, channels: int | None, bit_depth: str,
-            mp3_quality: str) -> None:
+            mp3_quality: str, as_json: bool) -> None:
     """Convert SRC to DST; the format follows DST's extension (wav, flac, mp3, opus, ogg)."""
     _check_destination(dst)  # fail before decoding on a folder or an unknown extension
     a = audio_io.conform(audio_io.load(src), sr=rate, channels=channels)
     audio_io.save(a, dst, **_encode_kwargs(bit_depth, mp3_quality))
-    output().info(f"wrote {dst} ({_written(dst, a)})")
+    if as_json:
+        ch, sr = _written_facts(dst, a)
+        print_json({"path": str(dst), "sample_rate": sr, "channels": ch, "duration_s": round(a.duration, 6)})
+    else:
+        output().info(f"wrote {dst} ({_written(dst, a)})")
 
 
 def _check_destination(dst: Path) -> str:
@@ -84,13 +89,19 @@ def _check_destination(dst: Path) -> str:
     return audio_io.format_for(dst)
 
 
-def _written(dst: Path, a: audio_io.Audio) -> str:
-    """Channels, rate and length of the file as written (MP3 and Opus encoders change them:
-    at most stereo, Opus always 48 kHz), read back from its header."""
+def _written_facts(dst: Path, a: audio_io.Audio) -> tuple[int, int]:
+    """Channels and rate of the file as written (MP3 and Opus encoders change them: at most
+    stereo, Opus always 48 kHz), read back from its header."""
     facts = audio_io.info(dst)
     ch, sr = facts.get("channels"), facts.get("sample_rate")
     if not isinstance(ch, int) or not isinstance(sr, int):
         ch, sr = a.channels, a.sr
+    return ch, sr
+
+
+def _written(dst: Path, a: audio_io.Audio) -> str:
+    """Channels, rate and length of the file as written."""
+    ch, sr = _written_facts(dst, a)
     return f"{ch} ch, {sr} Hz, {a.duration:.2f} s"
 
 

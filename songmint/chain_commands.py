@@ -159,10 +159,14 @@ def chain_start(port: int | None, state: Path | None, as_json: bool) -> None:
 @chain.command("stop")
 @_port
 @_state
-def chain_stop(port: int | None, state: Path | None) -> None:
+@json_option
+def chain_stop(port: int | None, state: Path | None, as_json: bool) -> None:
     """Stop the anvil songmint started; it saves its state on the way out."""
     a = _anvil(port, state)
-    if a.stop():
+    stopped = a.stop()
+    if as_json:
+        print_json({"port": a.port, "stopped": bool(stopped), "state_file": str(a.state_file)})
+    elif stopped:
         output().info(f"anvil on port {a.port} stopped; state saved to {a.state_file}")
     else:
         output().info(f"no anvil started by songmint on port {a.port}")

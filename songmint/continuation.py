@@ -15,6 +15,7 @@ from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
 from songmint.generate import check_take_out, save_take
 from songmint.models_commands import engine_with_model
+from songmint.vocabulary import deprecated, deprecated_alias
 
 CONTINUE_ENGINES = ("units", "musicgen")
 
@@ -23,7 +24,7 @@ def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]
     """Stems from ``folder``: the ``stems`` of its ``take.json`` if it is a take, else every audio file
     in it (named by file stem), leaving out ``exclude`` (the mix itself)."""
     if not folder.is_dir():
-        raise SongmintError(f"--stems {folder}: not a folder")
+        raise SongmintError(f"--stems-dir {folder}: not a folder")
     if (folder / TAKE_FILE).is_file():
         doc = read_take_json(folder)
         files = {name: folder / rel for name, rel in sorted(doc.get("stems", {}).items())}
@@ -31,8 +32,13 @@ def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]
         skip = exclude.resolve() if exclude is not None else None
         files = {p.stem: p for p in audio_files(folder) if p.resolve() != skip}
     if not files:
-        raise SongmintError(f"--stems {folder}: no stems found (audio files or a take.json with stems)")
+        raise SongmintError(f"--stems-dir {folder}: no stems found (audio files or a take.json with stems)")
     return {name: load(path) for name, path in files.items()}
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    """``"drums,bass"`` -> ``("drums", "bass")``; None stays None."""
+    return None if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
 
 
 @click.command("continue")
@@ -42,9 +48,9 @@ def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]
 @click.option("--engine", type=click.Choice(CONTINUE_ENGINES), default="units", show_default=True,
               help="units: offline unit language model (no weights); musicgen: local MusicGen weights.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Take folder to write.")
-@click.option("--stems", "stems_dir", type=click.Path(path_type=Path),
+@click.option("--stems-dir", "stems_dir", type=click.Path(path_type=Path),
               help="Folder of stems aligned with AUDIO (or a take folder): continue each one (units).")
 @click.option("--corpus", type=click.Path(path_type=Path),
               help="Folder of your tracks to train the unit language model on as well (units).")
@@ -64,8 +70,9 @@ def load_stems(folder: Path, *, exclude: Path | None = None) -> dict[str, Audio]
 @click.option("--bpm", type=float, help="Conform the result to this tempo (time stretch).")
 @click.option("--key", help="Conform the result to this key (pitch shift), e.g. 'F# minor'.")
 @click.option("--loop", is_flag=True, help="Cut the result to whole bars with a seamless seam.")
-@click.option("--separate", "separate_stems", is_flag=True,
-              help="Stems of the result by HTDemucs separation (drums, bass, other, vocals).")
+@click.option("--stems", "separate_stems", is_flag=False, flag_value="all", metavar="NAMES",
+              help="Stems of the result by HTDemucs separation (drums,bass,other,vocals); alone: all.")
+@deprecated_alias("--separate", dest="separate_stems", replacement="--stems", is_flag=True, flag_value="all")
 @click.option("--midi", is_flag=True, help="Transcribe the result to MIDI, one .mid per pitched stem.")
 @click.option("--title", help="Title used in file names (default: AUDIO's name + '-continued').")
 @click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav", show_default=True,
@@ -75,7 +82,7 @@ def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir:
               corpus: Path | None, temperature: float | None, order: int | None, model: str | None,
               text: str | None, top_k: int | None, top_p: float | None, guidance_scale: float | None,
               int8: bool | None, lufs: float, bpm: float | None, key: str | None, loop: bool,
-              separate_stems: bool, midi: bool, title: str | None, fmt: str, as_json: bool) -> None:
+              separate_stems: str | None, midi: bool, title: str | None, fmt: str, as_json: bool) -> None:
     """Continue AUDIO by --seconds and write a take: the full piece as the mix, the continuation alone
     as the extra "continuation", and the provenance in take.json.
 
@@ -83,6 +90,10 @@ def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir:
     --corpus), samples a new unit path and splices the beats with phase-aligned crossfades; it needs at
     least 8 s of music with a beat. The musicgen engine continues AUDIO with a local MusicGen model.
     """
+    if separate_stems is not None and separate_stems != "all" and Path(separate_stems).is_dir():
+        # the old meaning of --stems (a folder of input stems), for one release
+        deprecated("--stems DIR", "--stems-dir DIR")
+        stems_dir, separate_stems = Path(separate_stems), None
     per_engine: dict[str, dict[str, Any]] = {
         "units": {"corpus": corpus, "order": order, "stems": stems_dir},
         "musicgen": {"model": model, "text": text, "top_k": top_k, "top_p": top_p, "cfg": guidance_scale,
@@ -119,7 +130,7 @@ def continue_(audio_path: Path, seconds: float, engine: str, seed: int, out_dir:
     out.debug(f"continuing {audio_path} ({prompt.duration:.2f} s) by {seconds:g} s with {engine}")
     take = method(prompt, request, stems=stems) if stems is not None else method(prompt, request)
     take = finish_take(take, Finish(lufs=lufs, bpm=bpm, key=key, loop=loop,
-                                    stems=("all",) if separate_stems else None, midi=midi))
+                                    stems=_names(separate_stems), midi=midi))
     name = title or f"{slugify(audio_path.stem)}-continued"
     path = save_take(take, out_dir, title=name, fmt=fmt)
     if as_json:

@@ -44,7 +44,7 @@ def _load_traits_json(path: Path) -> dict[str, Any]:
               help="With a traits JSON: the audio whose waveform, onsets and chroma make the motif.")
 @click.option("--model", type=click.Path(path_type=Path, file_okay=False), envvar="SONGMINT_SD_MODEL",
               help="Local Stable Diffusion folder for --style diffusion (default: $SONGMINT_SD_MODEL).")
-@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Output PNG; the thumbnail goes beside it as <name>.thumb.png.")
 @json_option
 def cover(source: Path, style: str, seed: int, size: int, title: str | None, artist: str | None,

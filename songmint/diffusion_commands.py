@@ -17,6 +17,7 @@ from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
 from songmint.models_commands import engine_with_model, model_option
+from songmint.vocabulary import PRECISIONS, deprecated_alias, precision_option
 
 SAMPLER_CHOICES = ("ipndm", "ddim", "dpmpp-2m")
 
@@ -79,13 +80,7 @@ def _engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 "(stable-audio).",
             ),
             click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto."),
-            click.option(
-                "--dtype",
-                type=click.Choice(["float32", "bfloat16"]),
-                default="float32",
-                show_default=True,
-                help="Model precision.",
-            ),
+            precision_option(),
         ]
     ):
         f = opt(f)
@@ -98,7 +93,7 @@ def _take_output_options(title_default: str) -> Callable[[Callable[..., Any]], C
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         for opt in reversed(
             [
-                click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+                click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), required=True,
                              help="Take folder to write."),
                 click.option("--title", help=f"Title used in file names (default: {title_default})."),
                 click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav",
@@ -143,14 +138,14 @@ def _write(take: Any, out_dir: Path, title: str, fmt: str, as_json: bool, what: 
     show_default=True,
 )
 @click.option(
-    "-n",
-    "--n",
+    "--variations",
     "n",
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
     help="Number of variations (the first is the mix, the others extras).",
 )
+@deprecated_alias("-n", "--n", dest="n", replacement="--variations", type=click.IntRange(1, 64))
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), help="Sampler steps (full-range; scaled by strength).")
 @click.option("--sampler", type=click.Choice(SAMPLER_CHOICES), help="Sampler (dance-diffusion).")
@@ -170,7 +165,7 @@ def vary(
     negative_prompt: str | None,
     model: str | None,
     device: str,
-    dtype: str,
+    precision: str,
     out_dir: Path,
     title: str | None,
     fmt: str,
@@ -188,7 +183,7 @@ def vary(
     if engine == "stable-audio" and sampler:
         raise SongmintError("--sampler applies to --engine dance-diffusion")
     audio = load(audio_path)
-    eng = engine_with_model(engine, model, device=device, dtype=dtype)
+    eng = engine_with_model(engine, model, device=device, dtype=PRECISIONS[precision])
     params: dict[str, Any] = {"strength": strength, "n": n, "source": audio_path.name}
     for key, value in (("steps", steps), ("sampler", sampler), ("negative_prompt", negative_prompt)):
         if value is not None:
@@ -203,13 +198,14 @@ def vary(
 @click.argument("a_path", metavar="A", type=click.Path(path_type=Path))
 @click.argument("b_path", metavar="B", type=click.Path(path_type=Path))
 @click.option(
-    "--steps",
+    "--frames",
     "frames",
     type=click.IntRange(2, 64),
     default=5,
     show_default=True,
     help="Number of clips from A to B, both ends included.",
 )
+@deprecated_alias("--steps", dest="frames", replacement="--frames", type=click.IntRange(2, 64))
 @click.option(
     "--diffusion-steps",
     type=click.IntRange(min=1),
@@ -241,7 +237,7 @@ def interpolate(
     gap_s: float,
     model: str | None,
     device: str,
-    dtype: str,
+    precision: str,
     out_dir: Path,
     title: str | None,
     fmt: str,
@@ -255,7 +251,7 @@ def interpolate(
     each clip is also an extra (frame-00 … frame-NN).
     """
     a, b = load(a_path), load(b_path)
-    eng = engine_with_model("dance-diffusion", model, device=device, dtype=dtype)
+    eng = engine_with_model("dance-diffusion", model, device=device, dtype=PRECISIONS[precision])
     params: dict[str, Any] = {
         "frames": frames,
         "sampler": sampler,
@@ -276,6 +272,7 @@ def interpolate(
     "--engine", type=click.Choice(["dance-diffusion"]), default="dance-diffusion", show_default=True
 )
 @click.option(
+    "-o",
     "--out",
     "out_dir",
     type=click.Path(path_type=Path),
@@ -299,7 +296,9 @@ def interpolate(
     show_default=True,
     help="Audio channels (from scratch).",
 )
-@click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True, help="Optimizer steps.")
+@click.option("--max-steps", "steps", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Optimizer steps.")
+@deprecated_alias("--steps", dest="steps", replacement="--max-steps", type=click.IntRange(min=1))
 @click.option(
     "--max-minutes",
     type=click.FloatRange(min=0, min_open=True),

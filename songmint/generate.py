@@ -86,10 +86,10 @@ def check_take_out(out: Path) -> Path:
     return out
 
 
-def save_take(take: Any, folder: Path, *, title: str, fmt: str) -> Path:
+def save_take(take: Any, folder: Path, *, title: str, fmt: str, number: int | None = None) -> Path:
     """:func:`music.takes.write_take`, with a file-system failure as one line."""
     try:
-        return write_take(take, folder, title=title, fmt=fmt)
+        return write_take(take, folder, title=title, fmt=fmt, number=number)
     except OSError as exc:
         raise SongmintError(f"--out {folder}: cannot write the take here ({exc.strerror or exc})") from exc
 
@@ -149,9 +149,10 @@ def model_from_params(params: dict[str, Any], model: str | None) -> str | None:
               help="Generation engine.")
 @_engine_options
 @click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Length in seconds.")
-@click.option("--seed", type=int, help="Random seed (default: a fresh one, printed); take i uses seed+i.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed; take i uses seed+i.")
 @click.option("--count", type=click.IntRange(1, 999), default=1, show_default=True,
-              help="Number of takes; with more than one they go to OUT/01, OUT/02, ...")
+              help="Number of takes; with more than one they go to OUT/01, OUT/02, ... and each file name "
+                   "carries the take number.")
 @click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav",
               show_default=True, help="Audio format of mix and stems.")
 @click.option("--param", "pairs", multiple=True, metavar="KEY=VALUE",
@@ -161,10 +162,10 @@ def model_from_params(params: dict[str, Any], model: str | None) -> str | None:
 @click.option("--title", help="Title used in file names (default: from the prompt).")
 @model_option("Model of a neural engine: a name from `songmint models list` (fetch it once with "
               "`songmint models pull NAME`), a Hugging Face id in the local cache, or a local folder/file.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Take folder to write.")
 @json_option
-def generate(prompt: str | None, engine: str, seconds: float | None, seed: int | None, count: int,
+def generate(prompt: str | None, engine: str, seconds: float | None, seed: int, count: int,
              fmt: str, pairs: tuple[str, ...], midi: bool, title: str | None, model: str | None,
              out_dir: Path, as_json: bool, **options: Any) -> None:
     """Generate music from PROMPT (or from a seed alone): a mastered mix, stems and MIDI.
@@ -178,9 +179,6 @@ def generate(prompt: str | None, engine: str, seconds: float | None, seed: int |
     check_take_out(out_dir)
     params = request_params(options, pairs)
     model = model_from_params(params, model)
-    if seed is None:
-        seed = int.from_bytes(os.urandom(4), "little") >> 1
-        out.info(f"seed {seed}")
     eng = engine_with_model(engine, model)
     make = require(eng, "generate")
     finishing = finish_settings(eng, params, midi=midi)
@@ -191,7 +189,7 @@ def generate(prompt: str | None, engine: str, seconds: float | None, seed: int |
             take = finish_take(take, finishing)
         name = title or take.provenance.get("title") or (slugify(prompt) if prompt else engine)
         folder = out_dir if count == 1 else out_dir / f"{i + 1:02d}"
-        path = save_take(take, folder, title=str(name), fmt=fmt)
+        path = save_take(take, folder, title=str(name), fmt=fmt, number=None if count == 1 else i + 1)
         doc = read_take_json(path)
         docs.append({"path": str(folder), **doc})
         if not as_json:

@@ -42,6 +42,7 @@ from music.stem_names import stem_roles
 from music.tags import Tags, normalise_isrc, read_tags
 from music.takes import slugify
 from songmint.errors import SongmintError
+from songmint.vocabulary import deprecated_alias
 
 AUDIO_EXTS = (".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".m4a")
 CSV_COLUMNS = (
@@ -522,10 +523,13 @@ def example_spec(name: str = "release.toml") -> str:
     help="Folder of masters: one track per audio file in it (sub-folders: stems).",
 )
 @click.option(
-    "--stems-from",
+    "--stems-dir",
+    "stems_from",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where stems are: folders named like a master, or files named '<master> - <stem>'.",
 )
+@deprecated_alias("--stems-from", dest="stems_from", replacement="--stems-dir",
+                  type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--csv",
     "csv_path",
@@ -539,6 +543,7 @@ def example_spec(name: str = "release.toml") -> str:
 @click.option("--cap", type=click.IntRange(min=1), default=100, show_default=True, help="Editions cap.")
 @click.option("--initial", type=click.IntRange(min=0), default=1, show_default=True, help="Editions minted.")
 @click.option("--force", is_flag=True, help="Replace an existing SPEC.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout (the spec written, its tracks).")
 def init(
     spec_path: Path | None,
     masters: Path | None,
@@ -551,6 +556,7 @@ def init(
     cap: int,
     initial: int,
     force: bool,
+    as_json: bool,
 ) -> None:
     """Start a release spec SPEC: from a folder of masters (--from), or an example (--example).
 
@@ -558,7 +564,7 @@ def init(
     credits and prices come from a --csv row, else the file's tags, else its name. Stems are
     matched by folder or by name (docs/catalog.md). The spec is validated before it is written.
     """
-    from songmint.console import output
+    from songmint.console import output, print_json
 
     out = output()
     if example == (masters is not None):
@@ -572,7 +578,10 @@ def init(
             raise SongmintError(f"{spec_path} exists; choose another name or pass --force to replace it")
         with atomic_path(spec_path) as tmp:
             tmp.write_text(text, encoding="utf-8")
-        out.info(f"wrote {spec_path}; next: songmint release {spec_path} --network memory")
+        if as_json:
+            print_json({"spec": str(spec_path), "example": True})
+        else:
+            out.info(f"wrote {spec_path}; next: songmint release {spec_path} --network memory")
         return
     assert masters is not None
     if spec_path is None:
@@ -595,6 +604,10 @@ def init(
         out.info(f"warning: {w}")
     write_catalog_spec(spec_path, plan, force=force)
     with_stems = sum(1 for p in plan.tracks if p.stems_dir or p.stem_files)
+    if as_json:
+        print_json({"spec": str(spec_path), "name": plan.name, "symbol": plan.symbol,
+                    "tracks": len(plan.tracks), "with_stems": with_stems, "warnings": list(plan.warnings)})
+        return
     out.info(
         f"wrote {spec_path}: {len(plan.tracks)} tracks ({with_stems} with stems) in "
         f"{plan.name!r} ({plan.symbol}); next: songmint release {spec_path}"

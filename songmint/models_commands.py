@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import tempfile
@@ -16,11 +15,7 @@ from music.engines.dd_checkpoints import locate_all
 from music.engines.weights import KNOWN_MODELS, hf_cache_dir, known, models_dir, snapshot
 from songmint.console import json_option, output, print_json, print_table
 from songmint.errors import SongmintError
-
-
-def deprecated(old: str, new: str) -> None:
-    """The one-line deprecation notice of an old spelling (kept for one release)."""
-    click.echo(f"warning: {old} is deprecated and goes away in the next release; use {new}", err=True)
+from songmint.vocabulary import deprecated, deprecated_alias  # noqa: F401  (deprecated: re-exported)
 
 
 def model_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -28,18 +23,8 @@ def model_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[...,
     hidden and deprecated, folded into ``model``."""
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(f)
-        def wrapper(*args: Any, model: str | None = None, checkpoint: str | None = None,
-                    **kwargs: Any) -> Any:
-            if checkpoint is not None:
-                deprecated("--checkpoint", "--model")
-                if model is not None and model != checkpoint:
-                    raise SongmintError("--model and --checkpoint name different models; give --model only")
-                model = checkpoint
-            return f(*args, model=model, **kwargs)
-
-        wrapper = click.option("--checkpoint", hidden=True, help="Deprecated spelling of --model.")(wrapper)
-        return click.option("--model", metavar="NAME|PATH", help=help_text)(wrapper)
+        f = deprecated_alias("--checkpoint", dest="model", replacement="--model")(f)
+        return click.option("--model", metavar="NAME|PATH", help=help_text)(f)
 
     return decorate
 
@@ -147,8 +132,9 @@ def list_(as_json: bool) -> None:
 @models.command("pull")
 @click.argument("name")
 @click.option("--revision", help="Branch, tag or commit to fetch (default: main); recorded and then used.")
-@click.option("--token", envvar="HF_TOKEN", show_envvar=True,
+@click.option("--hf-token", "token", envvar="HF_TOKEN", show_envvar=True,
               help="Hugging Face token, for gated or private repositories (never printed or stored).")
+@deprecated_alias("--token", dest="token", replacement="--hf-token")
 @click.option("--offline", is_flag=True, envvar="HF_HUB_OFFLINE", show_envvar=True,
               help="Use only the local cache; fail if the model is not there.")
 @click.option("--endpoint", envvar="HF_ENDPOINT", show_envvar=True, hidden=True,

@@ -447,9 +447,10 @@ def make_server(site: Path, *, port: int = 0, host: str = "127.0.0.1") -> http.s
 @click.option("--serve", is_flag=True, help="Serve the site on localhost until Ctrl-C.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port for --serve (0 picks a free one).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the site here instead of RELEASE_DIR/preview.")
-def preview(release_dir: Path, serve: bool, port: int, out: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout (the site's index and URL).")
+def preview(release_dir: Path, serve: bool, port: int, out: Path | None, as_json: bool) -> None:
     """Build the listener preview site of RELEASE_DIR (a folder written by `songmint release`).
 
     The site works from file://, any static server, or IPFS: a grid of covers, and a page
@@ -461,9 +462,17 @@ def preview(release_dir: Path, serve: bool, port: int, out: Path | None) -> None
     index = build_preview(release_dir, out=out)
     out_ = output()
     out_.info(f"preview: {index.resolve().as_uri()}")
-    click.echo(str(index))
-    if serve:
-        server = make_server(index.parent, port=port)
+    server = make_server(index.parent, port=port) if serve else None
+    if as_json:
+        from songmint.console import print_json
+
+        doc = {"index": str(index), "url": index.resolve().as_uri()}
+        if server is not None:
+            doc["serving"] = "http://{}:{}/".format(*server.server_address[:2])
+        print_json(doc)
+    else:
+        click.echo(str(index))
+    if server is not None:
         host, bound = server.server_address[:2]
         out_.info(f"serving http://{host}:{bound}/ (Ctrl-C to stop)")
         try:

@@ -43,7 +43,7 @@ def _source(source: Path) -> tuple[Take, str]:
 
 @click.command("separate")
 @click.argument("source", metavar="FILE|TAKE", type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Take folder to write: the mix, one file per stem, take.json.")
 @click.option("--model", metavar="NAME|PATH", help="Separation model (default htdemucs; fetch it once with "
               "`songmint models pull htdemucs`), or a folder with NAME.yaml and its safetensors.")

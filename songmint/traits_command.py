@@ -11,6 +11,7 @@ import click
 
 from songmint.console import json_option, output, print_json, print_table
 from songmint.errors import SongmintError
+from songmint.vocabulary import deprecated_alias
 
 AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".m4a",
                     ".aac", ".wma", ".webm"}
@@ -38,10 +39,10 @@ def load_stems(folder: Path) -> dict[str, Any]:
     from music.audio import load
 
     if not folder.is_dir():
-        raise SongmintError(f"--stems {folder}: not a folder")
+        raise SongmintError(f"--stems-dir {folder}: not a folder")
     files = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS)
     if not files:
-        raise SongmintError(f"--stems {folder}: no audio files in it")
+        raise SongmintError(f"--stems-dir {folder}: no audio files in it")
     return {f.stem: load(f) for f in files}
 
 
@@ -82,8 +83,9 @@ def _run(files: list[Path], stems: Path | None, jobs: int, executor: str = "loca
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--stems", "stems_dir", type=click.Path(path_type=Path),
+@click.option("--stems-dir", "stems_dir", type=click.Path(path_type=Path),
               help="Folder of stem files (one FILE only): each gets activity, loudness, energy, brightness.")
+@deprecated_alias("--stems", dest="stems_dir", replacement="--stems-dir", type=click.Path(path_type=Path))
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Analyse this many files in parallel (processes, or Ray workers).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
@@ -105,7 +107,7 @@ def traits(ctx: click.Context, files: tuple[Path, ...], stems_dir: Path | None, 
     if not paths:
         raise SongmintError("no audio files found in " + ", ".join(str(f) for f in files))
     if stems_dir is not None and len(paths) != 1:
-        raise SongmintError(f"--stems goes with exactly one FILE, got {len(paths)} files")
+        raise SongmintError(f"--stems-dir goes with exactly one FILE, got {len(paths)} files")
     jobs = min(jobs, len(paths)) if executor == "ray" else min(jobs, os.cpu_count() or 1, len(paths))
     results: list[dict[str, Any] | None] = [None] * len(paths)
     failures: list[tuple[str, str]] = []

@@ -39,7 +39,7 @@ def source_parts(source: Path) -> tuple[dict[str, Audio], float | None, str]:
 
 @click.command("transcribe")
 @click.argument("source", metavar="FILE|TAKE", type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Folder for the .mid files (one per pitched stem).")
 @click.option("--bpm", type=click.FloatRange(20, 400), help="Tempo of the MIDI files (default: the take's, "
               "else measured).")

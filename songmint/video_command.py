@@ -63,7 +63,7 @@ def cover_defaults(cover: Path | None) -> dict[str, Any]:
 @click.option("--preset", default="superfast", show_default=True, help="libx264 preset.")
 @click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Encoder threads (fixed, so the bytes do not depend on the machine).")
-@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Output .mp4 (H.264 + AAC, +faststart) or .webm.")
 @json_option
 def video(source: Path, cover_path: Path | None, style: str | None, seed: int | None, treatment: str,

@@ -268,7 +268,7 @@ def test_master_is_at_target_under_the_ceiling_and_starts_on_the_beat(lofi: tupl
 def test_provenance_records_everything(lofi: tuple) -> None:
     _, _, _, take = lofi
     p = take.provenance
-    assert p["engine"] == "composer" and p["version"]
+    assert p["engine"] == "composer" and p["engine_version"]
     assert p["soundfont"]["name"].endswith(".sf2") and len(p["soundfont"]["sha256"]) == 64
     assert p["seed"] == 1 and p["prompt"] == "lofi hip hop in D minor"
     for key in ("genre", "bpm", "key", "bars", "loop", "stems", "swing", "humanize", "progression", "form",

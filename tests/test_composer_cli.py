@@ -27,9 +27,11 @@ def test_count_format_params_and_take_json(runner: CliRunner, tmp_path: Path) ->
     for i in range(1, len(docs) + 1):
         folder = out / f"{i:02d}"
         take = json.loads((folder / "take.json").read_text())
-        assert take["mix"] == "deep-house_124bpm_G-minor_mix.flac"
+        # the take number is in every file name: takes copied into one folder never collide
+        assert take["mix"] == f"deep-house-{i:02d}_124bpm_G-minor_mix.flac"
         parts = ("drums", "bass", "chords", "lead")
-        assert take["stems"] == {n: f"deep-house_124bpm_G-minor_{n}.flac" for n in parts}
+        assert take["stems"] == {n: f"deep-house-{i:02d}_124bpm_G-minor_{n}.flac" for n in parts}
+        assert all(f"-{i:02d}_" in rel for rel in take["midi"].values())
         assert set(take["midi"]) == {"drums", "bass", "chords", "lead", "all"}
         facts = (take["sample_rate"], take["bpm"], take["key"], take["format"])
         assert facts == (44100, 124.0, "G minor", "flac")

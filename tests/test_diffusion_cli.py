@@ -43,7 +43,7 @@ def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, 
             str(wav),
             "--strength",
             "0.3",
-            "-n",
+            "--variations",
             "2",
             "--steps",
             "4",
@@ -85,7 +85,7 @@ def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> N
             "interpolate",
             str(a),
             str(b),
-            "--steps",
+            "--frames",
             "3",
             "--diffusion-steps",
             "3",
@@ -179,7 +179,7 @@ def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
             str(SR),
             "--sample-size",
             "256",
-            "--steps",
+            "--max-steps",
             "6",
             "--batch-size",
             "2",
@@ -210,7 +210,7 @@ def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
             str(model),
             "--preset",
             "tiny",
-            "--steps",
+            "--max-steps",
             "8",
             "--batch-size",
             "2",
@@ -301,7 +301,7 @@ def test_train_on_no_readable_audio_fails_and_writes_nothing(runner, tmp_path: P
     if content == "garbage":
         (samples / "x.wav").write_bytes(b"not audio at all")
     out = tmp_path / "model"
-    res = runner.invoke(main, ["train", str(samples), "--out", str(out), "--preset", "tiny", "--steps", "2"])
+    res = runner.invoke(main, ["train", str(samples), "--out", str(out), "--preset", "tiny", "--max-steps", "2"])
     assert res.exit_code == 2
     assert res.stderr.strip().splitlines()[-1].startswith(f"error: no readable audio under {samples}")
     assert not out.exists()

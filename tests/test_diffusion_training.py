@@ -25,7 +25,7 @@ def test_time_budget_stops_the_run_with_checkpoint_and_final_weights(tmp_path: P
     args += ["--sample-size", "256", "--batch-size", "2", "--demo-every", "0", "--save-every", "100000"]
     # 1e-5 minutes (0.6 ms) is used up by the first step on any machine, so the run ends far short
     # of its 100 000 steps; the check is on what a stopped run leaves, not on how long it took.
-    res = CliRunner().invoke(main, [*args, "--steps", "100000", "--max-minutes", "0.00001", "--json"])
+    res = CliRunner().invoke(main, [*args, "--max-steps", "100000", "--max-minutes", "0.00001", "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     assert summary["stopped_by"] == "time budget"
@@ -37,13 +37,13 @@ def test_time_budget_stops_the_run_with_checkpoint_and_final_weights(tmp_path: P
     assert clip.sr == SR and clip.n == 256
 
     # resuming with the budget already spent trains nothing more but still writes the model
-    res = CliRunner().invoke(main, [*args, "--steps", "100000", "--max-minutes", "0.00001", "--resume"])
+    res = CliRunner().invoke(main, [*args, "--max-steps", "100000", "--max-minutes", "0.00001", "--resume"])
     assert res.exit_code == 0, res.output
     assert "time budget used up" in res.output
     assert json.loads((model / "training.json").read_text())["steps"] == 1
 
     # without a budget the step count decides, as before
-    res = CliRunner().invoke(main, [*args, "--steps", "3", "--resume", "--json"])
+    res = CliRunner().invoke(main, [*args, "--max-steps", "3", "--resume", "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     assert summary["stopped_by"] == "steps" and summary["steps"] == 3
@@ -67,7 +67,7 @@ def test_min_snr_training_lowers_the_loss(tmp_path: Path) -> None:
     samples = write_one_shots(tmp_path / "kicks", n=4)
     model = tmp_path / "model"
     args = ["train", str(samples), "--out", str(model), "--preset", "tiny", "--sample-rate", str(SR)]
-    args += ["--sample-size", "256", "--batch-size", "4", "--demo-every", "0", "--steps", "40"]
+    args += ["--sample-size", "256", "--batch-size", "4", "--demo-every", "0", "--max-steps", "40"]
     args += ["--lr", "3e-3"]
     res = CliRunner().invoke(main, [*args, "--loss-weighting", "min-snr", "--json"])
     assert res.exit_code == 0, res.output
@@ -114,7 +114,7 @@ def test_log_normal_training_lowers_the_loss(tmp_path: Path) -> None:
     samples = write_one_shots(tmp_path / "kicks", n=4)
     args = ["train", str(samples), "--out", str(tmp_path / "log-normal"), "--preset", "tiny"]
     args += ["--sample-rate", str(SR), "--sample-size", "256", "--batch-size", "4", "--demo-every", "0"]
-    args += ["--steps", "40", "--lr", "3e-3"]
+    args += ["--max-steps", "40", "--lr", "3e-3"]
     res = CliRunner().invoke(main, [*args, "--time-sampling", "log-normal", "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
@@ -149,7 +149,7 @@ def test_cosine_schedule_is_what_the_optimizer_used(tmp_path: Path) -> None:
     args = ["train", str(samples), "--out", str(model), "--preset", "tiny", "--sample-rate", str(SR)]
     args += ["--sample-size", "256", "--batch-size", "2", "--demo-every", "0", "--save-every", "4"]
     args += ["--lr", "1e-3", "--warmup-steps", "2"]
-    res = CliRunner().invoke(main, [*args, "--steps", "8", "--lr-schedule", "cosine", "--json"])
+    res = CliRunner().invoke(main, [*args, "--max-steps", "8", "--lr-schedule", "cosine", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["config"]["lr_schedule"] == "cosine"
     # the optimizer saved after step k ran step k - 1 (0-based) at the schedule's rate
@@ -162,9 +162,9 @@ def test_cosine_schedule_is_what_the_optimizer_used(tmp_path: Path) -> None:
     again = tmp_path / "again"
     shutil.copytree(model / "checkpoints" / "step-0000004", again / "checkpoints" / "step-0000004")
     args[3] = str(again)
-    res = CliRunner().invoke(main, [*args, "--steps", "8", "--lr-schedule", "cosine", "--resume"])
+    res = CliRunner().invoke(main, [*args, "--max-steps", "8", "--lr-schedule", "cosine", "--resume"])
     assert res.exit_code == 0, res.output
     weights = "diffusion_pytorch_model.safetensors"
     assert (again / weights).read_bytes() == (model / weights).read_bytes()
-    bad = CliRunner().invoke(main, [*args, "--steps", "4", "--lr-schedule", "linear"])
+    bad = CliRunner().invoke(main, [*args, "--max-steps", "4", "--lr-schedule", "linear"])
     assert bad.exit_code != 0 and "linear" in bad.output

@@ -34,7 +34,7 @@ def test_twenty_masters_with_daw_stems_and_tags_release_as_written(
 ) -> None:
     spec_path = catalog / "catalog.toml"
     code, text = _init(
-        str(spec_path), "--from", str(catalog / "masters"), "--stems-from", str(catalog / "stems")
+        str(spec_path), "--from", str(catalog / "masters"), "--stems-dir", str(catalog / "stems")
     )
     assert code == 0, text
     assert "20 tracks (20 with stems)" in text
@@ -104,7 +104,7 @@ def test_csv_wins_over_tags(catalog: Path, tmp_path: Path) -> None:
     assert one.tags == ("intro", "calm")
     assert (two.title, two.artist) == ("Fixture Song 2", "The Fixtures")  # empty cells: the tags
     assert one.sale is not None and one.sale.price == 5 * 10**17  # the CSV's "0.5": ether
-    # no --stems-from: the stems are looked for in masters/ sub-folders, and there are none
+    # no --stems-dir: the stems are looked for in masters/ sub-folders, and there are none
     assert all(t.stems_dir is None for t in spec.tracks)
 
 

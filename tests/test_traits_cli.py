@@ -76,13 +76,13 @@ def test_stems(runner: CliRunner, tmp_path: Path) -> None:
     mix = save(synth.mix(d, c), tmp_path / "mix.wav")
     save(d, tmp_path / "stems" / "drums.wav")
     save(c, tmp_path / "stems" / "keys.flac")
-    res = runner.invoke(main, ["traits", "--json", "--stems", str(tmp_path / "stems"), str(mix)])
+    res = runner.invoke(main, ["traits", "--json", "--stems-dir", str(tmp_path / "stems"), str(mix)])
     assert res.exit_code == 0, res.output
     stems = json.loads(res.stdout)["stems"]
     assert set(stems) == {"drums", "keys"}
     assert stems["drums"]["activity"] > 0.9
-    # --stems with several files is a usage error
-    res = runner.invoke(main, ["traits", "--stems", str(tmp_path / "stems"), str(mix), str(mix)])
+    # --stems-dir with several files is a usage error
+    res = runner.invoke(main, ["traits", "--stems-dir", str(tmp_path / "stems"), str(mix), str(mix)])
     assert res.exit_code == 2 and "exactly one FILE" in res.stderr
 
 

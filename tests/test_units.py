@@ -213,7 +213,7 @@ def test_cli_continue_with_stems(runner, tmp_path: Path, prompt: Audio, stems: d
         save(s, sd / f"{name}.wav", wav_depth="float")
     out = tmp_path / "take"
     res = runner.invoke(main, ["continue", str(tmp_path / "mix.wav"), "--seconds", "6", "--seed", "4",
-                               "--stems", str(sd), "--out", str(out), "--json"])
+                               "--stems-dir", str(sd), "--out", str(out), "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert set(doc["stems"]) == {"drums", "chords"} and "continuation" in doc["extras"]

@@ -326,7 +326,7 @@ class MusicgenEngine:
                                                    window_s=window_s, stride_s=stride_s, xfade=xfade,
                                                    chroma=chroma, progress=progress)
         provenance = {
-            "engine": self.name, "version": self.version,
+            "engine": self.name, "engine_version": self.version,
             "operation": "continue" if prompt_audio is not None else "generate",
             "model_id": loaded.model_id, "model_path": str(loaded.path),
             "weights_sha256": loaded.weights_sha256, "seed": request.seed, "prompt": request.prompt,

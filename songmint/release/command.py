@@ -39,12 +39,13 @@ def _password_prompt(text: str) -> str:
 @click.command("release")
 @click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--network", default=None, help="memory | local | a JSON-RPC URL (overrides the spec's [network])."
+    "-n", "--network", default=None, help="memory | local | a JSON-RPC URL (overrides the spec's [network])."
 )
 @click.option(
     "--chain-id", type=int, default=None, help="Expected chain id of a URL network (checked first)."
 )
 @click.option(
+    "-o",
     "--out",
     "out",
     type=click.Path(file_okay=False, path_type=Path),

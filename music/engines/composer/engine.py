@@ -433,7 +433,7 @@ class ComposerEngine:
         mix = master(rendered.mix, lufs=lufs, true_peak_dbtp=tp, loop=plan.loop)
         provenance = {
             "engine": self.name,
-            "version": self.version,
+            "engine_version": self.version,
             "soundfont": {"name": sf2.name, "sha256": _soundfont_sha(sf2)},
             "prompt": request.prompt,
             "seed": int(request.seed),

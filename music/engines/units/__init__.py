@@ -173,7 +173,7 @@ class UnitsEngine:
 
         provenance = {
             "engine": self.name,
-            "version": self.version,
+            "engine_version": self.version,
             "operation": "continue",
             "seed": request.seed,
             "seconds": float(seconds),
