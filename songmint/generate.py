@@ -31,6 +31,7 @@ ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--bpm", type=float, help="Tempo in BPM (overrides the prompt)."),
     click.option("--key", help="Key, e.g. 'F# minor' or 'Bb major' (overrides the prompt)."),
     click.option("--bars", type=click.IntRange(1, 512), help="Length in 4/4 bars (instead of --seconds)."),
+    click.option("--style", help="Style of the symbolic engine: chorale, fiddle, folk, renaissance."),
     click.option("--stems", is_flag=False, flag_value="all",
                  help="Stems: the composer renders these parts (drums,bass,chords,lead); a neural engine's "
                       "mix is separated with HTDemucs (drums,bass,other,vocals). Alone: all of them."),
@@ -58,8 +59,8 @@ ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
 ]
 """Options that become ``Request.params`` entries (applied bottom-up, shown in this order)."""
 
-PARAM_OPTIONS: tuple[str, ...] = ("genre", "bpm", "key", "bars", "stems", "loop", "soundfont", "lufs",
-                                   "melody", "steps", "sampler", "n", "init_audio", "strength",
+PARAM_OPTIONS: tuple[str, ...] = ("genre", "bpm", "key", "bars", "style", "stems", "loop", "soundfont",
+                                   "lufs", "melody", "steps", "sampler", "n", "init_audio", "strength",
                                    "inpaint", "repaint", "extend", "negative_prompt")
 """Names of the click parameters collected into ``Request.params`` when given."""
 

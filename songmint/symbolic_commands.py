@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
+from songmint.console import json_option, print_json
 from songmint.errors import SongmintError
+from songmint.vocabulary import deprecated_alias
 
 
 def _say(line: str) -> None:
@@ -16,13 +18,15 @@ def _say(line: str) -> None:
 
 
 @click.command("train-symbolic")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("symbolic-run"), show_default=True,
               help="Run folder: checkpoint.pt (resumed from), log.jsonl, config.json.")
 @click.option("--config", "config_name", default="shipped", show_default=True,
               help="A named config (shipped, tiny, gpu) or a JSON file of TrainConfig fields.")
-@click.option("--steps", type=click.IntRange(min=1), help="Override the config's step count.")
-@click.option("--seed", type=int, help="Override the config's seed.")
+@click.option("--max-steps", "steps", type=click.IntRange(min=1), help="Override the config's step count.")
+@deprecated_alias("--steps", dest="steps", replacement="--max-steps", type=click.IntRange(min=1))
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Training seed (the shipped config was trained with 0).")
 @click.option("--corpus", "corpus_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Tokenised corpus (.npz; built there if missing); default: the user cache, else the "
               "copy shipped with the package.")
@@ -37,13 +41,14 @@ def _say(line: str) -> None:
               help="Stop after this step (the schedule stays the config's; run again to resume).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="torch CPU threads.")
+@json_option
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Afterwards (finished, or stopped by --max-minutes), write the weights here "
               "(.safetensors, plus a .json card).")
-def train_symbolic(out_dir: Path, config_name: str, steps: int | None, seed: int | None,
+def train_symbolic(out_dir: Path, config_name: str, steps: int | None, seed: int,
                    corpus_path: Path | None, corpus_limit: int | None, rebuild_corpus: bool, build_only: bool,
                    max_minutes: float | None, until_step: int | None, threads: int,
-                   export_path: Path | None) -> None:
+                   export_path: Path | None, as_json: bool) -> None:
     """Train the symbolic transformer (resumable; one progress line per few steps on stderr).
 
     The corpus (Bach chorales, fiddle tunes, Essen folk songs, Palestrina: music21's bundled
@@ -69,6 +74,8 @@ def train_symbolic(out_dir: Path, config_name: str, steps: int | None, seed: int
     _say(f"corpus: {m['works']} works ({m['held_out_works']} held out), {m['tokens']} tokens "
          f"[{time.perf_counter() - t0:.1f} s]")
     if build_only:
+        if as_json:
+            print_json({"corpus": m})
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n")
@@ -84,3 +91,6 @@ def train_symbolic(out_dir: Path, config_name: str, steps: int | None, seed: int
         training.export(run["model"], path=export_path, train_config=cfg, manifest=manifest, scores=scores,
                         log=run["log"])
         _say(f"exported {export_path} (held-out {scores['held_out_bits']:.4f} bits/token)")
+    if as_json:
+        print_json({"out": str(out_dir), "step": run["step"], "steps": cfg.steps, "done": run["done"],
+                    "export": str(export_path) if export_path is not None else None})

@@ -301,7 +301,8 @@ def test_train_on_no_readable_audio_fails_and_writes_nothing(runner, tmp_path: P
     if content == "garbage":
         (samples / "x.wav").write_bytes(b"not audio at all")
     out = tmp_path / "model"
-    res = runner.invoke(main, ["train", str(samples), "--out", str(out), "--preset", "tiny", "--max-steps", "2"])
+    args = ["train", str(samples), "--out", str(out), "--preset", "tiny", "--max-steps", "2"]
+    res = runner.invoke(main, args)
     assert res.exit_code == 2
     assert res.stderr.strip().splitlines()[-1].startswith(f"error: no readable audio under {samples}")
     assert not out.exists()

@@ -301,4 +301,6 @@ def test_a_killed_release_resumes_without_repeating_finished_tracks(tmp_path: Pa
     assert len(re.findall(r"generate fixture-song-\d \(.*?\) cached", text)) == 4  # every take kept
     # traits ran only for the tracks the killed run had not finished
     assert len(re.findall(r"traits fixture-song-\d cached", text)) == done_traits
-    assert "generate" not in m["executor"]["task_s"] and m["executor"]["task_s"]["traits"] > 0
+    assert "generate" not in m["executor"]["task_s"]
+    if done_traits < 4:  # the rest ran on the executor
+        assert m["executor"]["task_s"]["traits"] > 0

@@ -249,7 +249,7 @@ def audio_cases() -> list[Case]:
                     str(e.corpus["good.wav"]),
                     "--seconds",
                     "1",
-                    "--stems",
+                    "--stems-dir",
                     str(Path(f(e, w)).parent),
                     "--out",
                     str(w / "t"),
@@ -829,7 +829,7 @@ def option_cases() -> list[Case]:
         Case("traits -j 0", lambda e, w: ["traits", good(e, w), "-j", "0"]),
         Case(
             "traits --stems with two files",
-            lambda e, w: ["traits", good(e, w), good(e, w), "--stems", str(e.stems["stems-mono"])],
+            lambda e, w: ["traits", good(e, w), good(e, w), "--stems-dir", str(e.stems["stems-mono"])],
         ),
         Case(
             "traits a folder of junk",

@@ -172,3 +172,20 @@ def test_cli_trains_a_tiny_config_and_generates_with_it(tmp_path, runner) -> Non
                               "--out", str(tmp_path / "run2"), "--export", str(tmp_path / "w.pt")])
     assert bad.exit_code == 2 and ".safetensors" in bad.output
     assert not (tmp_path / "run2").exists()
+
+
+def test_generate_takes_style_as_its_own_option(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`generate --engine symbolic --style chorale --key ... --bars N` (the issue's command line)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from songmint.cli import main
+
+    out = tmp_path / "chorale"
+    args = ["generate", "--engine", "symbolic", "--style", "chorale", "--key", "G major", "--bars", "2"]
+    r = CliRunner().invoke(main, [*args, "--seed", "1", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "take.json").read_text())
+    assert doc["key"] == "G major" and doc["provenance"]["request_params"]["style"] == "chorale"
+    assert set(doc["stems"]) == {"soprano", "alto", "tenor", "bass"} and doc["midi"]
