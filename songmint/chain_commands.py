@@ -21,7 +21,7 @@ from songmint.errors import SongmintError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _network_options(f: F) -> F:
+def network_options(f: F) -> F:
     opts = [
         click.option("-n", "--network", default=lambda: os.environ.get("SONGMINT_NETWORK", "local"),
                      show_default="local ($SONGMINT_NETWORK)",
@@ -39,13 +39,13 @@ def _network_options(f: F) -> F:
     return f
 
 
-def _send_options(f: F) -> F:
+def send_options(f: F) -> F:
     f = click.option("--yes", is_flag=True, help="Send on a non-local network (after the summary).")(f)
     return click.option("--dry-run", is_flag=True,
                         help="Print the transactions and estimated gas and cost; send nothing.")(f)
 
 
-def _connect(network: str, chain_id: int | None, keystore: Path | None, confirmations: int,
+def connect_client(network: str, chain_id: int | None, keystore: Path | None, confirmations: int,
              yes: bool = False) -> Any:
     from minting.chain import connect
 
@@ -74,7 +74,7 @@ def _remember(chain_id: int, address: str) -> None:
     os.replace(tmp, path)
 
 
-def _address_or_last(address: str | None, chain_id: int) -> str:
+def address_or_last(address: str | None, chain_id: int) -> str:
     if address:
         return address
     path = _deployments_file()
@@ -90,7 +90,7 @@ def _needs_plan(client: Any, dry_run: bool) -> bool:
     return dry_run or not client.network.local or output().verbose > 0
 
 
-def _gate(client: Any, plan: Any, *, dry_run: bool, yes: bool, as_json: bool) -> bool:
+def gate(client: Any, plan: Any, *, dry_run: bool, yes: bool, as_json: bool) -> bool:
     """Print the plan where it matters; True when the command should go on and send."""
     out = output()
     if dry_run:
@@ -109,13 +109,13 @@ def _gate(client: Any, plan: Any, *, dry_run: bool, yes: bool, as_json: bool) ->
     return True
 
 
-def _default_journal() -> Path:
+def default_journal() -> Path:
     from minting.chain import data_dir
 
     return data_dir() / "journal.sqlite"
 
 
-def _journal_options(f: F) -> F:
+def journal_options(f: F) -> F:
     f = click.option("--op", default=None,
                      help="Operation key in the journal; a new key repeats the operation.")(f)
     return click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -202,9 +202,9 @@ def contract() -> None:
               help="Default ERC-2981 royalty in basis points (500 = 5 %).")
 @click.option("--royalty-receiver", default=None, help="Royalty receiver (default: the admin).")
 @click.option("--admin", default=None, help="Admin and minter (default: the sending account).")
-@_journal_options
-@_network_options
-@_send_options
+@journal_options
+@network_options
+@send_options
 @json_option
 def contract_deploy(name: str, symbol: str, base_uri: str, contract_uri: str, royalty_bps: int,
                     royalty_receiver: str | None, admin: str | None, journal: Path | None, op: str | None,
@@ -217,14 +217,14 @@ def contract_deploy(name: str, symbol: str, base_uri: str, contract_uri: str, ro
     """
     from minting.chain import Journal
 
-    client = _connect(network, chain_id, keystore, confirmations, yes)
+    client = connect_client(network, chain_id, keystore, confirmations, yes)
     kwargs = {"name": name, "symbol": symbol, "base_uri": base_uri, "contract_uri": contract_uri,
               "admin": admin, "royalty_receiver": royalty_receiver, "royalty_bps": royalty_bps}
     if _needs_plan(client, dry_run):
         plan = client.deploy(**kwargs, dry_run=True)
-        if not _gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
+        if not gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
             return
-    with Journal(journal or _default_journal()) as j:
+    with Journal(journal or default_journal()) as j:
         dep = client.deploy(**kwargs, journal=j, op=op)
     _remember(client.network.chain_id, dep.address)
     report = {"address": dep.address, "tx_hash": dep.tx_hash, "block": dep.block, "gas_used": dep.gas_used,
@@ -240,13 +240,13 @@ def contract_deploy(name: str, symbol: str, base_uri: str, contract_uri: str, ro
 @click.argument("address", required=False)
 @click.option("-t", "--token", "tokens", type=str, multiple=True,
               help="Also show this token id (repeatable).")
-@_network_options
+@network_options
 @json_option
 def contract_info(address: str | None, tokens: tuple[str, ...], network: str, chain_id: int | None,
                   keystore: Path | None, confirmations: int, as_json: bool) -> None:
     """Name, symbol, royalty, URI prefixes, supply and roles of ADDRESS (default: the last deployed)."""
-    client = _connect(network, chain_id, keystore, confirmations)
-    address = _address_or_last(address, client.network.chain_id)
+    client = connect_client(network, chain_id, keystore, confirmations)
+    address = address_or_last(address, client.network.chain_id)
     info = client.contract_info(address)
     info["tokens"] = [client.token_info(address, _int(t)) for t in tokens]
     if as_json:
@@ -292,9 +292,9 @@ def _parse_tokens(specs: tuple[str, ...]) -> tuple[list[Any], dict[int, int]]:
               help="URI prefix for new tokens, e.g. ipfs://<dirCID>/metadata/ "
                    "(uri = prefix + hex id + .json).")
 @click.option("--to", default=None, help="Recipient (default: the sending account).")
-@_journal_options
-@_network_options
-@_send_options
+@journal_options
+@network_options
+@send_options
 @json_option
 def mint(address: str | None, specs: tuple[str, ...], uri_prefix: str | None, to: str | None,
          journal: Path | None, op: str | None, network: str, chain_id: int | None, keystore: Path | None,
@@ -307,8 +307,8 @@ def mint(address: str | None, specs: tuple[str, ...], uri_prefix: str | None, to
     from minting.chain import Journal
 
     create, more = _parse_tokens(specs)
-    client = _connect(network, chain_id, keystore, confirmations, yes)
-    address = _address_or_last(address, client.network.chain_id)
+    client = connect_client(network, chain_id, keystore, confirmations, yes)
+    address = address_or_last(address, client.network.chain_id)
     if _needs_plan(client, dry_run):
         if create:
             plan = client.create_and_mint(address, create, to=to, uri_prefix=uri_prefix, dry_run=True,
@@ -317,10 +317,10 @@ def mint(address: str | None, specs: tuple[str, ...], uri_prefix: str | None, to
                 plan.notes.append(f"then mintBatch of {len(more)} existing token(s), estimated when sent")
         else:
             plan = client.mint(address, more, to=to, dry_run=True, op=op and f"{op}:mint")
-        if not _gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
+        if not gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
             return
     results = []
-    with Journal(journal or _default_journal()) as j:
+    with Journal(journal or default_journal()) as j:
         if create:
             results.append(client.create_and_mint(address, create, to=to, uri_prefix=uri_prefix, journal=j,
                                                   op=op and f"{op}:create"))

@@ -15,13 +15,13 @@ from typing import Any
 import click
 
 from songmint.chain_commands import (
-    _address_or_last,
-    _connect,
-    _default_journal,
-    _gate,
-    _journal_options,
-    _network_options,
-    _send_options,
+    address_or_last,
+    connect_client,
+    default_journal,
+    gate,
+    journal_options,
+    network_options,
+    send_options,
 )
 from songmint.console import json_option, print_json, print_table
 from songmint.errors import SongmintError
@@ -39,9 +39,9 @@ def _send(
 
     needs_plan = dry_run or not client.network.local
     plan = operation(dry_run=True, journal=None) if needs_plan else None
-    if plan is not None and not _gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
+    if plan is not None and not gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
         return None
-    with Journal(journal or _default_journal()) as j:
+    with Journal(journal or default_journal()) as j:
         return list(operation(dry_run=False, journal=j))
 
 
@@ -99,9 +99,9 @@ def sale() -> None:
 )
 @click.option("--recipient", default=None, help="Funds recipient of this sale (default the release's).")
 @click.option("--paused", is_flag=True, help="Set the sale up paused.")
-@_journal_options
-@_network_options
-@_send_options
+@journal_options
+@network_options
+@send_options
 @json_option
 def sale_set(
     address: str | None,
@@ -148,8 +148,8 @@ def sale_set(
     spec.check()
     if proofs_out and alist:
         atomic_write(proofs_out, (json.dumps(alist.to_dict(), indent=2) + "\n").encode())
-    client = _connect(network, chain_id, keystore, confirmations, yes)
-    address = _address_or_last(address, client.network.chain_id)
+    client = connect_client(network, chain_id, keystore, confirmations, yes)
+    address = address_or_last(address, client.network.chain_id)
     sales = dict.fromkeys(tokens, spec)
     records = _send(
         client,
@@ -171,7 +171,7 @@ def sale_set(
 @click.argument("address", required=False)
 @_TOKENS
 @click.option("--wallet", default=None, help="Also show what this wallet bought (default the account).")
-@_network_options
+@network_options
 @json_option
 def sale_info(
     address: str | None,
@@ -184,8 +184,8 @@ def sale_info(
     as_json: bool,
 ) -> None:
     """Show the sale of each token: price, window, limit, pause, editions left, recipient."""
-    client = _connect(network, chain_id, keystore, confirmations)
-    address = _address_or_last(address, client.network.chain_id)
+    client = connect_client(network, chain_id, keystore, confirmations)
+    address = address_or_last(address, client.network.chain_id)
     infos = [client.sale_info(address, t, wallet) for t in tokens]
     if as_json:
         print_json({"address": address, "sales": infos})
@@ -213,9 +213,9 @@ def sale_info(
 @click.argument("address", required=False)
 @_TOKENS
 @click.option("--resume", is_flag=True, help="Resume paused sales instead.")
-@_journal_options
-@_network_options
-@_send_options
+@journal_options
+@network_options
+@send_options
 @json_option
 def sale_pause(
     address: str | None,
@@ -232,8 +232,8 @@ def sale_pause(
     as_json: bool,
 ) -> None:
     """Pause (or, with --resume, resume) the sales of tokens."""
-    client = _connect(network, chain_id, keystore, confirmations, yes)
-    address = _address_or_last(address, client.network.chain_id)
+    client = connect_client(network, chain_id, keystore, confirmations, yes)
+    address = address_or_last(address, client.network.chain_id)
     records = _send(
         client,
         lambda **kw: client.pause_sales(address, tokens, paused=not resume, op=op, **kw),
@@ -276,9 +276,9 @@ def splits() -> None:
     required=True,
     help="ADDRESS:SHARE, the share in % (70%) or basis points (7000); repeat. Shares sum to 100 %.",
 )
-@_journal_options
-@_network_options
-@_send_options
+@journal_options
+@network_options
+@send_options
 @json_option
 def splits_create(
     payees: tuple[str, ...],
@@ -298,13 +298,13 @@ def splits_create(
     parsed = [_payee(p) for p in payees]
     if sum(b for _, b in parsed) != 10_000:
         raise SongmintError(f"split shares sum to {sum(b for _, b in parsed) / 100:g} %, not 100 %")
-    client = _connect(network, chain_id, keystore, confirmations, yes)
+    client = connect_client(network, chain_id, keystore, confirmations, yes)
     accounts, bps = [a for a, _ in parsed], [b for _, b in parsed]
     if dry_run or not client.network.local:
         plan = client.create_split(accounts, bps, dry_run=True)
-        if not _gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
+        if not gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
             return
-    with Journal(journal or _default_journal()) as j:
+    with Journal(journal or default_journal()) as j:
         address = client.create_split(accounts, bps, journal=j, op=op)
     if as_json:
         print_json({"address": address, "payees": [{"address": a, "bps": b} for a, b in parsed]})
@@ -314,13 +314,13 @@ def splits_create(
 
 @splits.command("info")
 @click.argument("split")
-@_network_options
+@network_options
 @json_option
 def splits_info(
     split: str, network: str, chain_id: int | None, keystore: Path | None, confirmations: int, as_json: bool
 ) -> None:
     """Show a split's payees, shares, what each withdrew and may withdraw now."""
-    client = _connect(network, chain_id, keystore, confirmations)
+    client = connect_client(network, chain_id, keystore, confirmations)
     info = client.split_info(split)
     if as_json:
         print_json(info)
@@ -342,9 +342,9 @@ def splits_info(
 @splits.command("withdraw")
 @click.argument("split")
 @click.option("--payee", "payees", multiple=True, help="Pay only this payee (repeat); default every payee.")
-@_journal_options
-@_network_options
-@_send_options
+@journal_options
+@network_options
+@send_options
 @json_option
 def splits_withdraw(
     split: str,
@@ -360,7 +360,7 @@ def splits_withdraw(
     as_json: bool,
 ) -> None:
     """Pay each payee what the split owes them now (anyone may send this; the money goes to the payees)."""
-    client = _connect(network, chain_id, keystore, confirmations, yes)
+    client = connect_client(network, chain_id, keystore, confirmations, yes)
     records = _send(
         client,
         lambda **kw: client.withdraw(split, list(payees) or None, op=op, **kw),
@@ -378,9 +378,9 @@ def splits_withdraw(
 @click.command()
 @click.argument("address", required=False)
 @_TOKENS
-@_journal_options
-@_network_options
-@_send_options
+@journal_options
+@network_options
+@send_options
 @json_option
 def freeze(
     address: str | None,
@@ -396,8 +396,8 @@ def freeze(
     as_json: bool,
 ) -> None:
     """Freeze the metadata of tokens for good (PermanentURI); frozen tokens are skipped."""
-    client = _connect(network, chain_id, keystore, confirmations, yes)
-    address = _address_or_last(address, client.network.chain_id)
+    client = connect_client(network, chain_id, keystore, confirmations, yes)
+    address = address_or_last(address, client.network.chain_id)
     records = _send(
         client,
         lambda **kw: client.freeze(address, tokens, op=op, **kw),
