@@ -20,6 +20,8 @@ import skia
 
 from cover_art.scene import Scene, c4, linear_gradient
 
+FONT_DIR_ENV = "SONGMINT_COVER_FONT_DIR"
+"""A folder searched first for the cover fonts (read by :func:`font` only)."""
 _FONT_MGR = skia.FontMgr.New_Custom_Empty()
 _FONT_DIRS = [Path("/usr/share/fonts/opentype/inter"), Path("/usr/share/fonts/truetype/dejavu")]
 _CANDIDATES = {
@@ -37,11 +39,17 @@ class Font:
     typeface: skia.Typeface
 
 
+def font(role: str, *, env: Mapping[str, str] | None = None) -> Font:
+    """The typeface for ``role`` (display, text, caps); ``$SONGMINT_COVER_FONT_DIR`` adds a folder.
+
+    ``env`` is the environment to read (default ``os.environ``): the one place the variable is read.
+    """
+    return _font(role, (os.environ if env is None else env).get(FONT_DIR_ENV) or None)
+
+
 @lru_cache(maxsize=8)
-def font(role: str) -> Font:
-    """The typeface for ``role`` (display, text, caps); ``SONGMINT_COVER_FONT_DIR`` adds a folder."""
+def _font(role: str, extra: str | None) -> Font:
     dirs = list(_FONT_DIRS)
-    extra = os.environ.get("SONGMINT_COVER_FONT_DIR")
     if extra:
         dirs.insert(0, Path(extra))
     for name in _CANDIDATES[role]:

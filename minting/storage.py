@@ -43,6 +43,7 @@ from minting.errors import MintingError
 from minting.unixfs import CHUNK_SIZE, cat, import_path, scan_directory
 
 TOKEN_ENV = "SONGMINT_PINNING_TOKEN"
+IPFS_DIR_ENV = "SONGMINT_IPFS_DIR"
 DEFAULT_KUBO = "http://127.0.0.1:5001"
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -578,11 +579,15 @@ class PinningServiceStorage:
         return len(found)
 
 
-def default_local_root() -> Path:
-    """``$SONGMINT_IPFS_DIR`` or the user data folder's ``ipfs`` (platformdirs)."""
-    env = os.environ.get("SONGMINT_IPFS_DIR")
-    if env:
-        return Path(env).expanduser()
+def default_local_root(*, env: Mapping[str, str] | None = None) -> Path:
+    """``$SONGMINT_IPFS_DIR`` or the user data folder's ``ipfs`` (platformdirs).
+
+    ``env`` is the environment to read (default ``os.environ``): with :func:`storage_for`'s token,
+    the only places this module reads the environment.
+    """
+    value = (os.environ if env is None else env).get(IPFS_DIR_ENV)
+    if value:
+        return Path(value).expanduser()
     import platformdirs
 
     return platformdirs.user_data_path("songmint") / "ipfs"
@@ -593,6 +598,7 @@ def get_storage(
     *,
     token: str | None = None,
     upload: str | None = None,
+    env: Mapping[str, str] | None = None,
     **options: Any,
 ) -> Storage:
     """A backend from a short spec string (see the module docstring).
@@ -605,6 +611,8 @@ def get_storage(
         Pinning service token; defaults to ``$SONGMINT_PINNING_TOKEN``.
     upload : str, optional
         For ``psa:``: the spec of a backend that receives the bytes first (e.g. ``kubo:URL``).
+    env : mapping, optional
+        Where ``$SONGMINT_IPFS_DIR`` and ``$SONGMINT_PINNING_TOKEN`` are read (default ``os.environ``).
     **options
         Passed to the backend (``timeout``, ``retries``, ``hidden`` …).
 
@@ -620,7 +628,7 @@ def get_storage(
     if kind in ("http", "https"):
         raise StorageError(f"ambiguous storage {spec!r}: write kubo:{spec} or psa:{spec}")
     if kind == "local":
-        return storage_for("local", path=rest or None, **options)
+        return storage_for("local", path=rest or None, env=env, **options)
     if kind in ("kubo", "kubo+http", "kubo+https"):
         url = rest if kind == "kubo" else f"{kind.split('+')[1]}:{rest}"
         return storage_for("kubo", url=url or None, **options)
@@ -628,15 +636,16 @@ def get_storage(
         if not rest:
             raise StorageError("psa: needs the service URL, e.g. psa:https://api.pinata.cloud/psa")
         shared = {k: v for k, v in options.items() if k in ("timeout", "retries", "backoff", "hidden")}
-        uploader = get_storage(upload, **shared) if upload else None
-        return storage_for("pinning", url=rest, token=token, upload=uploader, **options)
+        uploader = get_storage(upload, env=env, **shared) if upload else None
+        return storage_for("pinning", url=rest, token=token, upload=uploader, env=env, **options)
     if "/" in spec or spec.startswith((".", "~")):
-        return storage_for("local", path=spec, **options)
+        return storage_for("local", path=spec, env=env, **options)
     raise StorageError(f"unknown storage {spec!r}: use local, local:PATH, kubo, kubo:URL or psa:URL")
 
 
 def storage_for(backend: str, *, path: str | os.PathLike[str] | None = None, url: str | None = None,
-                token: str | None = None, upload: Storage | None = None, **options: Any) -> Storage:
+                token: str | None = None, upload: Storage | None = None,
+                env: Mapping[str, str] | None = None, **options: Any) -> Storage:
     """A storage backend from its settings (the typed counterpart of :func:`get_storage`).
 
     Parameters
@@ -651,17 +660,19 @@ def storage_for(backend: str, *, path: str | os.PathLike[str] | None = None, url
         Pinning service token; defaults to ``$SONGMINT_PINNING_TOKEN``.
     upload : Storage, optional
         Pinning: a backend that receives the bytes first.
+    env : mapping, optional
+        Where the default folder and token are read (default ``os.environ``).
     **options
         Passed to the backend (``timeout``, ``retries``, ``hidden`` …); a local folder takes
         ``hidden`` only.
     """
     if backend == "local":
-        return LocalStorage(path or default_local_root(), hidden=bool(options.get("hidden", False)))
+        return LocalStorage(path or default_local_root(env=env), hidden=bool(options.get("hidden", False)))
     if backend == "kubo":
         return KuboStorage(url or DEFAULT_KUBO, **options)
     if backend == "pinning":
         if not url:
             raise StorageError("a pinning service needs its URL, e.g. https://api.pinata.cloud/psa")
-        token = token or os.environ.get(TOKEN_ENV, "")
+        token = token or (os.environ if env is None else env).get(TOKEN_ENV, "")
         return PinningServiceStorage(url, token=token, upload=upload, **options)
     raise StorageError(f"unknown storage backend {backend!r}: use local, kubo or pinning")

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import click
 
@@ -108,13 +107,9 @@ def run_checks() -> list[Check]:
 
 def _weights_check() -> Check:
     """Model weights found in the local Hugging Face cache and songmint's model folder."""
-    roots = []
-    hf = Path(os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME", "~/.cache/huggingface"))
-    hf = hf.expanduser()
-    roots.append(hf / "hub" if (hf / "hub").exists() else hf)
-    from platformdirs import user_data_dir
+    from music.engines.weights import hf_cache_dir, models_dir
 
-    roots.append(Path(user_data_dir("songmint")) / "models")
+    roots = [hf_cache_dir(), models_dir()]  # the locator's own two places
     found: list[str] = []
     for root in roots:
         if root.is_dir():

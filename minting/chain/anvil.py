@@ -16,7 +16,8 @@ import socket
 import subprocess
 import time
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,17 @@ from minting.chain.errors import NetworkError
 from minting.chain.networks import ANVIL_CHAIN_ID, anvil_port
 from minting.node_tools import find_bin
 
+DATA_DIR_ENV = "SONGMINT_DATA_DIR"
 
-def data_dir() -> Path:
-    """songmint's per-user data directory (``$SONGMINT_DATA_DIR`` or platformdirs' user data dir)."""
-    env = os.environ.get("SONGMINT_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
+
+def data_dir(*, env: Mapping[str, str] | None = None) -> Path:
+    """songmint's per-user data directory (``$SONGMINT_DATA_DIR`` or platformdirs' user data dir).
+
+    ``env`` is the environment to read (default ``os.environ``): the one place the variable is read.
+    """
+    value = (os.environ if env is None else env).get(DATA_DIR_ENV)
+    if value:
+        return Path(value).expanduser()
     import platformdirs
 
     return Path(platformdirs.user_data_dir("songmint", appauthor=False))
@@ -64,16 +70,20 @@ class Anvil:
         31337, anvil's default.
     extra_args : tuple of str
         More anvil flags (tests use ``--no-mining``).
+    env : mapping, optional
+        Where the defaults are read: ``$SONGMINT_ANVIL_PORT``, ``$SONGMINT_DATA_DIR`` and
+        ``$SONGMINT_NODE_TOOLS`` (default ``os.environ``).
     """
 
     port: int = 0
     state_file: Path | None = None
     chain_id: int = ANVIL_CHAIN_ID
     extra_args: tuple[str, ...] = ()
+    env: Mapping[str, str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.port = self.port or anvil_port()
-        folder = data_dir() / "chain"
+        self.port = self.port or anvil_port(env=self.env)
+        folder = data_dir(env=self.env) / "chain"
         self.state_file = Path(self.state_file) if self.state_file else folder / f"anvil-{self.port}.json"
         self.pid_file = self.state_file.with_suffix(".pid")
         self.log_file = self.state_file.with_suffix(".log")
@@ -127,7 +137,7 @@ class Anvil:
         assert self.state_file is not None
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         cmd = [
-            str(find_bin("anvil")),
+            str(find_bin("anvil", env=self.env)),
             "--host",
             "127.0.0.1",
             "--port",

@@ -162,7 +162,8 @@ def connect(
         Called with ``"intent"``, ``"signed"``, ``"sent"``, ``"receipt"`` (and ``"bumped"``) at each
         journal step (tests use it to kill the process at a precise point).
     env : mapping, optional
-        Where ``SONGMINT_PRIVATE_KEY`` / ``SONGMINT_KEYSTORE_PASSWORD`` are read (default ``os.environ``).
+        Where ``SONGMINT_PRIVATE_KEY`` / ``SONGMINT_KEYSTORE_PASSWORD`` and, for ``local``,
+        ``SONGMINT_ANVIL_PORT`` / ``SONGMINT_DATA_DIR`` are read (default ``os.environ``).
     bump_after : float or None
         Seconds without a receipt before the transaction is re-sent with the same nonce and 25 %
         higher fees (repeatedly, until ``timeout``). Default: 90 on non-local networks, never on
@@ -171,7 +172,7 @@ def connect(
         A SongmintFactory already on this chain; default the one at its deterministic address
         (deployed there through the CREATE2 deployer on first use).
     """
-    net = resolve_network(network, chain_id=chain_id)
+    net = resolve_network(network, chain_id=chain_id, env=env)
     if w3 is None:
         if net.name == "memory":
             w3 = memory_web3()
@@ -179,7 +180,7 @@ def connect(
             if net.name == "local" and autostart:
                 from minting.chain.anvil import Anvil
 
-                Anvil().start()
+                Anvil(env=env).start()
             assert net.rpc_url is not None
             w3 = Web3(Web3.HTTPProvider(net.rpc_url, request_kwargs={"timeout": 30}))
     check_chain(net, w3)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -19,6 +20,7 @@ MEMORY_CHAIN_ID = 131277322940537  # eth-tester's chain id
 ANVIL_CHAIN_ID = 31337
 DEV_CHAIN_IDS = frozenset({31337, 1337, MEMORY_CHAIN_ID})
 DEFAULT_ANVIL_PORT = 8545
+ANVIL_PORT_ENV = "SONGMINT_ANVIL_PORT"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -48,16 +50,22 @@ class Network:
         return f"{self.name} (chain id {self.chain_id})"
 
 
-def anvil_port() -> int:
-    """The port of songmint's local anvil (``$SONGMINT_ANVIL_PORT``, default 8545)."""
-    raw = os.environ.get("SONGMINT_ANVIL_PORT", str(DEFAULT_ANVIL_PORT))
+def anvil_port(*, env: Mapping[str, str] | None = None) -> int:
+    """The port of songmint's local anvil (``$SONGMINT_ANVIL_PORT``, default 8545).
+
+    ``env`` is the environment to read (default ``os.environ``), as in
+    :func:`minting.chain.accounts.load_signer`: the one place the variable is read.
+    """
+    raw = (os.environ if env is None else env).get(ANVIL_PORT_ENV, str(DEFAULT_ANVIL_PORT))
     try:
         return int(raw)
     except ValueError:
-        raise NetworkError(f"SONGMINT_ANVIL_PORT={raw!r} is not a port number") from None
+        raise NetworkError(f"{ANVIL_PORT_ENV}={raw!r} is not a port number") from None
 
 
-def resolve_network(network: str = "local", *, chain_id: int | None = None) -> Network:
+def resolve_network(
+    network: str = "local", *, chain_id: int | None = None, env: Mapping[str, str] | None = None
+) -> Network:
     """Resolve ``memory``, ``local`` or a JSON-RPC URL into a :class:`Network`.
 
     Parameters
@@ -66,6 +74,8 @@ def resolve_network(network: str = "local", *, chain_id: int | None = None) -> N
         ``memory``, ``local`` or an ``http(s)://`` / ``ws(s)://`` URL.
     chain_id : int, optional
         Required for a URL: the chain id the endpoint must report.
+    env : mapping, optional
+        Where ``local`` reads ``$SONGMINT_ANVIL_PORT`` (:func:`anvil_port`; default ``os.environ``).
 
     Raises
     ------
@@ -75,7 +85,8 @@ def resolve_network(network: str = "local", *, chain_id: int | None = None) -> N
     if network == "memory":
         return Network("memory", None, MEMORY_CHAIN_ID, local=True)
     if network == "local":
-        return Network("local", f"http://127.0.0.1:{anvil_port()}", chain_id or ANVIL_CHAIN_ID, local=True)
+        url = f"http://127.0.0.1:{anvil_port(env=env)}"
+        return Network("local", url, chain_id or ANVIL_CHAIN_ID, local=True)
     parsed = urlparse(network)
     if parsed.scheme not in {"http", "https", "ws", "wss"} or not parsed.hostname:
         raise NetworkError(

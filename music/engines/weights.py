@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from music.errors import ModelNotFoundError
 
 __all__ = [
     "KNOWN_MODELS",
+    "MODELS_DIR_ENV",
     "KnownModel",
     "Pulled",
     "hf_cache_dir",
@@ -111,22 +112,41 @@ PINS_FILE = "pulled.json"
 """In :func:`models_dir`: ``{repo: {"revision": asked, "commit": sha}}`` of every pull."""
 
 
-def models_dir() -> Path:
-    """songmint's own models folder: ``$SONGMINT_MODELS_DIR`` or ``<user data>/songmint/models``."""
-    env = os.environ.get("SONGMINT_MODELS_DIR")
-    if env:
-        return Path(env).expanduser()
+MODELS_DIR_ENV = "SONGMINT_MODELS_DIR"
+"""The variable that moves songmint's models folder (read by :func:`models_dir` only)."""
+
+
+def models_dir(*, env: Mapping[str, str] | None = None) -> Path:
+    """songmint's own models folder: ``$SONGMINT_MODELS_DIR`` or ``<user data>/songmint/models``.
+
+    Parameters
+    ----------
+    env : mapping, optional
+        The environment to read (default ``os.environ``). This and :func:`hf_cache_dir` are the
+        only places the weights' locations are read: every engine's locator calls them when it
+        loads, so they stay here rather than being threaded through each engine's constructor
+        (``--model PATH`` bypasses them).
+    """
+    value = (os.environ if env is None else env).get(MODELS_DIR_ENV)
+    if value:
+        return Path(value).expanduser()
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("songmint")) / "models"
 
 
-def hf_cache_dir() -> Path:
-    """Local Hugging Face hub cache: ``$HF_HUB_CACHE``, ``$HF_HOME/hub`` or ``~/.cache/huggingface/hub``."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+def hf_cache_dir(*, env: Mapping[str, str] | None = None) -> Path:
+    """Local Hugging Face hub cache: ``$HF_HUB_CACHE``, ``$HF_HOME/hub`` or ``~/.cache/huggingface/hub``.
+
+    The Hugging Face convention (``huggingface_hub.constants.HF_HUB_CACHE``), resolved in this one
+    function for the engines, ``pull``, ``songmint models`` and ``doctor``; ``env`` as in
+    :func:`models_dir`.
+    """
+    env = os.environ if env is None else env
+    if env.get("HF_HUB_CACHE"):
+        return Path(env["HF_HUB_CACHE"]).expanduser()
+    if env.get("HF_HOME"):
+        return Path(env["HF_HOME"]).expanduser() / "hub"
     return Path("~/.cache/huggingface/hub").expanduser()
 
 

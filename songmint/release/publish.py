@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,15 +52,28 @@ def put(tree: Path, root: str, storage: Storage, *, label: str, token: str | Non
         )
 
 
-def publish(out: Path, storage: Storage, *, label: str, log: Log) -> Published:
-    """Stage 6: write ``release.car`` and, where the spec says so, store the tree."""
-    token = None
-    if storage.token_env:
-        token = os.environ.get(storage.token_env)
-        if not token:
-            raise SongmintError(
-                f"storage.token_env names {storage.token_env}, which is not set in the environment"
-            )
+def storage_token(storage: Storage, *, env: Mapping[str, str] | None = None) -> str | None:
+    """The storage token, from the variable the spec's ``storage.token_env`` names (the spec holds
+    the variable's name, never the token); ``None`` when the spec names none.
+
+    ``env`` is the environment to read (default ``os.environ``): the one place the token is read.
+    """
+    if not storage.token_env:
+        return None
+    token = (os.environ if env is None else env).get(storage.token_env)
+    if not token:
+        raise SongmintError(
+            f"storage.token_env names {storage.token_env}, which is not set in the environment"
+        )
+    return token
+
+
+def publish(
+    out: Path, storage: Storage, *, label: str, log: Log, env: Mapping[str, str] | None = None
+) -> Published:
+    """Stage 6: write ``release.car`` and, where the spec says so, store the tree (the token from
+    :func:`storage_token`, which reads ``env``)."""
+    token = storage_token(storage, env=env)
     stage = Path(tempfile.mkdtemp(prefix=".publish.", dir=out))
     try:
         # The published tree: assets/, metadata/, collection.json (hard links, no copies).
