@@ -7,19 +7,19 @@ not a local development chain it prints that summary first and sends only with `
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import click
 
 from songmint.console import json_option, output, print_json, print_table
 from songmint.errors import SongmintError
+from songmint.vocabulary import option_group
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -163,25 +163,11 @@ class ChainSession:
             return operation(journal=j)
 
 
-def _session(f: Callable[..., Any]) -> Callable[..., Any]:
-    names = {field.name for field in fields(ChainSession)}
+reads_chain = option_group(ChainSession, "chain", network_options, json_option)
+"""``--network``, ``--chain-id``, ``--keystore``, ``--confirmations`` and ``--json`` as ``chain``."""
 
-    @functools.wraps(f)
-    def command(**kwargs: Any) -> Any:
-        shared = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
-        return f(chain=ChainSession(**shared), **kwargs)
-
-    return command
-
-
-def reads_chain(f: F) -> F:
-    """``--network``, ``--chain-id``, ``--keystore``, ``--confirmations`` and ``--json`` as ``chain``."""
-    return cast(F, network_options(json_option(_session(f))))
-
-
-def sends_chain(f: F) -> F:
-    """:func:`reads_chain` plus ``--journal``, ``--op``, ``--dry-run`` and ``--yes``, as ``chain``."""
-    return cast(F, journal_options(network_options(send_options(json_option(_session(f))))))
+sends_chain = option_group(ChainSession, "chain", journal_options, network_options, send_options, json_option)
+""":data:`reads_chain` plus ``--journal``, ``--op``, ``--dry-run`` and ``--yes``, as ``chain``."""
 
 
 # ---- songmint chain ---------------------------------------------------------------------------
