@@ -24,27 +24,20 @@ from cover_art.typography import font
 
 SR = 22_050
 
-# (label, traits, chord roots as semitones above the tonic, mode triads)
-TRACKS: list[dict[str, Any]] = [
-    {"key": "F# minor", "tempo_bpm": 124, "energy": 0.8, "danceability": 0.85, "brightness": 0.5,
-     "valence": 0.3, "arousal": 0.7, "percussiveness": 0.7, "onset_rate_hz": 4.2, "mood": "tense",
-     "camelot": "11A", "title": "Night Swimming", "artist": "Ondine Vale"},
-    {"key": "D major", "tempo_bpm": 92, "energy": 0.35, "danceability": 0.45, "brightness": 0.7,
-     "valence": 0.8, "arousal": 0.3, "percussiveness": 0.25, "onset_rate_hz": 2.0, "mood": "tender",
-     "camelot": "10B"},
-    {"key": "Bb minor", "tempo_bpm": 172, "energy": 0.95, "danceability": 0.35, "brightness": 0.3,
-     "valence": 0.15, "arousal": 0.95, "percussiveness": 0.9, "onset_rate_hz": 8.0, "mood": "aggressive",
-     "camelot": "3A"},
-    {"key": "E major", "tempo_bpm": 118, "energy": 0.6, "danceability": 0.75, "brightness": 0.65,
-     "valence": 0.7, "arousal": 0.55, "percussiveness": 0.5, "onset_rate_hz": 3.2, "mood": "happy",
-     "camelot": "12B"},
-    {"key": "C minor", "tempo_bpm": 70, "energy": 0.2, "danceability": 0.2, "brightness": 0.25,
-     "valence": 0.25, "arousal": 0.15, "percussiveness": 0.1, "onset_rate_hz": 1.0, "mood": "sad",
-     "camelot": "5A"},
-    {"key": "Ab major", "tempo_bpm": 104, "energy": 0.5, "danceability": 0.6, "brightness": 0.55,
-     "valence": 0.55, "arousal": 0.45, "percussiveness": 0.4, "onset_rate_hz": 2.6, "mood": "calm",
-     "camelot": "4B"},
+_TRAITS = ("key", "tempo_bpm", "energy", "danceability", "brightness", "valence", "arousal",
+           "percussiveness", "onset_rate_hz", "mood", "camelot")
+TRACKS: list[dict[str, Any]] = [  # one column each: the traits of its synthetic track (_TRAITS in order)
+    dict(zip(_TRAITS, row, strict=True))
+    for row in (
+        ("F# minor", 124, 0.8, 0.85, 0.5, 0.3, 0.7, 0.7, 4.2, "tense", "11A"),
+        ("D major", 92, 0.35, 0.45, 0.7, 0.8, 0.3, 0.25, 2.0, "tender", "10B"),
+        ("Bb minor", 172, 0.95, 0.35, 0.3, 0.15, 0.95, 0.9, 8.0, "aggressive", "3A"),
+        ("E major", 118, 0.6, 0.75, 0.65, 0.7, 0.55, 0.5, 3.2, "happy", "12B"),
+        ("C minor", 70, 0.2, 0.2, 0.25, 0.25, 0.15, 0.1, 1.0, "sad", "5A"),
+        ("Ab major", 104, 0.5, 0.6, 0.55, 0.55, 0.45, 0.4, 2.6, "calm", "4B"),
+    )
 ]
+TRACKS[0].update(title="Night Swimming", artist="Ondine Vale")
 STYLES = ("flow", "radial", "geometric", "waves")
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +19,7 @@ import click
 
 from songmint.console import json_option, output, print_json, print_table
 from songmint.errors import SongmintError
+from songmint.vocabulary import option_group
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,11 +88,6 @@ def address_or_last(address: str | None, chain_id: int) -> str:
     return str(known[str(chain_id)][-1])
 
 
-def _needs_plan(client: Any, dry_run: bool) -> bool:
-    """A plan (estimates) is made for dry runs, non-local networks, and -v; local runs skip the cost."""
-    return dry_run or not client.network.local or output().verbose > 0
-
-
 def gate(client: Any, plan: Any, *, dry_run: bool, yes: bool, as_json: bool) -> bool:
     """Print the plan where it matters; True when the command should go on and send."""
     out = output()
@@ -121,6 +119,55 @@ def journal_options(f: F) -> F:
     return click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
                         help="SQLite journal (default <data dir>/journal.sqlite). Re-running resumes; "
                              "nothing happens twice.")(f)
+
+
+@dataclass(frozen=True)
+class ChainSession:
+    """What a chain command was told by its shared options: where to connect and, to send, how.
+
+    Handed to the command as one ``chain`` argument by :func:`reads_chain` (``--network``,
+    ``--chain-id``, ``--keystore``, ``--confirmations``, ``--json``) and :func:`sends_chain` (those
+    and ``--journal``, ``--op``, ``--dry-run``, ``--yes``).
+    """
+
+    network: str
+    chain_id: int | None
+    keystore: Path | None
+    confirmations: int
+    as_json: bool
+    journal: Path | None = None
+    op: str | None = None
+    dry_run: bool = False
+    yes: bool = False
+
+    @cached_property
+    def client(self) -> Any:
+        """The connected :class:`minting.chain.ChainClient` (connected on first use)."""
+        return connect_client(self.network, self.chain_id, self.keystore, self.confirmations, self.yes)
+
+    def send(self, operation: Callable[..., Any], *, plan: Callable[[], Any] | None = None) -> Any:
+        """Plan + estimate where it matters, then run ``operation(journal=...)`` through the journal.
+
+        ``operation`` takes the chain client's ``dry_run``/``journal`` keywords; its plan is
+        ``operation(dry_run=True)`` unless ``plan`` says otherwise. A plan is made for dry runs,
+        non-local networks and -v (local runs skip the cost). Returns what ``operation`` returned, or
+        None when nothing is to be sent (a dry run).
+        """
+        from minting.chain import Journal
+
+        if self.dry_run or not self.client.network.local or output().verbose > 0:
+            estimate = plan() if plan is not None else operation(dry_run=True)
+            if not gate(self.client, estimate, dry_run=self.dry_run, yes=self.yes, as_json=self.as_json):
+                return None
+        with Journal(self.journal or default_journal()) as j:
+            return operation(journal=j)
+
+
+reads_chain = option_group(ChainSession, "chain", network_options, json_option)
+"""``--network``, ``--chain-id``, ``--keystore``, ``--confirmations`` and ``--json`` as ``chain``."""
+
+sends_chain = option_group(ChainSession, "chain", journal_options, network_options, send_options, json_option)
+""":data:`reads_chain` plus ``--journal``, ``--op``, ``--dry-run`` and ``--yes``, as ``chain``."""
 
 
 # ---- songmint chain ---------------------------------------------------------------------------
@@ -202,34 +249,25 @@ def contract() -> None:
               help="Default ERC-2981 royalty in basis points (500 = 5 %).")
 @click.option("--royalty-receiver", default=None, help="Royalty receiver (default: the admin).")
 @click.option("--admin", default=None, help="Admin and minter (default: the sending account).")
-@journal_options
-@network_options
-@send_options
-@json_option
+@sends_chain
 def contract_deploy(name: str, symbol: str, base_uri: str, contract_uri: str, royalty_bps: int,
-                    royalty_receiver: str | None, admin: str | None, journal: Path | None, op: str | None,
-                    network: str, chain_id: int | None, keystore: Path | None, confirmations: int,
-                    dry_run: bool, yes: bool, as_json: bool) -> None:
+                    royalty_receiver: str | None, admin: str | None, chain: ChainSession) -> None:
     """Deploy a SongmintEditions contract and print its address.
 
     Journalled: the same command run again (same arguments, or the same --op) returns the
     contract it deployed instead of deploying a second one; pass a new --op for another copy.
     """
-    from minting.chain import Journal
-
-    client = connect_client(network, chain_id, keystore, confirmations, yes)
+    client = chain.client
     kwargs = {"name": name, "symbol": symbol, "base_uri": base_uri, "contract_uri": contract_uri,
               "admin": admin, "royalty_receiver": royalty_receiver, "royalty_bps": royalty_bps}
-    if _needs_plan(client, dry_run):
-        plan = client.deploy(**kwargs, dry_run=True)
-        if not gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
-            return
-    with Journal(journal or default_journal()) as j:
-        dep = client.deploy(**kwargs, journal=j, op=op)
+    dep = chain.send(lambda **kw: client.deploy(**kwargs, op=chain.op, **kw),
+                     plan=lambda: client.deploy(**kwargs, dry_run=True))
+    if dep is None:
+        return
     _remember(client.network.chain_id, dep.address)
     report = {"address": dep.address, "tx_hash": dep.tx_hash, "block": dep.block, "gas_used": dep.gas_used,
               "network": client.network.name, "chain_id": client.network.chain_id, "account": client.address}
-    if as_json:
+    if chain.as_json:
         print_json(report)
     else:
         output().info(f"deployed SongmintEditions at {dep.address} (block {dep.block}, {dep.gas_used:,} gas)")
@@ -240,16 +278,14 @@ def contract_deploy(name: str, symbol: str, base_uri: str, contract_uri: str, ro
 @click.argument("address", required=False)
 @click.option("-t", "--token", "tokens", type=str, multiple=True,
               help="Also show this token id (repeatable).")
-@network_options
-@json_option
-def contract_info(address: str | None, tokens: tuple[str, ...], network: str, chain_id: int | None,
-                  keystore: Path | None, confirmations: int, as_json: bool) -> None:
+@reads_chain
+def contract_info(address: str | None, tokens: tuple[str, ...], chain: ChainSession) -> None:
     """Name, symbol, royalty, URI prefixes, supply and roles of ADDRESS (default: the last deployed)."""
-    client = connect_client(network, chain_id, keystore, confirmations)
+    client = chain.client
     address = address_or_last(address, client.network.chain_id)
     info = client.contract_info(address)
     info["tokens"] = [client.token_info(address, _int(t)) for t in tokens]
-    if as_json:
+    if chain.as_json:
         print_json(info)
         return
     print_table(None, [{"field": k, "value": v} for k, v in info.items() if k != "tokens"])
@@ -292,41 +328,41 @@ def _parse_tokens(specs: tuple[str, ...]) -> tuple[list[Any], dict[int, int]]:
               help="URI prefix for new tokens, e.g. ipfs://<dirCID>/metadata/ "
                    "(uri = prefix + hex id + .json).")
 @click.option("--to", default=None, help="Recipient (default: the sending account).")
-@journal_options
-@network_options
-@send_options
-@json_option
+@sends_chain
 def mint(address: str | None, specs: tuple[str, ...], uri_prefix: str | None, to: str | None,
-         journal: Path | None, op: str | None, network: str, chain_id: int | None, keystore: Path | None,
-         confirmations: int, dry_run: bool, yes: bool, as_json: bool) -> None:
+         chain: ChainSession) -> None:
     """Create-and-mint new tokens and/or mint more editions on ADDRESS (default: the last deployed).
 
     Every transaction is journalled before it is sent; run the same command again after an
     interruption and it finishes the job without minting anything twice.
     """
-    from minting.chain import Journal
-
     create, more = _parse_tokens(specs)
-    client = connect_client(network, chain_id, keystore, confirmations, yes)
+    client = chain.client
     address = address_or_last(address, client.network.chain_id)
-    if _needs_plan(client, dry_run):
-        if create:
-            plan = client.create_and_mint(address, create, to=to, uri_prefix=uri_prefix, dry_run=True,
+    op = chain.op
+
+    def plan() -> Any:
+        if not create:
+            return client.mint(address, more, to=to, dry_run=True, op=op and f"{op}:mint")
+        estimate = client.create_and_mint(address, create, to=to, uri_prefix=uri_prefix, dry_run=True,
                                           op=op and f"{op}:create")
-            if more:  # they cannot be estimated before the creations exist
-                plan.notes.append(f"then mintBatch of {len(more)} existing token(s), estimated when sent")
-        else:
-            plan = client.mint(address, more, to=to, dry_run=True, op=op and f"{op}:mint")
-        if not gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
-            return
-    results = []
-    with Journal(journal or default_journal()) as j:
+        if more:  # they cannot be estimated before the creations exist
+            estimate.notes.append(f"then mintBatch of {len(more)} existing token(s), estimated when sent")
+        return estimate
+
+    def send(journal: Any) -> list[Any]:
+        results = []
         if create:
-            results.append(client.create_and_mint(address, create, to=to, uri_prefix=uri_prefix, journal=j,
-                                                  op=op and f"{op}:create"))
+            results.append(client.create_and_mint(address, create, to=to, uri_prefix=uri_prefix,
+                                                  journal=journal, op=op and f"{op}:create"))
         if more:
-            results.append(client.mint(address, more, to=to, journal=j, op=op and f"{op}:mint"))
-    if as_json:
+            results.append(client.mint(address, more, to=to, journal=journal, op=op and f"{op}:mint"))
+        return results
+
+    results = chain.send(send, plan=plan)
+    if results is None:
+        return
+    if chain.as_json:
         print_json({"contract": address, "results": [r.to_dict() for r in results]})
         return
     out = output()

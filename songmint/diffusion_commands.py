@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
 from songmint.models_commands import engine_with_model, model_option
-from songmint.vocabulary import PRECISIONS, deprecated_alias, precision_option
+from songmint.vocabulary import PRECISIONS, deprecated_alias, option_group, precision_option
 
 SAMPLER_CHOICES = ("ipndm", "ddim", "dpmpp-2m")
 
@@ -71,55 +72,70 @@ class TrainLog:
             self.emit(f"step {done}/{total}: {loss_s}{rate:.2f} steps/s, ETA {_duration(left)}")
 
 
-def _engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    for opt in reversed(
-        [
-            model_option(
-                "Model: a name from `songmint models list` (fetch it with `songmint models pull NAME`), "
-                "a diffusers folder or a sample-generator .ckpt (dance-diffusion); a pipeline folder "
-                "(stable-audio).",
-            ),
-            click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto."),
-            precision_option(),
-        ]
-    ):
-        f = opt(f)
-    return f
+@dataclass(frozen=True)
+class ModelChoice:
+    """``--model``, ``--device`` and ``--precision``: which diffusion model to load, where."""
+
+    model: str | None
+    device: str
+    precision: str
+
+    def load(self, engine: str) -> Any:
+        """The ``engine`` (``dance-diffusion`` or ``stable-audio``) with this model loaded."""
+        return engine_with_model(engine, self.model, device=self.device, dtype=PRECISIONS[self.precision])
+
+
+_engine_options = option_group(
+    ModelChoice,
+    "models",
+    model_option(
+        "Model: a name from `songmint models list` (fetch it with `songmint models pull NAME`), "
+        "a diffusers folder or a sample-generator .ckpt (dance-diffusion); a pipeline folder "
+        "(stable-audio).",
+    ),
+    click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto."),
+    precision_option(),
+)
+
+
+@dataclass(frozen=True)
+class TakeOutput:
+    """``--out``, ``--title``, ``--format``, ``--lufs`` and ``--json``: where and how a take is written."""
+
+    out_dir: Path
+    title: str | None
+    fmt: str
+    lufs: float
+    as_json: bool
+
+    def write(self, take: Any, *, title: str, what: str) -> None:
+        """Finish ``take`` to ``--lufs``, write it (``title`` unless ``--title``), report ``what``."""
+        from music.engines.finish import Finish, finish_take
+
+        take = finish_take(take, Finish(lufs=self.lufs))
+        path = write_take(take, self.out_dir, title=self.title or title, fmt=self.fmt)
+        if self.as_json:
+            print_json(read_take_json(path))
+        else:
+            extra = f", {len(take.extras)} extras" if take.extras else ""
+            output().info(f"wrote {path} ({what}: {take.mix.duration:.2f} s at {take.mix.sr} Hz{extra})")
 
 
 def _take_output_options(title_default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``--out``, ``--title``, ``--format`` and ``--json``: where and how a command writes its take."""
-
-    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
-        for opt in reversed(
-            [
-                click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), required=True,
-                             help="Take folder to write."),
-                click.option("--title", help=f"Title used in file names (default: {title_default})."),
-                click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav",
-                             show_default=True),
-                click.option("--lufs", type=float, default=-14.0, show_default=True,
-                             help="Master loudness target (under -1 dBTP); the model's output is kept as "
-                                  "the extra 'raw'."),
-                json_option,
-            ]
-        ):
-            f = opt(f)
-        return f
-
-    return decorate
-
-
-def _write(take: Any, out_dir: Path, title: str, fmt: str, as_json: bool, what: str, lufs: float) -> None:
-    from music.engines.finish import Finish, finish_take
-
-    take = finish_take(take, Finish(lufs=lufs))
-    path = write_take(take, out_dir, title=title, fmt=fmt)
-    if as_json:
-        print_json(read_take_json(path))
-    else:
-        extra = f", {len(take.extras)} extras" if take.extras else ""
-        output().info(f"wrote {path} ({what}: {take.mix.duration:.2f} s at {take.mix.sr} Hz{extra})")
+    """:class:`TakeOutput`'s options, handed to the command as ``take_out``."""
+    return option_group(
+        TakeOutput,
+        "take_out",
+        click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), required=True,
+                     help="Take folder to write."),
+        click.option("--title", help=f"Title used in file names (default: {title_default})."),
+        click.option("--format", "fmt", type=click.Choice(["wav", "flac", "mp3"]), default="wav",
+                     show_default=True),
+        click.option("--lufs", type=float, default=-14.0, show_default=True,
+                     help="Master loudness target (under -1 dBTP); the model's output is kept as "
+                          "the extra 'raw'."),
+        json_option,
+    )
 
 
 @click.command("vary")
@@ -163,14 +179,8 @@ def vary(
     sampler: str | None,
     prompt: str | None,
     negative_prompt: str | None,
-    model: str | None,
-    device: str,
-    precision: str,
-    out_dir: Path,
-    title: str | None,
-    fmt: str,
-    lufs: float,
-    as_json: bool,
+    models: ModelChoice,
+    take_out: TakeOutput,
 ) -> None:
     """Regenerate AUDIO: noise it partway (--strength), then denoise with a diffusion model.
 
@@ -183,15 +193,14 @@ def vary(
     if engine == "stable-audio" and sampler:
         raise SongmintError("--sampler applies to --engine dance-diffusion")
     audio = load(audio_path)
-    eng = engine_with_model(engine, model, device=device, dtype=PRECISIONS[precision])
+    eng = models.load(engine)
     params: dict[str, Any] = {"strength": strength, "n": n, "source": audio_path.name}
     for key, value in (("steps", steps), ("sampler", sampler), ("negative_prompt", negative_prompt)):
         if value is not None:
             params[key] = value
     with _progress("varying") as update:
         take = require(eng, "vary")(audio, Request(prompt=prompt, seed=seed, params=params), progress=update)
-    _write(take, out_dir, title or f"{slugify(audio_path.stem)}-varied", fmt, as_json, f"{n} variation(s)",
-           lufs)
+    take_out.write(take, title=f"{slugify(audio_path.stem)}-varied", what=f"{n} variation(s)")
 
 
 @click.command("interpolate")
@@ -235,14 +244,8 @@ def interpolate(
     diffusion_steps: int | None,
     sampler: str,
     gap_s: float,
-    model: str | None,
-    device: str,
-    precision: str,
-    out_dir: Path,
-    title: str | None,
-    fmt: str,
-    lufs: float,
-    as_json: bool,
+    models: ModelChoice,
+    take_out: TakeOutput,
 ) -> None:
     """Morph from A to B with Dance Diffusion.
 
@@ -251,7 +254,7 @@ def interpolate(
     each clip is also an extra (frame-00 … frame-NN).
     """
     a, b = load(a_path), load(b_path)
-    eng = engine_with_model("dance-diffusion", model, device=device, dtype=PRECISIONS[precision])
+    eng = models.load("dance-diffusion")
     params: dict[str, Any] = {
         "frames": frames,
         "sampler": sampler,
@@ -262,8 +265,7 @@ def interpolate(
         params["steps"] = diffusion_steps
     with _progress("interpolating") as update:
         take = require(eng, "interpolate")(a, b, Request(params=params), progress=update)
-    name = title or f"{slugify(a_path.stem)}-to-{slugify(b_path.stem)}"
-    _write(take, out_dir, name, fmt, as_json, f"{frames} clips", lufs)
+    take_out.write(take, title=f"{slugify(a_path.stem)}-to-{slugify(b_path.stem)}", what=f"{frames} clips")
 
 
 @click.command("train")

@@ -241,6 +241,29 @@ class Executor:
                 raise (TaskError if user else TaskBug)(message)
             yield o
 
+    def _in_flight(
+        self,
+        items: list[Any],
+        *,
+        submit: Callable[[Any], Any],
+        wait_any: Callable[[list[Any]], Iterable[Any]],
+    ) -> Iterator[tuple[int, Any]]:
+        """``(index, handle)`` of each finished task, keeping at most ``2 × workers`` in flight.
+
+        ``submit(item)`` starts a task and returns its handle (a future, a Ray ref);
+        ``wait_any(handles)`` blocks until at least one is done and returns the done ones. The
+        bounded window means inputs are not all pickled (or put in Ray's object store) up front.
+        """
+        pending: dict[Any, int] = {}
+        todo = iter(enumerate(items))
+        while True:
+            while len(pending) < 2 * self.workers and (nxt := next(todo, None)) is not None:
+                pending[submit(nxt[1])] = nxt[0]
+            if not pending:
+                return
+            for handle in wait_any(list(pending)):
+                yield pending.pop(handle), handle
+
     # subclass hooks ---------------------------------------------------------------
     def _submit_all(self, fn: Callable[[Any], Any], items: list[Any]) -> Iterable[_Raw]:
         raise NotImplementedError
@@ -280,23 +303,13 @@ class LocalExecutor(Executor):
                 mp_context=multiprocessing.get_context("spawn"),
                 max_tasks_per_child=self.max_tasks_per_child,
             )
-        # a bounded window of tasks in flight: inputs are not all pickled up front
-        pending: dict[Any, int] = {}
-        it = iter(enumerate(items))
-        window = 2 * self.workers
-        while True:
-            while len(pending) < window:
-                nxt = next(it, None)
-                if nxt is None:
-                    break
-                i, item = nxt
-                pending[self._pool.submit(run_task, fn, item, self.memory_mb)] = i
-            if not pending:
-                return
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                i = pending.pop(fut)
-                yield i, fut.result()
+        pool = self._pool
+        for i, fut in self._in_flight(
+            items,
+            submit=lambda item: pool.submit(run_task, fn, item, self.memory_mb),
+            wait_any=lambda futs: wait(futs, return_when=FIRST_COMPLETED)[0],
+        ):
+            yield i, fut.result()
 
     def _cancel(self) -> None:
         if self._pool is not None:
@@ -369,27 +382,19 @@ class RayExecutor(Executor):
     def _submit_all(self, fn: Callable[[Any], Any], items: list[Any]) -> Iterable[_Raw]:
         ray = self._ray
         fn_ref = ray.put(fn)
-        pending: dict[Any, int] = {}
-        it = iter(enumerate(items))
-        window = 2 * self.workers  # bounded in flight: the object store holds a few inputs, not all
-        while True:
-            while len(pending) < window:
-                nxt = next(it, None)
-                if nxt is None:
-                    break
-                i, item = nxt
-                pending[self._task.remote(fn_ref, item, self.memory_mb)] = i
-            if not pending:
-                return
-            self._refs = list(pending)
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                i = pending.pop(ref)
-                try:
-                    yield i, ray.get(ref)
-                except ray.exceptions.RayError as exc:  # the worker died (OOM kill, node lost)
-                    lost = f"worker lost: {' '.join(str(exc).split())[:300]}"
-                    yield i, (None, lost, False, (0.0, 0.0), 0.0, "", None)
+
+        def wait_any(refs: list[Any]) -> Iterable[Any]:
+            self._refs = refs  # what _cancel cancels
+            return ray.wait(refs, num_returns=1)[0]
+
+        for i, ref in self._in_flight(
+            items, submit=lambda item: self._task.remote(fn_ref, item, self.memory_mb), wait_any=wait_any
+        ):
+            try:
+                yield i, ray.get(ref)
+            except ray.exceptions.RayError as exc:  # the worker died (OOM kill, node lost)
+                lost = f"worker lost: {' '.join(str(exc).split())[:300]}"
+                yield i, (None, lost, False, (0.0, 0.0), 0.0, "", None)
 
     def _cancel(self) -> None:
         import contextlib

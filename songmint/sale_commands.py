@@ -14,35 +14,13 @@ from typing import Any
 
 import click
 
-from songmint.chain_commands import (
-    address_or_last,
-    connect_client,
-    default_journal,
-    gate,
-    journal_options,
-    network_options,
-    send_options,
-)
-from songmint.console import json_option, print_json, print_table
+from songmint.chain_commands import ChainSession, address_or_last, reads_chain, sends_chain
+from songmint.console import print_json, print_table
 from songmint.errors import SongmintError
 
 _TOKENS = click.option(
     "-t", "--token", "tokens", type=int, multiple=True, required=True, help="Token id (repeat for several)."
 )
-
-
-def _send(
-    client: Any, operation: Any, *, journal: Path | None, dry_run: bool, yes: bool, as_json: bool
-) -> list[Any] | None:
-    """Plan + estimate (shown for dry runs and non-local networks), then execute through the journal."""
-    from minting.chain import Journal
-
-    needs_plan = dry_run or not client.network.local
-    plan = operation(dry_run=True, journal=None) if needs_plan else None
-    if plan is not None and not gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
-        return None
-    with Journal(journal or default_journal()) as j:
-        return list(operation(dry_run=False, journal=j))
 
 
 def _report(records: list[Any] | None, what: str, as_json: bool, extra: dict[str, Any] | None = None) -> None:
@@ -99,10 +77,7 @@ def sale() -> None:
 )
 @click.option("--recipient", default=None, help="Funds recipient of this sale (default the release's).")
 @click.option("--paused", is_flag=True, help="Set the sale up paused.")
-@journal_options
-@network_options
-@send_options
-@json_option
+@sends_chain
 def sale_set(
     address: str | None,
     tokens: tuple[int, ...],
@@ -115,15 +90,7 @@ def sale_set(
     proofs_out: Path | None,
     recipient: str | None,
     paused: bool,
-    journal: Path | None,
-    op: str | None,
-    network: str,
-    chain_id: int | None,
-    keystore: Path | None,
-    confirmations: int,
-    dry_run: bool,
-    yes: bool,
-    as_json: bool,
+    chain: ChainSession,
 ) -> None:
     """Set (or replace) the sale of one or more tokens of a release.
 
@@ -148,21 +115,14 @@ def sale_set(
     spec.check()
     if proofs_out and alist:
         atomic_write(proofs_out, (json.dumps(alist.to_dict(), indent=2) + "\n").encode())
-    client = connect_client(network, chain_id, keystore, confirmations, yes)
+    client = chain.client
     address = address_or_last(address, client.network.chain_id)
     sales = dict.fromkeys(tokens, spec)
-    records = _send(
-        client,
-        lambda **kw: client.set_sales(address, sales, op=op, **kw),
-        journal=journal,
-        dry_run=dry_run,
-        yes=yes,
-        as_json=as_json,
-    )
+    records = chain.send(lambda **kw: client.set_sales(address, sales, op=chain.op, **kw))
     _report(
         records,
         f"sale of {len(tokens)} token(s) on {address}",
-        as_json,
+        chain.as_json,
         {"sale": spec.to_dict(), "tokens": list(tokens)},
     )
 
@@ -171,23 +131,13 @@ def sale_set(
 @click.argument("address", required=False)
 @_TOKENS
 @click.option("--wallet", default=None, help="Also show what this wallet bought (default the account).")
-@network_options
-@json_option
-def sale_info(
-    address: str | None,
-    tokens: tuple[int, ...],
-    wallet: str | None,
-    network: str,
-    chain_id: int | None,
-    keystore: Path | None,
-    confirmations: int,
-    as_json: bool,
-) -> None:
+@reads_chain
+def sale_info(address: str | None, tokens: tuple[int, ...], wallet: str | None, chain: ChainSession) -> None:
     """Show the sale of each token: price, window, limit, pause, editions left, recipient."""
-    client = connect_client(network, chain_id, keystore, confirmations)
+    client = chain.client
     address = address_or_last(address, client.network.chain_id)
     infos = [client.sale_info(address, t, wallet) for t in tokens]
-    if as_json:
+    if chain.as_json:
         print_json({"address": address, "sales": infos})
         return
     print_table(
@@ -213,36 +163,15 @@ def sale_info(
 @click.argument("address", required=False)
 @_TOKENS
 @click.option("--resume", is_flag=True, help="Resume paused sales instead.")
-@journal_options
-@network_options
-@send_options
-@json_option
-def sale_pause(
-    address: str | None,
-    tokens: tuple[int, ...],
-    resume: bool,
-    journal: Path | None,
-    op: str | None,
-    network: str,
-    chain_id: int | None,
-    keystore: Path | None,
-    confirmations: int,
-    dry_run: bool,
-    yes: bool,
-    as_json: bool,
-) -> None:
+@sends_chain
+def sale_pause(address: str | None, tokens: tuple[int, ...], resume: bool, chain: ChainSession) -> None:
     """Pause (or, with --resume, resume) the sales of tokens."""
-    client = connect_client(network, chain_id, keystore, confirmations, yes)
+    client = chain.client
     address = address_or_last(address, client.network.chain_id)
-    records = _send(
-        client,
-        lambda **kw: client.pause_sales(address, tokens, paused=not resume, op=op, **kw),
-        journal=journal,
-        dry_run=dry_run,
-        yes=yes,
-        as_json=as_json,
+    records = chain.send(
+        lambda **kw: client.pause_sales(address, tokens, paused=not resume, op=chain.op, **kw)
     )
-    _report(records, f"{'resumed' if resume else 'paused'} {len(tokens)} sale(s)", as_json)
+    _report(records, f"{'resumed' if resume else 'paused'} {len(tokens)} sale(s)", chain.as_json)
 
 
 # ---- songmint splits ---------------------------------------------------------------------------
@@ -276,37 +205,19 @@ def splits() -> None:
     required=True,
     help="ADDRESS:SHARE, the share in % (70%) or basis points (7000); repeat. Shares sum to 100 %.",
 )
-@journal_options
-@network_options
-@send_options
-@json_option
-def splits_create(
-    payees: tuple[str, ...],
-    journal: Path | None,
-    op: str | None,
-    network: str,
-    chain_id: int | None,
-    keystore: Path | None,
-    confirmations: int,
-    dry_run: bool,
-    yes: bool,
-    as_json: bool,
-) -> None:
+@sends_chain
+def splits_create(payees: tuple[str, ...], chain: ChainSession) -> None:
     """Create a split (or find the one with the same payees and shares) and print its address."""
-    from minting.chain import Journal
-
     parsed = [_payee(p) for p in payees]
     if sum(b for _, b in parsed) != 10_000:
         raise SongmintError(f"split shares sum to {sum(b for _, b in parsed) / 100:g} %, not 100 %")
-    client = connect_client(network, chain_id, keystore, confirmations, yes)
+    client = chain.client
     accounts, bps = [a for a, _ in parsed], [b for _, b in parsed]
-    if dry_run or not client.network.local:
-        plan = client.create_split(accounts, bps, dry_run=True)
-        if not gate(client, plan, dry_run=dry_run, yes=yes, as_json=as_json):
-            return
-    with Journal(journal or default_journal()) as j:
-        address = client.create_split(accounts, bps, journal=j, op=op)
-    if as_json:
+    address = chain.send(lambda **kw: client.create_split(accounts, bps, op=chain.op, **kw),
+                         plan=lambda: client.create_split(accounts, bps, dry_run=True))
+    if address is None:
+        return
+    if chain.as_json:
         print_json({"address": address, "payees": [{"address": a, "bps": b} for a, b in parsed]})
     else:
         click.echo(address)
@@ -314,15 +225,12 @@ def splits_create(
 
 @splits.command("info")
 @click.argument("split")
-@network_options
-@json_option
-def splits_info(
-    split: str, network: str, chain_id: int | None, keystore: Path | None, confirmations: int, as_json: bool
-) -> None:
+@reads_chain
+def splits_info(split: str, chain: ChainSession) -> None:
     """Show a split's payees, shares, what each withdrew and may withdraw now."""
-    client = connect_client(network, chain_id, keystore, confirmations)
+    client = chain.client
     info = client.split_info(split)
-    if as_json:
+    if chain.as_json:
         print_json(info)
         return
     print_table(
@@ -342,34 +250,12 @@ def splits_info(
 @splits.command("withdraw")
 @click.argument("split")
 @click.option("--payee", "payees", multiple=True, help="Pay only this payee (repeat); default every payee.")
-@journal_options
-@network_options
-@send_options
-@json_option
-def splits_withdraw(
-    split: str,
-    payees: tuple[str, ...],
-    journal: Path | None,
-    op: str | None,
-    network: str,
-    chain_id: int | None,
-    keystore: Path | None,
-    confirmations: int,
-    dry_run: bool,
-    yes: bool,
-    as_json: bool,
-) -> None:
+@sends_chain
+def splits_withdraw(split: str, payees: tuple[str, ...], chain: ChainSession) -> None:
     """Pay each payee what the split owes them now (anyone may send this; the money goes to the payees)."""
-    client = connect_client(network, chain_id, keystore, confirmations, yes)
-    records = _send(
-        client,
-        lambda **kw: client.withdraw(split, list(payees) or None, op=op, **kw),
-        journal=journal,
-        dry_run=dry_run,
-        yes=yes,
-        as_json=as_json,
-    )
-    _report(records, f"withdrawals from {split}", as_json)
+    client = chain.client
+    records = chain.send(lambda **kw: client.withdraw(split, list(payees) or None, op=chain.op, **kw))
+    _report(records, f"withdrawals from {split}", chain.as_json)
 
 
 # ---- songmint freeze ---------------------------------------------------------------------------
@@ -378,32 +264,10 @@ def splits_withdraw(
 @click.command()
 @click.argument("address", required=False)
 @_TOKENS
-@journal_options
-@network_options
-@send_options
-@json_option
-def freeze(
-    address: str | None,
-    tokens: tuple[int, ...],
-    journal: Path | None,
-    op: str | None,
-    network: str,
-    chain_id: int | None,
-    keystore: Path | None,
-    confirmations: int,
-    dry_run: bool,
-    yes: bool,
-    as_json: bool,
-) -> None:
+@sends_chain
+def freeze(address: str | None, tokens: tuple[int, ...], chain: ChainSession) -> None:
     """Freeze the metadata of tokens for good (PermanentURI); frozen tokens are skipped."""
-    client = connect_client(network, chain_id, keystore, confirmations, yes)
+    client = chain.client
     address = address_or_last(address, client.network.chain_id)
-    records = _send(
-        client,
-        lambda **kw: client.freeze(address, tokens, op=op, **kw),
-        journal=journal,
-        dry_run=dry_run,
-        yes=yes,
-        as_json=as_json,
-    )
-    _report(records, f"froze {len(tokens)} token(s)", as_json)
+    records = chain.send(lambda **kw: client.freeze(address, tokens, op=chain.op, **kw))
+    _report(records, f"froze {len(tokens)} token(s)", chain.as_json)

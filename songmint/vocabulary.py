@@ -9,6 +9,7 @@ one ``warning: ... is deprecated`` line on stderr.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,5 +133,28 @@ def precision_option(*, choices: tuple[str, ...] = ("fp32", "bf16"), default: st
                              type=click.Choice(list(to_new)), convert=to_new.__getitem__)(f)
         return click.option("--precision", type=click.Choice(list(choices)), default=default,
                             show_default=True, help=help_text)(f)
+
+    return decorate
+
+
+def option_group(cls: type, name: str, *options: Callable[[F], F]) -> Callable[[F], F]:
+    """Declare ``options`` on a command and hand their values to it as one ``name=cls(...)``.
+
+    ``cls`` is a dataclass whose fields are the options' parameter names: a set of options
+    several commands share reaches each of them as one typed value (``chain: ChainSession``,
+    ``take: TakeOutput``) instead of a run of keyword arguments every signature repeats. The
+    options are listed in ``--help`` in the order given.
+    """
+    names = {field.name for field in dataclasses.fields(cls)}
+
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def command(**kwargs: Any) -> Any:
+            values = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+            return f(**kwargs, **{name: cls(**values)})
+
+        for opt in reversed(options):
+            command = opt(command)
+        return command
 
     return decorate

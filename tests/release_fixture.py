@@ -48,3 +48,10 @@ def make_spec(folder: Path, *, network: str = "memory", extra: str = "") -> Path
     spec = folder / "spec.toml"
     spec.write_text(SPEC.format(network=network, extra=extra))
     return spec
+
+
+def release_args(spec: Path, out: Path, *more: object, network: str | None = "memory") -> list[str]:
+    """``songmint release SPEC`` on ``network`` (None: the spec's), small covers, no preview, into ``out``."""
+    chain = ("--network", network) if network else ()
+    args = ("release", spec, *chain, "--no-preview", "--cover-size", 256, "--out", out, *more)
+    return [str(a) for a in args]

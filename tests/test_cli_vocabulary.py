@@ -6,6 +6,7 @@ concept differently, reuses a known spelling for something else, or lacks --json
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from pathlib import Path
@@ -169,6 +170,9 @@ def test_old_spellings_still_parse_with_one_deprecation_line(tmp_path: Path, mon
 
     def fake(*args: object, **kwargs: object) -> None:
         seen.update(kwargs)
+        for value in kwargs.values():  # an option group (songmint.vocabulary.option_group) as its options
+            if dataclasses.is_dataclass(value):
+                seen.update({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
 
     outer = cmd.callback  # wrappers (deprecated_alias, pass_context) down to the command's own function
     while hasattr(outer.__wrapped__, "__wrapped__"):

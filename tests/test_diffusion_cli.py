@@ -16,6 +16,7 @@ import torch
 from music.audio import Audio, load, save
 from music.takes import read_take_json
 from songmint.cli import main
+from tests.cli_helper import songmint_json, songmint_ok
 from tests.test_diffusion import SR, sample_generator_state, save_tiny, tone, write_one_shots
 
 SONGMINT = Path(sys.executable).with_name("songmint")
@@ -36,28 +37,8 @@ def wav(tmp_path: Path) -> Path:
 
 def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, tmp_path: Path) -> None:
     out = tmp_path / "varied"
-    res = runner.invoke(
-        main,
-        [
-            "vary",
-            str(wav),
-            "--strength",
-            "0.3",
-            "--variations",
-            "2",
-            "--steps",
-            "4",
-            "--seed",
-            "9",
-            "--model",
-            str(model_dir),
-            "--out",
-            str(out),
-            "--json",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
+    doc = songmint_json(runner, "vary", wav, "--strength", 0.3, "--variations", 2, "--steps", 4, "--seed", 9,
+                        "--model", model_dir, "--out", out)
     assert doc["sample_rate"] == SR and sorted(doc["extras"]) == ["raw", "variation-02"]
     prov = doc["provenance"]
     assert prov["operation"] == "vary" and prov["seed"] == 9 and prov["params"]["strength"] == 0.3
@@ -65,10 +46,7 @@ def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, 
     assert load(out / doc["mix"]).n == load(wav).n
 
     same = tmp_path / "same"
-    res = runner.invoke(
-        main, ["vary", str(wav), "--strength", "0", "--model", str(model_dir), "--out", str(same)]
-    )
-    assert res.exit_code == 0, res.output
+    songmint_ok(runner, "vary", wav, "--strength", 0, "--model", model_dir, "--out", same)
     doc = read_take_json(same)
     raw = load(same / doc["extras"]["raw"])  # the model's output, before mastering
     assert np.allclose(raw.samples, load(wav).samples, atol=1e-4)  # 24-bit WAV of the input itself
@@ -79,25 +57,8 @@ def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> N
     a = save(tone(0.1, 220.0), tmp_path / "a.wav")
     b = save(tone(0.1, 440.0), tmp_path / "b.wav")
     out = tmp_path / "morph"
-    res = runner.invoke(
-        main,
-        [
-            "interpolate",
-            str(a),
-            str(b),
-            "--frames",
-            "3",
-            "--diffusion-steps",
-            "3",
-            "--model",
-            str(model_dir),
-            "--out",
-            str(out),
-            "--json",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
+    doc = songmint_json(runner, "interpolate", a, b, "--frames", 3, "--diffusion-steps", 3,
+                        "--model", model_dir, "--out", out)
     assert sorted(doc["extras"]) == ["frame-00", "frame-01", "frame-02", "raw"]
     assert doc["provenance"]["operation"] == "interpolate"
     assert doc["duration_s"] == pytest.approx(3 * 0.1, abs=1e-3)
@@ -125,22 +86,8 @@ def test_models_convert_then_list_finds_it(runner, tmp_path: Path) -> None:
     ckpt = tmp_path / "pack-2k.ckpt"
     torch.save({"state_dict": {"diffusion_ema." + k: v for k, v in ema.items()}}, ckpt)
     models = tmp_path / "models"
-    res = runner.invoke(
-        main,
-        [
-            "models",
-            "convert",
-            str(ckpt),
-            str(models / "pack"),
-            "--sample-rate",
-            str(SR),
-            "--sample-size",
-            "512",
-            "--json",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
+    doc = songmint_json(runner, "models", "convert", ckpt, models / "pack", "--sample-rate", SR,
+                        "--sample-size", 512)
     assert doc["sample_rate"] == SR and doc["sample_size"] == 512 and len(doc["source_sha256"]) == 64
     assert (models / "pack" / "config.json").is_file()
 
@@ -166,33 +113,10 @@ def test_models_convert_then_list_finds_it(runner, tmp_path: Path) -> None:
 def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
     samples = write_one_shots(tmp_path / "kicks", n=4)
     model = tmp_path / "my-kicks"
-    res = runner.invoke(
-        main,
-        [
-            "train",
-            str(samples),
-            "--out",
-            str(model),
-            "--preset",
-            "tiny",
-            "--sample-rate",
-            str(SR),
-            "--sample-size",
-            "256",
-            "--max-steps",
-            "6",
-            "--batch-size",
-            "2",
-            "--save-every",
-            "3",
-            "--demo-every",
-            "0",
-            "--log-every",
-            "2",
-            "--json",
-        ],
-    )
-    assert res.exit_code == 0, res.output
+    train = ["train", samples, "--out", model, "--preset", "tiny", "--batch-size", 2, "--save-every", 3,
+             "--demo-every", 0]
+    res = songmint_ok(runner, *train, "--sample-rate", SR, "--sample-size", 256, "--max-steps", 6,
+                      "--log-every", 2, "--json")
     summary = json.loads(res.stdout)
     assert summary["steps"] == 6 and summary["samples"] == 4 and "broken.wav" in res.stderr
     # no terminal: progress comes as lines, with an estimate first (--device auto: the CPU here)
@@ -201,53 +125,12 @@ def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
     assert re.search(r"estimate: [\d.]+ s per step; 4 steps left ≈ \d+ s", err), err
     for k in (4, 6):
         assert re.search(rf"step {k}/6: loss [\d.]+, [\d.]+ steps/s, ETA \d+ s", err), err
-    res = runner.invoke(
-        main,
-        [
-            "train",
-            str(samples),
-            "--out",
-            str(model),
-            "--preset",
-            "tiny",
-            "--max-steps",
-            "8",
-            "--batch-size",
-            "2",
-            "--save-every",
-            "3",
-            "--demo-every",
-            "0",
-            "--resume",
-        ],
-    )
-    assert res.exit_code == 0, res.output
+    songmint_ok(runner, *train, "--max-steps", 8, "--resume")
     assert json.loads((model / "training.json").read_text())["steps"] == 8
 
     out = tmp_path / "take"
-    res = runner.invoke(
-        main,
-        [
-            "generate",
-            "--engine",
-            "dance-diffusion",
-            "--model",
-            str(model),
-            "--seconds",
-            "0.05",
-            "--variations",
-            "2",
-            "--steps",
-            "3",
-            "--seed",
-            "1",
-            "--out",
-            str(out),
-            "--json",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
+    doc = songmint_json(runner, "generate", "--engine", "dance-diffusion", "--model", model,
+                        "--seconds", 0.05, "--variations", 2, "--steps", 3, "--seed", 1, "--out", out)
     # the model's own output is kept as "raw" next to the mastered mix (music.engines.finish)
     assert doc["sample_rate"] == SR and sorted(doc["extras"]) == ["raw", "variation-02"]
     assert doc["provenance"]["model"] == "my-kicks" and doc["provenance"]["params"]["n"] == 2
@@ -256,36 +139,9 @@ def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
 
 def test_generate_inpaint_extend_and_loop_options(runner, model_dir: Path, wav: Path, tmp_path: Path) -> None:
     out = tmp_path / "edit"
-    res = runner.invoke(
-        main,
-        [
-            "generate",
-            "--engine",
-            "dance-diffusion",
-            "--model",
-            str(model_dir),
-            "--init-audio",
-            str(wav),
-            "--inpaint",
-            "0.02:0.05",
-            "--extend",
-            "0.05",
-            "--loop",
-            "--repaint",
-            "2",
-            "--sampler",
-            "ddim",
-            "--steps",
-            "3",
-            "--seed",
-            "2",
-            "--out",
-            str(out),
-            "--json",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
+    doc = songmint_json(runner, "generate", "--engine", "dance-diffusion", "--model", model_dir,
+                        "--init-audio", wav, "--inpaint", "0.02:0.05", "--extend", 0.05, "--loop",
+                        "--repaint", 2, "--sampler", "ddim", "--steps", 3, "--seed", 2, "--out", out)
     params = doc["provenance"]["params"]
     assert params["inpaint"] == "0.02:0.05" and params["extend"] == 0.05 and params["loop"] is True
     assert params["sampler"] == "ddim" and doc["provenance"]["operation"] == "edit+inpaint+extend+loop"
@@ -321,8 +177,7 @@ def test_malformed_inpaint_fails_before_the_model_loads(runner, tmp_path: Path, 
 
 def test_generate_summary_of_a_one_shot_has_no_loudness(runner, model_dir: Path, tmp_path: Path) -> None:
     args = ["generate", "--engine", "dance-diffusion", "--model", str(model_dir), "--seconds", "0.05"]
-    res = runner.invoke(main, [*args, "--steps", "2", "--seed", "1", "--out", str(tmp_path / "o")])
-    assert res.exit_code == 0, res.output
+    res = songmint_ok(runner, *args, "--steps", 2, "--seed", 1, "--out", tmp_path / "o")
     said = " ".join(res.stderr.split())
     # 0.05 s is shorter than the 400 ms gating block of BS.1770: no "-inf LUFS"
     assert "wrote " in said and "LUFS" not in said and "inf" not in said

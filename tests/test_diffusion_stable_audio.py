@@ -177,75 +177,20 @@ def test_dance_diffusion_options_are_refused(engine: StableAudioEngine) -> None:
 
 
 def test_cli_generate_and_vary_with_stable_audio(runner, pipeline_dir: Path, tmp_path: Path) -> None:
-    import json
-
     from music.audio import load
     from songmint.cli import main
+    from tests.cli_helper import songmint_json
 
     out = tmp_path / "kick"
-    res = runner.invoke(
-        main,
-        [
-            "generate",
-            "dark techno kick",
-            "--engine",
-            "stable-audio",
-            "--model",
-            str(pipeline_dir),
-            "--seconds",
-            "0.005",
-            "--negative-prompt",
-            "hammer",
-            "--steps",
-            "2",
-            "--seed",
-            "3",
-            "--out",
-            str(out),
-            "--json",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
+    doc = songmint_json(runner, "generate", "dark techno kick", "--engine", "stable-audio",
+                        "--model", pipeline_dir, "--seconds", 0.005, "--negative-prompt", "hammer",
+                        "--steps", 2, "--seed", 3, "--out", out)
     assert doc["sample_rate"] == SR and doc["provenance"]["params"]["negative_prompt"] == "hammer"
     mix = out / doc["mix"]
-    res = runner.invoke(
-        main,
-        [
-            "vary",
-            str(mix),
-            "--engine",
-            "stable-audio",
-            "--prompt",
-            "kick",
-            "--strength",
-            "0.5",
-            "--steps",
-            "2",
-            "--model",
-            str(pipeline_dir),
-            "--out",
-            str(tmp_path / "v"),
-            "--json",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    v = json.loads(res.stdout)
+    vary = ["vary", mix, "--engine", "stable-audio", "--model", pipeline_dir]
+    v = songmint_json(runner, *vary, "--prompt", "kick", "--strength", 0.5, "--steps", 2,
+                      "--out", tmp_path / "v")
     assert v["provenance"]["operation"] == "vary" and v["provenance"]["params"]["strength"] == 0.5
     assert load(tmp_path / "v" / v["mix"]).n == load(mix).n
-    res = runner.invoke(
-        main,
-        [
-            "vary",
-            str(mix),
-            "--engine",
-            "stable-audio",
-            "--sampler",
-            "ddim",
-            "--model",
-            str(pipeline_dir),
-            "--out",
-            str(tmp_path / "w"),
-        ],
-    )
+    res = runner.invoke(main, [str(a) for a in vary] + ["--sampler", "ddim", "--out", str(tmp_path / "w")])
     assert res.exit_code == 2 and "--sampler applies to --engine dance-diffusion" in res.stderr

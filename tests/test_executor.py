@@ -16,6 +16,7 @@ from songmint.cli import main
 from songmint.errors import SongmintError
 from songmint.executor import LocalExecutor, Outcome, TaskBug, get_executor
 from tests import synth
+from tests.release_fixture import release_args
 
 
 def square(x: int) -> int:
@@ -159,9 +160,7 @@ def _tree(out: Path) -> dict[str, bytes]:
 
 
 def _release(spec: Path, out: Path, *args: str) -> str:
-    r = CliRunner().invoke(
-        main, ["release", str(spec), "--no-preview", "--cover-size", "256", "--out", str(out), *args]
-    )
+    r = CliRunner().invoke(main, release_args(spec, out, *args, network=None))
     assert r.exit_code == 0, r.output
     return r.output
 
@@ -209,21 +208,7 @@ def test_keep_going_finishes_the_others_then_a_rerun_does_only_the_fixed_track(t
     spec = _catalog_spec(tmp_path / "label", 3, bad=1)
     good = tmp_path / "label" / "masters" / "02 Fixture Song 2.flac"
     out, cache = tmp_path / "out", tmp_path / "cache"
-    common = [
-        "release",
-        str(spec),
-        "--network",
-        "memory",
-        "--no-preview",
-        "--cover-size",
-        "256",
-        "--out",
-        str(out),
-        "--cache-dir",
-        str(cache),
-        "-j",
-        "2",
-    ]
+    common = release_args(spec, out, "--cache-dir", cache, "-j", 2)
     r = CliRunner().invoke(main, common)  # without --keep-going: the first failure stops the run
     assert r.exit_code == 2 and "02 Fixture Song 2.flac: cannot decode" in " ".join(r.output.split())
     r = CliRunner().invoke(main, [*common, "--keep-going"])
@@ -256,26 +241,8 @@ def test_a_killed_release_resumes_without_repeating_finished_tracks(tmp_path: Pa
 
     spec = _catalog_spec(tmp_path / "label", 4)
     out, cache = tmp_path / "out", tmp_path / "cache"
-    cmd = [
-        sys.executable,
-        "-m",
-        "songmint.cli",
-        "release",
-        str(spec),
-        "--network",
-        "memory",
-        "--no-preview",
-        "--cover-size",
-        "256",
-        "--out",
-        str(out),
-        "--cache-dir",
-        str(cache),
-        "-j",
-        "1",
-        "--executor",
-        "local",
-    ]
+    cmd = [sys.executable, "-m", "songmint.cli",
+           *release_args(spec, out, "--cache-dir", cache, "-j", 1, "--executor", "local")]
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(
         cmd,

@@ -100,6 +100,22 @@ class Case:
     tags: set[str] = field(default_factory=set)
 
 
+def _writing(id: str, command: str, audio: str, out: str, *args: str) -> Case:
+    """``COMMAND AUDIO ARGS --out OUT``: one corpus file in, the output it declares."""
+    return Case(id, lambda e, w: [command, str(e.corpus[audio]), *args, "--out", str(w / out)], out=out)
+
+
+def _journalled(*argv: str) -> Callable[[Env, Path], list[str]]:
+    """A chain command on the in-memory chain, journalled in the work folder."""
+    return lambda e, w: [*argv, "-n", "memory", "--journal", str(w / "j.sqlite")]
+
+
+def _each_value(label: str, argv: Callable[[Env, Path], list[str]], values: list[list[str]],
+                **case: Any) -> list[Case]:
+    """One case per item of ``values`` (``LABEL ITEM``): the command line ``argv`` then the item."""
+    return [Case(f"{label} {' '.join(a)}", lambda e, w, a=a: [*argv(e, w), *a], **case) for a in values]
+
+
 def _exists(p: Path) -> bool:
     try:
         return p.exists() or p.is_symlink()
@@ -366,14 +382,8 @@ def path_cases() -> list[Case]:
     cases.append(
         Case(
             "release --out a file",
-            lambda e, w: [
-                "release",
-                _spec(e, w, "good"),
-                "--network",
-                "memory",
-                "--out",
-                str(w / "notes.txt"),
-            ],
+            lambda e, w: ["release", _spec(e, w, "good"), "--network", "memory",
+                          "--out", str(w / "notes.txt")],
             codes=(2,),
         )
     )
@@ -438,14 +448,8 @@ def spec_cases() -> list[Case]:
         ),
         Case(
             "release url without chain id",
-            lambda e, w: [
-                "release",
-                _spec(e, w, "good"),
-                "--network",
-                "http://127.0.0.1:9",
-                "--out",
-                str(w / "out"),
-            ],
+            lambda e, w: ["release", _spec(e, w, "good"), "--network", "http://127.0.0.1:9",
+                          "--out", str(w / "out")],
             codes=(2,),
             out="out",
         ),
@@ -460,205 +464,61 @@ def spec_cases() -> list[Case]:
             codes=(2,),
         ),
     ]
-    j = ["--journal"]
+    sale_set = ["sale", "set", DEV, "-t", "1"]
     cases += [
-        Case(
-            f"video {name}",
-            lambda e, w, n=name: [
-                "video",
-                str(e.corpus[n]),
-                "--out",
-                str(w / "v.mp4"),
-                "--size",
-                "64x64",
-                "--fps",
-                "2",
-            ],
-            out="v.mp4",
-        )
+        _writing(f"video {name}", "video", name, "v.mp4", "--size", "64x64", "--fps", "2")
         for name in ("garbage.wav", "empty.wav", "nan.wav", "missing.wav", "folder.wav")
     ]
     cases += [
-        Case(
-            "video --size odd",
-            lambda e, w: ["video", str(e.corpus["good.wav"]), "--size", "63x63", "--out", str(w / "v.mp4")],
-            out="v.mp4",
-        ),
-        Case(
-            "video --size junk",
-            lambda e, w: ["video", str(e.corpus["good.wav"]), "--size", "x", "--out", str(w / "v.mp4")],
-            out="v.mp4",
-        ),
-        Case(
-            "video --fps nan",
-            lambda e, w: ["video", str(e.corpus["good.wav"]), "--fps", "nan", "--out", str(w / "v.mp4")],
-            out="v.mp4",
-        ),
+        _writing("video --size odd", "video", "good.wav", "v.mp4", "--size", "63x63"),
+        _writing("video --size junk", "video", "good.wav", "v.mp4", "--size", "x"),
+        _writing("video --fps nan", "video", "good.wav", "v.mp4", "--fps", "nan"),
         Case(
             "video --out a user folder",
             lambda e, w: ["video", str(e.corpus["good.wav"]), "--out", str(w / "mine")],
         ),
         Case(
             "video --cover text",
-            lambda e, w: [
-                "video",
-                str(e.corpus["good.wav"]),
-                "--cover",
-                str(e.text_png),
-                "--out",
-                str(w / "v.mp4"),
-            ],
+            lambda e, w: ["video", str(e.corpus["good.wav"]), "--cover", str(e.text_png),
+                          "--out", str(w / "v.mp4")],
             out="v.mp4",
         ),
-        Case(
-            "separate garbage",
-            lambda e, w: ["separate", str(e.corpus["garbage.wav"]), "--out", str(w / "s")],
-            out="s",
-        ),
+        _writing("separate garbage", "separate", "garbage.wav", "s"),
         Case(
             "separate no model",
-            lambda e, w: [
-                "separate",
-                str(e.corpus["good.wav"]),
-                "--out",
-                str(w / "s"),
-                "--model",
-                str(w / "nope"),
-            ],
+            lambda e, w: ["separate", str(e.corpus["good.wav"]), "--out", str(w / "s"),
+                          "--model", str(w / "nope")],
             out="s",
         ),
         Case(
             "separate --out a file",
             lambda e, w: ["separate", str(e.corpus["good.wav"]), "--out", str(w / "notes.txt")],
         ),
-        Case(
-            "transcribe garbage",
-            lambda e, w: ["transcribe", str(e.corpus["garbage.wav"]), "--out", str(w / "t")],
-            out="t",
-        ),
-        Case(
-            "transcribe silent",
-            lambda e, w: ["transcribe", str(e.corpus["silent.wav"]), "--out", str(w / "t")],
-            out="t",
-        ),
-        Case(
-            "transcribe --bpm nan",
-            lambda e, w: ["transcribe", str(e.corpus["good.wav"]), "--bpm", "nan", "--out", str(w / "t")],
-            out="t",
-        ),
-        Case(
-            "freeze no contract",
-            lambda e, w: ["freeze", DEV, "-t", "1", "-n", "memory", *j, str(w / "j.sqlite")],
-        ),
+        _writing("transcribe garbage", "transcribe", "garbage.wav", "t"),
+        _writing("transcribe silent", "transcribe", "silent.wav", "t"),
+        _writing("transcribe --bpm nan", "transcribe", "good.wav", "t", "--bpm", "nan"),
+        Case("freeze no contract", _journalled("freeze", DEV, "-t", "1")),
         Case("freeze not an address", lambda e, w: ["freeze", "0xdead", "-t", "1", "-n", "memory"]),
-        Case(
-            "splits create bad payee",
-            lambda e, w: ["splits", "create", "--payee", "x:y", "-n", "memory", *j, str(w / "j.sqlite")],
-        ),
-        Case(
-            "splits create 95 percent",
-            lambda e, w: [
-                "splits",
-                "create",
-                "--payee",
-                f"{DEV}:95%",
-                "-n",
-                "memory",
-                *j,
-                str(w / "j.sqlite"),
-            ],
-        ),
-        Case(
-            "splits create zero payee",
-            lambda e, w: [
-                "splits",
-                "create",
-                "--payee",
-                f"{hc.ZERO}:100%",
-                "-n",
-                "memory",
-                *j,
-                str(w / "j.sqlite"),
-            ],
-        ),
+        Case("splits create bad payee", _journalled("splits", "create", "--payee", "x:y")),
+        Case("splits create 95 percent", _journalled("splits", "create", "--payee", f"{DEV}:95%")),
+        Case("splits create zero payee", _journalled("splits", "create", "--payee", f"{hc.ZERO}:100%")),
         Case("splits info not an address", lambda e, w: ["splits", "info", "nope", "-n", "memory"]),
         Case("splits info no contract", lambda e, w: ["splits", "info", DEV, "-n", "memory"]),
         Case("splits withdraw no contract", lambda e, w: ["splits", "withdraw", DEV, "-n", "memory"]),
         Case("sale info no contract", lambda e, w: ["sale", "info", DEV, "-t", "1", "-n", "memory"]),
-        Case(
-            "sale set bad price",
-            lambda e, w: [
-                "sale",
-                "set",
-                DEV,
-                "-t",
-                "1",
-                "--price",
-                "lots",
-                "-n",
-                "memory",
-                *j,
-                str(w / "j.sqlite"),
-            ],
-        ),
-        Case(
-            "sale set nan price",
-            lambda e, w: [
-                "sale",
-                "set",
-                DEV,
-                "-t",
-                "1",
-                "--price",
-                "nan eth",
-                "-n",
-                "memory",
-                *j,
-                str(w / "j.sqlite"),
-            ],
-        ),
+        Case("sale set bad price", _journalled(*sale_set, "--price", "lots")),
+        Case("sale set nan price", _journalled(*sale_set, "--price", "nan eth")),
         Case(
             "sale set end before start",
-            lambda e, w: [
-                "sale",
-                "set",
-                DEV,
-                "-t",
-                "1",
-                "--price",
-                "0.01 eth",
-                "--start",
-                "2030-01-02T00:00:00Z",
-                "--end",
-                "2030-01-01T00:00:00Z",
-                "-n",
-                "memory",
-                *j,
-                str(w / "j.sqlite"),
-            ],
+            _journalled(*sale_set, "--price", "0.01 eth", "--start", "2030-01-02T00:00:00Z",
+                        "--end", "2030-01-01T00:00:00Z"),
         ),
         Case(
             "sale set allowlist junk",
-            lambda e, w: [
-                "sale",
-                "set",
-                DEV,
-                "-t",
-                "1",
-                "--price",
-                "0.01 eth",
-                "--allowlist",
-                str(e.corpus["garbage.wav"]),
-                "-n",
-                "memory",
-                *j,
-                str(w / "j.sqlite"),
-            ],
+            lambda e, w: _journalled(*sale_set, "--price", "0.01 eth", "--allowlist",
+                                     str(e.corpus["garbage.wav"]))(e, w),
         ),
-        Case(
-            "sale pause no contract",
-            lambda e, w: ["sale", "pause", DEV, "-t", "1", "-n", "memory", *j, str(w / "j.sqlite")],
-        ),
+        Case("sale pause no contract", _journalled("sale", "pause", DEV, "-t", "1")),
     ]
     return cases
 
@@ -752,79 +612,36 @@ def option_cases() -> list[Case]:
         Case(f"generate {' '.join(a)}", lambda e, w, a=a: [*g, *a, "--out", str(w / "t")], out="t")
         for a in gen
     ]
-    for a in (
-        ["--rate", "0"],
-        ["--rate", "1"],
-        ["--rate", str(10**9)],
-        ["--channels", "0"],
-        ["--channels", "65"],
-        ["--channels", "3"],
-        ["--bit-depth", "8"],
-        ["--mp3", "999k"],
-    ):
-        cases.append(
-            Case(
-                f"convert {' '.join(a)}",
-                lambda e, w, a=a: ["audio", "convert", good(e, w), str(w / "o.wav"), *a],
-                out="o.wav",
-            )
-        )
-    for a in (
-        ["--lufs", "5"],
-        ["--lufs", "-200"],
-        ["--true-peak", "10"],
-        ["--true-peak", "-100"],
-        ["--lufs", "nan"],
-        ["--true-peak", "-inf"],
-    ):
-        cases.append(
-            Case(
-                f"normalize {' '.join(a)}",
-                lambda e, w, a=a: ["audio", "normalize", good(e, w), "-o", str(w / "n.wav"), *a],
-                out="n.wav",
-            )
-        )
-    for a in (
-        ["--size", "1"],
-        ["--size", "100000"],
-        ["--seed", "-1"],
-        ["--style", "nosuch"],
-        ["--title", "AC[/]DC"],
-        ["--style", "diffusion"],
-        ["--audio", "nope.wav"],
-    ):
-        cases.append(
-            Case(
-                f"cover {' '.join(a)}",
-                lambda e, w, a=a: ["cover", good(e, w), "--size", "64", "--out", str(w / "c.png"), *a],
-                out="c.png",
-            )
-        )
-    for a in (
-        ["--seconds", "nan"],
-        ["--seconds", "0"],
-        ["--temperature", "-1"],
-        ["--order", "0"],
-        ["--engine", "musicgen"],
-        ["--top-p", "2"],
-        ["--model", "x"],
-        ["--corpus", "nope"],
-    ):
-        cases.append(
-            Case(
-                f"continue {' '.join(a)}",
-                lambda e, w, a=a: ["continue", good(e, w), "--seconds", "1", "--out", str(w / "t"), *a],
-                out="t",
-            )
-        )
-    for a in (["--port", "-1"], ["--port", "70000"], ["--port", "x"]):
-        cases.append(
-            Case(
-                f"preview {' '.join(a)}",
-                lambda e, w, a=a: ["preview", str(w / "rel"), *a],
-                setup=_copy_release,
-            )
-        )
+    cases += _each_value(
+        "convert", lambda e, w: ["audio", "convert", good(e, w), str(w / "o.wav")],
+        [["--rate", "0"], ["--rate", "1"], ["--rate", str(10**9)], ["--channels", "0"], ["--channels", "65"],
+         ["--channels", "3"], ["--bit-depth", "8"], ["--mp3", "999k"]],
+        out="o.wav",
+    )
+    cases += _each_value(
+        "normalize", lambda e, w: ["audio", "normalize", good(e, w), "-o", str(w / "n.wav")],
+        [["--lufs", "5"], ["--lufs", "-200"], ["--true-peak", "10"], ["--true-peak", "-100"],
+         ["--lufs", "nan"], ["--true-peak", "-inf"]],
+        out="n.wav",
+    )
+    cases += _each_value(
+        "cover", lambda e, w: ["cover", good(e, w), "--size", "64", "--out", str(w / "c.png")],
+        [["--size", "1"], ["--size", "100000"], ["--seed", "-1"], ["--style", "nosuch"],
+         ["--title", "AC[/]DC"], ["--style", "diffusion"], ["--audio", "nope.wav"]],
+        out="c.png",
+    )
+    cases += _each_value(
+        "continue", lambda e, w: ["continue", good(e, w), "--seconds", "1", "--out", str(w / "t")],
+        [["--seconds", "nan"], ["--seconds", "0"], ["--temperature", "-1"], ["--order", "0"],
+         ["--engine", "musicgen"], ["--top-p", "2"], ["--model", "x"], ["--corpus", "nope"]],
+        out="t",
+    )
+    cases += _each_value(
+        "preview", lambda e, w: ["preview", str(w / "rel")],
+        [["--port", "-1"], ["--port", "70000"], ["--port", "x"]],
+        setup=_copy_release,
+    )
+    deploy = ["contract", "deploy"]
     cases += [
         Case("traits -j 0", lambda e, w: ["traits", good(e, w), "-j", "0"]),
         Case(
@@ -888,63 +705,15 @@ def option_cases() -> list[Case]:
         ),
         Case("contract info not an address", lambda e, w: ["contract", "info", "0xdead", "-n", "memory"]),
         Case("contract info no contract", lambda e, w: ["contract", "info", DEV, "-n", "memory"]),
-        Case(
-            "contract deploy empty name",
-            lambda e, w: [
-                "contract",
-                "deploy",
-                "--name",
-                "",
-                "--symbol",
-                "",
-                "-n",
-                "memory",
-                "--journal",
-                str(w / "j.sqlite"),
-            ],
-        ),
+        Case("contract deploy empty name", _journalled(*deploy, "--name", "", "--symbol", "")),
         Case(
             "contract deploy zero receiver",
-            lambda e, w: [
-                "contract",
-                "deploy",
-                "--name",
-                "AC[/]DC",
-                "--symbol",
-                "X",
-                "--royalty-bps",
-                "500",
-                "--royalty-receiver",
-                hc.ZERO,
-                "-n",
-                "memory",
-                "--journal",
-                str(w / "j.sqlite"),
-            ],
+            _journalled(*deploy, "--name", "AC[/]DC", "--symbol", "X", "--royalty-bps", "500",
+                        "--royalty-receiver", hc.ZERO),
         ),
-        Case(
-            "contract deploy markup name",
-            lambda e, w: [
-                "contract",
-                "deploy",
-                "--name",
-                "AC[/]DC",
-                "--symbol",
-                "X[/]",
-                "-n",
-                "memory",
-                "--journal",
-                str(w / "j.sqlite"),
-            ],
-        ),
-        Case(
-            "mint bad token spec",
-            lambda e, w: ["mint", DEV, "-t", "x:y:z", "-n", "memory", "--journal", str(w / "j.sqlite")],
-        ),
-        Case(
-            "mint no contract",
-            lambda e, w: ["mint", DEV, "-t", "1:1:1", "-n", "memory", "--journal", str(w / "j.sqlite")],
-        ),
+        Case("contract deploy markup name", _journalled(*deploy, "--name", "AC[/]DC", "--symbol", "X[/]")),
+        Case("mint bad token spec", _journalled("mint", DEV, "-t", "x:y:z")),
+        Case("mint no contract", _journalled("mint", DEV, "-t", "1:1:1")),
         Case(
             "mint journal is a user file",
             lambda e, w: ["mint", DEV, "-t", "1:1:1", "-n", "memory", "--journal", str(w / "notes.txt")],

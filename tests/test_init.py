@@ -15,6 +15,7 @@ from songmint.init_command import example_spec, symbol_for, title_from_filename,
 from songmint.spec import load_spec, parse_spec
 from tests import synth
 from tests.catalog_fixture import make_catalog
+from tests.release_fixture import release_args
 
 
 @pytest.fixture(scope="module")
@@ -61,20 +62,7 @@ def test_twenty_masters_with_daw_stems_and_tags_release_as_written(
     assert 'artist = "The Fixtures"' in raw.split("[[tracks]]")[0]  # said once, in [defaults]
 
     out = catalog / "out"
-    r = CliRunner().invoke(
-        main,
-        [
-            "release",
-            str(spec_path),
-            "--network",
-            "memory",
-            "--no-preview",
-            "--cover-size",
-            "256",
-            "--out",
-            str(out),
-        ],
-    )
+    r = CliRunner().invoke(main, release_args(spec_path, out))
     assert r.exit_code == 0, r.output
     m = json.loads((out / "manifest.json").read_text())
     assert len(m["tokens"]) == 20 and all(t["minted"] == 1 for t in m["tokens"])
