@@ -4,7 +4,9 @@ real loader) and releases them as stem tokens like a stems folder's, on the in-m
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,11 @@ from safetensors.torch import save_file
 
 from music.audio import load, save
 from songmint.cli import main
+from songmint.release import Options
+from songmint.release.tokens import Separation, separates, take_key
+from songmint.spec import load_spec
 from tests import synth
+from tests.release_fixture import make_spec
 from tests.test_separation import save_tiny_htdemucs
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -146,8 +152,34 @@ def test_model_without_stems_is_a_usage_error(spec: Path, tmp_path: Path) -> Non
     assert res.exit_code == 2 and "give --stems too" in res.stderr and not (tmp_path / "out").exists()
 
 
-def test_unknown_stem_name_is_one_line(spec: Path, tmp_path: Path) -> None:
-    hub = _hub(tmp_path / "hub")
-    res = _release(spec, tmp_path / "out", tmp_path / "cache", hub, "--stems", "drums,piano")
+def test_kept_stems_from_a_model_folder(spec: Path, tmp_path: Path) -> None:
+    folder = save_tiny_htdemucs(tmp_path / "my-htdemucs")
+    res = _release(spec, tmp_path / "out", tmp_path / "cache", tmp_path / "hub", "--stems", "drums,bass",
+                   "--model", str(folder))
+    assert res.exit_code == 0, res.output
+    track, *stems = json.loads(res.stdout)["tokens"]
+    assert sorted(t["title"] for t in stems) == ["Gamma (bass)", "Gamma (drums)"]
+    assert not any(r.startswith("stem") and r.endswith(("other", "vocals")) for r in track["assets"])
+    sep = track["provenance"]["separation"]
+    assert sep["kept"] == ["drums", "bass"] and sep["repo"] is None and sep["commit"] is None
+    res = _release(spec, tmp_path / "out2", tmp_path / "cache", tmp_path / "hub", "--stems", "drums,piano",
+                   "--model", str(folder))
     assert res.exit_code == 2, res.output
-    assert "unknown stem(s) piano" in res.stderr and not (tmp_path / "out").exists()
+    assert "unknown stem(s) piano" in res.stderr and not (tmp_path / "out2").exists()
+
+
+def test_only_bare_file_tracks_are_separated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixture EP's alpha has a stems folder, beta none: only beta is separated; a spec whose
+    file tracks all have stems needs no model at all."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(_hub(tmp_path / "hub")))
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
+    spec = load_spec(make_spec(tmp_path / "ep"))
+    sep = Separation.resolve(spec, Options(out=tmp_path / "o", stems=("all",)))
+    assert sep is not None and [separates(t) for t in spec.tracks] == [False, True]
+    assert pickle.loads(pickle.dumps(sep)) == sep  # it travels to executor workers
+    alpha, beta = spec.tracks
+    assert take_key(alpha, sep) == take_key(alpha) and take_key(beta, sep) != take_key(beta)
+    assert Separation.resolve(spec, Options(out=tmp_path / "o")) is None  # no --stems
+    only_alpha = dataclasses.replace(spec, tracks=(alpha,))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    assert Separation.resolve(only_alpha, Options(out=tmp_path / "o", stems=("all",))) is None
