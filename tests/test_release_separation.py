@@ -1,12 +1,14 @@
 """`songmint release --stems`: a file track given without a stems folder gets stems by separation
 (a tiny randomly initialised HTDemucs, 8 kHz, in the Hugging Face cache layout, through demucs'
-real loader) and releases them as stem tokens like a stems folder's, on the in-memory chain."""
+real loader) and releases them as stem tokens like a stems folder's: minted on songmint's local
+anvil (checked there by `songmint verify`), the other cases on the in-memory chain."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +18,18 @@ from click.testing import CliRunner
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from minting.chain.anvil import Anvil, free_port
 from music.audio import load, save
 from songmint.cli import main
 from songmint.release import Options
 from songmint.release.tokens import Separation, separates, take_key
 from songmint.spec import load_spec
+from songmint.verify import verify_release
 from tests import synth
 from tests.release_fixture import make_spec
 from tests.test_separation import save_tiny_htdemucs
 
-pytestmark = pytest.mark.usefixtures("torch_one_thread")
+pytestmark = [pytest.mark.usefixtures("torch_one_thread"), pytest.mark.anvil]
 
 COMMIT = "c0ffee" + "0" * 34
 SPEC = """\
@@ -47,7 +51,7 @@ stems_as_tokens = true
 name = "memory"
 """
 SOURCES = ["bass", "drums", "other", "vocals"]
-Released = tuple[Path, Path, Path, dict[str, Any]]  # OUT, cache, hub, manifest
+Released = tuple[Path, Path, Path, dict[str, str], dict[str, Any]]  # OUT, cache, hub, anvil env, manifest
 
 
 def _hub(root: Path) -> Path:
@@ -65,31 +69,49 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "spec.toml"
 
 
-def _release(spec: Path, out: Path, cache: Path, hub: Path, *extra: str) -> Any:
+def _release(spec: Path, out: Path, cache: Path, hub: Path, *extra: str, env: dict[str, str] | None = None
+             ) -> Any:
     return CliRunner().invoke(
         main,
         ["release", str(spec), "--out", str(out), "--cover-size", "256", "--no-preview", "--json", *extra],
         env={"HF_HUB_CACHE": str(hub), "SONGMINT_CACHE_DIR": str(cache),
-             "SONGMINT_MODELS_DIR": str(hub.parent / "models")},
+             "SONGMINT_MODELS_DIR": str(hub.parent / "models"), **(env or {})},
     )
 
 
 @pytest.fixture(scope="module")
-def released(spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Released:
+def released(spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Released]:
+    """Released with `--stems` on songmint's local anvil, then checked by `verify_release` there."""
     root = tmp_path_factory.mktemp("run")
     hub, cache, out = _hub(root / "hub"), root / "cache", root / "out"
-    res = _release(spec, out, cache, hub, "--stems")
-    assert res.exit_code == 0, res.output
-    return out, cache, hub, json.loads(res.stdout)
+    node = Anvil(port=free_port(), state_file=root / "data" / "anvil.json")
+    node.start()
+    env = {"SONGMINT_ANVIL_PORT": str(node.port), "SONGMINT_DATA_DIR": str(root / "data")}
+    mp = pytest.MonkeyPatch()
+    try:
+        res = _release(spec, out, cache, hub, "--stems", "-n", "local", env=env)
+        assert res.exit_code == 0, res.output
+        for k, v in env.items():
+            mp.setenv(k, v)
+        report = verify_release(out, rerender=False, chain=True)
+        assert not report.mismatches, report.mismatches
+        rows = [r for r in report.rows if r["check"] == "on chain" and r["status"] == "ok"]
+        on_chain = sorted(r["subject"] for r in rows)
+        assert on_chain == ["Gamma", *(f"Gamma ({s})" for s in SOURCES)], report.rows  # supply, uri, cap
+        yield out, cache, hub, env, json.loads(res.stdout)
+    finally:
+        mp.undo()
+        node.stop()
 
 
 def test_separated_stems_are_stem_tokens_that_sum_to_the_mix(released: Released, spec: Path) -> None:
-    out, _, _, m = released
+    out, _, _, _, m = released
     track, *stems = m["tokens"]
     assert track["title"] == "Gamma"
     assert sorted(t["title"] for t in stems) == [f"Gamma ({s})" for s in SOURCES]  # in the spec's order
     assert {f"stem_lossless:{s}" for s in SOURCES} | {f"stem:{s}" for s in SOURCES} <= set(track["assets"])
     assert all(t["minted"] == 1 and t["cap"] == 4 for t in m["tokens"])  # minted on the chain
+    assert m["chain"]["network"] == "local" and m["chain"]["chain_id"] == 31337
     assert len({t["id"] for t in m["tokens"]}) == 5
     mix = load(out / track["assets"]["lossless"])
     parts = [load(out / t["assets"]["lossless"]) for t in stems]
@@ -101,7 +123,7 @@ def test_separated_stems_are_stem_tokens_that_sum_to_the_mix(released: Released,
 
 
 def test_provenance_names_the_model(released: Released) -> None:
-    out, _, _, m = released
+    out, _, _, _, m = released
     for t in m["tokens"]:
         sep = t["provenance"]["separation"]
         assert (sep["model"], sep["repo"], sep["commit"]) == ("htdemucs", "adefossez/HTDemucs", COMMIT)
@@ -114,12 +136,13 @@ def test_provenance_names_the_model(released: Released) -> None:
 
 def test_rerun_is_a_cache_hit_and_the_model_is_in_the_key(
         released: Released, spec: Path, tmp_path: Path) -> None:
-    out, cache, hub, m = released
-    res = _release(spec, out, cache, hub, "--stems")
+    out, cache, hub, env, m = released
+    res = _release(spec, out, cache, hub, "--stems", "-n", "local", env=env)
     assert res.exit_code == 0, res.output
     assert "gamma (gamma.wav, stems by htdemucs) cached" in res.stderr
     again = json.loads(res.stdout)
     assert again["root_cid"] == m["root_cid"]
+    assert [t["hash"] for t in again["transactions"]] == [t["hash"] for t in m["transactions"]]  # none new
     # other weights under the same name and commit, same file: another take key, separated anew
     other = _hub(tmp_path / "hub")
     weights = next((other / "models--adefossez--HTDemucs" / "snapshots" / COMMIT).glob("*.safetensors"))
