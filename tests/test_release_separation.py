@@ -199,6 +199,7 @@ def test_only_bare_file_tracks_are_separated(tmp_path: Path, monkeypatch: pytest
     spec = load_spec(make_spec(tmp_path / "ep"))
     sep = Separation.resolve(spec, Options(out=tmp_path / "o", stems=("all",)))
     assert sep is not None and [separates(t) for t in spec.tracks] == [False, True]
+    assert sep.tracks == {"beta"} and sep.model["commit"] == COMMIT
     assert pickle.loads(pickle.dumps(sep)) == sep  # it travels to executor workers
     alpha, beta = spec.tracks
     assert take_key(alpha, sep) == take_key(alpha) and take_key(beta, sep) != take_key(beta)

@@ -68,14 +68,20 @@ class Token:
 class Separation:
     """Stems by separation for file tracks given without a stems folder (``release --stems``).
 
-    ``where`` is the model found once, up front (so missing weights stop the release before any
-    work, naming the pull command); ``model`` is its record (name, repository, commit, weights
-    sha256), part of those tracks' cache keys; ``keep`` the stems to keep (``("all",)``: every one).
+    ``tracks`` are the ids of the tracks to separate; ``where`` is the model found once, up front
+    (so missing weights stop the release before any work, naming the pull command); ``model`` is
+    its record (name, repository, commit, weights sha256), part of those tracks' cache keys;
+    ``keep`` the stems to keep (``("all",)``: every one).
     """
 
+    tracks: frozenset[str]
     where: Located
     model: dict[str, Any]
     keep: tuple[str, ...] = ("all",)
+
+    def applies(self, track: Track) -> bool:
+        """Whether ``track``'s stems come from this separation."""
+        return track.id in self.tracks
 
     @classmethod
     def resolve(cls, spec: ReleaseSpec, opts: Options) -> Separation | None:
@@ -86,12 +92,13 @@ class Separation:
         ModelNotFoundError
             When the model's weights are not here (one line naming ``songmint models pull …``).
         """
-        if opts.stems is None or not any(separates(t) for t in spec.tracks):
+        tracks = frozenset(t.id for t in spec.tracks if separates(t)) if opts.stems is not None else None
+        if not tracks:
             return None
         from music.separation import locate_separator
 
         where = locate_separator(opts.model)
-        return cls(where, where.record(), tuple(opts.stems) or ("all",))
+        return cls(tracks, where, where.record(), tuple(opts.stems or ()) or ("all",))
 
 
 def separates(track: Track) -> bool:
@@ -120,7 +127,7 @@ def take_key(track: Track, separation: Separation | None = None) -> str:
     parts = ["file", sha256_file(track.file)]
     for p in audio_files(track.stems_dir):
         parts += [p.stem, sha256_file(p)]
-    if separation is not None and separates(track):
+    if separation is not None and separation.applies(track):
         parts += ["separate", json.dumps(separation.model, sort_keys=True), ",".join(separation.keep)]
     return content_hash(*parts)
 
@@ -141,7 +148,7 @@ def render_take(track: Track, separation: Separation | None = None) -> Take:
         "stems": {p.stem: sha256_file(p) for p in audio_files(track.stems_dir)},
     }
     take = Take(mix=mix, stems=stems, provenance=prov)
-    if separation is not None and separates(track):
+    if separation is not None and separation.applies(track):
         from music.separation import load_separator, separate_take
 
         take = separate_take(take, separator=load_separator(separation.where), keep=separation.keep)
@@ -185,7 +192,7 @@ def load_tokens(spec: ReleaseSpec, cache: Cache, log: Log, tasks: Tasks | None =
         if not tasks.ok(track.id):
             continue
         src = f"{track.generate.engine} seed {track.generate.seed}" if track.generate else track.file.name
-        if separation is not None and separates(track):
+        if separation is not None and separation.applies(track):
             src += f", stems by {separation.model['model']}"
         take = read_take(folders[track.id])  # what later stages see is exactly what the cache holds
         hit = track not in misses
