@@ -21,6 +21,7 @@ References
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,11 @@ import numpy as np
 
 from music.audio import Audio, conform, resample
 from music.engines import weights
+from music.engines.base import Take
 from music.errors import EngineError, ModelNotFoundError
 
-__all__ = ["DEFAULT_MODEL", "Separator", "load_separator", "separate"]
+__all__ = ["DEFAULT_MODEL", "Located", "Separator", "load_separator", "locate_separator", "separate",
+           "separate_take"]
 
 DEFAULT_MODEL = "htdemucs"
 RESIDUAL_STEM = "other"
@@ -48,6 +51,14 @@ class Separator:
     sources: tuple[str, ...]
     sample_rate: int
     channels: int
+    repo: str | None = None  # the hub repository, when loaded from the Hugging Face cache
+    commit: str | None = None  # its snapshot's commit
+
+    def record(self) -> dict[str, Any]:
+        """Provenance of a separation: model, repository, commit, weights sha256, sources (no local path)."""
+        return {"model": self.name, "repo": self.repo, "commit": self.commit,
+                "weights_sha256": self.weights_sha256, "sources": list(self.sources),
+                "residual_in": RESIDUAL_STEM if RESIDUAL_STEM in self.sources else self.sources[-1]}
 
 
 def _bag_file(folder: Path, name: str) -> Path | None:
@@ -57,23 +68,45 @@ def _bag_file(folder: Path, name: str) -> Path | None:
     return None
 
 
-def load_separator(spec: str | os.PathLike[str] | None = None) -> Separator:
-    """Load HTDemucs (or another demucs bag) from a folder or the Hugging Face cache.
+@dataclass(frozen=True)
+class Located:
+    """Where a separation model's files are, found without loading it (:func:`locate_separator`)."""
+
+    name: str
+    folder: Path
+    bag: Path
+    files: tuple[Path, ...]
+    repo: str | None = None
+    commit: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        """What provenance and cache keys say of the model: name, repository, commit, weights sha256.
+
+        No local path: the record is published with a release's metadata.
+        """
+        from music.hashing import weights_sha256
+
+        return {"model": self.name, "repo": self.repo, "commit": self.commit,
+                "weights_sha256": weights_sha256(self.folder) or ""}
+
+
+def locate_separator(spec: str | os.PathLike[str] | None = None) -> Located:
+    """Find a demucs bag (``NAME.yaml`` and the ``*.safetensors`` it names) without loading it.
 
     Parameters
     ----------
     spec : str or path-like, optional
-        A folder holding ``NAME.yaml`` and its ``*.safetensors``, or a registry name / repository id
-        (default ``htdemucs``, pulled with ``songmint models pull htdemucs``).
+        A folder, or a registry name / repository id in the Hugging Face cache (default ``htdemucs``).
 
     Raises
     ------
     ModelNotFoundError
-        Naming the pull command when the weights are not here.
+        Naming the pull command when the weights are not here, or the file a bag lacks.
     """
     text = os.fspath(spec or DEFAULT_MODEL)
     p = Path(text).expanduser()
     name = DEFAULT_MODEL
+    repo = commit = None
     if p.is_dir():
         folder = p
     else:
@@ -86,32 +119,62 @@ def load_separator(spec: str | os.PathLike[str] | None = None) -> Separator:
             raise ModelNotFoundError(
                 f"separation model {text!r} is not in the Hugging Face cache {weights.hf_cache_dir()}; "
                 f"fetch it once with {weights.pull_hint(text)}")
-        folder = found
+        folder, commit = found, found.name  # a snapshot folder is named by its commit
     bag_path = _bag_file(folder, name)
     if bag_path is None:
         raise ModelNotFoundError(f"{folder} has no demucs bag file (NAME.yaml)")
+    try:
+        import yaml  # demucs' own dependency (the `ml` extra)
+    except ModuleNotFoundError as exc:
+        raise ModelNotFoundError(f"separation needs {exc.name}: pip install -e '.[ml]'") from exc
+    try:
+        bag = yaml.safe_load(bag_path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ModelNotFoundError(f"{bag_path}: not a demucs bag file ({' '.join(str(exc).split())[:120]})"
+                                 ) from exc
+    sigs = bag.get("models", []) if isinstance(bag, dict) else []
+    files = tuple(folder / f"{sig}.safetensors" for sig in sigs)
+    missing = [f.name for f in files if not f.is_file()]
+    if not files or missing:
+        raise ModelNotFoundError(f"{folder}: the bag {bag_path.name} names missing weights "
+                                 f"{', '.join(missing) or '(none listed)'}")
+    return Located(bag_path.stem, folder, bag_path, files, repo, commit)
+
+
+def load_separator(spec: str | os.PathLike[str] | Located | None = None) -> Separator:
+    """Load HTDemucs (or another demucs bag) from a folder or the Hugging Face cache.
+
+    Parameters
+    ----------
+    spec : str, path-like or Located, optional
+        A folder holding ``NAME.yaml`` and its ``*.safetensors``, or a registry name / repository id
+        (default ``htdemucs``, pulled with ``songmint models pull htdemucs``), or what
+        :func:`locate_separator` found.
+
+    Raises
+    ------
+    ModelNotFoundError
+        Naming the pull command when the weights are not here.
+    """
+    where = spec if isinstance(spec, Located) else locate_separator(spec)
     try:
         import yaml
         from demucs.apply import BagOfModels
         from demucs.hf import load_safetensors_model
     except ModuleNotFoundError as exc:
         raise ModelNotFoundError(f"separation needs {exc.name}: pip install -e '.[ml]'") from exc
-    bag = yaml.safe_load(bag_path.read_text())
-    files = [folder / f"{sig}.safetensors" for sig in bag.get("models", [])]
-    missing = [f.name for f in files if not f.is_file()]
-    if not files or missing:
-        raise ModelNotFoundError(f"{folder}: the bag {bag_path.name} names missing weights "
-                                 f"{', '.join(missing) or '(none listed)'}")
+    bag = yaml.safe_load(where.bag.read_text())
     try:
-        models = [load_safetensors_model(f) for f in files]
+        models = [load_safetensors_model(f) for f in where.files]
     except Exception as exc:  # a file that is not a demucs model
-        raise ModelNotFoundError(f"{folder}: cannot load a demucs model ({' '.join(str(exc).split())[:160]})"
-                                 ) from exc
+        raise ModelNotFoundError(f"{where.folder}: cannot load a demucs model "
+                                 f"({' '.join(str(exc).split())[:160]})") from exc
     model = BagOfModels(models, bag.get("weights"), bag.get("segment")).eval()
     from music.hashing import weights_sha256
 
-    return Separator(model, bag_path.stem, folder, weights_sha256(folder) or "",
-                     tuple(model.sources), int(model.samplerate), int(model.audio_channels))
+    return Separator(model, where.name, where.folder, weights_sha256(where.folder) or "",
+                     tuple(model.sources), int(model.samplerate), int(model.audio_channels),
+                     where.repo, where.commit)
 
 
 def separate(audio: Audio, *, separator: Separator, overlap: float = 0.25, shifts: int = 0,
@@ -162,3 +225,38 @@ def separate(audio: Audio, *, separator: Separator, overlap: float = 0.25, shift
     others = sum(v.astype(np.float64) for n, v in stems.items() if n != residual_name)
     stems[residual_name] = (audio.samples.astype(np.float64) - others).astype(np.float32)
     return {n: Audio(v, audio.sr) for n, v in stems.items()}
+
+
+def separate_take(take: Take, *, separator: Separator, keep: Collection[str] | None = None) -> Take:
+    """``take`` with its stems from separating its mix (mix, tempo, key and MIDI kept).
+
+    Parameters
+    ----------
+    take : Take
+        Any take; stems it has are replaced.
+    separator : Separator
+        From :func:`load_separator`.
+    keep : collection of str, optional
+        Stems to keep (default, or ``"all"`` among them: every source; then they sum to the mix).
+
+    Returns
+    -------
+    Take
+        Its provenance gains ``separation``: :meth:`Separator.record` (and ``kept`` for a subset).
+
+    Raises
+    ------
+    EngineError
+        When ``keep`` names a stem the model does not produce.
+    """
+    stems = separate(take.mix, separator=separator)
+    record = separator.record()
+    if keep is not None and "all" not in keep:
+        unknown = sorted(set(keep) - set(stems))
+        if unknown:
+            raise EngineError(f"unknown stem(s) {', '.join(unknown)}; separation gives: {', '.join(stems)}")
+        stems = {k: v for k, v in stems.items() if k in keep}
+        record["kept"] = list(stems)
+    provenance = {**take.provenance, "separation": record}
+    return Take(mix=take.mix, stems=stems, midi=take.midi, provenance=provenance, bpm=take.bpm, key=take.key,
+                seed=take.seed, extras=take.extras)

@@ -15,16 +15,14 @@ from songmint.errors import SongmintError
 
 
 def separated_take(take: Take, *, model: str | None = None) -> Take:
-    """``take`` with its stems from separation (its mix, tempo, key and MIDI kept; provenance noted)."""
-    from music.separation import load_separator, separate
+    """``take`` with its stems from separation (:func:`music.separation.separate_take`), and where the
+    model was loaded from (a local take: the path is the user's own)."""
+    from music.separation import load_separator, separate_take
 
     sep = load_separator(model)
-    stems = separate(take.mix, separator=sep)
-    prov = {**take.provenance, "separation": {"model": sep.name, "path": str(sep.path),
-                                               "weights_sha256": sep.weights_sha256,
-                                               "sources": list(sep.sources), "residual_in": "other"}}
-    return Take(mix=take.mix, stems=stems, midi=take.midi, provenance=prov, bpm=take.bpm, key=take.key,
-                seed=take.seed, extras=take.extras)
+    result = separate_take(take, separator=sep)
+    result.provenance["separation"]["path"] = str(sep.path)
+    return result
 
 
 def _source(source: Path) -> tuple[Take, str]:

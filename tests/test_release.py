@@ -225,8 +225,8 @@ def test_a_take_another_release_cached_first_is_kept(tmp_path: Path, monkeypatch
     folder = cache.path("takes", tokens.take_key(track))
     real = tokens.render_take
 
-    def render_while_another_release_writes(t):  # type: ignore[no-untyped-def]
-        take = real(t)
+    def render_while_another_release_writes(t, *args):  # type: ignore[no-untyped-def]
+        take = real(t, *args)
         write_take(take, folder, title=t.title, fmt="wav", wav_depth="float")  # the other release wins
         (folder / "reader-was-here").write_text("open files of the other release")
         return take

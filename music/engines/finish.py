@@ -220,16 +220,12 @@ def finish_take(take: Take, settings: Finish) -> Take:
     elif "master" not in record:
         stems = dict(take.stems)
     if settings.stems:
-        from music.separation import load_separator, separate
+        from music.separation import load_separator, separate_take
 
         sep = load_separator(settings.separator)
-        stems = separate(mix, separator=sep)
-        keep = set(stems) if "all" in settings.stems else set(settings.stems)
-        unknown = sorted(keep - set(stems))
-        if unknown:
-            raise EngineError(f"unknown stem(s) {', '.join(unknown)}; separation gives: {', '.join(stems)}")
-        stems = {k: v for k, v in stems.items() if k in keep}
-        record["separation"] = {"model": sep.name, "weights_sha256": sep.weights_sha256}
+        separated = separate_take(Take(mix=mix), separator=sep, keep=settings.stems)
+        stems = separated.stems
+        record["separation"] = separated.provenance["separation"]
     midi = dict(take.midi)
     if settings.midi:
         from music.transcription import transcribe_stems

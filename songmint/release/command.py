@@ -97,6 +97,23 @@ def _password_prompt(text: str) -> str:
 @click.option("--address", default=None, help="Ray cluster to join (auto, ray://host:10001).")
 @click.option("--memory-mb", type=click.IntRange(min=256), default=None, help="Memory limit per worker.")
 @click.option("--keep-going", is_flag=True, help="Finish the other tracks when one fails; then exit 2.")
+@click.option(
+    "--stems",
+    is_flag=False,
+    flag_value="all",
+    metavar="NAMES",
+    default=None,
+    help="Stems for file tracks given without a stems folder, by HTDemucs separation "
+    "(drums,bass,other,vocals); alone: all of them (they sum to the mix).",
+)
+@click.option(
+    "--model",
+    metavar="NAME|PATH",
+    default=None,
+    help="Separation model of --stems (default htdemucs; fetch it once with "
+    "`songmint models pull htdemucs`), a Hugging Face id in the cache, or a folder with NAME.yaml "
+    "and its safetensors.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 def release(
     spec_path: Path,
@@ -115,14 +132,19 @@ def release(
     address: str | None,
     memory_mb: int | None,
     keep_going: bool,
+    stems: str | None,
+    model: str | None,
     as_json: bool,
 ) -> None:
     """Release SPEC (a TOML catalog spec): generate, analyse, draw, encode, publish and mint.
 
     Re-running skips finished work (content-hash cache), and an interrupted release resumes
-    from its journal without minting anything twice. See docs/release-spec.md.
+    from its journal without minting anything twice. With --stems, file tracks given without a
+    stems folder get stems by separation. See docs/release-spec.md.
     """
     o = output()
+    if model is not None and stems is None:
+        raise click.UsageError("--model names the separation model of --stems; give --stems too")
     spec = load_spec(spec_path)
     out = out or Path("out") / spec.path.stem
     manifest = run_release(
@@ -143,6 +165,8 @@ def release(
             address=address,
             memory_mb=memory_mb,
             keep_going=keep_going,
+            stems=tuple(n.strip() for n in stems.split(",") if n.strip()) if stems is not None else None,
+            model=model,
         ),
         log=o.info,
     )

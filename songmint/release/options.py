@@ -40,6 +40,8 @@ class Options:
     address: str | None = None  # a Ray cluster to join (auto, ray://host:10001); None: a local instance
     memory_mb: int | None = None  # memory limit per worker
     keep_going: bool = False  # a failed track is reported, the others finish stages 1–4; then exit 2
+    stems: tuple[str, ...] | None = None  # separate file tracks without a stems folder: these stems ("all")
+    model: str | None = None  # their separation model (default htdemucs; a name, repo id or folder)
 
 
 def announce(log: Log, n: int, detail: str = "") -> None:

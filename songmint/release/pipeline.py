@@ -2,7 +2,7 @@
 
 ::
 
-    tokens    = load_tokens(spec, cache)                  # 1 take per track (+ stem tokens)
+    tokens    = load_tokens(spec, cache, separation)      # 1 take per track (+ stem tokens)
     analyses  = analyse(tokens, cache)                    # 2 traits, rarity, musical facts
     covers    = draw_covers(tokens, analyses, cache)      # 3 cover + thumbnail
     files     = write_assets(tokens, …, out)              # 4 FLAC, MP3, preview, stems, player
@@ -39,7 +39,7 @@ from songmint.release.options import Log, Options
 from songmint.release.publish import publish
 from songmint.release.sales import configure_sales
 from songmint.release.tasks import Tasks
-from songmint.release.tokens import load_tokens
+from songmint.release.tokens import Separation, load_tokens
 from songmint.release.videos import render_videos
 from songmint.release.views import token_entry
 from songmint.spec import ReleaseSpec, load_spec
@@ -88,27 +88,33 @@ def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
 
     A first run that fails before anything was sent leaves no output folder behind (a shared
     ``--cache-dir`` keeps its finished work); once the journal exists, the folder stays so that
-    the release resumes.
+    the release resumes. The separation model of ``--stems`` is found first: missing weights stop
+    the release before the network is asked or anything is written.
     """
+    separation = Separation.resolve(spec, opts)
+    if opts.stems is not None and separation is None:
+        log("--stems: every track has its stems already (nothing to separate)")
     sender = resolve_sender(spec, opts)
     _check_out(opts.out)
     created = not opts.out.exists()
     opts.out.mkdir(parents=True, exist_ok=True)
     try:
-        return _stages(spec, opts, sender, log)
+        return _stages(spec, opts, sender, log, separation)
     except BaseException:
         if created and not (opts.out / ".songmint").exists():
             shutil.rmtree(opts.out, ignore_errors=True)
         raise
 
 
-def _stages(spec: ReleaseSpec, opts: Options, sender: Sender, log: Log) -> dict[str, Any]:
+def _stages(
+    spec: ReleaseSpec, opts: Options, sender: Sender, log: Log, separation: Separation | None
+) -> dict[str, Any]:
     out = opts.out
     cache = Cache(opts.cache_dir or out / ".cache")
     t0 = time.perf_counter()
     timer = _Timer()
     with Tasks.from_options(opts, log) as tasks:  # stages 1–4: pure work on the executor
-        tokens = timer.run("generate", load_tokens, spec, cache, log, tasks)
+        tokens = timer.run("generate", load_tokens, spec, cache, log, tasks, separation)
         analyses = timer.run("traits", analyse, tokens, cache, log, tasks)
         tokens = [t for t in tokens if tasks.ok(t.track.id)]
         covers = timer.run(

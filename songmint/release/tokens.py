@@ -2,7 +2,8 @@
 
 A :class:`Token` is what gets minted: a track, or one of its stems when the spec mints stems
 as tokens. Takes are cached on the hash of what makes them (the generation request and the
-bytes of any audio it reads), so a re-run loads instead of rendering.
+bytes of any audio it reads, and the separation model of stems made by ``release --stems``), so
+a re-run loads instead of rendering.
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from music.audio import Audio, audio_files
 from music.engines import Request, Take
 from music.engines.run import run_request
 from music.hashing import sha256_file
+from music.separation import Located
 from music.takes import load_mix_and_stems, read_take, write_take
 from songmint.errors import SongmintError
 from songmint.models_commands import engine_env_options
 from songmint.release.cache import Cache, content_hash
-from songmint.release.options import Log, announce
+from songmint.release.options import Log, Options, announce
 from songmint.release.tasks import Tasks
 from songmint.spec import Editions, ReleaseSpec, Track
 
@@ -61,9 +64,51 @@ class Token:
         return self.track.title if self.stem is None else f"{self.track.title} ({self.stem})"
 
 
-def take_key(track: Track) -> str:
+@dataclass(frozen=True)
+class Separation:
+    """Stems by separation for file tracks given without a stems folder (``release --stems``).
+
+    ``tracks`` are the ids of the tracks to separate; ``where`` is the model found once, up front
+    (so missing weights stop the release before any work, naming the pull command); ``model`` is
+    its record (name, repository, commit, weights sha256), part of those tracks' cache keys;
+    ``keep`` the stems to keep (``("all",)``: every one).
+    """
+
+    tracks: frozenset[str]
+    where: Located
+    model: dict[str, Any]
+    keep: tuple[str, ...] = ("all",)
+
+    def applies(self, track: Track) -> bool:
+        """Whether ``track``'s stems come from this separation."""
+        return track.id in self.tracks
+
+    @classmethod
+    def resolve(cls, spec: ReleaseSpec, opts: Options) -> Separation | None:
+        """What ``opts.stems`` and ``opts.model`` ask for, or ``None`` when no track is to be separated.
+
+        Raises
+        ------
+        ModelNotFoundError
+            When the model's weights are not here (one line naming ``songmint models pull …``).
+        """
+        tracks = frozenset(t.id for t in spec.tracks if separates(t)) if opts.stems is not None else None
+        if not tracks:
+            return None
+        from music.separation import locate_separator
+
+        where = locate_separator(opts.model)
+        return cls(tracks, where, where.record(), tuple(opts.stems or ()) or ("all",))
+
+
+def separates(track: Track) -> bool:
+    """Whether ``release --stems`` separates ``track``: a file track given without a stems folder."""
+    return track.file is not None and track.stems_dir is None
+
+
+def take_key(track: Track, separation: Separation | None = None) -> str:
     """Cache key of a track's take: the generation request (and the bytes of any audio it continues),
-    or the source files' bytes."""
+    or the source files' bytes (and the separation model and kept stems when it is separated)."""
     if track.generate is not None:
         g = track.generate
         parts: list[bytes | str] = [
@@ -82,11 +127,13 @@ def take_key(track: Track) -> str:
     parts = ["file", sha256_file(track.file)]
     for p in audio_files(track.stems_dir):
         parts += [p.stem, sha256_file(p)]
+    if separation is not None and separation.applies(track):
+        parts += ["separate", json.dumps(separation.model, sort_keys=True), ",".join(separation.keep)]
     return content_hash(*parts)
 
 
-def render_take(track: Track) -> Take:
-    """Generate, continue or load a track's take, without the cache."""
+def render_take(track: Track, separation: Separation | None = None) -> Take:
+    """Generate, continue or load a track's take (separating a bare file's mix), without the cache."""
     g = track.generate
     if g is not None:
         request = Request(prompt=g.prompt, seconds=g.seconds, seed=g.seed, params=dict(g.params))
@@ -100,15 +147,20 @@ def render_take(track: Track) -> Take:
         "sha256": sha256_file(track.file),
         "stems": {p.stem: sha256_file(p) for p in audio_files(track.stems_dir)},
     }
-    return Take(mix=mix, stems=stems, provenance=prov)
+    take = Take(mix=mix, stems=stems, provenance=prov)
+    if separation is not None and separation.applies(track):
+        from music.separation import load_separator, separate_take
+
+        take = separate_take(take, separator=load_separator(separation.where), keep=separation.keep)
+    return take
 
 
-def load_take(track: Track, cache: Cache) -> tuple[Take, bool]:
+def load_take(track: Track, cache: Cache, separation: Separation | None = None) -> tuple[Take, bool]:
     """The track's take from the cache, or rendered and cached; and whether it was a hit."""
-    folder = cache.path("takes", take_key(track))
+    folder = cache.path("takes", take_key(track, separation))
     if (folder / "take.json").exists():
         return read_take(folder), True
-    take = render_take(track)
+    take = render_take(track, separation)
     # Written whole under a name of our own, then renamed into place: a release sharing the cache
     # never sees a take folder being replaced, and when two render the same take, the first wins.
     mine = folder.with_name(f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
@@ -120,16 +172,18 @@ def load_take(track: Track, cache: Cache) -> tuple[Take, bool]:
     return read_take(folder), False  # what later stages see is exactly what the cache holds
 
 
-def load_tokens(spec: ReleaseSpec, cache: Cache, log: Log, tasks: Tasks | None = None) -> list[Token]:
+def load_tokens(spec: ReleaseSpec, cache: Cache, log: Log, tasks: Tasks | None = None,
+                separation: Separation | None = None) -> list[Token]:
     """Stage 1: every track's take, as the release's tokens in spec order (a track, then its stems).
 
     Takes missing from the cache are rendered through ``tasks`` (the executor); this process
-    writes each into the cache as it arrives, then every take is read back from there.
+    writes each into the cache as it arrives, then every take is read back from there. With
+    ``separation``, file tracks without a stems folder get their stems by separating the mix.
     """
     tasks = tasks or Tasks.inline()
-    folders = {track.id: cache.path("takes", take_key(track)) for track in spec.tracks}
+    folders = {track.id: cache.path("takes", take_key(track, separation)) for track in spec.tracks}
     misses = [track for track in spec.tracks if not (folders[track.id] / "take.json").exists()]
-    jobs = [(track.id, track.id, (render_take, (track,), {})) for track in misses]
+    jobs = [(track.id, track.id, (render_take, (track, separation), {})) for track in misses]
     for i, take in tasks.run("generate", jobs):
         write_take(take, folders[misses[i].id], title=misses[i].title, fmt="wav", wav_depth="float")
     tokens: list[Token] = []
@@ -138,6 +192,8 @@ def load_tokens(spec: ReleaseSpec, cache: Cache, log: Log, tasks: Tasks | None =
         if not tasks.ok(track.id):
             continue
         src = f"{track.generate.engine} seed {track.generate.seed}" if track.generate else track.file.name
+        if separation is not None and separation.applies(track):
+            src += f", stems by {separation.model['model']}"
         take = read_take(folders[track.id])  # what later stages see is exactly what the cache holds
         hit = track not in misses
         announce(log, 1, f"{track.id} ({src}){' cached' if hit else ''} ({k}/{n})")
