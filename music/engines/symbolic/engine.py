@@ -11,6 +11,7 @@ provenance that names the weights by sha256.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import os
@@ -338,12 +339,19 @@ class SymbolicEngine:
                     provenance=provenance, bpm=plan.bpm, key=key.name, seed=int(request.seed))
 
     def continue_midi(self, midi: bytes, request: Request) -> Take:
-        """Continue a MIDI file (or a take's ``all`` MIDI) by ``bars`` bars (default 8).
+        """Continue a MIDI file (or a take's ``all`` MIDI) by ``bars`` bars (default: from
+        ``request.seconds`` at the tempo, else 8).
 
         The prompt's notes are tokenised under the requested key (else the file's key signature,
         else the estimated key), the prompt's metre and tempo, and the model samples on from its
         last bar; the take holds the prompt and the continuation, with ``extras["continuation"]``
-        the mix from the prompt's end.
+        the mix from the prompt's end. The style defaults to ``chorale`` for a prompt of several
+        parts and ``folk`` for one.
+
+        Raises
+        ------
+        EngineError
+            For bytes that are no MIDI file, or a file with no notes outside the drum channel.
         """
         from music.engines.symbolic.theory import estimate_key
 
@@ -352,7 +360,9 @@ class SymbolicEngine:
         params.setdefault("meter", facts["meter"])
         params.setdefault("bpm", facts["bpm"])
         params.setdefault("voices", facts["voices"])
-        params.setdefault("bars", 8)
+        if "bars" not in params and request.seconds is None:
+            params["bars"] = 8
+        params.setdefault("style", "chorale" if facts["voices"] > 1 else "folk")
         if "key" not in params and facts["key"]:
             params["key"] = facts["key"]
         if "key" not in params:
@@ -370,7 +380,9 @@ class SymbolicEngine:
         take = self.render(full, toks, req)
         cut = round(prompt_bars * tk.bar_steps(header.meter) / tk.GRID * 60.0 / plan.bpm * take.mix.sr)
         extra = Audio(np.ascontiguousarray(take.mix.samples[:, cut:]), take.mix.sr)
-        take.provenance["continued"] = {"prompt_bars": prompt_bars, "prompt_notes": len(events)}
+        take.provenance["continued"] = {"prompt_bars": prompt_bars, "prompt_notes": len(events),
+                                        "new_bars": plan.bars,
+                                        "prompt_sha256": hashlib.sha256(midi).hexdigest()}
         return Take(mix=take.mix, stems=take.stems, midi=take.midi, provenance=take.provenance, bpm=take.bpm,
                     key=take.key, seed=take.seed, extras={"continuation": extra})
 
