@@ -12,6 +12,7 @@ re-read (one batched forward) and sampling continues with a fresh cache.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,10 +54,22 @@ class SamplingParams:
     constrain_meter: bool = True
 
 
-class Grammar:
-    """What may follow, given what came: the token masks of a well-formed body."""
+OnsetPcs = Callable[[int, int], Iterable[int] | None]
+"""``(bar, position in sixteenths) -> pitch classes allowed at that onset`` (``None``: any in key)."""
 
-    def __init__(self, header: tk.Header, params: SamplingParams) -> None:
+
+class Grammar:
+    """What may follow, given what came: the token masks of a well-formed body.
+
+    ``onset_pcs``, when given, narrows the notes at each onset further (e.g. to the tones of the
+    chord sounding there, :mod:`music.engines.symbolic.melody`); an empty intersection with the
+    key's notes falls back to the key's notes.
+    """
+
+    def __init__(self, header: tk.Header, params: SamplingParams, *,
+                 onset_pcs: OnsetPcs | None = None) -> None:
+        self.onset_pcs = onset_pcs
+        self._pc_masks: dict[frozenset[int], np.ndarray] = {}
         self.voices = header.voices
         self.bar_len = min(tk.bar_steps(header.meter), tk.MAX_POS) if params.constrain_meter else tk.MAX_POS
         allowed = IS_NOTE & (self.voices > NOTE_VOICE)
@@ -71,6 +84,20 @@ class Grammar:
         self.last_voice = -1
         self.last_pitch = 999
 
+    def _notes_here(self) -> np.ndarray:
+        """The note tokens allowed at the current onset."""
+        if self.onset_pcs is None:
+            return self.notes
+        pcs = self.onset_pcs(self.bars - 1, self.pos)
+        if pcs is None:
+            return self.notes
+        key = frozenset(int(p) % 12 for p in pcs)
+        m = self._pc_masks.get(key)
+        if m is None:
+            m = self.notes & np.isin(NOTE_PITCH % 12, sorted(key))
+            self._pc_masks[key] = m = m if m.any() else self.notes
+        return m
+
     def mask(self, *, can_end: bool) -> np.ndarray:
         """Allowed next tokens, shape (vocab,), bool."""
         m = np.zeros(_V, dtype=bool)
@@ -82,11 +109,11 @@ class Grammar:
             m |= self.pos_ok
             m[tk.BAR] = True
         elif self.prev in ("pos",):
-            m |= self.notes
+            m |= self._notes_here()
         elif self.prev == "note":
             m |= IS_DUR
         else:  # after a duration
-            later = self.notes & ((self.last_voice < NOTE_VOICE)
+            later = self._notes_here() & ((self.last_voice < NOTE_VOICE)
                                   | ((self.last_voice == NOTE_VOICE) & (self.last_pitch > NOTE_PITCH)))
             m |= later
             m |= self.pos_ok & (self.pos < _IDS - tk.POS0)
@@ -129,7 +156,7 @@ def nucleus(logits: np.ndarray, mask: np.ndarray, *, temperature: float, top_p: 
 
 def generate(model: SymbolicTransformer, header: tk.Header, *, bars: int, seed: int,
              params: SamplingParams = SamplingParams(), prompt: list[int] | None = None,
-             max_tokens: int | None = None) -> list[int]:
+             max_tokens: int | None = None, onset_pcs: OnsetPcs | None = None) -> list[int]:
     """Sample a piece of ``bars`` bars under ``header``.
 
     Parameters
@@ -139,6 +166,8 @@ def generate(model: SymbolicTransformer, header: tk.Header, *, bars: int, seed: 
         holds the prompt plus ``bars`` new bars.
     max_tokens : int or None
         Safety limit on new tokens (default ``bars * 40 * voices + 64``).
+    onset_pcs : callable or None
+        ``(bar, position) -> pitch classes`` allowed at each onset (see :class:`Grammar`).
 
     Returns
     -------
@@ -153,7 +182,7 @@ def generate(model: SymbolicTransformer, header: tk.Header, *, bars: int, seed: 
     rng = np.random.default_rng(seed)
     head = tk.header_tokens(header)
     body: list[int] = list(prompt or [])
-    grammar = Grammar(header, params)
+    grammar = Grammar(header, params, onset_pcs=onset_pcs)
     for t in body:
         grammar.push(t)
     done_bars = 0
