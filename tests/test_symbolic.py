@@ -342,7 +342,9 @@ def test_decoder_matches_the_forward_pass() -> None:
         full = model(torch.tensor([ids]))[0]
     dec = Decoder(model)
     got = [dec.prefill(ids[:20])] + [dec.step(t) for t in ids[20:]]
-    assert torch.allclose(torch.stack(got), full[19:], atol=1e-4)
+    assert np.allclose(np.stack(got), full[19:].numpy(), atol=1e-4)
+    assert dec.prefill(ids[:5]).dtype == np.float32 and dec.n == 5  # a prefill starts a fresh window
+    assert np.allclose(dec.step(ids[5]), full[5].numpy(), atol=1e-4)
     with pytest.raises(ValueError, match="window is full"):
         for t in ids:
             dec.step(t)
