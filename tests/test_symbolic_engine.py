@@ -281,3 +281,37 @@ def test_cli_continue_options_stay_with_their_engine(tmp_path, runner) -> None:
     assert res.exit_code == 2 and "--bars applies to --engine symbolic, not units" in res.output
     res = runner.invoke(cli, ["continue", str(src), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "--seconds is required" in res.output
+
+
+# --------------------------------------------------------------------------- time signature
+
+
+@pytest.mark.parametrize(("meter", "click"), [("3/4", 24), ("6/8", 36), ("4/2", 48)])
+def test_the_midi_says_the_takes_metre(tiny_weights, meter: str, click: int) -> None:
+    import mido
+
+    take = sym.SymbolicEngine(weights=tiny_weights).generate(_req(style="folk", key="G major", meter=meter))
+    num, den = map(int, meter.split("/"))
+    for name, data in take.midi.items():
+        tracks = mido.MidiFile(file=io.BytesIO(data)).tracks
+        sigs = [(m.numerator, m.denominator, m.clocks_per_click) for t in tracks for m in t
+                if m.type == "time_signature"]
+        assert sigs == [(num, den, click)], name
+    # continuing the file reads its metre back (no metre given)
+    _, facts = sym.midi_events(take.midi["all"])
+    assert facts["meter"] == meter
+
+
+def test_midi_writer_meter_checks_and_keeps_4_4_bytes() -> None:
+    from music.engines.composer.midi import Part, midi_bytes, parse_meter
+    from music.engines.composer.patterns import Note
+    from music.engines.composer.theory import Key
+
+    part = Part("lead", [Note(0.0, 1.0, 60, 90)], channel=0, program=0, bank=0, pan=64, reverb=0, chorus=0)
+    four = midi_bytes([part], bpm=120.0, key=Key(0, "major"), title="t", end_beat=4.0)
+    assert midi_bytes([part], bpm=120.0, key=Key(0, "major"), title="t", end_beat=4.0, meter="4/4") == four
+    assert b"\xff\x58\x04\x04\x02\x18\x08" in four  # FF 58: 4/4, 24 clocks a click, 8 32nds a quarter
+    assert parse_meter("12/8") == (12, 8) and parse_meter((3, 4)) == (3, 4)
+    for bad in ("3/5", "x/4", "0/4", "7"):
+        with pytest.raises(ValueError, match="time signature"):
+            parse_meter(bad)

@@ -319,7 +319,7 @@ class SymbolicEngine:
         parts = [Part(name=nm, notes=notes[v], channel=voices[nm].channel, program=voices[nm].program, bank=0,
                       pan=voices[nm].pan, reverb=voices[nm].reverb, chorus=0) for v, nm in enumerate(names)]
         title = f"{plan.style} in {key.name}"
-        midis = midi_files(parts, bpm=plan.bpm, key=key, title=title, end_beat=beats)
+        midis = midi_files(parts, bpm=plan.bpm, key=key, title=title, end_beat=beats, meter=h.meter)
         _, card = load_model(request.params.get("weights", self.weights))
         wpath = Path(request.params.get("weights", self.weights) or WEIGHTS)
         provenance = {
