@@ -68,6 +68,7 @@ PARAMS: dict[str, str] = {
     "temperature": "sampling temperature (default 0.9)",
     "top_p": "nucleus mass (default 0.95)",
     "constrain": "keep to the key and metre (true/false, default true)",
+    "voice_leading": "no parallel fifths or octaves between moving voices (true/false, default true)",
     "weights": "a .safetensors file from train-symbolic --export (default: the shipped weights)",
     "soundfont": "path of a .sf2 SoundFont (default FluidR3_GM)",
     "sample_rate": "output rate in Hz (default 44100)",
@@ -90,6 +91,7 @@ class SymbolicParams:
     temperature: float | None = None
     top_p: float | None = None
     constrain: bool | None = None
+    voice_leading: bool | None = None
     weights: str | None = None
     soundfont: str | None = None
     sample_rate: int | None = None
@@ -190,7 +192,8 @@ def resolve(request: Request) -> SymbolicPlan:
     constrain = _as_bool(p.get("constrain", True), "constrain")
     sampling = SamplingParams(temperature=_as_float(p, "temperature", 0.9, 0.05, 5.0),
                               top_p=_as_float(p, "top_p", 0.95, 0.01, 1.0),
-                              constrain_key=constrain, constrain_meter=constrain)
+                              constrain_key=constrain, constrain_meter=constrain,
+                              avoid_parallels=_as_bool(p.get("voice_leading", True), "voice_leading"))
     header = tk.Header(style, key.tonic, key.mode, meter, None, voices)
     return SymbolicPlan(style, header, bpm, bars, sampling, d)
 
@@ -332,6 +335,7 @@ class SymbolicEngine:
             "params": {"style": plan.style, "key": key.name, "meter": h.meter, "bpm": plan.bpm,
                        "bars": plan.bars, "voices": h.voices, "temperature": plan.sampling.temperature,
                        "top_p": plan.sampling.top_p, "constrain": plan.sampling.constrain_key,
+                       "voice_leading": plan.sampling.avoid_parallels,
                        "sample_rate": sr, "lufs": lufs, "tokens": len(toks), "notes": len(events)},
             "title": title,
         }

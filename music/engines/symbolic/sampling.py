@@ -30,6 +30,7 @@ IS_NOTE = (_IDS >= tk.NOTE0) & (_IDS < tk.DUR0)
 IS_DUR = _IDS >= tk.DUR0
 NOTE_VOICE = np.where(IS_NOTE, (_IDS - tk.NOTE0) // tk.N_PITCH, -1)
 NOTE_PITCH = np.where(IS_NOTE, (_IDS - tk.NOTE0) % tk.N_PITCH + tk.LOW, -1)
+_PITCHES = np.arange(tk.LOW, tk.LOW + tk.N_PITCH)
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,18 @@ class SamplingParams:
         Only scale pitch classes.
     constrain_meter : bool
         Only positions inside the bar of the header's metre.
+    avoid_parallels : bool
+        No consecutive perfect fifths or octaves between two voices that both move in the same
+        direction (the rule :func:`music.engines.symbolic.metrics.parallels` counts): a lower
+        voice may not land on the perfect interval it held with a higher voice at the previous
+        onset when both move the same way.
     """
 
     temperature: float = 0.9
     top_p: float = 0.95
     constrain_key: bool = True
     constrain_meter: bool = True
+    avoid_parallels: bool = True
 
 
 OnsetPcs = Callable[[int, int], Iterable[int] | None]
@@ -71,6 +78,9 @@ class Grammar:
         self.onset_pcs = onset_pcs
         self._pc_masks: dict[frozenset[int], np.ndarray] = {}
         self.voices = header.voices
+        self.avoid_parallels = params.avoid_parallels and header.voices > 1
+        self.before: list[int | None] = [None] * tk.MAX_VOICES  # each voice's pitch before this onset
+        self.now: dict[int, int] = {}  # voice -> (top) pitch attacked at this onset
         self.bar_len = min(tk.bar_steps(header.meter), tk.MAX_POS) if params.constrain_meter else tk.MAX_POS
         allowed = IS_NOTE & (self.voices > NOTE_VOICE)
         if params.constrain_key:
@@ -98,6 +108,21 @@ class Grammar:
             self._pc_masks[key] = m = m if m.any() else self.notes
         return m
 
+    def _no_parallels(self, m: np.ndarray) -> np.ndarray:
+        """``m`` without the notes that would make parallel fifths or octaves with a higher voice."""
+        for v in range(1, self.voices):
+            b0 = self.before[v]
+            if b0 is None or v in self.now:
+                continue
+            lo = tk.NOTE0 + v * tk.N_PITCH
+            for u, a1 in self.now.items():
+                a0 = self.before[u]
+                if u >= v or a0 is None or a1 == a0 or (a0 - b0) % 12 not in (0, 7):
+                    continue
+                bad = ((a1 - _PITCHES) % 12 == (a0 - b0) % 12) & (np.sign(_PITCHES - b0) == np.sign(a1 - a0))
+                m[lo:lo + tk.N_PITCH] &= ~bad
+        return m
+
     def mask(self, *, can_end: bool) -> np.ndarray:
         """Allowed next tokens, shape (vocab,), bool."""
         m = np.zeros(_V, dtype=bool)
@@ -118,6 +143,8 @@ class Grammar:
             m |= later
             m |= self.pos_ok & (self.pos < _IDS - tk.POS0)
             m[tk.BAR] = True
+        if self.avoid_parallels and self.now and self.prev in ("pos", "dur"):
+            m = self._no_parallels(m)
         if can_end and self.prev in ("bar", "dur"):
             m[tk.EOS] = True
         if not m.any():
@@ -132,9 +159,13 @@ class Grammar:
         elif IS_POS[t]:
             self.prev, self.pos = "pos", t - tk.POS0
             self.last_voice, self.last_pitch = -1, 999
+            for v, p in self.now.items():
+                self.before[v] = p
+            self.now = {}
         elif IS_NOTE[t]:
             self.prev = "note"
             self.last_voice, self.last_pitch = int(NOTE_VOICE[t]), int(NOTE_PITCH[t])
+            self.now.setdefault(self.last_voice, self.last_pitch)
         elif IS_DUR[t]:
             self.prev = "dur"
 
