@@ -55,7 +55,7 @@ def test_engine_is_registered_and_makes_a_composer_like_take(tiny_weights) -> No
     assert all(s.n == take.mix.n for s in take.stems.values())
     assert np.abs(take.mix.samples).max() > 0.05
     prov = take.provenance
-    assert prov["engine"] == "symbolic"
+    assert prov["engine"] == "symbolic" and prov["engine_version"] == sym.VERSION
     assert prov["model"]["sha256"] == hashlib.sha256(tiny_weights.read_bytes()).hexdigest()
     assert prov["params"]["style"] == "chorale" and prov["params"]["bars"] == 2
     mf = mido.MidiFile(file=io.BytesIO(take.midi["all"]))

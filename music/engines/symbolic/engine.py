@@ -326,7 +326,7 @@ class SymbolicEngine:
         _, card = load_model(request.params.get("weights", self.weights))
         wpath = Path(request.params.get("weights", self.weights) or WEIGHTS)
         provenance = {
-            "engine": self.name, "version": self.version,
+            "engine": self.name, "engine_version": self.version,
             "model": {"name": wpath.name, "sha256": card["sha256"], "params": card.get("params"),
                       "config": card["model"], "held_out_bits": card.get("scores", {}).get("held_out_bits")},
             "soundfont": {"name": sf2.name, "sha256": sha256_file(sf2)},
