@@ -31,7 +31,8 @@ ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--bpm", type=float, help="Tempo in BPM (overrides the prompt)."),
     click.option("--key", help="Key, e.g. 'F# minor' or 'Bb major' (overrides the prompt)."),
     click.option("--bars", type=click.IntRange(1, 512), help="Length in 4/4 bars (instead of --seconds)."),
-    click.option("--style", help="Style of the symbolic engine: chorale, fiddle, folk, renaissance."),
+    click.option("--style", help="Style of the symbolic engine (or of --melody-engine symbolic): chorale, "
+                 "fiddle, folk, renaissance."),
     click.option("--stems", is_flag=False, flag_value="all",
                  help="Stems: the composer renders these parts (drums,bass,chords,lead); a neural engine's "
                       "mix is separated with HTDemucs (drums,bass,other,vocals). Alone: all of them."),
@@ -41,6 +42,9 @@ ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--lufs", type=float, help="Master loudness target in LUFS (default -14, every engine)."),
     click.option("--melody", type=click.Path(path_type=Path, dir_okay=False),
                  help="Audio whose melody (chroma) conditions a musicgen-melody checkpoint."),
+    click.option("--melody-engine", type=click.Choice(["composer", "symbolic"]),
+                 help="Who writes the composer's lead: its own motifs (default) or the symbolic transformer "
+                      "(in the take's key, on its chords; --style picks the corpus style)."),
     # waveform diffusion (dance-diffusion, stable-audio); see docs/diffusion.md
     click.option("--steps", type=click.IntRange(min=1), help="Diffusion sampler steps."),
     click.option("--sampler", type=click.Choice(["ipndm", "ddim", "dpmpp-2m"]),
@@ -60,8 +64,8 @@ ENGINE_OPTIONS: list[Callable[[Any], Any]] = [
 """Options that become ``Request.params`` entries (applied bottom-up, shown in this order)."""
 
 PARAM_OPTIONS: tuple[str, ...] = ("genre", "bpm", "key", "bars", "style", "stems", "loop", "soundfont",
-                                   "lufs", "melody", "steps", "sampler", "n", "init_audio", "strength",
-                                   "inpaint", "repaint", "extend", "negative_prompt")
+                                   "lufs", "melody", "melody_engine", "steps", "sampler", "n", "init_audio",
+                                   "strength", "inpaint", "repaint", "extend", "negative_prompt")
 """Names of the click parameters collected into ``Request.params`` when given."""
 
 

@@ -342,7 +342,59 @@ def test_decoder_matches_the_forward_pass() -> None:
         full = model(torch.tensor([ids]))[0]
     dec = Decoder(model)
     got = [dec.prefill(ids[:20])] + [dec.step(t) for t in ids[20:]]
-    assert torch.allclose(torch.stack(got), full[19:], atol=1e-4)
+    assert np.allclose(np.stack(got), full[19:].numpy(), atol=1e-4)
+    assert dec.prefill(ids[:5]).dtype == np.float32 and dec.n == 5  # a prefill starts a fresh window
+    assert np.allclose(dec.step(ids[5]), full[5].numpy(), atol=1e-4)
     with pytest.raises(ValueError, match="window is full"):
         for t in ids:
             dec.step(t)
+
+
+def test_voice_leading_forbids_parallel_fifths_and_octaves() -> None:
+    """Soprano G4 -> A4 over alto C4: the alto may not move up to D4 (fifths) or D5; it may stay, or
+    move by contrary motion onto a fifth, or to any other interval."""
+    header = tk.Header("chorale", 0, "major", "4/4", None, 2)
+
+    def grammar_after(avoid: bool) -> sampling.Grammar:
+        g = sampling.Grammar(header, sampling.SamplingParams(avoid_parallels=avoid))
+        for name in ("BAR", "POS_0", "V0_P67", "D_4", "V1_P60", "D_4", "POS_4", "V0_P69", "D_4"):
+            g.push(tk.INDEX[name])
+        return g
+
+    m = grammar_after(True).mask(can_end=False)
+    for name in ("V1_P62", "V1_P74"):
+        assert not m[tk.INDEX[name]], name
+    for name in ("V1_P60", "V1_P64", "V1_P50", "V1_P59"):
+        assert m[tk.INDEX[name]], name
+    assert grammar_after(False).mask(can_end=False)[tk.INDEX["V1_P62"]]
+    # octaves: soprano C5 -> D5 over C4; the lower voice may not follow up to D4 or D5
+    g = sampling.Grammar(header, sampling.SamplingParams())
+    for name in ("BAR", "POS_0", "V0_P72", "D_4", "V1_P60", "D_4", "POS_4", "V0_P74", "D_4"):
+        g.push(tk.INDEX[name])
+    m = g.mask(can_end=False)
+    assert not m[tk.INDEX["V1_P62"]] and not m[tk.INDEX["V1_P74"]] and m[tk.INDEX["V1_P59"]]
+
+
+def test_sampled_voices_never_attack_in_parallel_perfect_intervals() -> None:
+    model = _tiny_model(5)
+    header = tk.Header("chorale", 2, "major", "4/4", None, 4)
+    found = {True: 0, False: 0}
+    for avoid in (True, False):
+        for seed in range(4):
+            toks = sampling.generate(model, header, bars=24, seed=seed,
+                                     params=sampling.SamplingParams(avoid_parallels=avoid))
+            _, events = tk.decode(toks)
+            onsets: dict[int, dict[int, int]] = {}
+            for e in events:
+                onsets.setdefault(e.bar * 16 + e.pos, {}).setdefault(e.voice, e.pitch)  # top note
+            last: dict[int, int] = {}
+            for t in sorted(onsets):
+                now = onsets[t]
+                for u, v in itertools.combinations(sorted(now), 2):
+                    if u in last and v in last:
+                        a0, b0, a1, b1 = last[u], last[v], now[u], now[v]
+                        if (a1 != a0 and b1 != b0 and np.sign(a1 - a0) == np.sign(b1 - b0)
+                                and (a0 - b0) % 12 == (a1 - b1) % 12 in (0, 7)):
+                            found[avoid] += 1
+                last.update(now)
+    assert found[True] == 0 and found[False] > 0, found

@@ -55,7 +55,7 @@ def test_engine_is_registered_and_makes_a_composer_like_take(tiny_weights) -> No
     assert all(s.n == take.mix.n for s in take.stems.values())
     assert np.abs(take.mix.samples).max() > 0.05
     prov = take.provenance
-    assert prov["engine"] == "symbolic"
+    assert prov["engine"] == "symbolic" and prov["engine_version"] == sym.VERSION
     assert prov["model"]["sha256"] == hashlib.sha256(tiny_weights.read_bytes()).hexdigest()
     assert prov["params"]["style"] == "chorale" and prov["params"]["bars"] == 2
     mf = mido.MidiFile(file=io.BytesIO(take.midi["all"]))
@@ -189,3 +189,129 @@ def test_generate_takes_style_as_its_own_option(tmp_path) -> None:  # type: igno
     doc = json.loads((out / "take.json").read_text())
     assert doc["key"] == "G major" and doc["provenance"]["request_params"]["style"] == "chorale"
     assert set(doc["stems"]) == {"soprano", "alto", "tenor", "bass"} and doc["midi"]
+
+
+# --------------------------------------------------------------------------- continue --engine symbolic
+
+
+def _midi_notes(data: bytes) -> list[tuple[int, int]]:
+    import mido
+
+    out = []
+    for track in mido.MidiFile(file=io.BytesIO(data)).tracks:
+        now = 0
+        for m in track:
+            now += m.time
+            if m.type == "note_on" and m.velocity > 0:
+                out.append((now, m.note))
+    return sorted(out)
+
+
+def test_cli_continues_a_midi_file_and_a_take_folder(tiny_weights, tmp_path, runner) -> None:
+    """`continue --engine symbolic` on a .mid and on a take folder: the prompt's notes, then new bars."""
+    from songmint.cli import main as cli
+
+    first = sym.SymbolicEngine(weights=tiny_weights).generate(_req(style="fiddle", key="D major", bars=2))
+    mid = tmp_path / "tune.mid"
+    mid.write_bytes(first.midi["all"])
+    env: dict[str, str] = {}  # the CLI runs the shipped weights
+    res = runner.invoke(cli, ["continue", str(mid), "--engine", "symbolic", "--bars", "2", "--seed", "3",
+                              "--lufs", "-16", "--out", str(tmp_path / "more")], env=env)
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "more" / "take.json").read_text())
+    prov = doc["provenance"]
+    assert prov["engine"] == "symbolic" and prov["params"]["style"] == "folk"  # one part
+    assert prov["continued"]["prompt_bars"] == 2 and prov["continued"]["new_bars"] == 2
+    assert prov["continued"]["prompt_sha256"] == hashlib.sha256(first.midi["all"]).hexdigest()
+    assert prov["model"]["sha256"] == hashlib.sha256(sym.WEIGHTS.read_bytes()).hexdigest()
+    assert doc["key"] == "D major" and list(doc["stems"]) == ["melody"] and "continuation" in doc["extras"]
+    notes = _midi_notes((tmp_path / "more" / doc["midi"]["all"]).read_bytes())
+    before = _midi_notes(first.midi["all"])
+    assert notes[:len(before)] == before and len(notes) > len(before)
+    bar_ticks = 4 * 480
+    assert max(t for t, _ in notes) >= 2 * bar_ticks  # notes in the new bars
+
+    # a take folder: its MIDI, and a symbolic take's own style
+    take_dir = tmp_path / "chorale"
+    res = runner.invoke(cli, ["generate", "--engine", "symbolic", "--style", "renaissance", "--bars", "1",
+                              "--param", "sample_rate=22050", "--out", str(take_dir)], env=env)
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["continue", str(take_dir), "--engine", "symbolic", "--bars", "1", "--json",
+                              "--out", str(tmp_path / "chorale2")], env=env)
+    assert res.exit_code == 0, res.output
+    doc2 = json.loads(res.stdout)
+    assert doc2["provenance"]["params"]["style"] == "renaissance"
+    assert doc2["provenance"]["params"]["meter"] == "4/2"
+    assert set(doc2["stems"]) == {"cantus", "altus", "tenor", "bassus"}
+    # the same command twice: the same bytes
+    res = runner.invoke(cli, ["continue", str(take_dir), "--engine", "symbolic", "--bars", "1",
+                              "--out", str(tmp_path / "chorale3")], env=env)
+    assert res.exit_code == 0, res.output
+    for rel in [doc2["mix"], *doc2["midi"].values()]:
+        assert (tmp_path / "chorale2" / rel).read_bytes() == (tmp_path / "chorale3" / rel).read_bytes()
+
+
+@pytest.mark.parametrize(("make", "args", "message"), [
+    (lambda d: d.joinpath("x.mid").write_bytes(b"not midi at all"), [], "not a readable MIDI"),
+    (lambda d: d.joinpath("x.mid").write_bytes(
+        b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk\x00\x00\x00\x04\x00\xff\x2f\x00"), [], "no notes"),
+    (lambda d: d.joinpath("x.wav").write_bytes(b"RIFF"), [], "MIDI file (.mid) or a take folder"),
+    (lambda d: d.joinpath("x.mid").write_bytes(b""), ["--loop"], "--loop does not apply"),
+    (lambda d: d.joinpath("x.mid").write_bytes(b""), ["--bars", "2", "--seconds", "3"], "not both"),
+    (lambda d: d.joinpath("x").mkdir(), [], "no take.json"),
+])
+def test_cli_continue_symbolic_refuses_bad_input_in_one_line(tmp_path, runner, make, args, message) -> None:
+    from songmint.cli import main as cli
+
+    make(tmp_path)
+    src = next(p for p in tmp_path.iterdir())
+    res = runner.invoke(cli, ["continue", str(src), "--engine", "symbolic", *args,
+                              "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    assert message in res.output and len(res.output.strip().splitlines()) == 1, res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_continue_options_stay_with_their_engine(tmp_path, runner) -> None:
+    from songmint.cli import main as cli
+
+    src = tmp_path / "a.wav"
+    src.write_bytes(b"")
+    res = runner.invoke(cli, ["continue", str(src), "--bars", "4", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "--bars applies to --engine symbolic, not units" in res.output
+    res = runner.invoke(cli, ["continue", str(src), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "--seconds is required" in res.output
+
+
+# --------------------------------------------------------------------------- time signature
+
+
+@pytest.mark.parametrize(("meter", "click"), [("3/4", 24), ("6/8", 36), ("4/2", 48)])
+def test_the_midi_says_the_takes_metre(tiny_weights, meter: str, click: int) -> None:
+    import mido
+
+    take = sym.SymbolicEngine(weights=tiny_weights).generate(_req(style="folk", key="G major", meter=meter))
+    num, den = map(int, meter.split("/"))
+    for name, data in take.midi.items():
+        tracks = mido.MidiFile(file=io.BytesIO(data)).tracks
+        sigs = [(m.numerator, m.denominator, m.clocks_per_click) for t in tracks for m in t
+                if m.type == "time_signature"]
+        assert sigs == [(num, den, click)], name
+    # continuing the file reads its metre back (no metre given)
+    _, facts = sym.midi_events(take.midi["all"])
+    assert facts["meter"] == meter
+
+
+def test_midi_writer_meter_checks_and_keeps_4_4_bytes() -> None:
+    from music.engines.composer.midi import Part, midi_bytes, parse_meter
+    from music.engines.composer.patterns import Note
+    from music.engines.composer.theory import Key
+
+    part = Part("lead", [Note(0.0, 1.0, 60, 90)], channel=0, program=0, bank=0, pan=64, reverb=0, chorus=0)
+    four = midi_bytes([part], bpm=120.0, key=Key(0, "major"), title="t", end_beat=4.0)
+    assert midi_bytes([part], bpm=120.0, key=Key(0, "major"), title="t", end_beat=4.0, meter="4/4") == four
+    assert b"\xff\x58\x04\x04\x02\x18\x08" in four  # FF 58: 4/4, 24 clocks a click, 8 32nds a quarter
+    assert parse_meter("12/8") == (12, 8) and parse_meter((3, 4)) == (3, 4)
+    for bad in ("3/5", "x/4", "0/4", "7"):
+        with pytest.raises(ValueError, match="time signature"):
+            parse_meter(bad)

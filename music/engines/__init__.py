@@ -28,6 +28,7 @@ ENGINES: dict[str, str] = {
 OPERATIONS: dict[str, tuple[str, ...]] = {
     "generate": ("composer", "symbolic", "musicgen", "dance-diffusion", "stable-audio"),
     "continue_": ("units", "musicgen"),
+    "continue_midi": ("symbolic",),
     "vary": ("dance-diffusion", "stable-audio"),
     "interpolate": ("dance-diffusion",),
 }

@@ -55,6 +55,8 @@ PARAMS: dict[str, str] = {
     "swing": "off-beat sixteenth position, 0.5 (straight) – 0.75",
     "humanize": "humanisation amount, 0 (quantised) – 2 (default 1)",
     "energy": "energy shift, -0.5 – 0.5 (default from mood words)",
+    "melody_engine": "who writes the lead: composer (motifs, default) or symbolic (the shipped transformer)",
+    "style": "corpus style of the symbolic lead: fiddle, folk, chorale, renaissance (default: by genre)",
 }
 """Engine parameters accepted in ``Request.params`` (all optional), described."""
 
@@ -77,6 +79,9 @@ class ComposerParams:
     swing: float | None = None
     humanize: float | None = None
     energy: float | None = None
+    melody_engine: str | None = None
+    style: str | None = None
+
 
 _SHA_CACHE: dict[tuple[str, int, int], str] = {}
 
@@ -274,11 +279,24 @@ class ComposerEngine:
         sections = arrangement.plan_form(bars, genre=genre, loop=loop, energy_shift=energy)
         chords = arrangement.chord_timeline(progression, key=key, genre=genre, bars=bars, loop=loop,
                                             register_shift=register)
+        melody_engine = str(p.get("melody_engine", "composer")).strip().lower()
+        if melody_engine not in ("composer", "symbolic"):
+            raise EngineError(f"melody_engine={p['melody_engine']!r}: choose composer or symbolic")
+        if p.get("style") is not None and melody_engine != "symbolic":
+            raise EngineError("style applies to --engine symbolic or --melody-engine symbolic")
         ctx = patterns.Context(genre=genre, key=key, bars=bars, sections=sections, chords=chords,
                                loop=loop, register_shift=register)
         notes: dict[str, list[patterns.Note]] = {}
+        melody: dict[str, Any] | None = None
         for part in stems:
-            raw = patterns.GENERATORS[part](ctx, _rng(seed, "part", part))
+            if part == "lead" and melody_engine == "symbolic":
+                from music.engines.symbolic.melody import compose_lead
+
+                lead_seed = int(_rng(seed, "part", "lead", "symbolic").integers(1 << 31))
+                raw, melody = compose_lead(ctx, seed=lead_seed, style=p.get("style"))
+                melody["seed"] = lead_seed
+            else:
+                raw = patterns.GENERATORS[part](ctx, _rng(seed, "part", part))
             notes[part] = patterns.humanize(
                 raw, rng=_rng(seed, "humanize", part), swing=swing, timing_ms=genre.humanize_ms * human,
                 velocity_sd=genre.velocity_jitter * human, bpm=bpm, total_beats=bars * 4.0, loop=loop)
@@ -288,6 +306,8 @@ class ComposerEngine:
             "genre": genre.name, "bpm": bpm, "key": key.name, "bars": bars, "loop": loop,
             "stems": list(stems), "swing": swing, "humanize": human, "energy": energy,
             "progression": list(progression), "register_shift": register, "moods": info.moods,
+            # only a symbolic lead is recorded, so a composer take's provenance is what it was
+            **({"melody_engine": melody_engine, "melody": melody} if melody is not None else {}),
             "form": [{"name": s.name, "start_bar": s.start_bar, "bars": s.bars, "energy": round(s.energy, 3)}
                      for s in sections],
         }

@@ -1,7 +1,8 @@
 """Standard MIDI files for the composed parts (set-up events encoded by mido, notes here).
 
 One type-1 file per part plus one with every part. Track 0 carries the tempo, the time
-signature and the key signature; each part's track names itself, selects its bank and
+signature (the take's metre: 4/4 for the composer's genres, the requested one for the symbolic
+engine) and the key signature; each part's track names itself, selects its bank and
 program, and sets volume, pan and effect sends, so the file sounds the same in a DAW
 with a GM SoundFont as it does here. Ticks are 480 per quarter note; events at the same
 tick are ordered note-off first, then by pitch, so the bytes are deterministic.
@@ -40,11 +41,35 @@ def _tick(beat: float) -> int:
     return round(beat * TICKS_PER_BEAT)
 
 
-def _conductor(*, bpm: float, key: Key, title: str) -> mido.MidiTrack:
+def parse_meter(meter: str | tuple[int, int]) -> tuple[int, int]:
+    """``"6/8"`` (or ``(6, 8)``) -> ``(6, 8)``; the denominator must be a power of two (SMF stores its log2).
+
+    Raises
+    ------
+    ValueError
+        For anything else.
+    """
+    if isinstance(meter, str):
+        num_s, _, den_s = meter.partition("/")
+        try:
+            meter = (int(num_s), int(den_s))
+        except ValueError:
+            raise ValueError(f"time signature {meter!r}: write it as N/D, e.g. 3/4") from None
+    num, den = meter
+    if not 1 <= num <= 255 or den < 1 or den & (den - 1) or den > 128:
+        raise ValueError(f"time signature {num}/{den}: numerator 1-255, denominator a power of two")
+    return num, den
+
+
+def _conductor(*, bpm: float, key: Key, title: str, meter: tuple[int, int]) -> mido.MidiTrack:
     t = mido.MidiTrack()
     t.append(mido.MetaMessage("track_name", name=title[:60], time=0))
     t.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    t.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    # MIDI clocks per metronome click: a quarter is 24; compound metres click on the dotted beat
+    num, den = meter
+    click = 24 * 4 // den * (3 if num % 3 == 0 and num > 3 and den >= 8 else 1)
+    t.append(mido.MetaMessage("time_signature", numerator=num, denominator=den, clocks_per_click=click,
+                              time=0))
     t.append(mido.MetaMessage("key_signature", key=key.midi_signature(), time=0))
     return t
 
@@ -123,9 +148,9 @@ def text_charset(text: str) -> str:
     return "latin-1"
 
 
-def _conductor_chunk(*, bpm: float, key: Key, title: str) -> bytes:
+def _conductor_chunk(*, bpm: float, key: Key, title: str, meter: tuple[int, int] = (4, 4)) -> bytes:
     mf = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT, charset=text_charset(title[:60]))
-    mf.tracks.append(_conductor(bpm=bpm, key=key, title=title))
+    mf.tracks.append(_conductor(bpm=bpm, key=key, title=title, meter=meter))
     buf = io.BytesIO()
     mf.save(file=buf)
     return buf.getvalue()[14:]  # after MThd
@@ -137,15 +162,19 @@ def _smf(conductor: bytes, chunks: list[bytes]) -> bytes:
             + b"".join(chunks))
 
 
-def midi_bytes(parts: list[Part], *, bpm: float, key: Key, title: str, end_beat: float) -> bytes:
-    """A type-1 Standard MIDI File holding ``parts``."""
-    return _smf(_conductor_chunk(bpm=bpm, key=key, title=title), [_part_chunk(p, end_beat) for p in parts])
+def midi_bytes(parts: list[Part], *, bpm: float, key: Key, title: str, end_beat: float,
+               meter: str | tuple[int, int] = (4, 4)) -> bytes:
+    """A type-1 Standard MIDI File holding ``parts``, in time signature ``meter`` (default 4/4)."""
+    head = _conductor_chunk(bpm=bpm, key=key, title=title, meter=parse_meter(meter))
+    return _smf(head, [_part_chunk(p, end_beat) for p in parts])
 
 
-def midi_files(parts: list[Part], *, bpm: float, key: Key, title: str, end_beat: float) -> dict[str, bytes]:
+def midi_files(parts: list[Part], *, bpm: float, key: Key, title: str, end_beat: float,
+               meter: str | tuple[int, int] = (4, 4)) -> dict[str, bytes]:
     """One type-1 file per part plus ``"all"`` with every part, each track encoded once:
-    the bytes equal :func:`midi_bytes` of ``[part]`` and of ``parts``."""
-    head = _conductor_chunk(bpm=bpm, key=key, title=title)
+    the bytes equal :func:`midi_bytes` of ``[part]`` and of ``parts``. ``meter`` is the time
+    signature written in the conductor track (``"3/4"``, ``(6, 8)``; default 4/4)."""
+    head = _conductor_chunk(bpm=bpm, key=key, title=title, meter=parse_meter(meter))
     chunks = {p.name: _part_chunk(p, end_beat) for p in parts}
 
     out = {p.name: _smf(head, [chunks[p.name]]) for p in parts}

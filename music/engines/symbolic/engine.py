@@ -11,6 +11,7 @@ provenance that names the weights by sha256.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import os
@@ -67,6 +68,7 @@ PARAMS: dict[str, str] = {
     "temperature": "sampling temperature (default 0.9)",
     "top_p": "nucleus mass (default 0.95)",
     "constrain": "keep to the key and metre (true/false, default true)",
+    "voice_leading": "no parallel fifths or octaves between moving voices (true/false, default true)",
     "weights": "a .safetensors file from train-symbolic --export (default: the shipped weights)",
     "soundfont": "path of a .sf2 SoundFont (default FluidR3_GM)",
     "sample_rate": "output rate in Hz (default 44100)",
@@ -89,6 +91,7 @@ class SymbolicParams:
     temperature: float | None = None
     top_p: float | None = None
     constrain: bool | None = None
+    voice_leading: bool | None = None
     weights: str | None = None
     soundfont: str | None = None
     sample_rate: int | None = None
@@ -189,7 +192,8 @@ def resolve(request: Request) -> SymbolicPlan:
     constrain = _as_bool(p.get("constrain", True), "constrain")
     sampling = SamplingParams(temperature=_as_float(p, "temperature", 0.9, 0.05, 5.0),
                               top_p=_as_float(p, "top_p", 0.95, 0.01, 1.0),
-                              constrain_key=constrain, constrain_meter=constrain)
+                              constrain_key=constrain, constrain_meter=constrain,
+                              avoid_parallels=_as_bool(p.get("voice_leading", True), "voice_leading"))
     header = tk.Header(style, key.tonic, key.mode, meter, None, voices)
     return SymbolicPlan(style, header, bpm, bars, sampling, d)
 
@@ -318,11 +322,11 @@ class SymbolicEngine:
         parts = [Part(name=nm, notes=notes[v], channel=voices[nm].channel, program=voices[nm].program, bank=0,
                       pan=voices[nm].pan, reverb=voices[nm].reverb, chorus=0) for v, nm in enumerate(names)]
         title = f"{plan.style} in {key.name}"
-        midis = midi_files(parts, bpm=plan.bpm, key=key, title=title, end_beat=beats)
+        midis = midi_files(parts, bpm=plan.bpm, key=key, title=title, end_beat=beats, meter=h.meter)
         _, card = load_model(request.params.get("weights", self.weights))
         wpath = Path(request.params.get("weights", self.weights) or WEIGHTS)
         provenance = {
-            "engine": self.name, "version": self.version,
+            "engine": self.name, "engine_version": self.version,
             "model": {"name": wpath.name, "sha256": card["sha256"], "params": card.get("params"),
                       "config": card["model"], "held_out_bits": card.get("scores", {}).get("held_out_bits")},
             "soundfont": {"name": sf2.name, "sha256": sha256_file(sf2)},
@@ -331,6 +335,7 @@ class SymbolicEngine:
             "params": {"style": plan.style, "key": key.name, "meter": h.meter, "bpm": plan.bpm,
                        "bars": plan.bars, "voices": h.voices, "temperature": plan.sampling.temperature,
                        "top_p": plan.sampling.top_p, "constrain": plan.sampling.constrain_key,
+                       "voice_leading": plan.sampling.avoid_parallels,
                        "sample_rate": sr, "lufs": lufs, "tokens": len(toks), "notes": len(events)},
             "title": title,
         }
@@ -338,12 +343,19 @@ class SymbolicEngine:
                     provenance=provenance, bpm=plan.bpm, key=key.name, seed=int(request.seed))
 
     def continue_midi(self, midi: bytes, request: Request) -> Take:
-        """Continue a MIDI file (or a take's ``all`` MIDI) by ``bars`` bars (default 8).
+        """Continue a MIDI file (or a take's ``all`` MIDI) by ``bars`` bars (default: from
+        ``request.seconds`` at the tempo, else 8).
 
         The prompt's notes are tokenised under the requested key (else the file's key signature,
         else the estimated key), the prompt's metre and tempo, and the model samples on from its
         last bar; the take holds the prompt and the continuation, with ``extras["continuation"]``
-        the mix from the prompt's end.
+        the mix from the prompt's end. The style defaults to ``chorale`` for a prompt of several
+        parts and ``folk`` for one.
+
+        Raises
+        ------
+        EngineError
+            For bytes that are no MIDI file, or a file with no notes outside the drum channel.
         """
         from music.engines.symbolic.theory import estimate_key
 
@@ -352,7 +364,9 @@ class SymbolicEngine:
         params.setdefault("meter", facts["meter"])
         params.setdefault("bpm", facts["bpm"])
         params.setdefault("voices", facts["voices"])
-        params.setdefault("bars", 8)
+        if "bars" not in params and request.seconds is None:
+            params["bars"] = 8
+        params.setdefault("style", "chorale" if facts["voices"] > 1 else "folk")
         if "key" not in params and facts["key"]:
             params["key"] = facts["key"]
         if "key" not in params:
@@ -370,7 +384,9 @@ class SymbolicEngine:
         take = self.render(full, toks, req)
         cut = round(prompt_bars * tk.bar_steps(header.meter) / tk.GRID * 60.0 / plan.bpm * take.mix.sr)
         extra = Audio(np.ascontiguousarray(take.mix.samples[:, cut:]), take.mix.sr)
-        take.provenance["continued"] = {"prompt_bars": prompt_bars, "prompt_notes": len(events)}
+        take.provenance["continued"] = {"prompt_bars": prompt_bars, "prompt_notes": len(events),
+                                        "new_bars": plan.bars,
+                                        "prompt_sha256": hashlib.sha256(midi).hexdigest()}
         return Take(mix=take.mix, stems=take.stems, midi=take.midi, provenance=take.provenance, bpm=take.bpm,
                     key=take.key, seed=take.seed, extras={"continuation": extra})
 

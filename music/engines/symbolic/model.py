@@ -13,8 +13,10 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.special import erf
 from torch import nn
 
 
@@ -182,17 +184,19 @@ class SymbolicTransformer(nn.Module):
 
 
 class Decoder:
-    """Fast one-token-at-a-time inference for a trained :class:`SymbolicTransformer`.
+    """Fast one-token-at-a-time inference for a trained :class:`SymbolicTransformer`, in NumPy.
 
-    The same arithmetic as the model's forward pass, written as plain tensor operations on
-    the model's weights (no module dispatch), with preallocated key/value caches of the
-    context length and a precomputed rotary table: about half the per-token cost of going
-    through the modules. :meth:`prefill` starts (or restarts) a window; :meth:`step` appends.
+    The same arithmetic as the model's forward pass on float32 copies of its weights
+    (matrices stored transposed for ``x @ W``), with preallocated key/value caches of the
+    context length and precomputed rotary tables. A step is about sixty small NumPy calls,
+    each a microsecond or so of overhead where a torch call costs several: about half the
+    per-token CPU of the torch version (``benchmarks/symbolic.py``). :meth:`prefill` starts
+    (or restarts) a window; :meth:`step` appends. Logits match the forward pass to ~1e-5.
 
     Parameters
     ----------
     model : SymbolicTransformer
-        Used read-only; the decoder shares its weight tensors.
+        Read once; the decoder keeps its own copies of the weights.
     """
 
     def __init__(self, model: SymbolicTransformer) -> None:
@@ -200,59 +204,78 @@ class Decoder:
         self.cfg = cfg
         self.h = cfg.n_heads
         self.hd = cfg.d_model // cfg.n_heads
-        self.scale = 1.0 / math.sqrt(self.hd)
-        self.embed = model.embed.weight.detach()
-        self.layers = [(b.norm1.weight.detach(), b.norm1.eps, b.attn.qkv.weight.detach(),
-                        b.attn.out.weight.detach(), b.norm2.weight.detach(), b.norm2.eps,
-                        b.fc.weight.detach(), b.proj.weight.detach()) for b in model.blocks]
-        self.norm_w, self.norm_eps = model.norm.weight.detach(), model.norm.eps
-        self.cos, self.sin = rope_tables(cfg.context, self.hd, cfg.rope_base)
+        self.d = cfg.d_model
+        self.scale = np.float32(1.0 / math.sqrt(self.hd))
+
+        def arr(t: torch.Tensor, *, transpose: bool = False) -> np.ndarray:
+            a = t.detach().to(torch.float32).numpy()
+            return np.ascontiguousarray(a.T if transpose else a)
+
+        self.embed = arr(model.embed.weight)
+        self.embed_t = arr(model.embed.weight, transpose=True)
+        self.layers = [(arr(b.norm1.weight), float(b.norm1.eps), arr(b.attn.qkv.weight, transpose=True),
+                        arr(b.attn.out.weight, transpose=True), arr(b.norm2.weight), float(b.norm2.eps),
+                        arr(b.fc.weight, transpose=True), arr(b.proj.weight, transpose=True))
+                       for b in model.blocks]
+        self.norm_w, self.norm_eps = arr(model.norm.weight), float(model.norm.eps)
+        cos, sin = (t.numpy() for t in rope_tables(cfg.context, self.hd, cfg.rope_base))
         # (x1, x2) pairs -> (x1 c - x2 s, x1 s + x2 c) = x * cos_full + x[swap] * sin_full
-        self.cos_full = self.cos.repeat_interleave(2, dim=-1)
-        self.sin_full = self.sin.repeat_interleave(2, dim=-1) * torch.tensor([-1.0, 1.0]).repeat(self.hd // 2)
-        self.swap = torch.arange(self.hd).view(-1, 2).flip(-1).reshape(-1)
-        self.k = torch.zeros(cfg.n_layers, self.h, cfg.context, self.hd)
-        self.v = torch.zeros(cfg.n_layers, self.h, cfg.context, self.hd)
+        self.cos_full = np.repeat(cos, 2, axis=-1)
+        sign = np.tile(np.array([-1.0, 1.0], dtype=np.float32), self.hd // 2)
+        self.sin_full = (np.repeat(sin, 2, axis=-1) * sign).astype(np.float32)
+        self.swap = np.arange(self.hd).reshape(-1, 2)[:, ::-1].reshape(-1).copy()
+        self.k = np.zeros((cfg.n_layers, self.h, cfg.context, self.hd), dtype=np.float32)
+        self.v = np.zeros((cfg.n_layers, self.h, cfg.context, self.hd), dtype=np.float32)
         self.n = 0
 
     @staticmethod
-    def _rms(x: torch.Tensor, w: torch.Tensor, eps: float) -> torch.Tensor:
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+    def _rms(x: np.ndarray, w: np.ndarray, eps: float) -> np.ndarray:
+        """RMSNorm of the rows of ``x`` (n, d) or of the vector ``x`` (d,)."""
+        if x.ndim == 1:
+            return x * np.float32(1.0 / math.sqrt(float(x @ x) / x.shape[0] + eps)) * w
+        return x * (1.0 / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + np.float32(eps))) * w
 
-    @torch.inference_mode()
-    def prefill(self, ids: list[int]) -> torch.Tensor:
-        """Logits (vocab,) after ``ids`` (at most ``context`` tokens), starting a fresh window."""
+    @staticmethod
+    def _gelu(x: np.ndarray) -> np.ndarray:
+        """GELU with the exact erf, as :func:`torch.nn.functional.gelu`."""
+        return np.float32(0.5) * x * (np.float32(1.0) + erf(x * np.float32(1 / math.sqrt(2))))
+
+    def prefill(self, ids: list[int]) -> np.ndarray:
+        """Logits (vocab,), float32, after ``ids`` (at most ``context`` tokens), starting a fresh window."""
         n = len(ids)
         if not 0 < n <= self.cfg.context:
             raise ValueError(f"prefill takes 1..{self.cfg.context} tokens, not {n}")
-        x = self.embed[torch.tensor(ids)]
-        cos, sin = self.cos[:n], self.sin[:n]
+        x = self.embed[np.asarray(ids)]
+        cos, sin = self.cos_full[:n], self.sin_full[:n]
+        causal = np.triu(np.full((n, n), -np.inf, dtype=np.float32), 1)
         for i, (w1, e1, wqkv, wo, w2, e2, wfc, wproj) in enumerate(self.layers):
-            q, k, v = F.linear(self._rms(x, w1, e1), wqkv).view(n, 3, self.h, self.hd).permute(1, 2, 0, 3)
-            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-            self.k[i, :, :n], self.v[i, :, :n] = k, v
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            x = x + F.linear(y.transpose(0, 1).reshape(n, -1), wo)
-            x = x + F.linear(F.gelu(F.linear(self._rms(x, w2, e2), wfc)), wproj)
+            qkv = (self._rms(x, w1, e1) @ wqkv).reshape(n, 3, self.h, self.hd).transpose(1, 2, 0, 3)
+            qk = qkv[:2] * cos + qkv[:2, ..., self.swap] * sin
+            self.k[i, :, :n], self.v[i, :, :n] = qk[1], qkv[2]
+            s = (qk[0] @ qk[1].transpose(0, 2, 1)) * self.scale + causal
+            s = np.exp(s - s.max(-1, keepdims=True))
+            s /= s.sum(-1, keepdims=True)
+            x = x + (s @ qkv[2]).transpose(1, 0, 2).reshape(n, -1) @ wo
+            x = x + self._gelu(self._rms(x, w2, e2) @ wfc) @ wproj
         self.n = n
-        return F.linear(self._rms(x[-1], self.norm_w, self.norm_eps), self.embed)
+        return self._rms(x[-1], self.norm_w, self.norm_eps) @ self.embed_t
 
-    @torch.inference_mode()
-    def step(self, token: int) -> torch.Tensor:
-        """Logits (vocab,) after appending ``token`` to the window."""
+    def step(self, token: int) -> np.ndarray:
+        """Logits (vocab,), float32, after appending ``token`` to the window."""
         p = self.n
         if p >= self.cfg.context:
             raise ValueError("the window is full: prefill a shorter one")
         x = self.embed[token]
-        # Rotary embedding of one position as x * cos + swap(x) * sin over full-width tables.
         cos, sin = self.cos_full[p], self.sin_full[p]
         for i, (w1, e1, wqkv, wo, w2, e2, wfc, wproj) in enumerate(self.layers):
-            qkv = F.linear(self._rms(x, w1, e1), wqkv).view(3, self.h, self.hd)
-            qk = qkv[:2]
-            qk = qk * cos + qk[..., self.swap] * sin
-            self.k[i, :, p], self.v[i, :, p] = qk[1], qkv[2]
-            y = F.scaled_dot_product_attention(qk[0].unsqueeze(1), self.k[i, :, :p + 1], self.v[i, :, :p + 1])
-            x = x + F.linear(y.reshape(-1), wo)
-            x = x + F.linear(F.gelu(F.linear(self._rms(x, w2, e2), wfc)), wproj)
+            qkv = (self._rms(x, w1, e1) @ wqkv).reshape(3, self.h, self.hd)
+            qk = qkv[:2] * cos + qkv[:2, :, self.swap] * sin
+            k, v = self.k[i, :, :p + 1], self.v[i, :, :p + 1]
+            k[:, p], v[:, p] = qk[1], qkv[2]
+            s = np.matmul(k, qk[0][:, :, None])[:, :, 0] * self.scale  # (heads, p + 1)
+            s = np.exp(s - s.max(-1, keepdims=True))
+            s /= s.sum(-1, keepdims=True)
+            x = x + np.matmul(s[:, None, :], v).reshape(-1) @ wo
+            x = x + self._gelu(self._rms(x, w2, e2) @ wfc) @ wproj
         self.n = p + 1
-        return F.linear(self._rms(x, self.norm_w, self.norm_eps), self.embed)
+        return self._rms(x, self.norm_w, self.norm_eps) @ self.embed_t
