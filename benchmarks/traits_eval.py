@@ -368,7 +368,12 @@ def render(c: Clip) -> Audio:
     if path.exists():
         return load(path)
     ev, programs, length = chorale_events(c) if c.source == "chorale" else synthetic_events(c)
-    fs, sfid = _synth(c.soundfont)
+    return render_events(ev, programs, length, c.soundfont, path)
+
+
+def render_events(ev: list[Event], programs: dict[int, int], length: float, soundfont: str, path: Path) -> Audio:
+    """Render note events through FluidSynth with one of ``SOUNDFONTS`` into ``path`` (FLAC), and load it."""
+    fs, sfid = _synth(soundfont)
     fs.system_reset()
     for ch, prog in programs.items():
         fs.program_select(ch, sfid, 0, prog)

@@ -63,17 +63,13 @@ def test_tempo_and_key_measured_from_the_audio(engine: ComposerEngine, genre: st
 
 # A fixed sample of benchmarks/traits_composer.py's grid (every genre at the middle of its tempo
 # range, seed 1, 16 s): music.traits' own tempo and key must match what the composer declared.
-# Trap is a known miss (a half-time genre: measured at half or two thirds of the declared tempo,
-# docs/traits.md "Known misses"); strict, so that fixing it flips the test.
 SAMPLE = [(g, round(lo + 0.5 * (hi - lo))) for g, (lo, hi) in [
     ("house", (118, 128)), ("techno", (125, 140)), ("lofi", (70, 92)), ("trap", (130, 160)),
     ("dnb", (165, 176)), ("ambient", (70, 100)), ("synthwave", (85, 118)), ("ballad", (60, 90)),
     ("reggaeton", (88, 100))]]
 
 
-@pytest.mark.parametrize(("genre", "bpm"), [
-    pytest.param(g, b, marks=pytest.mark.xfail(strict=True, reason="half-time genre, docs/traits.md"))
-    if g == "trap" else (g, b) for g, b in SAMPLE])
+@pytest.mark.parametrize(("genre", "bpm"), SAMPLE)
 def test_traits_measure_the_declared_tempo_and_key(engine: ComposerEngine, genre: str, bpm: float) -> None:
     from music.engines.composer.genres import GENRES
 

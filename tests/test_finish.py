@@ -54,8 +54,6 @@ def seam_ok(audio: Audio) -> tuple[float, float]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the tempo estimator of #18 reads 4 of 20 stretched pulses at half "
-                   "tempo (62 for 124 BPM; the stretch itself is right): docs/traits.md known misses")
 def test_bpm_conforms_within_one_percent_on_twenty_seeds() -> None:
     hits = 0
     for seed in range(20):

@@ -5,10 +5,14 @@ Methods
 - Onset envelope: half-wave rectified spectral flux of the log mel spectrogram (64
   bands, 80 dB range), averaged over bands, at 86 frames/s [1]_.
 - Tempo: autocorrelation (ACF) of the whole onset envelope [2]_; candidate metrical levels
-  are the strongest ACF peak in 40–200 BPM times ¼, ⅓, ½ … 4 (and any other strong peak), each
-  refined with a parabola, beat-tracked, and scored by a log-normal tempo prior, its
-  periodicity, whether every beat carries an accent below 2 kHz, and whether kick-like and
-  snare-like beats alternate (a backbeat) [4]_ [5]_ (see :func:`level_score`); the best wins.
+  are the strongest ACF peak in 40–200 BPM times ¼, ⅓, ½ … 4 (and any other strong peak). Each is
+  described by where it sits in the metrical hierarchy: the ACF of five onset envelopes (mel
+  flux, below 2 kHz, below 160 Hz, above 1.5 kHz, full-resolution flux) at ¼ … 4 of its period
+  (tempogram ratios [6]_), the harmonic-novelty ACF at 1–8 of its beats (chords change on the
+  bar [5]_), kick/snare alternation and loudness coverage at its tracked beats, its tempo, and
+  how it relates to the other levels. A conditional logit [7]_ fitted on clips of known tempo
+  (``benchmarks/tempo_fit.py``, ``tempo_levels.json``) weighs that evidence; the softmax of the
+  scores is each level's posterior weight (the runner-up is reported when it is not far behind).
 - Beats: dynamic-programming beat tracker (Ellis 2007) [3]_ at that period, vectorised
   over half-period chunks; the final tempo is the least-squares period of the tracked
   grid, which lifts the precision well beyond the 11.6 ms frame hop.
@@ -27,11 +31,17 @@ References
 .. [4] D. Moelants, "Preferred tempo reconsidered", ICMPC 2002.
 .. [5] A. Klapuri, A. Eronen, J. Astola, "Analysis of the meter of acoustic musical
    signals", IEEE TASLP 14(1), 2006.
+.. [6] G. Peeters, "Spectral and temporal periodicity representations of rhythm for the
+   automatic classification of music audio signal", IEEE TASLP 19(5), 2011.
+.. [7] D. McFadden, "Conditional logit analysis of qualitative choice behavior", 1974.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
@@ -44,12 +54,12 @@ MAX_TACTUS_BPM = 200.0
 LEVEL_RATIOS = (1 / 4, 1 / 3, 1 / 2, 1.0, 2.0, 3.0, 4.0)
 """Tempo ratios to the strongest ACF peak at which candidate metrical levels are looked for: the
 metrical relatives (beat, half or whole bar, subdivision; duple or triple) of that peak."""
-MIN_PERIODICITY = 0.2
+MIN_PERIODICITY = 0.05
 """Candidate levels less periodic than this (relative to the strongest peak) are not considered."""
 PEAK_CANDIDATE = 0.75
 """Any other ACF peak in 40–200 BPM at least this high (relative to the strongest) is a candidate too."""
 PRIOR_BPM = 120.0
-"""Centre of the log-normal tempo prior (BPM): the ~2 Hz resonance of tapping (Moelants 2002)."""
+"""Reference of the tempo features (BPM): the ~2 Hz resonance of tapping (Moelants 2002)."""
 PRIOR_OCTAVES = 0.8
 """Standard deviation of the tempo prior, octaves."""
 PERIODICITY_WEIGHT = 2.0
@@ -58,13 +68,23 @@ LOUDNESS_KNEE = 0.2
 HARMONIC_WEIGHT = 2.0
 BACKBEAT_WEIGHT = 0.25
 ALTERNATION_WEIGHT = 0.5
-CROSS_METRICAL_PENALTY = 1.0
-"""Log-score taken from a candidate that is no metrical relative (¼ … 4×) of any other candidate:
-a dotted or ⅔ pulse of a syncopated pattern is periodic but rarely the tactus."""
 HARMONIC_BEATS = (4.0, 8.0)
 """Chord changes every 4 to 8 beats of the tactus cost nothing; beyond, a log-normal fall-off."""
-"""Weights and knees of :func:`level_score`, and the centre (beats) of the harmonic-rhythm prior,
-chosen on the development split of ``benchmarks/traits_eval.py`` (never on its held-out split)."""
+METRICAL_MULTIPLES = (1 / 4, 1 / 3, 1 / 2, 1.0, 2.0, 3.0, 4.0)
+"""Multiples of a candidate's beat period at which each onset envelope's autocorrelation is read
+(the candidate's "tempogram ratios", Peeters 2011; Prockup et al. 2015): subdivisions, the beat,
+half bar, bar and beyond, in duple and triple time."""
+HARMONIC_MULTIPLES = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+"""Multiples of a candidate's beat period at which the harmonic-novelty autocorrelation is read:
+chords change on the bar or the half bar, so the bar shows there (Klapuri et al. 2006's measure)."""
+ENVELOPES = ("full", "accents", "low", "high", "fine")
+"""The onset envelopes whose tempogram ratios describe a level (see :class:`Bands`)."""
+LEVEL_MODEL = Path(__file__).with_name("tempo_levels.json")
+"""Standardisation and weights of the level scorer, fitted by ``benchmarks/tempo_fit.py`` on the
+development split of ``benchmarks/traits_eval.py`` and on composer takes outside every benchmark's
+seeds (never on the held-out split); the file records what it was fitted on and its scores."""
+ANCHOR_PERIODICITY = 0.95
+"""Candidates at least this periodic (relative to the strongest peak) anchor the metrical hierarchy."""
 ALT_MIN_WEIGHT = 0.2
 """A runner-up metrical level is reported (``tempo_alt_bpm``) when its posterior weight (softmax of
 the level scores) is at least this."""
@@ -144,10 +164,14 @@ class Bands:
     """Below 160 Hz: kick and bass."""
     high: np.ndarray
     """Above 1.5 kHz: snare and clap noise (and hats)."""
+    fine: np.ndarray | None = None
+    """Full-resolution spectral flux (:attr:`~music.traits.frontend.Features.flux`): legato pitch
+    changes that the mel bands blur (chorales, strings, organ)."""
 
 
-def onset_bands(mel: np.ndarray, mel_freqs: np.ndarray) -> Bands:
-    """The band envelopes of :class:`Bands` from a mel power spectrogram and its band centres (Hz)."""
+def onset_bands(mel: np.ndarray, mel_freqs: np.ndarray, fine: np.ndarray | None = None) -> Bands:
+    """The band envelopes of :class:`Bands` from a mel power spectrogram and its band centres (Hz),
+    and the full-resolution flux when there is one."""
 
     def band(lo: float, hi: float) -> slice:
         return slice(int(np.searchsorted(mel_freqs, lo)), int(np.searchsorted(mel_freqs, hi)))
@@ -155,7 +179,7 @@ def onset_bands(mel: np.ndarray, mel_freqs: np.ndarray) -> Bands:
     below_2k = band(0.0, 2000.0)
     return Bands(accents=onset_envelope(mel, bands=below_2k), loudness=amplitude_flux(mel[below_2k]),
                  low=onset_envelope(mel, bands=band(0.0, 160.0)),
-                 high=onset_envelope(mel, bands=band(1500.0, np.inf)))
+                 high=onset_envelope(mel, bands=band(1500.0, np.inf)), fine=fine)
 
 
 def amplitude_flux(mel: np.ndarray) -> np.ndarray:
@@ -173,30 +197,87 @@ def amplitude_flux(mel: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Level:
-    """A candidate metrical level and the evidence for it as the tactus (see :func:`level_score`)."""
+    """A candidate metrical level, its evidence as the tactus and its score (:func:`tempo_levels`)."""
 
     bpm: float
     periodicity: float
     """Onset-envelope autocorrelation at the level's period over the strongest peak in 40–200 BPM."""
-    coverage: float
-    """20th percentile over median of the accent strength (below 2 kHz) at the beats tracked at
-    this level: near 1 when every beat carries an accent, near 0 when some beats carry none."""
-    backbeat: float
-    """Minus the lag-1 autocorrelation of the beats' high-band over low-band log accent: near 1
-    when kick-like and snare-like beats alternate, near 0 when the beats all sound alike."""
-    loud_coverage: float
-    """20th over 65th percentile of the amplitude rise below 2 kHz at the beats: near 0 when a
-    fifth of the beats or more add (almost) no loudness there, e.g. hi-hats alone."""
     score: float
+    """Log-score of the level as the tactus (:class:`LevelModel`); the highest wins."""
     clarity: float = 0.0
-    alternation: float = 1.0
-    """Weaker over stronger mean loudness rise (below 2 kHz) of the even and the odd beats."""
-    harmonic_period: float = float("nan")
-    """Median number of beats between chord changes (peaks of the beat-synchronous harmonic
-    novelty), NaN when fewer than three changes are seen or no pitch profile was given."""
-    """Onset-envelope autocorrelation at the level's period (0–1): the pulse clarity if it wins."""
+    """Autocorrelation at the level's period (0–1) of the clearer of the mel and the full-resolution
+    onset envelopes: the pulse clarity if it wins."""
+    features: np.ndarray = field(default_factory=lambda: np.empty(0), compare=False, repr=False)
+    """The level's evidence, in the order of :func:`feature_names`."""
     beats: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), compare=False, repr=False)
     """Beat frames tracked at this level (:func:`track_beats`)."""
+
+
+def feature_names() -> tuple[str, ...]:
+    """Names of a level's features: the tempo relative to ``PRIOR_BPM`` (log₂, and squared), the
+    tempogram ratios of every onset envelope of ``ENVELOPES`` at ``METRICAL_MULTIPLES``, the
+    harmonic-novelty autocorrelation at ``HARMONIC_MULTIPLES``, and the share of the other candidates
+    that are its metrical relatives (¼ … 4×): the tactus sits in a hierarchy of levels, while a dotted
+    or ⅘ pulse of a syncopated pattern is periodic but relates to few of them; and whether it is a
+    metrical relative of (or is) a level almost as periodic as the strongest (``ANCHOR_PERIODICITY``)."""
+    names = ["log2_tempo_sq", "log2_tempo"]
+    names += [f"{e}_acf_x{m:.3g}" for e in ENVELOPES for m in METRICAL_MULTIPLES]
+    names += [f"harmonic_acf_x{m:g}" for m in HARMONIC_MULTIPLES]
+    names += ["log_loud_coverage", "backbeat", "log_alternation", "rule_score"]
+    return (*names, "metrical_support", "relative_of_strongest")
+
+
+@dataclass(frozen=True)
+class LevelModel:
+    """A linear scorer of metrical levels: ``((features − mean) / scale) · weights``.
+
+    Fitted as a conditional logit (one choice among each clip's candidates; McFadden 1974) with an
+    L2 penalty, so that the softmax of the scores is the posterior weight of each level.
+    A feature that cannot be measured (no harmony given; a lag beyond the clip) is NaN and scores
+    as its mean.
+    """
+
+    names: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+
+    def score(self, features: np.ndarray) -> float:
+        z = (features - self.mean) / self.scale
+        return float(np.where(np.isfinite(z), z, 0.0) @ self.weights)
+
+
+@lru_cache(maxsize=1)
+def level_model(path: Path = LEVEL_MODEL) -> LevelModel:
+    """The shipped level scorer (:data:`LEVEL_MODEL`)."""
+    doc = json.loads(path.read_text())
+    names = tuple(doc["features"])
+    if names != feature_names():
+        raise RuntimeError(f"{path.name} was fitted on other features; rerun benchmarks/tempo_fit.py")
+    return LevelModel(names, np.asarray(doc["mean"], float), np.asarray(doc["scale"], float),
+                      np.asarray(doc["weights"], float))
+
+
+def alternation(accents: np.ndarray) -> float:
+    """Weaker over stronger of the mean accent at even and at odd beats (1: no alternation)."""
+    if accents.size < 4:
+        return 1.0
+    even, odd = float(accents[0::2].mean()), float(accents[1::2].mean())
+    return min(even, odd) / max(even, odd, 1e-9)
+
+
+def _beat_evidence(beats: np.ndarray, bands: Bands) -> tuple[float, float, float]:
+    """(coverage, loud coverage, backbeat) at the beat frames ``beats`` (see :class:`Level`)."""
+    if beats.size < 4:
+        return 0.0, 0.0, 0.0
+    acc = _window_sum(bands.accents, beats)
+    coverage = float(np.percentile(acc, 20) / max(float(np.median(acc)), 1e-9))
+    amp = _window_sum(bands.loudness, beats)
+    loud = float(np.percentile(amp, 20) / max(float(np.percentile(amp, 65)), 1e-9))
+    # + 0.1 dB of band flux: beats with nothing in a band must not blow up the log ratio
+    x = np.log(_window_sum(bands.high, beats) + 0.1) - np.log(_window_sum(bands.low, beats) + 0.1)
+    backbeat = float(-_acf(x, 1)[1]) if x.std() > 0 else 0.0
+    return coverage, loud, backbeat
 
 
 def level_score(bpm: float, periodicity: float, loud_coverage: float, backbeat: float = 0.0,
@@ -238,14 +319,6 @@ def level_score(bpm: float, periodicity: float, loud_coverage: float, backbeat: 
                  + HARMONIC_WEIGHT * harmonic)
 
 
-def alternation(accents: np.ndarray) -> float:
-    """Weaker over stronger of the mean accent at even and at odd beats (1: no alternation)."""
-    if accents.size < 4:
-        return 1.0
-    even, odd = float(accents[0::2].mean()), float(accents[1::2].mean())
-    return min(even, odd) / max(even, odd, 1e-9)
-
-
 def harmonic_period(novelty: np.ndarray) -> float:
     """Median beats between chord changes from a per-beat harmonic novelty, NaN when unclear.
 
@@ -260,93 +333,115 @@ def harmonic_period(novelty: np.ndarray) -> float:
     return float(np.median(np.diff(peaks))) if peaks.size >= 3 else float("nan")
 
 
+def harmonic_novelty(harmony: np.ndarray) -> np.ndarray:
+    """Cosine distance of each pitch-class frame from the previous one, shape ``(frames,)``."""
+    if harmony.shape[0] < 2:
+        return np.zeros(harmony.shape[0])
+    unit = harmony / np.maximum(np.linalg.norm(harmony, axis=1, keepdims=True), 1e-9)
+    return np.concatenate([[0.0], 1.0 - np.sum(unit[1:] * unit[:-1], axis=1)])
+
+
+def _ratios(r: np.ndarray, lag: float, multiples: tuple[float, ...]) -> list[float]:
+    """Autocorrelation ``r`` near ``lag · m`` for each multiple (NaN beyond ``r``)."""
+    return [_peak(r, lag * m) if 1 <= lag * m <= r.size - 2 else float("nan") for m in multiples]
+
+
 def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None,
-                 harmony: tuple[np.ndarray, np.ndarray] | None = None) -> list[Level]:
+                 harmony: tuple[np.ndarray, np.ndarray] | None = None,
+                 model: LevelModel | None = None) -> list[Level]:
     """Candidate metrical levels of an onset envelope, each with its evidence and score.
 
     The candidates are the strongest autocorrelation peak in 40–200 BPM times ¼, ⅓, ½, 1, 2,
     3 and 4 (the beat is among them whether that peak is the beat, a subdivision, a half bar
     or a bar, in duple or triple time), each moved to its local ACF maximum, plus every other
-    ACF peak in range at least ``PEAK_CANDIDATE`` times as high as the strongest (a pulse
-    almost as periodic, whatever its ratio); they are kept when within 40–200 BPM and at
-    least ``MIN_PERIODICITY`` times as periodic as the strongest. Cross-metrical ratios (⅔,
-    4/3) are not tried as such: in 4/4 they are a dotted level, which syncopated patterns make
-    periodic enough to win on periodicity and backbeat alone.
-    Each is beat-tracked (:func:`track_beats`) for the evidence at its beats. ``harmony`` is a
-    pitch-class profile per frame and the frame times (s), shapes ``(frames, 12)`` and
-    ``(frames,)``, for the harmonic rhythm at each level. Empty when the envelope has no
-    periodicity in range.
+    ACF peak in range at least ``PEAK_CANDIDATE`` times as high as the strongest; they are kept
+    when within 40–200 BPM and at least ``MIN_PERIODICITY`` times as periodic as the strongest.
+
+    Each level is described by where it sits in the metrical hierarchy (:func:`feature_names`):
+    how periodic every onset envelope is at its subdivisions, its beat, its half bar and bar, and
+    how periodic the chord changes are at 1–8 of its beats, plus its tempo. A tactus is the level
+    at which hats subdivide, kicks and snares alternate and chords change every few beats; a level
+    twice too fast puts the bar at 8 beats, one twice too slow the chord changes at every beat.
+    ``model`` (default: :func:`level_model`) weighs that evidence. ``harmony`` is a pitch-class
+    profile per frame and the frame times (s), shapes ``(frames, 12)`` and ``(frames,)``. Empty
+    when the envelope has no periodicity in range.
     """
     hi = int(np.ceil(60.0 * fps / MIN_BPM))
     if o.size < 2 * hi or not np.any(o > 0):
         return []
+    model = model or level_model()
     if bands is None:
         bands = Bands(accents=o, loudness=o, low=o, high=o)
-    r = _acf(o.astype(np.float64), hi + 2)
+    max_lag = int(np.ceil(max(METRICAL_MULTIPLES) * hi)) + 2
+    r = _acf(o.astype(np.float64), max_lag)
+    envs = {"full": r}
+    for name in ENVELOPES[1:]:
+        e = getattr(bands, name)
+        envs[name] = r if e is None else _acf(e.astype(np.float64), max_lag)
+    h_acf, h_fps = None, 0.0
+    if harmony is not None and harmony[0].shape[0] >= 8:
+        h_fps = 1.0 / float(np.median(np.diff(harmony[1])))
+        nov = harmonic_novelty(harmony[0])
+        h_acf = _acf(nov, nov.size - 1) if nov.std() > 0 else None
     lo = int(np.floor(60.0 * fps / MAX_TACTUS_BPM))
     top = lo + int(np.argmax(r[lo : hi + 1]))
     if r[top] <= 0:
         return []
-    levels: list[Level] = []
     # the metrical relatives of the strongest peak, then any other strong peak in range
     seg = r[lo : hi + 1]
     mid = seg[1:-1]
     peaks = np.flatnonzero((mid > seg[:-2]) & (mid >= seg[2:]) & (mid >= PEAK_CANDIDATE * r[top]))
+    found: list[tuple[float, float, list[float], float, np.ndarray]] = []
     for lag in [top / ratio for ratio in LEVEL_RATIOS] + [float(k + lo + 1) for k in peaks]:
         if not 60.0 * fps / (MAX_TACTUS_BPM + 0.5) <= lag <= 60.0 * fps / (MIN_BPM - 0.5):
             continue
         lag = _refine(r, lag)
         bpm = 60.0 * fps / lag
-        if any(abs(bpm / lv.bpm - 1) < 0.02 for lv in levels):
+        if any(abs(bpm / f[0] - 1) < 0.02 for f in found):
             continue  # two ratios reached the same peak
         periodicity = _peak(r, lag) / float(r[top])
         if periodicity < MIN_PERIODICITY:
             continue
-
+        x = float(np.log2(bpm / PRIOR_BPM))
+        feats = [x * x, x]
+        for name in ENVELOPES:
+            feats += _ratios(envs[name], lag, METRICAL_MULTIPLES)
+        if h_acf is None:
+            feats += [float("nan")] * len(HARMONIC_MULTIPLES)
+        else:
+            feats += _ratios(h_acf, 60.0 * h_fps / bpm, HARMONIC_MULTIPLES)
         beats = track_beats(o, fps, bpm)
-        coverage, loud, backbeat = _beat_evidence(beats, bands)
+        _, loud, backbeat = _beat_evidence(beats, bands)
         alt = alternation(_window_sum(bands.loudness, beats))
         hp = float("nan")
         if harmony is not None and beats.size >= 6:
             from music.traits.tonal import beat_novelty
 
             hp = harmonic_period(beat_novelty(harmony[0], harmony[1], beats / fps)[1:])
-        levels.append(Level(bpm=bpm, periodicity=periodicity, coverage=coverage, loud_coverage=loud,
-                            backbeat=backbeat, alternation=alt,
-                            score=level_score(bpm, periodicity, loud, backbeat, hp, alt),
-                            clarity=float(np.clip(_peak(r, 60.0 * fps / bpm), 0.0, 1.0)), beats=beats,
-                            harmonic_period=hp))
-    # a level that is no metrical relative (¼ … 4×) of any other candidate is cross-metrical
-    out = []
-    for lv in levels:
-        related = any(abs(lv.bpm / (other.bpm * ratio) - 1) < 0.03 for other in levels if other is not lv
-                      for ratio in LEVEL_RATIOS if ratio != 1.0)
-        out.append(lv if related else replace(lv, score=lv.score - CROSS_METRICAL_PENALTY))
-    return out
+        feats += [float(np.log(max(loud, 1e-3))), backbeat, float(np.log(max(alt, 1e-2))),
+                  level_score(bpm, periodicity, loud, backbeat, hp, alt)]
+        clarity = max(_peak(r, lag), _peak(envs["fine"], lag))
+        found.append((bpm, periodicity, feats, float(np.clip(clarity, 0.0, 1.0)), beats))
+    levels = []
+    anchors = [f[0] for f in found if f[1] >= ANCHOR_PERIODICITY]
+    for bpm, periodicity, feats, clarity, beats in found:
+        others = [other[0] for other in found if other[0] != bpm]
+        related = sum(any(abs(bpm / (b * ratio) - 1) < 0.03 for ratio in LEVEL_RATIOS) for b in others)
+        related = related / len(others) if others else 1.0
+        anchored = any(abs(bpm / (b * ratio) - 1) < 0.03 for b in anchors for ratio in LEVEL_RATIOS)
+        f = np.array([*feats, float(related), float(anchored)])
+        levels.append(Level(bpm=bpm, periodicity=periodicity, score=model.score(f), clarity=clarity,
+                            features=f, beats=beats))
+    return levels
 
 
 def best_level(o: np.ndarray, fps: float, *, bands: Bands | None = None,
                harmony: tuple[np.ndarray, np.ndarray] | None = None) -> Level | None:
-    """The tactus: the best-scoring candidate of :func:`tempo_levels` (:func:`level_score`: tempo
-    prior, periodicity, accent coverage, backbeat), with its pulse clarity and tracked beats;
-    ``None`` when the envelope has no periodicity in 40–200 BPM. ``bands`` gives the band
-    envelopes for the evidence (the full-band envelope stands in for all of them when omitted)."""
+    """The tactus: the best-scoring candidate of :func:`tempo_levels`; ``None`` when the envelope
+    has no periodicity in 40–200 BPM. ``bands`` gives the band envelopes for the evidence (the
+    full-band envelope stands in for all of them when omitted)."""
     levels = tempo_levels(o, fps, bands, harmony)
     return max(levels, key=lambda lv: lv.score) if levels else None
-
-
-def _beat_evidence(beats: np.ndarray, bands: Bands) -> tuple[float, float, float]:
-    """(coverage, loud coverage, backbeat) at the beat frames ``beats`` (see :class:`Level`)."""
-    if beats.size < 4:
-        return 0.0, 0.0, 0.0
-    acc = _window_sum(bands.accents, beats)
-    coverage = float(np.percentile(acc, 20) / max(float(np.median(acc)), 1e-9))
-    amp = _window_sum(bands.loudness, beats)
-    loud = float(np.percentile(amp, 20) / max(float(np.percentile(amp, 65)), 1e-9))
-    # + 0.1 dB of band flux: beats with nothing in a band must not blow up the log ratio
-    x = np.log(_window_sum(bands.high, beats) + 0.1) - np.log(_window_sum(bands.low, beats) + 0.1)
-    backbeat = float(-_acf(x, 1)[1]) if x.std() > 0 else 0.0
-    return coverage, loud, backbeat
 
 
 def _peak(r: np.ndarray, lag: float) -> float:
@@ -479,17 +574,28 @@ def analyse(feat: Features, *, harmony: tuple[np.ndarray, np.ndarray] | None = N
 
     if onsets.size < MIN_ONSETS:  # silence, drones, pads: no pulse to speak of
         return no_pulse(NO_PULSE_REASONS[0])
-    bands = onset_bands(feat.mel, feat.mel_freqs)
+    bands = onset_bands(feat.mel, feat.mel_freqs, feat.flux)
     levels = tempo_levels(o, fps, bands, harmony)
     if not levels:
         return no_pulse(NO_PULSE_REASONS[1])
     ranked = sorted(levels, key=lambda lv: lv.score, reverse=True)
-    best = ranked[0]  # its beats are already tracked
+    best = ranked[0]
     scores = np.array([lv.score for lv in ranked])
     post = np.exp(scores - scores.max())
     post /= post.sum()
     bpm, clarity, beats = best.bpm, best.clarity, best.beats
     times = _beat_times(o, beats, fps)
+    # onsets that the beats may fall on: the mel flux's, and where the full-resolution flux pulses
+    # more clearly at the tactus (legato voices changing pitch), its onsets too
+    pulse_onsets = onsets
+    lag = 60.0 * fps / bpm
+    if feat.flux.size == o.size and np.any(feat.flux > 0):
+        r_mel = _acf(o.astype(np.float64), round(lag) + 2)
+        r_fine = _acf(feat.flux.astype(np.float64), round(lag) + 2)
+        if _peak(r_fine, lag) > _peak(r_mel, lag):
+            # on the mel flux's scale (its 99th percentile), so that the onset floors mean the same
+            scale = float(np.percentile(o, 99)) / max(float(np.percentile(feat.flux, 99)), 1e-12)
+            pulse_onsets = np.union1d(onsets, onset_times((feat.flux * scale).astype(np.float32), fps))
     refined = grid_tempo(times)
     if refined is not None and abs(refined / bpm - 1) < 0.06:
         bpm = refined
@@ -497,8 +603,9 @@ def analyse(feat: Features, *, harmony: tuple[np.ndarray, np.ndarray] | None = N
     aligned = 0.0
     if beats.size:
         tol = round(0.05 * fps)
-        near = np.abs(beats[:, None] - onsets[None, :]).min(axis=1) <= tol
-        aligned = float(near.mean())
+        if pulse_onsets.size:
+            near = np.abs(beats[:, None] - pulse_onsets[None, :]).min(axis=1) <= tol
+            aligned = float(near.mean())
     strength = 0.0
     if beats.size and o.mean() > 0:
         ratio = float(_window_sum(o, beats).mean() / (o.mean() * 6))
