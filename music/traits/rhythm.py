@@ -83,8 +83,10 @@ LEVEL_MODEL = Path(__file__).with_name("tempo_levels.json")
 """Standardisation and weights of the level scorer, fitted by ``benchmarks/tempo_fit.py`` on the
 development split of ``benchmarks/traits_eval.py`` and on composer takes outside every benchmark's
 seeds (never on the held-out split); the file records what it was fitted on and its scores."""
-ANCHOR_PERIODICITY = 0.95
-"""Candidates at least this periodic (relative to the strongest peak) anchor the metrical hierarchy."""
+ANCHOR_RATIOS = (*LEVEL_RATIOS, 2 / 3, 3 / 2)
+"""Tempo ratios to the strongest ACF peak that keep a level in its metrical hierarchy: the duple and
+triple relatives, and the dotted ones (a 3/4 bar's half against its beat, a 6/8 beat against its
+eighths). A ⅘ or ⅗ pulse of a syncopated pattern or a delay is periodic but outside it."""
 ALT_MIN_WEIGHT = 0.2
 """A runner-up metrical level is reported (``tempo_alt_bpm``) when its posterior weight (softmax of
 the level scores) is at least this."""
@@ -219,7 +221,7 @@ def feature_names() -> tuple[str, ...]:
     harmonic-novelty autocorrelation at ``HARMONIC_MULTIPLES``, and the share of the other candidates
     that are its metrical relatives (¼ … 4×): the tactus sits in a hierarchy of levels, while a dotted
     or ⅘ pulse of a syncopated pattern is periodic but relates to few of them; and whether it is a
-    metrical relative of (or is) a level almost as periodic as the strongest (``ANCHOR_PERIODICITY``)."""
+    metrical relative of the strongest autocorrelation peak (``ANCHOR_RATIOS``)."""
     names = ["log2_tempo_sq", "log2_tempo"]
     names += [f"{e}_acf_x{m:.3g}" for e in ENVELOPES for m in METRICAL_MULTIPLES]
     names += [f"harmonic_acf_x{m:g}" for m in HARMONIC_MULTIPLES]
@@ -423,12 +425,12 @@ def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None,
         clarity = max(_peak(r, lag), _peak(envs["fine"], lag))
         found.append((bpm, periodicity, feats, float(np.clip(clarity, 0.0, 1.0)), beats))
     levels = []
-    anchors = [f[0] for f in found if f[1] >= ANCHOR_PERIODICITY]
+    top_bpm = 60.0 * fps / _refine(r, float(top))
     for bpm, periodicity, feats, clarity, beats in found:
         others = [other[0] for other in found if other[0] != bpm]
         related = sum(any(abs(bpm / (b * ratio) - 1) < 0.03 for ratio in LEVEL_RATIOS) for b in others)
         related = related / len(others) if others else 1.0
-        anchored = any(abs(bpm / (b * ratio) - 1) < 0.03 for b in anchors for ratio in LEVEL_RATIOS)
+        anchored = any(abs(bpm / (top_bpm * ratio) - 1) < 0.03 for ratio in ANCHOR_RATIOS)
         f = np.array([*feats, float(related), float(anchored)])
         levels.append(Level(bpm=bpm, periodicity=periodicity, score=model.score(f), clarity=clarity,
                             features=f, beats=beats))

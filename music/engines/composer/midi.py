@@ -61,7 +61,7 @@ def parse_meter(meter: str | tuple[int, int]) -> tuple[int, int]:
     return num, den
 
 
-def _conductor(*, bpm: float, key: Key, title: str, meter: tuple[int, int]) -> mido.MidiTrack:
+def _conductor(*, bpm: float, key: Key, title: str, meter: tuple[int, int] = (4, 4)) -> mido.MidiTrack:
     t = mido.MidiTrack()
     t.append(mido.MetaMessage("track_name", name=title[:60], time=0))
     t.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
