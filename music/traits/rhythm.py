@@ -47,9 +47,9 @@ import numpy as np
 from scipy import ndimage
 
 from music.traits.frontend import Features
+from music.traits.tonal import beat_novelty
 
 MIN_BPM = 40.0
-MAX_BPM = 240.0
 MAX_TACTUS_BPM = 200.0
 LEVEL_RATIOS = (1 / 4, 1 / 3, 1 / 2, 1.0, 2.0, 3.0, 4.0)
 """Tempo ratios to the strongest ACF peak at which candidate metrical levels are looked for: the
@@ -268,18 +268,16 @@ def alternation(accents: np.ndarray) -> float:
     return min(even, odd) / max(even, odd, 1e-9)
 
 
-def _beat_evidence(beats: np.ndarray, bands: Bands) -> tuple[float, float, float]:
-    """(coverage, loud coverage, backbeat) at the beat frames ``beats`` (see :class:`Level`)."""
+def _beat_evidence(beats: np.ndarray, bands: Bands) -> tuple[float, float]:
+    """(loud coverage, backbeat) at the beat frames ``beats`` (see :func:`level_score`)."""
     if beats.size < 4:
-        return 0.0, 0.0, 0.0
-    acc = _window_sum(bands.accents, beats)
-    coverage = float(np.percentile(acc, 20) / max(float(np.median(acc)), 1e-9))
+        return 0.0, 0.0
     amp = _window_sum(bands.loudness, beats)
     loud = float(np.percentile(amp, 20) / max(float(np.percentile(amp, 65)), 1e-9))
     # + 0.1 dB of band flux: beats with nothing in a band must not blow up the log ratio
     x = np.log(_window_sum(bands.high, beats) + 0.1) - np.log(_window_sum(bands.low, beats) + 0.1)
     backbeat = float(-_acf(x, 1)[1]) if x.std() > 0 else 0.0
-    return coverage, loud, backbeat
+    return loud, backbeat
 
 
 def level_score(bpm: float, periodicity: float, loud_coverage: float, backbeat: float = 0.0,
@@ -413,12 +411,10 @@ def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None,
         else:
             feats += _ratios(h_acf, 60.0 * h_fps / bpm, HARMONIC_MULTIPLES)
         beats = track_beats(o, fps, bpm)
-        _, loud, backbeat = _beat_evidence(beats, bands)
+        loud, backbeat = _beat_evidence(beats, bands)
         alt = alternation(_window_sum(bands.loudness, beats))
         hp = float("nan")
         if harmony is not None and beats.size >= 6:
-            from music.traits.tonal import beat_novelty
-
             hp = harmonic_period(beat_novelty(harmony[0], harmony[1], beats / fps)[1:])
         feats += [float(np.log(max(loud, 1e-3))), backbeat, float(np.log(max(alt, 1e-2))),
                   level_score(bpm, periodicity, loud, backbeat, hp, alt)]
@@ -435,15 +431,6 @@ def tempo_levels(o: np.ndarray, fps: float, bands: Bands | None = None,
         levels.append(Level(bpm=bpm, periodicity=periodicity, score=model.score(f), clarity=clarity,
                             features=f, beats=beats))
     return levels
-
-
-def best_level(o: np.ndarray, fps: float, *, bands: Bands | None = None,
-               harmony: tuple[np.ndarray, np.ndarray] | None = None) -> Level | None:
-    """The tactus: the best-scoring candidate of :func:`tempo_levels`; ``None`` when the envelope
-    has no periodicity in 40–200 BPM. ``bands`` gives the band envelopes for the evidence (the
-    full-band envelope stands in for all of them when omitted)."""
-    levels = tempo_levels(o, fps, bands, harmony)
-    return max(levels, key=lambda lv: lv.score) if levels else None
 
 
 def _peak(r: np.ndarray, lag: float) -> float:
@@ -587,17 +574,6 @@ def analyse(feat: Features, *, harmony: tuple[np.ndarray, np.ndarray] | None = N
     post /= post.sum()
     bpm, clarity, beats = best.bpm, best.clarity, best.beats
     times = _beat_times(o, beats, fps)
-    # onsets that the beats may fall on: the mel flux's, and where the full-resolution flux pulses
-    # more clearly at the tactus (legato voices changing pitch), its onsets too
-    pulse_onsets = onsets
-    lag = 60.0 * fps / bpm
-    if feat.flux.size == o.size and np.any(feat.flux > 0):
-        r_mel = _acf(o.astype(np.float64), round(lag) + 2)
-        r_fine = _acf(feat.flux.astype(np.float64), round(lag) + 2)
-        if _peak(r_fine, lag) > _peak(r_mel, lag):
-            # on the mel flux's scale (its 99th percentile), so that the onset floors mean the same
-            scale = float(np.percentile(o, 99)) / max(float(np.percentile(feat.flux, 99)), 1e-12)
-            pulse_onsets = np.union1d(onsets, onset_times((feat.flux * scale).astype(np.float32), fps))
     refined = grid_tempo(times)
     if refined is not None and abs(refined / bpm - 1) < 0.06:
         bpm = refined
@@ -605,9 +581,8 @@ def analyse(feat: Features, *, harmony: tuple[np.ndarray, np.ndarray] | None = N
     aligned = 0.0
     if beats.size:
         tol = round(0.05 * fps)
-        if pulse_onsets.size:
-            near = np.abs(beats[:, None] - pulse_onsets[None, :]).min(axis=1) <= tol
-            aligned = float(near.mean())
+        near = np.abs(beats[:, None] - onsets[None, :]).min(axis=1) <= tol
+        aligned = float(near.mean())
     strength = 0.0
     if beats.size and o.mean() > 0:
         ratio = float(_window_sum(o, beats).mean() / (o.mean() * 6))

@@ -45,16 +45,27 @@ def check_facts(root: Path, t: dict[str, Any], report: Report) -> None:
         report.ok("facts", subject, f"{facts.get('bpm')} BPM, {facts.get('key')} agree everywhere")
 
 
+def file_unchanged(root: Path, rel: str, sha256: str, kind: str, report: Report, *,
+                   changed: str | None = None) -> bool:
+    """Whether ``root/rel`` exists with the recorded ``sha256``; reports ``kind`` "missing" or
+    ``kind sha256`` (``changed``, default both hashes' prefixes) otherwise."""
+    path = root / rel
+    if not path.is_file():
+        report.bad(kind, rel, "missing")
+        return False
+    sha = sha256_file(path)
+    if sha != sha256:
+        report.bad(f"{kind} sha256", rel, changed or f"{sha[:16]}… ≠ manifest {sha256[:16]}…")
+        return False
+    return True
+
+
 def check_metadata(root: Path, t: dict[str, Any], report: Report) -> None:
     from minting.unixfs import cid_of_file
 
     path = root / t["metadata_path"]
-    if not path.is_file():
-        report.bad("metadata", t["metadata_path"], "missing")
-        return
-    sha = sha256_file(path)
-    if sha != t["metadata_sha256"]:
-        report.bad("metadata sha256", t["metadata_path"], "the document changed since the release")
+    if not file_unchanged(root, t["metadata_path"], t["metadata_sha256"], "metadata", report,
+                          changed="the document changed since the release"):
         return
     from songmint.preview import loads_shallow
 

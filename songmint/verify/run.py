@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from music.hashing import sha256_file
 from songmint.errors import SongmintError
 from songmint.verify.chain import check_chain
-from songmint.verify.files import check_car, check_facts, check_metadata
+from songmint.verify.files import check_car, check_facts, check_metadata, file_unchanged
 from songmint.verify.render import check_render, check_video
 from songmint.verify.report import Report
 
@@ -40,14 +39,9 @@ def verify_release(
         if only is not None and a.get("token") not in ids:
             continue
         by_path[a["path"]] = a
+        if not file_unchanged(release_dir, a["path"], a["sha256"], "asset", report):
+            continue
         f = release_dir / a["path"]
-        if not f.is_file():
-            report.bad("asset", a["path"], "missing")
-            continue
-        sha = sha256_file(f)
-        if sha != a["sha256"]:
-            report.bad("asset sha256", a["path"], f"{sha[:16]}… ≠ manifest {a['sha256'][:16]}…")
-            continue
         cid = cid_of_file(f)
         if cid != a["cid"]:
             report.bad("asset CID", a["path"], f"{cid} ≠ manifest {a['cid']}")
