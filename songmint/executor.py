@@ -204,9 +204,9 @@ class Executor:
         progress : callable, optional
             Called on the driver with each :class:`Outcome` as it arrives (completion order).
         keep_going : bool
-            ``False`` (default): the first failure stops the run (tasks not yet started are
-            cancelled) and is raised: a user error as the task raised it (else :class:`TaskError`),
-            :class:`TaskBug` for a bug. ``True``: failures are returned as outcomes and every
+            ``False`` (default): the first failure stops the run (items not yet submitted never
+            start; the few in flight finish and are dropped) and is raised: a user error as the
+            task raised it (else :class:`TaskError`), :class:`TaskBug` for a bug. ``True``: failures are returned as outcomes and every
             other item finishes.
         """
         results: list[Outcome[R] | None] = []
@@ -397,11 +397,14 @@ class RayExecutor(Executor):
                 yield i, (None, lost, False, (0.0, 0.0), 0.0, "", None)
 
     def _cancel(self) -> None:
+        # Let the in-flight window finish and drop its results rather than ray.cancel it: a cancel
+        # racing a task that completes at that moment trips a Ray CHECK ("Tried to complete task that
+        # was not pending", seen in the suite with Ray 2.x) that aborts the whole driver process.
         import contextlib
 
-        for ref in self._refs:
-            with contextlib.suppress(Exception):  # already finished
-                self._ray.cancel(ref)
+        if self._refs:
+            with contextlib.suppress(Exception):  # a lost worker: nothing left to wait for
+                self._ray.wait(self._refs, num_returns=len(self._refs))
         self._refs = []
 
     def close(self) -> None:
