@@ -206,8 +206,8 @@ class Executor:
         keep_going : bool
             ``False`` (default): the first failure stops the run (items not yet submitted never
             start; the few in flight finish and are dropped) and is raised: a user error as the
-            task raised it (else :class:`TaskError`), :class:`TaskBug` for a bug. ``True``: failures are returned as outcomes and every
-            other item finishes.
+            task raised it (else :class:`TaskError`), :class:`TaskBug` for a bug. ``True``:
+            failures are returned as outcomes and every other item finishes.
         """
         results: list[Outcome[R] | None] = []
         for o in self.imap(fn, items, labels=labels, keep_going=keep_going):
