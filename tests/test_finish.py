@@ -54,9 +54,6 @@ def seam_ok(audio: Audio) -> tuple[float, float]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="17 of 20 stretched 4-bar pulses measure within 1 % of 124 BPM with "
-                   "the learned tempo scorer of #18 (the stretch rate itself is right; the misses are "
-                   "read at half tempo): docs/traits.md known misses")
 def test_bpm_conforms_within_one_percent_on_twenty_seeds() -> None:
     hits = 0
     for seed in range(20):

@@ -109,11 +109,54 @@ def semitones_to(measured: str, target: str) -> int:
     return d - 12 if d > 5 else d
 
 
-def _stretch(audio: Audio, rate: float) -> Audio:
+PERCUSSIVE_FRAME_S = 0.006
+"""Frame of the percussive part's overlap-add in :func:`time_stretch` (s): short enough that a
+drum hit is moved whole, not smeared (Driedger et al. use 256 samples at 22.05 kHz, 12 ms)."""
+
+
+def _ola_stretch(y: np.ndarray, rate: float, frame: int) -> np.ndarray:
+    """Overlap-add time-scale modification of ``y`` (shape ``(n,)``) by ``rate`` (> 1 faster):
+    Hann frames read every ``rate · frame / 2`` samples and laid every ``frame / 2``. The frames
+    are too short to hold a pitch, which is why only the percussive part goes this way."""
+    hop = frame // 2
+    out_n = round(y.size / rate)
+    m = out_n // hop + 1
+    starts = np.round(np.arange(m) * hop * rate).astype(np.int64)
+    padded = np.concatenate([y, np.zeros(frame, y.dtype)])
+    idx = np.minimum(starts[:, None] + np.arange(frame)[None, :], padded.size - 1)
+    # a periodic Hann window sums to 1 at a hop of half its length: no normalisation needed
+    w = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(frame) / frame)).astype(np.float32)
+    frames = padded[idx] * w
+    out = np.zeros((m + 1, hop), np.float32)
+    out[:m] += frames[:, :hop]
+    out[1:] += frames[:, hop:]
+    return out.reshape(-1)[:out_n]
+
+
+def time_stretch(audio: Audio, *, rate: float) -> Audio:
+    """``audio`` played ``rate`` times faster at the same pitch, transients kept.
+
+    Harmonic-percussive separation (median filtering, Fitzgerald 2010, librosa's ``hpss``), then
+    the harmonic part by phase vocoder (Laroche & Dolson 1999) and the percussive part by short-frame
+    overlap-add: HP-TSM (Driedger, Müller & Ewert 2014). A phase vocoder alone smears each drum
+    hit over its 93 ms window, which blurs the very pulse a conformed take is asked to hold.
+
+    Returns
+    -------
+    Audio
+        ``round(n / rate)`` samples, the same channels and rate.
+    """
     import librosa
 
-    y = np.stack([librosa.effects.time_stretch(ch.astype(np.float32), rate=rate) for ch in audio.samples])
-    return Audio(np.ascontiguousarray(y, dtype=np.float32), audio.sr)
+    frame = 2 * max(16, round(PERCUSSIVE_FRAME_S * audio.sr / 2))
+    out_n = round(audio.n / rate)
+    chans = []
+    for ch in audio.samples.astype(np.float32):
+        harm, perc = librosa.effects.hpss(ch)
+        h = librosa.effects.time_stretch(harm, rate=rate)
+        h = np.pad(h, (0, max(0, out_n - h.size)))[:out_n]
+        chans.append(h + _ola_stretch(perc, rate, frame))
+    return Audio(np.ascontiguousarray(np.stack(chans), dtype=np.float32), audio.sr)
 
 
 def _shift(audio: Audio, steps: int) -> Audio:
@@ -176,8 +219,8 @@ def finish_take(take: Take, settings: Finish) -> Take:
             record["time_stretch"] = {"rate": None, "note": "no tempo measured; the asked tempo is declared"}
         else:
             rate = settings.bpm / bpm
-            mix = _stretch(mix, rate)
-            record["time_stretch"] = {"rate": rate, "method": "librosa phase vocoder"}
+            mix = time_stretch(mix, rate=rate)
+            record["time_stretch"] = {"rate": rate, "method": "HP-TSM (phase vocoder + percussive OLA)"}
         bpm = float(settings.bpm)
     if settings.key is not None:
         if key is None:
