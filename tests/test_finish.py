@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from music import loudness
 from music.audio import Audio
 from music.engines.base import Take
-from music.engines.finish import Finish, finish_take, loop_cut, measure, semitones_to
+from music.engines.finish import Finish, finish_take, loop_cut, measure, semitones_to, time_stretch
 from music.errors import EngineError
 from songmint.cli import main
 from tests import synth
@@ -63,6 +63,24 @@ def test_bpm_conforms_within_one_percent_on_twenty_seeds() -> None:
         hits += got is not None and abs(got - 124.0) <= 1.24
         assert take.bpm == 124.0 and take.provenance["finish"]["time_stretch"]["rate"] > 0
     assert hits >= 18, hits
+
+
+def test_time_stretch_keeps_pitch_and_moves_hits_whole() -> None:
+    n, rate = 2 * SR, 0.8
+    t = np.arange(n) / SR
+    y = 0.3 * np.sin(2 * np.pi * 440 * t)
+    clicks = [round(s * SR) for s in (0.25, 0.75, 1.25)]
+    for i in clicks:
+        y[i:i + 30] += 0.9 * np.hanning(30)
+    out = time_stretch(Audio(np.stack([y, y]).astype(np.float32), SR), rate=rate)
+    assert out.channels == 2 and out.n == round(n / rate)
+    tone = out.samples[0, round(0.4 * SR):round(0.9 * SR)]  # between hits
+    freqs = np.fft.rfftfreq(tone.size, 1 / SR)
+    assert freqs[np.argmax(np.abs(np.fft.rfft(tone * np.hanning(tone.size))))] == pytest.approx(440, abs=3)
+    for i in clicks:  # each hit lands at its time / rate, within a frame, and stays sharp
+        j = round(i / rate)
+        w = np.abs(out.samples[0, j - 400:j + 400])
+        assert abs(int(np.argmax(w)) - 400) < 200 and w.max() > 0.8
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
