@@ -14,7 +14,11 @@ The set (about 340 clips of 15–30 s, built reproducibly from this file alone):
   a seeded ensemble; the key is the key signature's major or relative minor that the
   final bass note names (a Dorian-notated minor, one flat short, counts as minor; chorales
   ending elsewhere, e.g. Phrygian, are left out); tempo: the quarter note at a seeded
-  66–100 BPM.
+  66–100 BPM;
+- **material without a pulse** (scored apart: the share given a tempo at all): rubato melody and
+  chords at log-normally distributed onset intervals, pads whose chords change at random times,
+  percussion scattered at Poisson times, and noise swelling at random; a tempo reported for
+  these is a false one.
 
 The **held-out split** is fixed by a hash of each clip's name (one third): it is never
 looked at while choosing methods or parameters. Misses are listed for the development
@@ -367,7 +371,12 @@ def render(c: Clip) -> Audio:
     path = CACHE / f"v{SET_VERSION}" / f"{hashlib.sha1(json.dumps(asdict(c)).encode()).hexdigest()[:16]}.flac"
     if path.exists():
         return load(path)
-    ev, programs, length = chorale_events(c) if c.source == "chorale" else synthetic_events(c)
+    if c.arrangement == "noise":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save(noise_clip(c), path)
+        return load(path)
+    events = {"chorale": chorale_events, "no-pulse": no_pulse_events}.get(c.source, synthetic_events)
+    ev, programs, length = events(c)
     return render_events(ev, programs, length, c.soundfont, path)
 
 
@@ -447,7 +456,69 @@ def essentia_answers(c: Clip, a: Audio) -> dict | None:
 
 
 def all_clips() -> list[Clip]:
+    """The clips with a pulse (tempo and key annotated)."""
     return synthetic_clips() + chorale_clips()
+
+
+NO_PULSE_KINDS = ("rubato", "pad", "scatter", "noise")
+
+
+def no_pulse_clips(n: int = 48) -> list[Clip]:
+    """``n`` clips without a pulse (``bpm`` 0): the kinds of ``NO_PULSE_KINDS`` in turn."""
+    sfs = list(SOUNDFONTS)
+    clips = []
+    for i in range(n):
+        rng = np.random.default_rng([SET_VERSION, 19, i])
+        kind, tonic, sf = NO_PULSE_KINDS[i % len(NO_PULSE_KINDS)], int(rng.integers(12)), sfs[(i // 4) % 2]
+        clips.append(Clip(f"no-pulse-{kind}-{NAMES[tonic]}-{sf}-{i}", "no-pulse", "no-pulse", kind, tonic,
+                          "major", 0.0, 0, sf, seed=2000 + i))
+    return clips
+
+
+def no_pulse_events(c: Clip) -> tuple[list[Event], dict[int, int], float]:
+    """Note events of a clip without a pulse (see the module notes), about 20 s long."""
+    rng = np.random.default_rng([SET_VERSION, 23, c.seed])
+    length, scale = 20.0, SCALES["major"]
+    pitches = [c.tonic + 48 + s + 12 * o for o in range(3) for s in scale]
+    ev: list[Event] = []
+    if c.arrangement == "rubato":  # onsets at log-normal intervals: no two alike, no isochrony
+        programs = {0: int(rng.choice([0, 4, 24, 46])), 1: int(rng.choice([0, 40, 73, 68]))}
+        t = 0.2
+        while t < length - 1.0:
+            gap = float(np.clip(rng.lognormal(np.log(0.55), 0.6), 0.12, 2.5))
+            if rng.random() < 0.3:
+                root = int(rng.integers(7))
+                ev += [(t, 0, pitches[root + k], int(rng.integers(50, 80)), gap * 0.95) for k in (0, 2, 4)]
+            ev.append((t, 1, pitches[7 + int(rng.integers(14))], int(rng.integers(60, 95)), gap * 0.9))
+            t += gap
+    elif c.arrangement == "pad":  # chords held 1.5-6 s, changing at random times
+        programs = {0: int(rng.choice([48, 52, 89, 19, 91]))}
+        t = 0.0
+        while t < length - 0.5:
+            hold = float(rng.uniform(1.5, 6.0))
+            root = int(rng.integers(7))
+            ev += [(t, 0, pitches[root + k], int(rng.integers(55, 80)), hold) for k in (0, 2, 4)]
+            t += hold
+    else:  # scatter: percussion at Poisson times, 1-6 hits a second
+        programs = {}
+        rate = float(rng.uniform(1.0, 6.0))
+        times = np.cumsum(rng.exponential(1.0 / rate, int(rate * length * 2)))
+        kit = [36, 38, 42, 45, 47, 49, 51, 56, 75, 76]
+        ev += [(float(t), 9, int(rng.choice(kit)), int(rng.integers(50, 110)), 0.1) for t in times if t < length - 0.5]
+    return sorted(ev), programs, length
+
+
+def noise_clip(c: Clip) -> Audio:
+    """Pink-ish noise whose level swells and falls at random (about 20 s)."""
+    rng = np.random.default_rng([SET_VERSION, 29, c.seed])
+    n = int(20.0 * SR)
+    spec = np.fft.rfft(rng.standard_normal((2, n)), axis=1)
+    spec /= np.sqrt(np.maximum(np.fft.rfftfreq(n, 1 / SR), 20.0))
+    x = np.fft.irfft(spec, n, axis=1)
+    knots = rng.uniform(0.1, 1.0, int(rng.integers(4, 12)))
+    env = np.interp(np.linspace(0, knots.size - 1, n), np.arange(knots.size), knots)
+    x *= env / np.abs(x).max() * 0.5
+    return Audio(np.ascontiguousarray(x.astype(np.float32)), SR)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -461,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from music.traits import extract
 
-    clips = all_clips()
+    clips = all_clips() + no_pulse_clips()
     if args.split != "both":
         clips = [c for c in clips if c.held_out == (args.split == "held-out")]
     if args.limit:
@@ -482,6 +553,8 @@ def main(argv: list[str] | None = None) -> int:
                 row.update({f"ess_{k}": v for k, v in ess.items()})
         rows.append(row)
     print(f"{len(rows)} clips, {audio_s / 60:.1f} min of audio; songmint extract {t_ext:.1f} CPU s")
+    free = [r for r in rows if r["clip"].source == "no-pulse"]
+    rows = [r for r in rows if r["clip"].source != "no-pulse"]
 
     def score(sel: list[dict], tkey: str, kkey: str) -> str:
         a1 = np.mean([acc1(r["clip"].bpm, r[tkey]) for r in sel])
@@ -508,6 +581,14 @@ def main(argv: list[str] | None = None) -> int:
             groups[f"soundfont {r['clip'].soundfont}"].append(r)
         for g in sorted(groups):
             print(f"    {g:<30} n={len(groups[g]):<3} {score(groups[g], 'tempo', 'key')}")
+        sel_free = [r for r in free if r["clip"].held_out == (split == "held-out")]
+        if sel_free:
+            given = [r for r in sel_free if r["tempo"] is not None]
+            kinds = ", ".join(f"{k} {sum(r['clip'].arrangement == k for r in given)}/"
+                              f"{sum(r['clip'].arrangement == k for r in sel_free)}" for k in NO_PULSE_KINDS)
+            print(f"    no pulse: a tempo given on {len(given)}/{len(sel_free)} ({kinds})")
+            if "ess_tempo" in rows[0]:
+                print(f"    no pulse, essentia: a tempo on {sum(bool(r.get('ess_tempo')) for r in sel_free)}/{len(sel_free)}")
         unsure_t = sum(r["tempo_alt"] is not None for r in sel)
         unsure_k = sum(r["key_alt"] is not None for r in sel)
         print(f"    runner-up shown: tempo {unsure_t}/{len(sel)}, key {unsure_k}/{len(sel)}")
@@ -520,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
                           f" (alt {r['tempo_alt'] or '-'})  key {c.key:>9} → {r['key']:<9} (alt {r['key_alt'] or '-'})")
     if args.json:
         args.json.write_text(json.dumps([{**{k: v for k, v in r.items() if k != "clip"}, **asdict(r["clip"]),
-                                          "held_out": r["clip"].held_out} for r in rows], indent=1))
+                                          "held_out": r["clip"].held_out} for r in rows + free], indent=1))
     return 0
 
 
