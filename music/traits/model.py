@@ -143,8 +143,9 @@ class Traits:
         Rate of the tracked beat (the quarter note in 4/4 and 3/4) in beats per minute,
         about 40–200; ``None`` (JSON null) when no pulse is found, never 0.
     tempo_confidence : float
-        0–1: pulse clarity, the normalised autocorrelation of the onset envelope at the beat
-        period (the clearer of the mel and full-resolution envelopes).
+        0–1: pulse clarity, the normalised autocorrelation of the onset envelope at the period
+        of the clearest candidate metrical level (the beat, its half or double, the bar). How
+        sure the level is, is ``tempo_alt_weight``.
     tempo_reason : str or None
         Why ``tempo_bpm`` is None (``"too few onsets"``, ``"no periodicity in 40-200 BPM"``,
         ``"no steady pulse"``); None when there is a tempo.
