@@ -88,12 +88,12 @@ def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
 
     A first run that fails before anything was sent leaves no output folder behind (a shared
     ``--cache-dir`` keeps its finished work); once the journal exists, the folder stays so that
-    the release resumes. The separation model of ``--stems`` is found first: missing weights stop
-    the release before the network is asked or anything is written.
+    the release resumes. The separation model of ``--stems`` and ``separate = true`` tracks is found
+    first: missing weights stop the release before the network is asked or anything is written.
     """
     separation = Separation.resolve(spec, opts)
     if opts.stems is not None and separation is None:
-        log("--stems: every track has its stems already (nothing to separate)")
+        log("--stems: no track to separate (each has its stems already or says separate = false)")
     sender = resolve_sender(spec, opts)
     _check_out(opts.out)
     created = not opts.out.exists()
