@@ -190,7 +190,7 @@ def convert(
     """Convert a sample-generator CKPT (EMA weights) into a diffusers folder OUT.
 
     OUT defaults to songmint's models folder under the checkpoint's name, where
-    `--checkpoint NAME` then finds it.
+    `--model NAME` then finds it.
     """
     from music.engines.dd_checkpoints import convert_ckpt
     from music.soundfont import sha256_file
