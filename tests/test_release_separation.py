@@ -278,3 +278,71 @@ def test_separate_in_defaults_is_for_bare_file_tracks(tmp_path: Path,
     assert [t.separate for t in spec.tracks] == [None, True]
     sep = Separation.resolve(spec, Options(out=tmp_path / "o"))
     assert sep is not None and sep.tracks == {"beta"}
+
+
+NEURAL = """\
+[collection]
+name = "Mixed EP"
+symbol = "MIX"
+
+[defaults]
+artist = "Fixture"
+
+[[tracks]]
+id = "first"
+title = "First"
+[tracks.generate]
+engine = "composer"
+seconds = 4
+
+[[tracks]]
+id = "second"
+title = "Second"
+[tracks.generate]
+engine = "musicgen"
+prompt = "lofi"
+seconds = 2
+params = {params}
+
+[network]
+name = "memory"
+"""
+
+
+@pytest.mark.parametrize(("params", "pull"), [
+    ("{{ }}", "`songmint models pull musicgen-small`"),  # the engine's default model, not pulled
+    ('{{ model = "{ckpt}", stems = "all" }}', "`songmint models pull htdemucs`"),  # its finishing's
+])
+def test_missing_engine_weights_stop_the_release_before_any_track(
+        tmp_path: Path, params: str, pull: str) -> None:
+    """A generated track's missing weights (the engine's, or the separator its `params.stems` asks
+    for) stop the release before the composer track before it is rendered: nothing in the cache."""
+    from tests.test_musicgen import build_tiny
+
+    ckpt = build_tiny(tmp_path / "mg")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(NEURAL.format(params=params.format(ckpt=ckpt)))
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    res = _release(spec, out, cache, tmp_path / "empty-hub")
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and pull in lines[0], res.stderr
+    assert not out.exists() and not cache.exists()
+
+
+def test_a_cached_take_needs_no_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A re-run or a resume where the weights are gone: takes in the cache are not rendered again,
+    so their engines' weights are not asked for."""
+    from songmint.release.cache import Cache
+    from songmint.release.tokens import require_models
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
+    (tmp_path / "spec.toml").write_text(NEURAL.format(params="{ }"))
+    spec, cache = load_spec(tmp_path / "spec.toml"), Cache(tmp_path / "cache")
+    with pytest.raises(Exception, match="songmint models pull musicgen-small"):
+        require_models(spec, cache)
+    folder = cache.path("takes", take_key(spec.tracks[1]))
+    folder.mkdir(parents=True)
+    (folder / "take.json").write_text("{}")
+    require_models(spec, cache)  # the composer's take needs nothing, the musicgen one is cached

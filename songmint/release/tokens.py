@@ -27,7 +27,7 @@ from songmint.models_commands import engine_env_options
 from songmint.release.cache import Cache, content_hash
 from songmint.release.options import Log, Options, announce
 from songmint.release.tasks import Tasks
-from songmint.spec import Editions, ReleaseSpec, Track
+from songmint.spec import Editions, Generate, ReleaseSpec, Track
 
 
 @dataclass(frozen=True)
@@ -141,12 +141,35 @@ def take_key(track: Track, separation: Separation | None = None) -> str:
     return content_hash(*parts)
 
 
+def _request(g: Generate) -> Request:
+    return Request(prompt=g.prompt, seconds=g.seconds, seed=g.seed, params=dict(g.params))
+
+
+def require_models(spec: ReleaseSpec, cache: Cache) -> None:
+    """Find, without loading them, the weights every generated track whose take is not in ``cache``
+    needs: its engine's, and the separation and transcription models its params ask for
+    (:func:`music.engines.run.require_models`). A cached take needs none (a re-run or a resume
+    works where the weights are gone).
+
+    Raises
+    ------
+    ModelNotFoundError
+        For the first track whose weights are not here, naming ``songmint models pull …``: the
+        release stops before any track is rendered.
+    """
+    from music.engines.run import require_models as require_request_models
+
+    for track in spec.tracks:
+        g = track.generate
+        if g is not None and not (cache.path("takes", take_key(track)) / "take.json").exists():
+            require_request_models(g.engine, _request(g), **engine_env_options(g.engine))
+
+
 def render_take(track: Track, separation: Separation | None = None) -> Take:
     """Generate, continue or load a track's take (separating a bare file's mix), without the cache."""
     g = track.generate
     if g is not None:
-        request = Request(prompt=g.prompt, seconds=g.seconds, seed=g.seed, params=dict(g.params))
-        return run_request(g.engine, request, source=g.source, source_stems=g.source_stems,
+        return run_request(g.engine, _request(g), source=g.source, source_stems=g.source_stems,
                            **engine_env_options(g.engine))  # $SONGMINT_SOUNDFONT
     assert track.file is not None
     mix, stems = load_mix_and_stems(track.file, track.stems_dir)
