@@ -39,7 +39,7 @@ import numpy as np
 from music.audio import Audio, conform
 from music.errors import EngineError, ModelNotFoundError
 
-__all__ = ["Note", "Transcriber", "model_path", "notes_to_midi", "transcribe"]
+__all__ = ["Note", "Transcriber", "model_path", "notes_to_midi", "require_model", "transcribe"]
 
 SR = 22_050
 HOP = 256
@@ -82,6 +82,20 @@ def model_path() -> Path:
     if not path.is_file():
         raise ModelNotFoundError(f"{path} is missing; reinstall: {HOW_TO_INSTALL}")
     return path
+
+
+def require_model() -> Path:
+    """:func:`model_path`, once onnxruntime is known to be installed (found, not imported): what a
+    command checks before work that ends in a transcription.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the wheel or onnxruntime is not installed, with the install command.
+    """
+    if importlib.util.find_spec("onnxruntime") is None:
+        raise ModelNotFoundError(f"transcription needs onnxruntime: {HOW_TO_INSTALL}")
+    return model_path()
 
 
 @lru_cache(maxsize=1)

@@ -184,11 +184,12 @@ def continue_(audio_path: Path, seconds: float | None, bars: int | None, engine:
     stems = load_stems(stems_dir, exclude=audio_path) if stems_dir is not None else None
     eng = engine_with_model(engine, model)
     method = require(eng, "continue_")
+    finishing = Finish(lufs=lufs, bpm=bpm, key=key, loop=loop, stems=_names(separate_stems), midi=midi)
+    finishing.require_models()  # missing HTDemucs or Basic Pitch stop us before the engine runs
     request = Request(prompt=text, seconds=seconds, seed=seed, params=params)
     out.debug(f"continuing {audio_path} ({prompt.duration:.2f} s) by {seconds:g} s with {engine}")
     take = method(prompt, request, stems=stems) if stems is not None else method(prompt, request)
-    take = finish_take(take, Finish(lufs=lufs, bpm=bpm, key=key, loop=loop,
-                                    stems=_names(separate_stems), midi=midi))
+    take = finish_take(take, finishing)
     name = title or f"{slugify(audio_path.stem)}-continued"
     path = save_take(take, out_dir, title=name, fmt=fmt)
     if as_json:

@@ -81,6 +81,14 @@ def run_checks() -> list[Check]:
         v = _dist_version(dist)
         checks.append(Check(dist, v is not None, v or "not installed (neural engines off)",
                             "pip install torch==2.13.0 && pip install -e '.[ml]'", required=False))
+    from music.transcription import HOW_TO_INSTALL
+
+    # separation (`separate`, `--stems`) and transcription (`transcribe`, `--midi`)
+    for dist, use, fix in (("demucs", "separation", "pip install -e '.[ml]'"),
+                           ("onnxruntime", "transcription", HOW_TO_INSTALL),
+                           ("basic-pitch", "transcription: its model file", HOW_TO_INSTALL)):
+        v = _dist_version(dist)
+        checks.append(Check(dist, v is not None, v or f"not installed ({use} off)", fix, required=False))
 
     from minting.errors import MintingError
     from minting.node_tools import find_bin, node_modules
@@ -118,8 +126,8 @@ def _weights_check() -> Check:
     where = ", ".join(str(r) for r in roots)
     detail = f"{len(found)} found ({', '.join(found[:6])})" if found else f"none in {where}"
     return Check("model weights", bool(found), detail,
-                 "optional: put checkpoints in the HF cache or the songmint models folder; "
-                 "the composer engine needs none", required=False)
+                 "optional: fetch one with `songmint models pull NAME` (names: `songmint models list`); "
+                 "the composer, symbolic and units engines need none", required=False)
 
 
 @click.command()

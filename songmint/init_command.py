@@ -67,6 +67,7 @@ seconds = 12
 # title = "From the Studio"
 # file = "mixes/from-the-studio.wav"
 # stems = "mixes/from-the-studio-stems/"
+# separate = true                   # instead of stems: HTDemucs separates the mix (models pull htdemucs)
 
 [storage]
 backend = "local"                    # local | kubo (url) | pinning (url + token_env)

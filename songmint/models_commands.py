@@ -13,7 +13,7 @@ import click
 
 from music.engines.dd_checkpoints import locate_all
 from music.engines.weights import KNOWN_MODELS, hf_cache_dir, known, models_dir, snapshot
-from songmint.console import json_option, output, print_json, print_table
+from songmint.console import json_option, output, print_json, wide_table
 from songmint.errors import SongmintError
 from songmint.vocabulary import deprecated, deprecated_alias  # noqa: F401  (deprecated: re-exported)
 
@@ -106,7 +106,7 @@ def list_(as_json: bool) -> None:
     if as_json:
         print_json({"models_dir": str(models_dir()), "hf_cache": str(hf_cache_dir()), "checkpoints": rows})
         return
-    print_table(
+    wide_table(
         "Models",
         [
             {
@@ -190,7 +190,7 @@ def convert(
     """Convert a sample-generator CKPT (EMA weights) into a diffusers folder OUT.
 
     OUT defaults to songmint's models folder under the checkpoint's name, where
-    `--checkpoint NAME` then finds it.
+    `--model NAME` then finds it.
     """
     from music.engines.dd_checkpoints import convert_ckpt
     from music.soundfont import sha256_file

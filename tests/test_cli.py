@@ -38,8 +38,11 @@ def test_version_and_help(runner: CliRunner) -> None:
 def test_doctor_json_lists_every_check(runner: CliRunner) -> None:
     r = runner.invoke(main, ["doctor", "--json"])
     checks = {c["name"]: c for c in json.loads(r.output)}
-    for name in ("python", "ffmpeg", "libfluidsynth", "soundfont", "torch", "anvil", "model weights"):
+    for name in ("python", "ffmpeg", "libfluidsynth", "soundfont", "torch", "anvil", "model weights",
+                 "demucs", "onnxruntime", "basic-pitch"):
         assert name in checks
+    assert "`songmint models pull NAME`" in checks["model weights"]["fix"]
+    assert "basic-pitch" in checks["basic-pitch"]["fix"] and checks["basic-pitch"]["required"] is False
     assert checks["python"]["ok"] is True
     missing_required = [c for c in checks.values() if c["required"] and not c["ok"]]
     assert r.exit_code == (2 if missing_required else 0)

@@ -164,3 +164,38 @@ def test_generate_musicgen_stems_midi_loop_bpm_end_to_end(tmp_path: Path,
     total = np.sum([s.samples.astype(np.float64) for s in take.stems.values()], axis=0)
     assert np.abs(total - take.mix.samples).max() < 1e-5  # they sum to the mastered mix
     assert loudness.true_peak(mix) <= -1.0 + 0.05
+
+
+def test_missing_separator_or_transcriber_stops_before_the_engine_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--stems` without HTDemucs and `--midi` without Basic Pitch fail in one line naming how to
+    get them before the model generates (not after its minutes of work), on generate and continue."""
+    import importlib.util
+
+    from music.audio import save
+    from music.engines.musicgen import MusicgenEngine
+    from tests.test_musicgen import build_tiny
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
+
+    def ran(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the engine ran")
+
+    monkeypatch.setattr(MusicgenEngine, "_run", ran)  # generate and continue_ both run through it
+    ckpt = str(build_tiny(tmp_path / "mg"))
+    save(synth.tone(seconds=2.0, sr=SR), tmp_path / "in.wav")
+    commands = [["generate", "lofi", "--engine", "musicgen", "--seconds", "2"],
+                ["continue", str(tmp_path / "in.wav"), "--engine", "musicgen", "--seconds", "1"]]
+    for command in commands:
+        res = CliRunner().invoke(main, [*command, "--model", ckpt, "--stems", "--out", str(tmp_path / "o")])
+        assert res.exit_code == 2, res.output
+        assert res.stderr.count("\n") == 1 and "`songmint models pull htdemucs`" in res.stderr, res.stderr
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "basic_pitch" else find_spec(name, *a))
+    for command in commands:
+        res = CliRunner().invoke(main, [*command, "--model", ckpt, "--midi", "--out", str(tmp_path / "o")])
+        assert res.exit_code == 2, res.output
+        assert res.stderr.count("\n") == 1 and "pip install --no-deps basic-pitch" in res.stderr, res.stderr
+    assert not (tmp_path / "o").exists()

@@ -171,3 +171,6 @@ def test_list_shows_the_registry(env: dict[str, str]) -> None:
     assert rows["stable-audio-open-1.0"]["gated"]
     res = CliRunner().invoke(main, ["models", "list"], env={"COLUMNS": "220"})
     assert "facebook/musicgen-small" in res.output and "CC-BY-NC-4.0" in res.output
+    res = CliRunner().invoke(main, ["models", "list"], env={"COLUMNS": "80"})  # piped, or a narrow terminal
+    assert res.exit_code == 0, res.output
+    assert all(f" {name} " in res.output for name in weights.KNOWN_MODELS), res.output  # names to pull, uncut

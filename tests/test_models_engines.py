@@ -55,6 +55,23 @@ def test_unknown_param_is_rejected_before_any_model_loads(engine: str, tmp_path:
     assert ", ".join(names) in str(err.value)
 
 
+@pytest.mark.parametrize(("engine", "pull"), [("musicgen", "musicgen-small"),
+                                            ("dance-diffusion", "maestro-150k"),
+                                            ("stable-audio", "stable-audio-open-1.0")])
+def test_require_weights_names_the_pull_command_without_loading(engine: str, pull: str, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a release asks of each engine before any work: the default model's weights, found or a
+    one-line error naming `songmint models pull NAME`; engines without weights have no such method."""
+    from music.errors import ModelNotFoundError
+
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(ModelNotFoundError, match=f"`songmint models pull {pull}`") as err:
+        get_engine(engine).require_weights()
+    assert "\n" not in str(err.value)
+    assert not any(hasattr(get_engine(e), "require_weights") for e in ("composer", "units"))
+
+
 def test_units_rejects_unknown_and_ill_typed() -> None:
     eng = get_engine("units")
     audio = synth.tone(seconds=1.0)

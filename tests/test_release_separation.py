@@ -207,3 +207,142 @@ def test_only_bare_file_tracks_are_separated(tmp_path: Path, monkeypatch: pytest
     only_alpha = dataclasses.replace(spec, tracks=(alpha,))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
     assert Separation.resolve(only_alpha, Options(out=tmp_path / "o", stems=("all",))) is None
+
+
+def _keyed(spec: Path, name: str, line: str) -> Path:
+    """The spec with ``line`` added to its track, written beside it (the same gamma.wav)."""
+    path = spec.with_name(name)
+    path.write_text(spec.read_text().replace('file = "gamma.wav"', f'file = "gamma.wav"\n{line}', 1))
+    return path
+
+
+def test_separate_true_is_stems_for_that_track(released: Released, spec: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """`separate = true` without `--stems` separates the track as `--stems` does: the same take key
+    (the take `--stems` made is a cache hit), so the same stem tokens, ids and provenance."""
+    _, cache, hub, _, m = released
+    keyed = _keyed(spec, "keyed.toml", "separate = true")
+    res = _release(keyed, tmp_path / "out", cache, hub)  # the spec's memory network
+    assert res.exit_code == 0, res.output
+    assert "gamma (gamma.wav, stems by htdemucs) cached" in res.stderr
+    tokens = json.loads(res.stdout)["tokens"]
+    assert [(t["id"], t["title"]) for t in tokens] == [(t["id"], t["title"]) for t in m["tokens"]]
+    assert [t["provenance"] for t in tokens] == [t["provenance"] for t in m["tokens"]]
+    assert tokens[0]["provenance"]["separation"]["commit"] == COMMIT
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(hub.parent / "models"))
+    gamma = load_spec(keyed).tracks[0]
+    sep = Separation.resolve(load_spec(keyed), Options(out=tmp_path / "o"))
+    assert sep is not None and sep.tracks == {"gamma"} and sep.keep == ("all",)
+    by_flag = Separation.resolve(load_spec(spec), Options(out=tmp_path / "o", stems=("all",)))
+    assert take_key(gamma, sep) == take_key(load_spec(spec).tracks[0], by_flag)
+    kept = Separation.resolve(load_spec(keyed), Options(out=tmp_path / "o", stems=("drums", "bass")))
+    assert kept is not None and kept.keep == ("drums", "bass")
+    assert take_key(gamma, kept) != take_key(gamma, sep)
+
+
+def test_separate_true_with_missing_weights_stops_before_anything(spec: Path, tmp_path: Path) -> None:
+    keyed = _keyed(spec, "keyed-missing.toml", "separate = true")
+    out, cache, empty = tmp_path / "out", tmp_path / "cache", tmp_path / "empty-hub"
+    for extra in ((), ("--model", "htdemucs")):  # --model needs no --stems when a track says separate
+        res = _release(keyed, out, cache, empty, *extra)
+        assert res.exit_code == 2, res.output
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and "`songmint models pull htdemucs`" in lines[0], res.stderr
+        assert not out.exists() and not cache.exists()
+
+
+def test_separate_false_opts_out_of_stems(spec: Path, tmp_path: Path) -> None:
+    """`--stems` leaves a `separate = false` track a bare mix, and then needs no model at all."""
+    opted = _keyed(spec, "opted-out.toml", "separate = false")
+    assert Separation.resolve(load_spec(opted), Options(out=tmp_path / "o", stems=("all",))) is None
+    res = _release(opted, tmp_path / "out", tmp_path / "cache", tmp_path / "empty-hub", "--stems")
+    assert res.exit_code == 0, res.output
+    assert "--stems: no track to separate" in res.stderr
+    (track,) = json.loads(res.stdout)["tokens"]
+    assert "separation" not in track["provenance"] and not any(a.startswith("stem") for a in track["assets"])
+    res = _release(opted, tmp_path / "out2", tmp_path / "cache", tmp_path / "empty-hub",
+                   "--model", "htdemucs")
+    assert res.exit_code == 2 and "give --stems too" in res.stderr and not (tmp_path / "out2").exists()
+
+
+def test_separate_in_defaults_is_for_bare_file_tracks(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixture EP with `[defaults] separate = true`: beta (no stems folder) is separated without
+    `--stems`, alpha keeps its stems folder."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(_hub(tmp_path / "hub")))
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
+    path = make_spec(tmp_path / "ep")
+    path.write_text(path.read_text().replace('artist = "Fixture"', 'artist = "Fixture"\nseparate = true'))
+    spec = load_spec(path)
+    assert [t.separate for t in spec.tracks] == [None, True]
+    sep = Separation.resolve(spec, Options(out=tmp_path / "o"))
+    assert sep is not None and sep.tracks == {"beta"}
+
+
+NEURAL = """\
+[collection]
+name = "Mixed EP"
+symbol = "MIX"
+
+[defaults]
+artist = "Fixture"
+
+[[tracks]]
+id = "first"
+title = "First"
+[tracks.generate]
+engine = "composer"
+seconds = 4
+
+[[tracks]]
+id = "second"
+title = "Second"
+[tracks.generate]
+engine = "musicgen"
+prompt = "lofi"
+seconds = 2
+params = {params}
+
+[network]
+name = "memory"
+"""
+
+
+@pytest.mark.parametrize(("params", "pull"), [
+    ("{{ }}", "`songmint models pull musicgen-small`"),  # the engine's default model, not pulled
+    ('{{ model = "{ckpt}", stems = "all" }}', "`songmint models pull htdemucs`"),  # its finishing's
+])
+def test_missing_engine_weights_stop_the_release_before_any_track(
+        tmp_path: Path, params: str, pull: str) -> None:
+    """A generated track's missing weights (the engine's, or the separator its `params.stems` asks
+    for) stop the release before the composer track before it is rendered: nothing in the cache."""
+    from tests.test_musicgen import build_tiny
+
+    ckpt = build_tiny(tmp_path / "mg")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(NEURAL.format(params=params.format(ckpt=ckpt)))
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    res = _release(spec, out, cache, tmp_path / "empty-hub")
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and pull in lines[0], res.stderr
+    assert not out.exists() and not cache.exists()
+
+
+def test_a_cached_take_needs_no_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A re-run or a resume where the weights are gone: takes in the cache are not rendered again,
+    so their engines' weights are not asked for."""
+    from songmint.release.cache import Cache
+    from songmint.release.tokens import require_models
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "models"))
+    (tmp_path / "spec.toml").write_text(NEURAL.format(params="{ }"))
+    spec, cache = load_spec(tmp_path / "spec.toml"), Cache(tmp_path / "cache")
+    with pytest.raises(Exception, match="songmint models pull musicgen-small"):
+        require_models(spec, cache)
+    folder = cache.path("takes", take_key(spec.tracks[1]))
+    folder.mkdir(parents=True)
+    (folder / "take.json").write_text("{}")
+    require_models(spec, cache)  # the composer's take needs nothing, the musicgen one is cached

@@ -161,8 +161,12 @@ def test_bad_requests(prompt: Audio, stems: dict[str, Audio]) -> None:
     short = {"drums": Audio(stems["drums"].samples[:, : SR * 5], SR)}
     with pytest.raises(EngineError, match="aligned"):
         e.continue_(prompt, Request(seconds=5), stems=short)
-    with pytest.raises(EngineError, match="cannot generate"):
+    with pytest.raises(EngineError, match="cannot generate") as info:
         e.generate(Request(prompt="techno", seconds=5))
+    from music.engines import OPERATIONS
+
+    assert str(info.value).endswith(f"generate with: {', '.join(OPERATIONS['generate'])}")  # every one
+    assert "dance-diffusion" in str(info.value) and "symbolic" in str(info.value)
 
 
 def test_unit_lm_backoff() -> None:

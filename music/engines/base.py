@@ -101,7 +101,10 @@ class Engine(Protocol):
     or on first use, never swapped by a request); per-request settings are its frozen ``Params``
     dataclass, parsed from ``Request.params`` by :func:`parse_params` and recorded whole in the
     take's provenance. ``deterministic`` says whether the same request and seed give the same bytes
-    on the CPU (what ``songmint verify`` re-renders).
+    on the CPU (what ``songmint verify`` re-renders). An engine with weights also has
+    ``require_weights()``: it finds them without loading them, raising ``ModelNotFoundError``
+    (naming ``songmint models pull …``) when they are not here, so that callers can stop before any
+    work (:func:`music.engines.run.require_models`).
     """
 
     name: str

@@ -203,6 +203,11 @@ class DanceDiffusionEngine:
 
     # ------------------------------------------------------------------ model
 
+    def require_weights(self) -> None:
+        """Find the checkpoint without loading it (:func:`find_checkpoint`; raises when it is missing)."""
+        if self._unet is None:
+            find_checkpoint(self._spec)
+
     @property
     def unet(self) -> UNet1DModel:
         """The UNet, loaded on first use."""

@@ -17,7 +17,7 @@ with a mean-squared error (optionally with EDM's log-normal noise levels instead
   the newest one;
 * every ``demo_every`` steps a few demo samples from the EMA weights under ``out/demos/``;
 * at the end, the EMA weights as a diffusers folder in ``out`` (``config.json`` +
-  ``diffusion_pytorch_model.safetensors``) that ``--checkpoint out`` loads directly.
+  ``diffusion_pytorch_model.safetensors``) that ``--model out`` loads directly.
 """
 
 from __future__ import annotations

@@ -77,6 +77,27 @@ class Finish:
         if self.bpm is not None and not 40 <= self.bpm <= 300:
             raise EngineError(f"tempo {self.bpm:g} BPM is out of range; choose 40–300")
 
+    def require_models(self) -> None:
+        """Find the separation and transcription models these settings need, without loading them.
+
+        Called before the engine runs, so that missing weights stop a command at once, in one line
+        naming how to get them, rather than after minutes of generation.
+
+        Raises
+        ------
+        ModelNotFoundError
+            Naming ``songmint models pull htdemucs`` (or the separator asked), or how to install
+            Basic Pitch.
+        """
+        if self.stems:
+            from music.separation import locate_separator
+
+            locate_separator(self.separator)
+        if self.midi:
+            from music.transcription import require_model
+
+            require_model()
+
 
 MIN_MEASURE_S = 2.0
 """Clips shorter than this (one-shots) have no tempo or key to measure."""
@@ -291,7 +312,8 @@ def finish_settings(engine: Any, params: dict[str, Any], *, midi: bool = False) 
     """How to finish ``engine``'s takes: ``None`` for an engine whose ``finishes_itself`` is true (the
     composer and the symbolic engine master, loop and write stems and MIDI themselves); otherwise
     the finishing options are taken out of ``params`` (those the engine's own ``Params`` have stay
-    with it, e.g. Dance Diffusion's inpainted ``loop``)."""
+    with it, e.g. Dance Diffusion's inpainted ``loop``), and the models they need are found
+    (:meth:`Finish.require_models`: missing ones raise before the engine runs)."""
     if getattr(engine, "finishes_itself", False):  # it masters, loops and writes stems and MIDI itself
         if params.get("stems") == "all":
             params.pop("stems")
@@ -299,7 +321,7 @@ def finish_settings(engine: Any, params: dict[str, Any], *, midi: bool = False) 
     own = {f.name for f in dataclasses.fields(engine.Params)}
     taken = {k: params.pop(k) for k in FINISH_KEYS if k in params and k not in own}
     stems = taken.get("stems")
-    return Finish(
+    settings = Finish(
         lufs=taken.get("lufs", -14.0),
         bpm=taken.get("bpm"),
         key=taken.get("key"),
@@ -307,3 +329,5 @@ def finish_settings(engine: Any, params: dict[str, Any], *, midi: bool = False) 
         stems=tuple(s.strip() for s in str(stems).split(",") if s.strip()) if stems else None,
         midi=midi,
     )
+    settings.require_models()
+    return settings

@@ -233,6 +233,11 @@ class MusicgenEngine:
 
     # ------------------------------------------------------------------ loading
 
+    def require_weights(self) -> None:
+        """Find the checkpoint without loading it (:func:`resolve_checkpoint`; raises when it is missing)."""
+        if self._fixed is None:
+            resolve_checkpoint(self.model)
+
     def load(self, model: str | os.PathLike[str] | None = None, *, dtype: str | None = None,
              quantize: str | None = None) -> Loaded:
         """Load (once) the checkpoint ``model`` (or the engine's default), in ``dtype`` and with

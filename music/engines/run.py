@@ -10,10 +10,40 @@ import os
 from typing import Any
 
 from music.engines import Request, Take, get_engine, require
-from music.engines.finish import finish_settings, finish_take
+from music.engines.finish import Finish, finish_settings, finish_take
 from music.takes import load_mix_and_stems
 
-__all__ = ["run_request"]
+__all__ = ["require_models", "run_request"]
+
+
+def _prepared(engine_name: str, request: Request, engine_options: dict[str, Any], *,
+              require_weights: bool = False) -> tuple[Any, Finish | None, Request]:
+    """The engine built for ``request`` (``params["model"]`` its weights, found first with
+    ``require_weights``), its finishing settings (their models found: :func:`finish_settings`),
+    and the request without either."""
+    params = dict(request.params)
+    model = params.pop("model", None)
+    if model is not None:
+        engine_options = {**engine_options, "model": model}
+    engine = get_engine(engine_name, **engine_options)
+    if require_weights and hasattr(engine, "require_weights"):
+        engine.require_weights()
+    finishing = finish_settings(engine, params)
+    return engine, finishing, Request(prompt=request.prompt, seconds=request.seconds, seed=request.seed,
+                                      params=params)
+
+
+def require_models(engine_name: str, request: Request, **engine_options: Any) -> None:
+    """Find, without loading them, the models :func:`run_request` would load for ``request``: the
+    engine's weights (``require_weights``) and the separation and transcription models of its
+    finishing; what a release checks of every track before it does any work.
+
+    Raises
+    ------
+    ModelNotFoundError
+        The first one missing, naming ``songmint models pull …`` (or how to install it).
+    """
+    _prepared(engine_name, request, engine_options, require_weights=True)
 
 
 def run_request(
@@ -48,13 +78,7 @@ def run_request(
     EngineError
         For an unknown engine or one that cannot do the operation (naming those that can).
     """
-    params = dict(request.params)
-    model = params.pop("model", None)
-    if model is not None:
-        engine_options["model"] = model
-    engine = get_engine(engine_name, **engine_options)
-    finishing = finish_settings(engine, params)
-    request = Request(prompt=request.prompt, seconds=request.seconds, seed=request.seed, params=params)
+    engine, finishing, request = _prepared(engine_name, request, engine_options)
     if source is None:
         take = require(engine, "generate")(request)
     else:

@@ -190,6 +190,11 @@ class StableAudioEngine:
 
         return resolve_device(self.device_name)
 
+    def require_weights(self) -> None:
+        """Find the pipeline folder without loading it (:func:`find_pipeline`; raises when it is missing)."""
+        if self._pipe is None:
+            find_pipeline(self._spec)
+
     @property
     def pipe(self) -> StableAudioPipeline:
         """The pipeline, loaded on first use (local files only)."""

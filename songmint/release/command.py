@@ -104,13 +104,15 @@ def _password_prompt(text: str) -> str:
     metavar="NAMES",
     default=None,
     help="Stems for file tracks given without a stems folder, by HTDemucs separation "
-    "(drums,bass,other,vocals); alone: all of them (they sum to the mix).",
+    "(drums,bass,other,vocals); alone: all of them (they sum to the mix). A track with "
+    "`separate = true` is separated without it, one with `separate = false` never; NAMES are "
+    "the stems kept of every separated track.",
 )
 @click.option(
     "--model",
     metavar="NAME|PATH",
     default=None,
-    help="Separation model of --stems (default htdemucs; fetch it once with "
+    help="Separation model of --stems and `separate = true` tracks (default htdemucs; fetch it once with "
     "`songmint models pull htdemucs`), a Hugging Face id in the cache, or a folder with NAME.yaml "
     "and its safetensors.",
 )
@@ -139,13 +141,15 @@ def release(
     """Release SPEC (a TOML catalog spec): generate, analyse, draw, encode, publish and mint.
 
     Re-running skips finished work (content-hash cache), and an interrupted release resumes
-    from its journal without minting anything twice. With --stems, file tracks given without a
-    stems folder get stems by separation. See docs/release-spec.md.
+    from its journal without minting anything twice. With --stems (or a track's `separate = true`),
+    file tracks given without a stems folder get stems by separation. See docs/release-spec.md.
     """
     o = output()
-    if model is not None and stems is None:
-        raise click.UsageError("--model names the separation model of --stems; give --stems too")
     spec = load_spec(spec_path)
+    if model is not None and stems is None and not any(t.separate for t in spec.tracks):
+        raise click.UsageError(
+            "--model names the separation model of --stems or of `separate = true` tracks; give --stems too"
+        )
     out = out or Path("out") / spec.path.stem
     manifest = run_release(
         spec,

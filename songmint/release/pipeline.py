@@ -39,7 +39,7 @@ from songmint.release.options import Log, Options
 from songmint.release.publish import publish
 from songmint.release.sales import configure_sales
 from songmint.release.tasks import Tasks
-from songmint.release.tokens import Separation, load_tokens
+from songmint.release.tokens import Separation, load_tokens, require_models
 from songmint.release.videos import render_videos
 from songmint.release.views import token_entry
 from songmint.spec import ReleaseSpec, load_spec
@@ -88,12 +88,14 @@ def release(spec: ReleaseSpec, opts: Options, *, log: Log) -> dict[str, Any]:
 
     A first run that fails before anything was sent leaves no output folder behind (a shared
     ``--cache-dir`` keeps its finished work); once the journal exists, the folder stays so that
-    the release resumes. The separation model of ``--stems`` is found first: missing weights stop
-    the release before the network is asked or anything is written.
+    the release resumes. The models are found first (the separation model of ``--stems`` and
+    ``separate = true`` tracks, then the weights of every generated track not in the cache): missing
+    weights stop the release before the network is asked or anything is written.
     """
     separation = Separation.resolve(spec, opts)
+    require_models(spec, Cache(opts.cache_dir or opts.out / ".cache"))
     if opts.stems is not None and separation is None:
-        log("--stems: every track has its stems already (nothing to separate)")
+        log("--stems: no track to separate (each has its stems already or says separate = false)")
     sender = resolve_sender(spec, opts)
     _check_out(opts.out)
     created = not opts.out.exists()

@@ -2,8 +2,8 @@
 
 A :class:`Token` is what gets minted: a track, or one of its stems when the spec mints stems
 as tokens. Takes are cached on the hash of what makes them (the generation request and the
-bytes of any audio it reads, and the separation model of stems made by ``release --stems``), so
-a re-run loads instead of rendering.
+bytes of any audio it reads, and the separation model of stems made by separation: ``release
+--stems`` or a track's ``separate = true``), so a re-run loads instead of rendering.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from songmint.models_commands import engine_env_options
 from songmint.release.cache import Cache, content_hash
 from songmint.release.options import Log, Options, announce
 from songmint.release.tasks import Tasks
-from songmint.spec import Editions, ReleaseSpec, Track
+from songmint.spec import Editions, Generate, ReleaseSpec, Track
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ class Token:
 
 @dataclass(frozen=True)
 class Separation:
-    """Stems by separation for file tracks given without a stems folder (``release --stems``).
+    """Stems by separation for file tracks given without a stems folder (``release --stems``, or
+    ``separate = true`` in the spec: :func:`separates`).
 
     ``tracks`` are the ids of the tracks to separate; ``where`` is the model found once, up front
     (so missing weights stop the release before any work, naming the pull command); ``model`` is
@@ -85,14 +86,15 @@ class Separation:
 
     @classmethod
     def resolve(cls, spec: ReleaseSpec, opts: Options) -> Separation | None:
-        """What ``opts.stems`` and ``opts.model`` ask for, or ``None`` when no track is to be separated.
+        """What the spec's ``separate`` keys, ``opts.stems`` and ``opts.model`` ask for, or ``None``
+        when no track is to be separated.
 
         Raises
         ------
         ModelNotFoundError
             When the model's weights are not here (one line naming ``songmint models pull …``).
         """
-        tracks = frozenset(t.id for t in spec.tracks if separates(t)) if opts.stems is not None else None
+        tracks = frozenset(t.id for t in spec.tracks if separates(t, stems=opts.stems is not None))
         if not tracks:
             return None
         from music.separation import locate_separator
@@ -101,9 +103,16 @@ class Separation:
         return cls(tracks, where, where.record(), tuple(opts.stems or ()) or ("all",))
 
 
-def separates(track: Track) -> bool:
-    """Whether ``release --stems`` separates ``track``: a file track given without a stems folder."""
-    return track.file is not None and track.stems_dir is None
+def separates(track: Track, *, stems: bool = True) -> bool:
+    """Whether the release separates ``track``, a file track given without a stems folder.
+
+    The spec's word wins over the CLI's: ``separate = true`` separates it even without ``--stems``
+    (``stems=False``), ``separate = false`` keeps it a bare mix even with it; unsaid, ``--stems``
+    decides.
+    """
+    if track.file is None or track.stems_dir is not None:
+        return False
+    return track.separate if track.separate is not None else stems
 
 
 def take_key(track: Track, separation: Separation | None = None) -> str:
@@ -132,12 +141,35 @@ def take_key(track: Track, separation: Separation | None = None) -> str:
     return content_hash(*parts)
 
 
+def _request(g: Generate) -> Request:
+    return Request(prompt=g.prompt, seconds=g.seconds, seed=g.seed, params=dict(g.params))
+
+
+def require_models(spec: ReleaseSpec, cache: Cache) -> None:
+    """Find, without loading them, the weights every generated track whose take is not in ``cache``
+    needs: its engine's, and the separation and transcription models its params ask for
+    (:func:`music.engines.run.require_models`). A cached take needs none (a re-run or a resume
+    works where the weights are gone).
+
+    Raises
+    ------
+    ModelNotFoundError
+        For the first track whose weights are not here, naming ``songmint models pull …``: the
+        release stops before any track is rendered.
+    """
+    from music.engines.run import require_models as require_request_models
+
+    for track in spec.tracks:
+        g = track.generate
+        if g is not None and not (cache.path("takes", take_key(track)) / "take.json").exists():
+            require_request_models(g.engine, _request(g), **engine_env_options(g.engine))
+
+
 def render_take(track: Track, separation: Separation | None = None) -> Take:
     """Generate, continue or load a track's take (separating a bare file's mix), without the cache."""
     g = track.generate
     if g is not None:
-        request = Request(prompt=g.prompt, seconds=g.seconds, seed=g.seed, params=dict(g.params))
-        return run_request(g.engine, request, source=g.source, source_stems=g.source_stems,
+        return run_request(g.engine, _request(g), source=g.source, source_stems=g.source_stems,
                            **engine_env_options(g.engine))  # $SONGMINT_SOUNDFONT
     assert track.file is not None
     mix, stems = load_mix_and_stems(track.file, track.stems_dir)

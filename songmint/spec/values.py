@@ -92,6 +92,9 @@ class Track:
     mood: str | None = None  # declared mood word(s): published instead of the measured mood
     sale: SaleTerms | None = None  # [tracks.sale] over [defaults.sale]: the token's primary sale
     video: bool = False  # an audio-reactive clip as the token's animation (docs/video.md)
+    # Stems by separation of a file track without a stems folder: True even without `release
+    # --stems`, False never (not even with it), None as `--stems` says (docs/release-spec.md).
+    separate: bool | None = None
 
     def stem_token_id(self, symbol: str, stem: str) -> int:
         """The token id of stem ``stem`` when stems are tokens of their own."""

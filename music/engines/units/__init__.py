@@ -119,8 +119,10 @@ class UnitsEngine:
 
     def generate(self, request: Request, *, progress: Progress | None = None) -> Take:
         """Not supported: the units engine needs audio to continue."""
+        from music.engines import OPERATIONS  # the registry imports this module
+
         raise EngineError("engine 'units' continues audio and cannot generate from a prompt; use "
-                          "`songmint continue AUDIO`, or generate with: composer, musicgen, stable-audio")
+                          f"`songmint continue AUDIO`, or generate with: {', '.join(OPERATIONS['generate'])}")
 
     def continue_(self, audio: Audio, request: Request, *, stems: Mapping[str, Audio] | None = None,
                   progress: Progress | None = None) -> Take:
