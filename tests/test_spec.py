@@ -152,6 +152,18 @@ def test_continuation_engines_need_a_source(folder: Path) -> None:
     assert spec.tracks[0].generate is not None and spec.tracks[0].generate.source == folder / "two.wav"
 
 
+def test_declared_stems_name_only_what_is_known_before_rendering(folder: Path) -> None:
+    from songmint.spec.tracks import declared_stems
+
+    def stems_of(value: str) -> list[str]:
+        text = BASE.replace("seconds = 4", f"seconds = 4\nparams = {{ stems = {value} }}")
+        return declared_stems(load_spec(write(folder, text)).tracks[0])
+
+    assert stems_of('"drums, bass"') == ["drums", "bass"]
+    assert stems_of('["lead", "pad"]') == ["lead", "pad"]
+    assert stems_of('"all"') == []  # the separator's sources: known once it is loaded
+
+
 def test_separate_key(folder: Path) -> None:
     """`separate` on a file track without a stems folder; in [defaults], only for such tracks."""
     spec = load_spec(write(folder, BASE.replace('file = "two.wav"', 'file = "two.wav"\nseparate = true')))

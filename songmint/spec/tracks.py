@@ -94,16 +94,20 @@ def checked_track(
 
 
 def declared_stems(track: Track) -> list[str]:
-    """Stem names known before rendering (from a stems folder or the engine's ``stems`` param)."""
+    """Stem names known before rendering (from a stems folder or the engine's ``stems`` param).
+
+    ``stems = "all"`` names none: the separator's sources are known only once it is loaded (the
+    take's stems are checked for token-id collisions when the takes are loaded)."""
     if track.stems_dir is not None:
         return sorted(p.stem for p in track.stems_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    names: list[str] = []
     if track.generate is not None:
         stems = track.generate.params.get("stems")
         if isinstance(stems, str):
-            return [s.strip() for s in stems.split(",") if s.strip()]
-        if isinstance(stems, list):
-            return [str(s) for s in stems]
-    return []
+            names = [s.strip() for s in stems.split(",") if s.strip()]
+        elif isinstance(stems, list):
+            names = [str(s) for s in stems]
+    return [] if names == ["all"] else names
 
 
 def _editions(c: Checker, doc: Any, key: str) -> Editions:
