@@ -120,6 +120,17 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
 
+def _number(name: str, value: Any, what: str) -> float:
+    """``value`` read as a float for an int or float field; a bool (an int to Python) is not one,
+    and the error says ``what`` the field wanted."""
+    if isinstance(value, bool):
+        raise ValueError(f"parameter {name}={value!r} is not {what}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"parameter {name}={value!r} is not {what}") from None
+
+
 def _coerce(name: str, value: Any, hint: Any) -> Any:
     """``value`` as the field type ``hint`` (int, float, bool, str, Literal, ``X | None``, Any)."""
     origin = typing.get_origin(hint)
@@ -147,22 +158,12 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
             return text in _TRUE
         raise ValueError(f"parameter {name}={value!r} is not a boolean; use true or false")
     if hint is int:
-        if isinstance(value, bool):
-            raise ValueError(f"parameter {name}={value!r} is not a whole number")
-        try:
-            x = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"parameter {name}={value!r} is not a whole number") from None
+        x = _number(name, value, "a whole number")
         if not x.is_integer():
             raise ValueError(f"parameter {name}={value!r} is not a whole number")
         return int(x)
     if hint is float:
-        if isinstance(value, bool):
-            raise ValueError(f"parameter {name}={value!r} is not a number")
-        try:
-            x = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"parameter {name}={value!r} is not a number") from None
+        x = _number(name, value, "a number")
         if not math.isfinite(x):
             raise ValueError(f"parameter {name}={value!r} is not a finite number")
         return x
