@@ -17,7 +17,7 @@ from music.engines.dd_training import LR_SCHEDULES, TIME_SAMPLINGS, WEIGHTINGS, 
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
-from songmint.models_commands import engine_with_model, model_option
+from songmint.models_commands import engine_with_model, model_option, model_size_options
 from songmint.vocabulary import PRECISIONS, deprecated_alias, option_group, precision_option
 
 SAMPLER_CHOICES = ("ipndm", "ddim", "dpmpp-2m")
@@ -273,8 +273,7 @@ _train_options = option_group(
     "cfg",
     click.option("--preset", type=click.Choice(list(PRESETS)), default=TrainConfig.preset,
                  show_default=True, help="Architecture when training from scratch."),
-    click.option("--sample-rate", type=click.IntRange(8000, 96000), help="Model rate (from scratch)."),
-    click.option("--sample-size", type=click.IntRange(min=64), help="Training window in samples."),
+    model_size_options("Model rate (from scratch).", "Training window in samples."),
     click.option("--channels", type=click.Choice(["1", "2"]), default=str(TrainConfig.channels),
                  show_default=True, callback=lambda _ctx, _param, value: int(value),
                  help="Audio channels (from scratch)."),
