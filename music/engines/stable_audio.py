@@ -33,7 +33,7 @@ from music.engines.base import (
     Progress,
     Request,
     Take,
-    diffusers_runtime,
+    diffusers_provenance,
     params_record,
     parse_params,
     reject_request_model,
@@ -223,17 +223,9 @@ class StableAudioEngine:
         pipe = self.pipe
         if self._sha is None and self._folder is not None:
             self._sha = _weights_sha256(self._folder)
-        return {
-            "engine": self.name,
-            "engine_version": self.version,
-            "operation": op,
-            "seed": seed,
-            "model": self._model_name,
-            "weights_sha256": self._sha,
-            "model_sample_rate": self.sample_rate,
-            "scheduler": type(pipe.scheduler).__name__,
-            **diffusers_runtime(device=self.device, dtype=self.dtype_name, params=params),
-        }
+        model = {"model": self._model_name, "weights_sha256": self._sha,
+                 "model_sample_rate": self.sample_rate, "scheduler": type(pipe.scheduler).__name__}
+        return diffusers_provenance(self, op, seed, model, params)
 
     def _settings(self, p: StableAudioParams) -> tuple[int, float]:
         """Sampler steps and guidance scale of a request: its own, else the engine's."""
