@@ -7,6 +7,7 @@ not a local development chain it prints that summary first and sends only with `
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -189,47 +190,59 @@ _state = click.option("--state", type=click.Path(dir_okay=False, path_type=Path)
                       help="State file (default <data dir>/chain/anvil-<port>.json).")
 
 
-@chain.command("start")
-@_port
-@_state
-@json_option
-def chain_start(port: int | None, state: Path | None, as_json: bool) -> None:
+def _anvil_command(
+    name: str, human: Callable[[dict[str, Any]], None]
+) -> Callable[[Callable[[Any], dict[str, Any]]], click.Command]:
+    """``chain NAME`` with --port, --state and --json around ``action(anvil) -> facts``: the facts
+    print as JSON with --json, else through ``human``."""
+
+    def decorate(action: Callable[[Any], dict[str, Any]]) -> click.Command:
+        @chain.command(name)
+        @_port
+        @_state
+        @json_option
+        @functools.wraps(action)
+        def command(port: int | None, state: Path | None, as_json: bool) -> None:
+            info = action(_anvil(port, state))
+            if as_json:
+                print_json(info)
+            else:
+                human(info)
+
+        return command
+
+    return decorate
+
+
+def _started(info: dict[str, Any]) -> None:
+    output().info(f"anvil running at {info['url']} (chain id {info['chain_id']}, block {info['block']}), "
+                  f"state {info['state_file']}")
+
+
+def _stopped(info: dict[str, Any]) -> None:
+    if info["stopped"]:
+        output().info(f"anvil on port {info['port']} stopped; state saved to {info['state_file']}")
+    else:
+        output().info(f"no anvil started by songmint on port {info['port']}")
+
+
+@_anvil_command("start", _started)
+def chain_start(anvil: Any) -> dict[str, Any]:
     """Start anvil on 127.0.0.1 (no-op when it already answers), resuming its saved state."""
-    info = _anvil(port, state).start()
-    if as_json:
-        print_json(info)
-    else:
-        output().info(f"anvil running at {info['url']} (chain id {info['chain_id']}, block {info['block']}), "
-                      f"state {info['state_file']}")
+    return anvil.start()
 
 
-@chain.command("stop")
-@_port
-@_state
-@json_option
-def chain_stop(port: int | None, state: Path | None, as_json: bool) -> None:
+@_anvil_command("stop", _stopped)
+def chain_stop(anvil: Any) -> dict[str, Any]:
     """Stop the anvil songmint started; it saves its state on the way out."""
-    a = _anvil(port, state)
-    stopped = a.stop()
-    if as_json:
-        print_json({"port": a.port, "stopped": bool(stopped), "state_file": str(a.state_file)})
-    elif stopped:
-        output().info(f"anvil on port {a.port} stopped; state saved to {a.state_file}")
-    else:
-        output().info(f"no anvil started by songmint on port {a.port}")
+    stopped = anvil.stop()
+    return {"port": anvil.port, "stopped": bool(stopped), "state_file": str(anvil.state_file)}
 
 
-@chain.command("status")
-@_port
-@_state
-@json_option
-def chain_status(port: int | None, state: Path | None, as_json: bool) -> None:
+@_anvil_command("status", lambda info: print_table(None, [{"field": k, "value": v} for k, v in info.items()]))
+def chain_status(anvil: Any) -> dict[str, Any]:
     """Whether the local chain runs, where, and at which block."""
-    info = _anvil(port, state).status()
-    if as_json:
-        print_json(info)
-    else:
-        print_table(None, [{"field": k, "value": v} for k, v in info.items()])
+    return anvil.status()
 
 
 # ---- songmint contract --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,11 @@ import click
 from music.audio import load
 from music.engines import Request, require
 from music.engines.dd_checkpoints import PRESETS
-from music.engines.dd_training import LR_SCHEDULES, TIME_SAMPLINGS, WEIGHTINGS
+from music.engines.dd_training import LR_SCHEDULES, TIME_SAMPLINGS, WEIGHTINGS, TrainConfig
 from music.takes import read_take_json, slugify, write_take
 from songmint.console import json_option, output, print_json
 from songmint.errors import SongmintError
-from songmint.models_commands import engine_with_model, model_option
+from songmint.models_commands import engine_with_model, model_option, model_size_options
 from songmint.vocabulary import PRECISIONS, deprecated_alias, option_group, precision_option
 
 SAMPLER_CHOICES = ("ipndm", "ddim", "dpmpp-2m")
@@ -268,6 +268,53 @@ def interpolate(
     take_out.write(take, title=f"{slugify(a_path.stem)}-to-{slugify(b_path.stem)}", what=f"{frames} clips")
 
 
+_train_options = option_group(
+    TrainConfig,
+    "cfg",
+    click.option("--preset", type=click.Choice(list(PRESETS)), default=TrainConfig.preset,
+                 show_default=True, help="Architecture when training from scratch."),
+    model_size_options("Model rate (from scratch).", "Training window in samples."),
+    click.option("--channels", type=click.Choice(["1", "2"]), default=str(TrainConfig.channels),
+                 show_default=True, callback=lambda _ctx, _param, value: int(value),
+                 help="Audio channels (from scratch)."),
+    click.option("--max-steps", "steps", type=click.IntRange(min=1), default=TrainConfig.steps,
+                 show_default=True, help="Optimizer steps."),
+    deprecated_alias("--steps", dest="steps", replacement="--max-steps", type=click.IntRange(min=1)),
+    click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True),
+                 help="Wall-clock budget: stop after the step that uses it up (checkpoint and final "
+                 "weights as usual)."),
+    click.option("--batch-size", type=click.IntRange(min=1), default=TrainConfig.batch_size,
+                 show_default=True),
+    click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=TrainConfig.lr,
+                 show_default=True),
+    click.option("--lr-schedule", type=click.Choice(list(LR_SCHEDULES)), default=TrainConfig.lr_schedule,
+                 show_default=True, help="constant, or cosine decay to zero over the run (--steps or "
+                 "--max-minutes, whichever ends it)."),
+    click.option("--warmup-steps", type=click.IntRange(min=0), default=TrainConfig.warmup_steps,
+                 show_default=True, help="Linear learning-rate warm-up steps."),
+    click.option("--ema-decay", type=click.FloatRange(0, 1), default=TrainConfig.ema_decay,
+                 show_default=True),
+    click.option("--loss-weighting", "weighting", type=click.Choice(list(WEIGHTINGS)),
+                 default=TrainConfig.weighting, show_default=True, help="Weight of the loss over noise "
+                 "levels: uniform (sample-generator) or min-snr (Min-SNR-5)."),
+    click.option("--time-sampling", type=click.Choice(list(TIME_SAMPLINGS)),
+                 default=TrainConfig.time_sampling, show_default=True, help="How training noise levels "
+                 "are drawn: uniform in t (sample-generator) or log-normal (EDM: more steps at the low "
+                 "and middle noise levels)."),
+    click.option("--save-every", type=click.IntRange(min=1), default=TrainConfig.save_every,
+                 show_default=True, help="Checkpoint interval in steps."),
+    click.option("--demo-every", type=click.IntRange(min=0), default=TrainConfig.demo_every,
+                 show_default=True, help="Demo-sample interval in steps (0: none)."),
+    click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=TrainConfig.precision,
+                 show_default=True, help="auto: bf16 autocast on CUDA when supported, else fp32."),
+    click.option("--device", default="auto", show_default=True,
+                 help="cpu, cuda or auto (a GPU when there is one)."),
+    click.option("--seed", type=int, default=TrainConfig.seed, show_default=True),
+)
+"""The options that are fields of :class:`TrainConfig`, handed to ``train`` as one ``cfg``
+(``--device`` defaults to auto here: a training run wants the GPU when there is one)."""
+
+
 @click.command("train")
 @click.argument("samples_dir", metavar="SAMPLES_DIR", type=click.Path(path_type=Path))
 @click.option(
@@ -282,83 +329,7 @@ def interpolate(
     help="Model folder: checkpoints/, demos/, and the final diffusers weights.",
 )
 @model_option("Fine-tune from this model (name, folder or .ckpt) instead of training from scratch.")
-@click.option(
-    "--preset",
-    type=click.Choice(list(PRESETS)),
-    default="small",
-    show_default=True,
-    help="Architecture when training from scratch.",
-)
-@click.option("--sample-rate", type=click.IntRange(8000, 96000), help="Model rate (from scratch).")
-@click.option("--sample-size", type=click.IntRange(min=64), help="Training window in samples.")
-@click.option(
-    "--channels",
-    type=click.Choice(["1", "2"]),
-    default="2",
-    show_default=True,
-    help="Audio channels (from scratch).",
-)
-@click.option("--max-steps", "steps", type=click.IntRange(min=1), default=2000, show_default=True,
-              help="Optimizer steps.")
-@deprecated_alias("--steps", dest="steps", replacement="--max-steps", type=click.IntRange(min=1))
-@click.option(
-    "--max-minutes",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Wall-clock budget: stop after the step that uses it up (checkpoint and final weights as usual).",
-)
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
-@click.option(
-    "--lr-schedule",
-    type=click.Choice(list(LR_SCHEDULES)),
-    default="constant",
-    show_default=True,
-    help="constant, or cosine decay to zero over the run (--steps or --max-minutes, whichever ends it).",
-)
-@click.option(
-    "--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True,
-    help="Linear learning-rate warm-up steps.",
-)
-@click.option("--ema-decay", type=click.FloatRange(0, 1), default=0.995, show_default=True)
-@click.option(
-    "--loss-weighting",
-    type=click.Choice(list(WEIGHTINGS)),
-    default="uniform",
-    show_default=True,
-    help="Weight of the loss over noise levels: uniform (sample-generator) or min-snr (Min-SNR-5).",
-)
-@click.option(
-    "--time-sampling",
-    type=click.Choice(list(TIME_SAMPLINGS)),
-    default="uniform",
-    show_default=True,
-    help="How training noise levels are drawn: uniform in t (sample-generator) or log-normal "
-    "(EDM: more steps at the low and middle noise levels).",
-)
-@click.option(
-    "--save-every",
-    type=click.IntRange(min=1),
-    default=500,
-    show_default=True,
-    help="Checkpoint interval in steps.",
-)
-@click.option(
-    "--demo-every",
-    type=click.IntRange(min=0),
-    default=500,
-    show_default=True,
-    help="Demo-sample interval in steps (0: none).",
-)
-@click.option(
-    "--precision",
-    type=click.Choice(["auto", "fp32", "bf16"]),
-    default="auto",
-    show_default=True,
-    help="auto: bf16 autocast on CUDA when supported, else fp32.",
-)
-@click.option("--device", default="auto", show_default=True,
-              help="cpu, cuda or auto (a GPU when there is one).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@_train_options
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
 @click.option("--log-every", type=click.IntRange(min=1),
               help="Without a terminal, a progress line every N steps (default: steps/20).")
@@ -368,24 +339,7 @@ def train(
     engine: str,
     out_dir: Path,
     model: str | None,
-    preset: str,
-    sample_rate: int | None,
-    sample_size: int | None,
-    channels: str,
-    steps: int,
-    max_minutes: float | None,
-    batch_size: int,
-    lr: float,
-    lr_schedule: str,
-    warmup_steps: int,
-    ema_decay: float,
-    loss_weighting: str,
-    time_sampling: str,
-    save_every: int,
-    demo_every: int,
-    precision: str,
-    device: str,
-    seed: int,
+    cfg: TrainConfig,
     resume: bool,
     log_every: int | None,
     as_json: bool,
@@ -397,38 +351,17 @@ def train(
     checkpoints, demo samples, and a diffusers folder that `songmint generate --engine
     dance-diffusion --model OUT` loads directly.
     """
-    from music.engines.dd_training import TrainConfig
     from music.engines.dd_training import train as run_training
 
-    cfg = TrainConfig(
-        checkpoint=model,
-        preset=preset,
-        sample_rate=sample_rate,
-        sample_size=sample_size,
-        channels=int(channels),
-        steps=steps,
-        max_minutes=max_minutes,
-        batch_size=batch_size,
-        lr=lr,
-        lr_schedule=lr_schedule,
-        warmup_steps=warmup_steps,
-        ema_decay=ema_decay,
-        weighting=loss_weighting,
-        time_sampling=time_sampling,
-        save_every=save_every,
-        demo_every=demo_every,
-        precision=precision,
-        device=device,
-        seed=seed,
-    )
+    cfg = replace(cfg, checkpoint=model)
     out = output()
     import sys
 
     from music.engines.sampling import resolve_device
 
-    out.info(f"training {steps} steps of batch {batch_size} on {resolve_device(device)}; "
+    out.info(f"training {cfg.steps} steps of batch {cfg.batch_size} on {resolve_device(cfg.device)}; "
              "an estimate of the run time follows its first steps")
-    lines = None if sys.stderr.isatty() else TrainLog(out.info, every=log_every or max(1, steps // 20))
+    lines = None if sys.stderr.isatty() else TrainLog(out.info, every=log_every or max(1, cfg.steps // 20))
     with _progress("training") as update:
 
         def report(done: int, total: int, loss: float | None = None) -> None:

@@ -29,6 +29,17 @@ def model_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[...,
     return decorate
 
 
+def model_size_options(rate_help: str, size_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--sample-rate`` and ``--sample-size`` of a Dance Diffusion UNet (``train`` from scratch,
+    ``models convert``): one declaration of their ranges for both commands."""
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = click.option("--sample-size", type=click.IntRange(min=64), help=size_help)(f)
+        return click.option("--sample-rate", type=click.IntRange(8000, 96000), help=rate_help)(f)
+
+    return decorate
+
+
 MODEL_ENVS: dict[str, str] = {
     "musicgen": "SONGMINT_MUSICGEN_MODEL",
     "dance-diffusion": "SONGMINT_DD_CHECKPOINT",
@@ -165,14 +176,8 @@ def pull(name: str, revision: str | None, token: str | None, offline: bool, endp
 @models.command("convert")
 @click.argument("ckpt", type=click.Path(path_type=Path))
 @click.argument("out_dir", metavar="OUT", type=click.Path(path_type=Path), required=False)
-@click.option(
-    "--sample-rate", type=click.IntRange(8000, 96000), help="Model rate (default: by file name, else 48000)."
-)
-@click.option(
-    "--sample-size",
-    type=click.IntRange(min=64),
-    help="Model window in samples (default: by name, else 65536).",
-)
+@model_size_options("Model rate (default: by file name, else 48000).",
+                    "Model window in samples (default: by name, else 65536).")
 @click.option(
     "--trust-pickle",
     is_flag=True,

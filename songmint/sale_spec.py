@@ -21,14 +21,14 @@ Errors name the spec's file and line, like every other key of the spec.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from minting.chain.errors import ChainError
-from minting.chain.sales import parse_price, parse_time
+from minting.chain.sales import Allowlist, SaleSpec, parse_price, parse_time
 
 SALE_KEYS = {"price", "start", "end", "presale_start", "per_wallet", "allowlist", "paused"}
 Fail = Callable[[str, str, str], Exception]
@@ -45,6 +45,13 @@ class SaleTerms:
     per_wallet: int = 0
     paused: bool = False
     allowlist: Path | None = None
+
+    def to_spec(self, *, recipient: str | None) -> SaleSpec:
+        """The sale to set on chain: these terms (the fields both share, by name), paid to
+        ``recipient``, with the allowlist CSV loaded (a row's price defaults to the sale's)."""
+        shared = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "allowlist"}
+        alist = Allowlist.load(self.allowlist, default_price=self.price) if self.allowlist else None
+        return SaleSpec(**shared, recipient=recipient, allowlist=alist)
 
 
 def parse_sale(doc: Any, key: str, base: Path, fail: Fail, *, check_files: bool = True) -> SaleTerms:

@@ -15,11 +15,12 @@ request is logged in ``requests``.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.json_http import JsonHandler
 
 
 def git_blob_sha1(data: bytes) -> str:
@@ -49,22 +50,8 @@ class Hub:
 
 
 def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _json(self, code: int, doc: object, headers: dict[str, str] | None = None) -> None:
-            body = json.dumps(doc).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
 
         def _serve(self) -> None:
             hub.requests.append((self.command, self.path, self.headers.get("Range")))
@@ -74,14 +61,14 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
             if m:
                 repo = hub.repos.get(m.group(1))
                 if repo is None:
-                    return self._json(404, {"error": "Repository not found"},
+                    return self.send_json(404, {"error": "Repository not found"},
                                       {"X-Error-Code": "RepoNotFound"})
                 if repo.gated:
-                    return self._json(401, {"error": "gated"}, {"X-Error-Code": "GatedRepo"})
+                    return self.send_json(401, {"error": "gated"}, {"X-Error-Code": "GatedRepo"})
                 if m.group(2) not in ("main", repo.commit):
-                    return self._json(404, {"error": "Revision not found"},
+                    return self.send_json(404, {"error": "Revision not found"},
                                       {"X-Error-Code": "RevisionNotFound"})
-                return self._json(200, {"id": m.group(1), "sha": repo.commit, "private": False,
+                return self.send_json(200, {"id": m.group(1), "sha": repo.commit, "private": False,
                                         "siblings": [{"rfilename": f} for f in repo.files]})
             m = re.fullmatch(r"/api/models/([^/]+/[^/]+)/tree/([^/]+)", path)
             if m and m.group(1) in hub.repos:
@@ -92,15 +79,15 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
                     if name in repo.lfs:
                         entry["lfs"] = {"oid": hub.etag(repo, name), "size": len(data), "pointerSize": 134}
                     entries.append(entry)
-                return self._json(200, entries)
+                return self.send_json(200, entries)
             m = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
             if not m or m.group(1) not in hub.repos:
-                return self._json(404, {"error": "not found"}, {"X-Error-Code": "EntryNotFound"})
+                return self.send_json(404, {"error": "not found"}, {"X-Error-Code": "EntryNotFound"})
             repo, name = hub.repos[m.group(1)], m.group(3)
             if repo.gated:
-                return self._json(401, {"error": "gated"}, {"X-Error-Code": "GatedRepo"})
+                return self.send_json(401, {"error": "gated"}, {"X-Error-Code": "GatedRepo"})
             if name not in repo.files:
-                return self._json(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound"})
+                return self.send_json(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound"})
             data = repo.files[name]
             etag = hub.etag(repo, name)
             if name in hub.corrupt:

@@ -35,6 +35,7 @@ from minting.storage import (
 )
 from minting.unixfs import import_path
 from tests.ipfs_reference import write_random
+from tests.json_http import JsonHandler
 
 TOKEN = "psa-secret-token-1234567890"
 
@@ -61,21 +62,8 @@ class _Server(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-class _Base(BaseHTTPRequestHandler):
+class _Base(JsonHandler):
     server: _Server
-
-    def log_message(self, *args: Any) -> None:  # keep pytest output clean
-        pass
-
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(raw)
 
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -92,7 +80,7 @@ class _Base(BaseHTTPRequestHandler):
         if fault == "hang":
             time.sleep(0.6)
             return True  # the client gave up; nothing to answer
-        self._send(int(fault), {"Message": "scripted failure", "Code": 0}, {"Retry-After": "0"})
+        self.send_json(int(fault), {"Message": "scripted failure", "Code": 0}, {"Retry-After": "0"})
         return True
 
 
@@ -107,20 +95,21 @@ class _Kubo(_Base):
         elif url.path == "/api/v0/pin/add":
             cid = q["arg"]
             if not (self.server.store / "blocks" / cid).exists() and cid not in self.server.pinned:
-                self._send(500, {"Message": f"block was not found locally (offline): {cid}", "Type": "error"})
+                message = f"block was not found locally (offline): {cid}"
+                self.send_json(500, {"Message": message, "Type": "error"})
                 return
             self.server.pinned.add(cid)
-            self._send(200, {"Pins": [cid]})
+            self.send_json(200, {"Pins": [cid]})
         elif url.path == "/api/v0/pin/ls":
             cid = q["arg"]
             if cid in self.server.pinned:
-                self._send(200, {"Keys": {cid: {"Type": "recursive"}}})
+                self.send_json(200, {"Keys": {cid: {"Type": "recursive"}}})
             else:
-                self._send(500, {"Message": f"path '{cid}' is not pinned", "Code": 0, "Type": "error"})
+                self.send_json(500, {"Message": f"path '{cid}' is not pinned", "Code": 0, "Type": "error"})
         elif url.path == "/api/v0/dag/import":
             self._dag_import(q)
         else:
-            self._send(404, b"404 page not found")
+            self.send_json(404, b"404 page not found")
 
     def _parts(self) -> list[email.message.EmailMessage]:
         head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
@@ -151,7 +140,7 @@ class _Kubo(_Base):
             if q.get("pin") == "true" and "/" not in name:
                 self.server.pinned.add(cid)
             lines.append(json.dumps({"Name": name, "Hash": cid, "Size": "1"}))
-        self._send(200, ("\n".join(lines) + "\n").encode())
+        self.send_json(200, ("\n".join(lines) + "\n").encode())
 
     def _dag_import(self, q: dict[str, str]) -> None:
         car = self.server.store / "import.car"
@@ -161,14 +150,14 @@ class _Kubo(_Base):
         root = str(reader.roots[0])
         if q.get("pin-roots") == "true":
             self.server.pinned.add(root)
-        self._send(200, {"Root": {"Cid": {"/": root}, "PinErrorMsg": ""}})
+        self.send_json(200, {"Root": {"Cid": {"/": root}, "PinErrorMsg": ""}})
 
 
 class _Psa(_Base):
     def _authorised(self) -> bool:
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             self._body()
-            self._send(401, {"error": {"reason": "UNAUTHORIZED", "details": "bad token"}})
+            self.send_json(401, {"error": {"reason": "UNAUTHORIZED", "details": "bad token"}})
             return False
         return True
 
@@ -185,12 +174,12 @@ class _Psa(_Base):
             statuses = set(q.get("status", "pinned").split(","))
             pins = self.server.pins.values()
             found = [p for p in pins if p["pin"]["cid"] in cids and p["status"] in statuses]
-            self._send(200, {"count": len(found), "results": found})
+            self.send_json(200, {"count": len(found), "results": found})
             return
         rid = url.path.removeprefix("/pins/")
         status = self.server.pins.get(rid)
         if status is None:
-            self._send(404, {"error": {"reason": "NOT_FOUND"}})
+            self.send_json(404, {"error": {"reason": "NOT_FOUND"}})
             return
         # queued -> pinning -> pinned (or failed) over successive polls
         if not self.server.stuck:
@@ -199,7 +188,7 @@ class _Psa(_Base):
                 status["status"] = "pinning"
             else:
                 status["status"] = "failed" if status["pin"]["cid"] in self.server.fail_cids else "pinned"
-        self._send(200, status)
+        self.send_json(200, status)
 
     def do_POST(self) -> None:
         if self._fault() or not self._authorised():
@@ -213,13 +202,13 @@ class _Psa(_Base):
             "pin": request,
             "delegates": ["/ip4/203.0.113.1/tcp/4001/p2p/QmServicePeer"],
         }
-        self._send(202, self.server.pins[rid])
+        self.send_json(202, self.server.pins[rid])
 
     def do_DELETE(self) -> None:
         if self._fault() or not self._authorised():
             return
         self.server.pins.pop(self.path.removeprefix("/pins/"), None)
-        self._send(202, b"")
+        self.send_json(202, b"")
 
 
 def _serve(handler: type[BaseHTTPRequestHandler], store: Path) -> Iterator[_Server]:

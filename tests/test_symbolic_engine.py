@@ -119,8 +119,6 @@ def test_shipped_weights_are_packaged_hashed_and_small() -> None:
 
 
 def test_continue_midi_keeps_the_prompt_and_its_key(tiny_weights) -> None:
-    import mido
-
     eng = sym.SymbolicEngine(weights=tiny_weights)
     first = eng.generate(_req(style="chorale", key="A minor"))
     more = eng.continue_midi(first.midi["all"], Request(seed=5, params={"sample_rate": 22050, "bars": 2}))
@@ -129,18 +127,7 @@ def test_continue_midi_keeps_the_prompt_and_its_key(tiny_weights) -> None:
     prompt_seconds = 2 * 4 * 60 / 72
     assert more.extras["continuation"].duration == pytest.approx(more.mix.duration - prompt_seconds, abs=0.01)
 
-    def onsets(data: bytes) -> list[tuple[int, int]]:
-        mf = mido.MidiFile(file=io.BytesIO(data))
-        out = []
-        for track in mf.tracks:
-            now = 0
-            for m in track:
-                now += m.time
-                if m.type == "note_on" and m.velocity > 0:
-                    out.append((now, m.note))
-        return sorted(out)
-
-    before, after = onsets(first.midi["all"]), onsets(more.midi["all"])
+    before, after = _midi_notes(first.midi["all"]), _midi_notes(more.midi["all"])
     assert after[:len(before)] == before and len(after) > len(before)
     with pytest.raises(EngineError, match="not a readable MIDI"):
         eng.continue_midi(b"junk", Request())

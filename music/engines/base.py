@@ -123,6 +123,17 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
 
+def _number(name: str, value: Any, what: str) -> float:
+    """``value`` read as a float for an int or float field; a bool (an int to Python) is not one,
+    and the error says ``what`` the field wanted."""
+    if isinstance(value, bool):
+        raise ValueError(f"parameter {name}={value!r} is not {what}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"parameter {name}={value!r} is not {what}") from None
+
+
 def _coerce(name: str, value: Any, hint: Any) -> Any:
     """``value`` as the field type ``hint`` (int, float, bool, str, Literal, ``X | None``, Any)."""
     origin = typing.get_origin(hint)
@@ -150,22 +161,12 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
             return text in _TRUE
         raise ValueError(f"parameter {name}={value!r} is not a boolean; use true or false")
     if hint is int:
-        if isinstance(value, bool):
-            raise ValueError(f"parameter {name}={value!r} is not a whole number")
-        try:
-            x = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"parameter {name}={value!r} is not a whole number") from None
+        x = _number(name, value, "a whole number")
         if not x.is_integer():
             raise ValueError(f"parameter {name}={value!r} is not a whole number")
         return int(x)
     if hint is float:
-        if isinstance(value, bool):
-            raise ValueError(f"parameter {name}={value!r} is not a number")
-        try:
-            x = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"parameter {name}={value!r} is not a number") from None
+        x = _number(name, value, "a number")
         if not math.isfinite(x):
             raise ValueError(f"parameter {name}={value!r} is not a finite number")
         return x
@@ -182,16 +183,21 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
     raise ValueError(f"parameter {name}={value!r} is not a {getattr(hint, '__name__', hint)}")
 
 
-def diffusers_runtime(*, device: Any, dtype: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The last provenance keys of a diffusers engine's take, in this order: device, dtype, the
-    params, the torch and diffusers versions and the machine."""
+def diffusers_provenance(
+    engine: Any, op: str, seed: int | None, model: Mapping[str, Any], params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A diffusers engine's take provenance, in this order: engine, engine_version, operation,
+    seed, ``model`` (the engine's own account of its weights), device, dtype, the params, the
+    torch and diffusers versions and the machine. ``engine`` has ``name``, ``version``,
+    ``device`` and ``dtype_name``."""
     import platform
 
     import diffusers
     import torch
 
-    return {"device": device, "dtype": dtype, "params": dict(params), "torch": torch.__version__,
-            "diffusers": diffusers.__version__, "machine": platform.machine()}
+    return {"engine": engine.name, "engine_version": engine.version, "operation": op, "seed": seed, **model,
+            "device": engine.device, "dtype": engine.dtype_name, "params": dict(params),
+            "torch": torch.__version__, "diffusers": diffusers.__version__, "machine": platform.machine()}
 
 
 def reject_request_model(given: Mapping[str, Any], *, engine: str) -> None:

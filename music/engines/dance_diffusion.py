@@ -44,7 +44,7 @@ from music.engines.base import (
     Progress,
     Request,
     Take,
-    diffusers_runtime,
+    diffusers_provenance,
     params_record,
     parse_params,
     reject_request_model,
@@ -607,14 +607,7 @@ class DanceDiffusionEngine:
     # ------------------------------------------------------------------ engine protocol
 
     def _provenance(self, op: str, seed: int | None, params: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "engine": self.name,
-            "engine_version": self.version,
-            "operation": op,
-            "seed": seed,
-            **self.model_info(),
-            **diffusers_runtime(device=self.device, dtype=self.dtype_name, params=params),
-        }
+        return diffusers_provenance(self, op, seed, self.model_info(), params)
 
     def _take(
         self,

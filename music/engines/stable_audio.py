@@ -33,7 +33,7 @@ from music.engines.base import (
     Progress,
     Request,
     Take,
-    diffusers_runtime,
+    diffusers_provenance,
     params_record,
     parse_params,
     reject_request_model,
@@ -228,31 +228,25 @@ class StableAudioEngine:
         pipe = self.pipe
         if self._sha is None and self._folder is not None:
             self._sha = _weights_sha256(self._folder)
-        return {
-            "engine": self.name,
-            "engine_version": self.version,
-            "operation": op,
-            "seed": seed,
-            "model": self._model_name,
-            "weights_sha256": self._sha,
-            "model_sample_rate": self.sample_rate,
-            "scheduler": type(pipe.scheduler).__name__,
-            **diffusers_runtime(device=self.device, dtype=self.dtype_name, params=params),
-        }
+        model = {"model": self._model_name, "weights_sha256": self._sha,
+                 "model_sample_rate": self.sample_rate, "scheduler": type(pipe.scheduler).__name__}
+        return diffusers_provenance(self, op, seed, model, params)
+
+    def _settings(self, p: StableAudioParams) -> tuple[int, float]:
+        """Sampler steps and guidance scale of a request: its own, else the engine's."""
+        return int(p.steps or self.steps), self.guidance if p.guidance is None else float(p.guidance)
 
     def _call(
         self,
+        p: StableAudioParams,
         *,
         prompt: str | None,
-        negative_prompt: str | None,
         seconds: float | None,
-        n: int,
         seed: int,
-        steps: int,
-        guidance: float,
         latents: Any = None,
-        prompt_embeds: Any = None,
     ) -> list[Audio]:
+        """``p.n`` clips of ``seconds`` (default the model's window) from one pipeline call, with
+        ``p``'s negative prompt, prompt embeddings, steps and guidance."""
         import torch
 
         pipe = self.pipe
@@ -263,17 +257,18 @@ class StableAudioEngine:
             raise EngineError(
                 f"Stable Audio makes at most {self.max_seconds:.2f} s per take; asked for {end:g} s"
             )
-        if prompt is None and prompt_embeds is None:
+        if prompt is None and p.prompt_embeds is None:
             raise EngineError("Stable Audio needs a text prompt")
+        steps, guidance = self._settings(p)
         gen = torch.Generator("cpu").manual_seed(int(seed))
         out = pipe(
-            prompt=None if prompt_embeds is not None else prompt,
-            prompt_embeds=prompt_embeds,
-            negative_prompt=negative_prompt,
+            prompt=None if p.prompt_embeds is not None else prompt,
+            prompt_embeds=p.prompt_embeds,
+            negative_prompt=p.negative_prompt,
             audio_end_in_s=end,
             num_inference_steps=int(steps),
             guidance_scale=float(guidance),
-            num_waveforms_per_prompt=int(n),
+            num_waveforms_per_prompt=int(p.n),
             generator=gen,
             latents=latents,
             output_type="pt",
@@ -290,18 +285,8 @@ class StableAudioEngine:
             source = p.source or str(p.init_audio)
             return self.vary(audio, Request(prompt=request.prompt, seed=request.seed,
                                             params={**request.params, "init_audio": None, "source": source}))
-        steps = int(p.steps or self.steps)
-        guidance = p.guidance if p.guidance is not None else self.guidance
-        clips = self._call(
-            prompt=request.prompt,
-            negative_prompt=p.negative_prompt,
-            seconds=request.seconds,
-            n=p.n,
-            seed=request.seed,
-            steps=steps,
-            guidance=guidance,
-            prompt_embeds=p.prompt_embeds,
-        )
+        steps, guidance = self._settings(p)
+        clips = self._call(p, prompt=request.prompt, seconds=request.seconds, seed=request.seed)
         params = {**params_record(p), "prompt": request.prompt, "seconds": request.seconds, "steps": steps,
                   "guidance": guidance}
         params.pop("prompt_embeds")
@@ -322,36 +307,13 @@ class StableAudioEngine:
         output has the input's length (capped at the model's window) at the model's rate.
         """
         request = request or Request()
-        p = _parse(request)
-        return self._vary(
-            audio,
-            prompt=request.prompt,
-            strength=0.5 if p.strength is None else p.strength,
-            negative_prompt=p.negative_prompt,
-            n=p.n,
-            seed=request.seed,
-            steps=p.steps,
-            guidance=p.guidance,
-            prompt_embeds=p.prompt_embeds,
-            source=p.source,
-        )
+        return self._vary(audio, _parse(request), prompt=request.prompt, seed=request.seed)
 
-    def _vary(
-        self,
-        audio: Audio,
-        *,
-        prompt: str | None,
-        strength: float = 0.5,
-        negative_prompt: str | None = None,
-        n: int = 1,
-        seed: int = 0,
-        steps: int | None = None,
-        guidance: float | None = None,
-        prompt_embeds: Any = None,
-        source: str | None = None,
-    ) -> Take:
+    def _vary(self, audio: Audio, p: StableAudioParams, *, prompt: str | None, seed: int) -> Take:
         import torch
 
+        strength = 0.5 if p.strength is None else p.strength
+        n = p.n
         if not 0.0 <= strength <= 1.0:
             raise EngineError(f"strength must be in [0, 1], got {strength}")
         pipe = self.pipe
@@ -359,16 +321,15 @@ class StableAudioEngine:
         a = to_channels(resample(audio, sr), int(pipe.vae.config.audio_channels))
         n_out = min(a.n, round(self.max_seconds * sr))
         a = a.with_samples(a.samples[:, :n_out])
-        steps = int(steps or self.steps)
-        guidance = self.guidance if guidance is None else float(guidance)
+        steps, guidance = self._settings(p)
         params = {
             "prompt": prompt,
-            "negative_prompt": negative_prompt,
+            "negative_prompt": p.negative_prompt,
             "strength": strength,
             "steps": steps,
             "guidance": guidance,
             "n": n,
-            "init_audio": source,
+            "init_audio": p.source,
         }
         if strength == 0.0:
             clips = [a] * n
@@ -390,17 +351,7 @@ class StableAudioEngine:
             latents = (z0.repeat(n, 1, 1) + sigma * noise) / varied.init_noise_sigma
             pipe.scheduler = varied
             try:
-                clips = self._call(
-                    prompt=prompt,
-                    negative_prompt=negative_prompt,
-                    seconds=n_out / sr,
-                    n=n,
-                    seed=seed,
-                    steps=steps,
-                    guidance=guidance,
-                    latents=latents,
-                    prompt_embeds=prompt_embeds,
-                )
+                clips = self._call(p, prompt=prompt, seconds=n_out / sr, seed=seed, latents=latents)
             finally:
                 pipe.scheduler = scheduler
         extras = {f"variation-{i:02d}": c for i, c in enumerate(clips[1:], start=2)}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from minting.chain import Journal, connect, deployments
-from minting.chain.sales import Allowlist, SaleSpec
+from minting.chain.sales import SaleSpec
 from songmint.errors import SongmintError
 from songmint.files import write_atomic
 from songmint.release.chain import ChainResult, Sender
@@ -55,17 +55,7 @@ def sale_specs(spec: ReleaseSpec, tokens: list[Token], split: str | None) -> dic
         terms = t.track.sale
         if t.stem is not None or terms is None:
             continue
-        alist = Allowlist.load(terms.allowlist, default_price=terms.price) if terms.allowlist else None
-        out[t.id] = SaleSpec(
-            price=terms.price,
-            start=terms.start,
-            end=terms.end,
-            presale_start=terms.presale_start,
-            per_wallet=terms.per_wallet,
-            paused=terms.paused,
-            recipient=split,
-            allowlist=alist,
-        )
+        out[t.id] = terms.to_spec(recipient=split)
     return out
 
 

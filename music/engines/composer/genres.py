@@ -1,7 +1,8 @@
 """Genre definitions: tempo, grooves, harmony, instruments and mix for each style.
 
-Each :class:`Genre` is plain data the pattern generators read. Drum grooves are written
-as one bar of sixteenth-note steps per instrument, one character a step:
+Each :class:`Genre` is plain data the pattern generators read, kept in ``genres.toml`` next to
+this file (one table a genre) and read once at import. Drum grooves are written as one bar of
+sixteenth-note steps per instrument, one character a step:
 
 ``X`` accent (vel 118), ``x`` normal (100), ``o`` soft (72), ``g`` ghost (44), ``.`` rest.
 
@@ -13,7 +14,10 @@ minor always include a major ``V`` (raised leading tone) and those in major a ``
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from music.errors import EngineError
 
@@ -127,171 +131,45 @@ class Genre:
     moods: dict[str, float] = field(default_factory=dict)
 
 
-_MINOR_POP = (("i", "VI", "iv", "V"), ("i", "iv", "V", "i"), ("i", "VI", "VII", "V"))
-_MAJOR_POP = (("I", "V", "vi", "IV"), ("I", "vi", "IV", "V"), ("I", "IV", "V", "I"))
+DRUM_NAMES = {
+    "kick": KICK, "rim": RIM, "snare": SNARE, "clap": CLAP, "closed_hat": CLOSED_HAT, "pedal_hat": PEDAL_HAT,
+    "open_hat": OPEN_HAT, "low_tom": LOW_TOM, "mid_tom": MID_TOM, "high_tom": HIGH_TOM, "crash": CRASH,
+    "ride": RIDE, "tambourine": TAMBOURINE, "cowbell": COWBELL, "shaker": SHAKER,
+}
+"""How genres.toml names the GM drum keys."""
 
-GENRES: dict[str, Genre] = {}
+
+def _frozen(value: Any) -> Any:
+    """TOML arrays as tuples (all the way down, tables too), as the frozen :class:`Genre` wants them."""
+    if isinstance(value, dict):
+        return {k: _frozen(v) for k, v in value.items()}
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
 
 
-def _add(g: Genre) -> None:
-    for key, pattern in g.drums.items():
+def _genre(name: str, table: dict[str, Any]) -> Genre:
+    """One ``[name]`` table of genres.toml as a :class:`Genre` (patterns checked to be 16 steps)."""
+    t = {k: _frozen(v) for k, v in table.items()}
+    drums = {DRUM_NAMES[drum]: pattern for drum, pattern in t.pop("drums").items()}
+    for key, pattern in drums.items():
         if len(pattern) != 16:
-            raise ValueError(f"{g.name}: drum pattern for key {key} is not 16 steps")
-    GENRES[g.name] = g
+            raise ValueError(f"{name}: drum pattern for key {key} is not 16 steps")
+    return Genre(
+        name=name,
+        drums=drums,
+        sparse=tuple(DRUM_NAMES[drum] for drum in t.pop("sparse")),
+        progressions=t.pop("progressions"),
+        **{part: Instrument(**t.pop(part)) for part in ("bass", "chords", "lead")},
+        **t,
+    )
 
 
-_add(Genre(
-    name="house", label="house", aliases=("deep house", "house", "garage", "disco house"),
-    bpm=124, bpm_range=(118, 128), mode="minor", swing=0.54,
-    progressions={"minor": (("i", "iv", "V", "i"), ("i", "VI", "i", "V")),
-                  "major": (("I", "IV", "V", "I"), ("Imaj7", "vi7", "ii7", "V7"))},
-    chord_bars=1,
-    drums={KICK: "x...x...x...x...", CLAP: "....x.......x...", CLOSED_HAT: "o.o.o.o.o.o.o.o.",
-           OPEN_HAT: "..x...x...x...x."},
-    sparse=(KICK, CLAP, CLOSED_HAT), kit=24,
-    bass_style="offbeat", chords_style="stabs", lead_style="riff",
-    bass=Instrument(38, pan=64, reverb=0, level_db=1.0),
-    chords=Instrument(1, pan=56, reverb=50, chorus=20, level_db=0.0),
-    lead=Instrument(80, pan=72, reverb=60, chorus=30, level_db=-5.0),
-    lead_range=(67, 84), lead_density=0.45, humanize_ms=3.0, room=0.55,
-))
+def _load() -> dict[str, Genre]:
+    doc = tomllib.loads(Path(__file__).with_name("genres.toml").read_text(encoding="utf-8"))
+    return {name: _genre(name, table) for name, table in doc.items()}
 
-_add(Genre(
-    name="techno", label="techno", aliases=("techno", "warehouse", "industrial techno", "minimal techno"),
-    bpm=130, bpm_range=(125, 140), mode="minor", swing=0.5,
-    progressions={"minor": (("i", "i", "VI", "V"), ("i", "iv", "i", "V")),
-                  "major": (("I", "IV", "I", "V"), ("I", "vi", "IV", "V"))},
-    chord_bars=2,
-    drums={KICK: "X...x...x...x...", CLOSED_HAT: "gogxgogxgogxgogx", OPEN_HAT: "..x...x...x...x.",
-           CLAP: "....o.......o...", RIM: "......o..o....o."},
-    sparse=(KICK, CLOSED_HAT), kit=24,
-    bass_style="rumble", chords_style="stabs_sparse", lead_style="arp",
-    bass=Instrument(39, bank=8, reverb=0, level_db=-2.0),
-    chords=Instrument(90, pan=50, reverb=70, chorus=40, level_db=-4.0),
-    lead=Instrument(81, pan=80, reverb=60, chorus=20, level_db=-6.0),
-    bass_octave=36, lead_range=(60, 79), lead_density=0.7, humanize_ms=1.5, velocity_jitter=4,
-    room=0.7,
-))
 
-_add(Genre(
-    name="lofi", label="lo-fi hip-hop",
-    aliases=("lofi hip hop", "lo-fi hip-hop", "lo fi hip hop", "lofi hiphop", "lofi", "lo-fi", "lo fi",
-             "chillhop", "boom bap", "jazzy hip hop"),
-    bpm=84, bpm_range=(70, 92), mode="minor", swing=0.62,
-    progressions={"minor": (("i7", "iv7", "V7", "i7"), ("i9", "VI7", "iv7", "V7")),
-                  "major": (("ii7", "V7", "Imaj7", "vi7"), ("Imaj7", "vi7", "ii7", "V7"))},
-    chord_bars=1,
-    drums={KICK: "x.......x.....g.", SNARE: "....x.......x...", CLOSED_HAT: "x.g.x.g.x.g.x.g.",
-           RIM: "..............g."},
-    sparse=(CLOSED_HAT, KICK, SNARE), kit=32,
-    bass_style="lofi", chords_style="comp", lead_style="sparse",
-    bass=Instrument(33, reverb=15, level_db=0.0),
-    chords=Instrument(4, pan=58, reverb=60, chorus=30, level_db=-1.5),
-    lead=Instrument(11, pan=76, reverb=70, level_db=-5.0),
-    chords_range=(53, 74), lead_range=(65, 84), lead_density=0.4, humanize_ms=9.0,
-    velocity_jitter=9.0, room=0.6,
-))
-
-_add(Genre(
-    name="trap", label="trap", aliases=("trap", "drill", "808", "hip hop beat", "hip-hop"),
-    bpm=140, bpm_range=(130, 160), mode="minor", swing=0.5,
-    progressions={"minor": (("i", "VI", "iv", "V"), ("i", "i", "VI", "V")),
-                  "major": (("vi", "IV", "V", "I"), ("I", "iii", "IV", "V"))},
-    chord_bars=2,
-    drums={KICK: "x......x..x.....", CLAP: "........x.......", CLOSED_HAT: "xoxoxoxoxoxoxoxo",
-           OPEN_HAT: "..............o."},
-    sparse=(CLOSED_HAT,), kit=25,
-    bass_style="808", chords_style="pad", lead_style="bells",
-    bass=Instrument(80, bank=8, reverb=0, level_db=1.0),
-    chords=Instrument(49, pan=60, reverb=70, level_db=-6.0),
-    lead=Instrument(9, pan=74, reverb=60, level_db=-6.0),
-    bass_octave=31, chords_range=(50, 72), lead_range=(72, 91), lead_density=0.5, hat_rolls=0.5,
-    humanize_ms=1.0, velocity_jitter=8, room=0.6,
-))
-
-_add(Genre(
-    name="dnb", label="drum & bass",
-    aliases=("drum and bass", "drum & bass", "drum n bass", "drum'n'bass", "dnb", "d&b", "liquid", "jungle"),
-    bpm=170, bpm_range=(165, 176), mode="minor", swing=0.5,
-    progressions={"minor": (("i7", "VI7", "iv7", "V7"), ("i9", "iv7", "VI7", "V")),
-                  "major": (("Imaj7", "iii7", "IVmaj7", "V"), ("vi7", "IVmaj7", "V", "Imaj7"))},
-    chord_bars=2,
-    drums={KICK: "x.......x.x.....", SNARE: "....X.......X...", CLOSED_HAT: "X.g.X.g.X.g.X.g.",
-           RIDE: "x...x...x...x..."},
-    sparse=(KICK, SNARE, RIDE), kit=8,
-    bass_style="reese", chords_style="pad", lead_style="riff",
-    bass=Instrument(38, bank=8, reverb=10, level_db=-1.0),
-    chords=Instrument(95, pan=58, reverb=80, chorus=40, level_db=-6.0),
-    lead=Instrument(0, pan=72, reverb=70, level_db=-5.0),
-    bass_octave=36, lead_range=(70, 89), lead_density=0.5, humanize_ms=2.0, room=0.7,
-))
-
-_add(Genre(
-    name="ambient", label="ambient",
-    aliases=("ambient", "drone", "downtempo", "meditation", "atmospheric", "cinematic"),
-    bpm=90, bpm_range=(70, 100), mode="major", swing=0.5,
-    progressions={"minor": (("i", "VI", "iv", "V"), ("i9", "iv", "VI", "V")),
-                  "major": (("Imaj7", "IV", "vi", "V"), ("I", "iii", "IV", "V"))},
-    chord_bars=2,
-    drums={KICK: "x.......x.......", SHAKER: "o...o...o...o...", RIM: "....o.......o..."},
-    sparse=(SHAKER,), kit=40,
-    bass_style="pedal", chords_style="pad", lead_style="arp_slow",
-    bass=Instrument(39, reverb=50, level_db=-3.0),
-    chords=Instrument(94, pan=60, reverb=110, chorus=60, level_db=-2.0),
-    lead=Instrument(98, pan=70, reverb=100, chorus=30, level_db=-6.0),
-    bass_octave=38, chords_range=(52, 79), lead_range=(72, 91), lead_density=0.5, humanize_ms=5.0,
-    velocity_jitter=5, room=0.9, drums_level_db=-6.0,
-))
-
-_add(Genre(
-    name="synthwave", label="synthwave",
-    aliases=("synthwave", "retrowave", "outrun", "80s", "synth pop", "synthpop", "night drive"),
-    bpm=104, bpm_range=(85, 118), mode="minor", swing=0.5,
-    progressions={"minor": (("i", "VI", "iv", "V"), ("i", "iv", "i", "V")),
-                  "major": (("I", "V", "vi", "IV"), ("I", "IV", "V", "I"))},
-    chord_bars=1,
-    drums={KICK: "x.......x.......", SNARE: "....X.......X...", CLOSED_HAT: "x.x.x.x.x.x.x.x.",
-           TAMBOURINE: "....o.......o..."},
-    sparse=(KICK, CLOSED_HAT), kit=24,
-    bass_style="octaves", chords_style="pad", lead_style="melody",
-    bass=Instrument(38, reverb=15, level_db=-1.5),
-    chords=Instrument(90, pan=58, reverb=80, chorus=70, level_db=-5.0),
-    lead=Instrument(81, pan=70, reverb=80, chorus=50, level_db=-6.0),
-    bass_octave=36, lead_range=(67, 86), lead_density=0.5, humanize_ms=1.5, velocity_jitter=4, room=0.8,
-))
-
-_add(Genre(
-    name="ballad", label="pop ballad",
-    aliases=("pop ballad", "piano ballad", "ballad", "love song", "singer songwriter", "pop"),
-    bpm=76, bpm_range=(60, 90), mode="major", swing=0.5,
-    progressions={"major": _MAJOR_POP, "minor": _MINOR_POP},
-    chord_bars=1,
-    drums={KICK: "x.......x.......", RIM: "....x.......x...", CLOSED_HAT: "o...o...o...o..."},
-    sparse=(), kit=0,
-    bass_style="ballad", chords_style="broken", lead_style="melody",
-    bass=Instrument(33, reverb=25, level_db=-2.0),
-    chords=Instrument(0, pan=60, reverb=60, level_db=0.0),
-    lead=Instrument(73, pan=70, reverb=70, level_db=-4.0),
-    bass_octave=36, chords_range=(48, 76), lead_range=(67, 84), lead_density=0.45, humanize_ms=7.0,
-    velocity_jitter=8, room=0.6, drums_level_db=-4.0,
-))
-
-_add(Genre(
-    name="reggaeton", label="reggaeton",
-    aliases=("reggaeton", "dembow", "latin", "perreo", "moombahton"),
-    bpm=95, bpm_range=(88, 100), mode="minor", swing=0.5,
-    progressions={"minor": (("i", "VI", "VII", "V"), ("i", "iv", "VII", "V")),
-                  "major": (("I", "V", "vi", "IV"), ("vi", "IV", "V", "I"))},
-    chord_bars=1,
-    drums={KICK: "X...x...X...x...", SNARE: "...o..o....o..o.", CLOSED_HAT: "x.g.x.g.x.g.x.g.",
-           TAMBOURINE: "..g...g...g...g."},
-    sparse=(KICK, CLOSED_HAT), kit=25,
-    bass_style="follow_kick", chords_style="pluck", lead_style="riff",
-    bass=Instrument(39, reverb=10, level_db=-1.0),
-    chords=Instrument(24, pan=54, reverb=40, level_db=-2.0),
-    lead=Instrument(75, pan=76, reverb=60, level_db=-5.0),
-    bass_octave=36, lead_range=(67, 86), lead_density=0.55, humanize_ms=3.0, room=0.5,
-))
+GENRES: dict[str, Genre] = _load()
+"""Canonical name -> :class:`Genre`, in the order of genres.toml."""
 
 DEFAULT_GENRE = "lofi"
 
