@@ -57,7 +57,7 @@ class Frozen:
     The gas benchmark's "today" is the contract as it was before sales, and it must stay that
     contract: a copy in the tree would be a second SongmintEditions that a fix could reach by
     accident (and would move the "today" column), while sharing code with the current one would
-    unfreeze it. Its source is therefore read from the last commit before sales changed it; its
+    unfreeze it. Its source is therefore read from the commit it was last deployed at; its
     artifact is committed like every other, and ``sourceHash`` proves the two still match.
     """
 
