@@ -6,8 +6,7 @@ tools), compiles it in-process with solc-js under node, and writes ``<Name>.json
 source: ABI, creation and runtime bytecode, the compiler version, the settings and a sha256 of
 the exact compiler input (``sourceHash``). Python users load the artifact and need no node.
 
-The gas benchmark's frozen "today" contract is read from git history (:data:`FROZEN`), not
-from the tree. ``python -m minting.contracts.build --check`` recompiles and fails when a committed artifact
+``python -m minting.contracts.build --check`` recompiles and fails when a committed artifact
 differs from what the sources produce.
 """
 
@@ -49,57 +48,6 @@ class Target:
         return HERE / Path(self.unit).with_name(f"{self.name}.json")
 
 
-@dataclass(frozen=True)
-class Frozen:
-    """A source unit kept in git history, not in the tree: ``path`` as of commit ``rev`` with
-    ``edits`` (old text, new text; each must occur) applied.
-
-    The gas benchmark's "today" is the contract as it was before sales, and it must stay that
-    contract: a copy in the tree would be a second SongmintEditions that a fix could reach by
-    accident (and would move the "today" column), while sharing code with the current one would
-    unfreeze it. Its source is therefore read from the commit it was last deployed at; its
-    artifact is committed like every other, and ``sourceHash`` proves the two still match.
-    """
-
-    rev: str
-    path: str
-    edits: tuple[tuple[str, str], ...] = ()
-
-    def read(self) -> str:
-        where = f"{self.path} at {self.rev[:12]}"
-        try:
-            proc = subprocess.run(
-                ["git", "-C", str(HERE), "show", f"{self.rev}:{self.path}"], capture_output=True, check=False
-            )
-        except FileNotFoundError as exc:
-            raise MintingError(f"git not found: the frozen source {where} comes from git history") from exc
-        if proc.returncode != 0:
-            raise MintingError(
-                f"the frozen source {where} is not in this checkout's git history "
-                f"({proc.stderr.decode(errors='replace').strip()[:200]}); in a shallow clone, "
-                "run `git fetch --unshallow`"
-            )
-        text = proc.stdout.decode("utf-8")
-        for old, new in self.edits:
-            if old not in text:
-                raise MintingError(f"the frozen source {where} has no {old!r} to rename")
-            text = text.replace(old, new, 1)
-        return text
-
-
-FROZEN: dict[str, Frozen] = {
-    "baseline/SongmintEditionsV1.sol": Frozen(
-        rev="ec8ceac76f8a057f4e8bae9e99a5599960740d74",  # the last pre-sales SongmintEditions
-        path="minting/contracts/SongmintEditions.sol",
-        edits=(
-            ("/// @title SongmintEditions: ", '/// @title SongmintEditionsV1 (frozen copy of the pre-sales '
-             'contract, the gas benchmark\'s "today"): '),
-            ("contract SongmintEditions is", "contract SongmintEditionsV1 is"),
-        ),
-    ),
-}
-"""Source units read from git history (:class:`Frozen`), by unit name."""
-
 TARGETS = (
     Target("SongmintEditions.sol", "SongmintEditions"),
     Target("SongmintSplit.sol", "SongmintSplit"),
@@ -124,8 +72,6 @@ def _resolve(unit: str, imported: str) -> str:
 
 
 def _read_unit(unit: str) -> str:
-    if unit in FROZEN:
-        return FROZEN[unit].read()
     path = node_modules() / unit if unit.startswith("@") else HERE / unit
     if not path.is_file():
         hint = f"; {SETUP_HINT}" if unit.startswith("@") else ""
