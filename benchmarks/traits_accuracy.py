@@ -300,6 +300,26 @@ def second_soundfont(cache: Path) -> Path | None:
     return None
 
 
+def play_events(fs: object, ev: list[tuple[float, int, int, int, float]], length: float) -> np.ndarray:
+    """Play ``(time s, channel, note, velocity, duration s)`` events on the FluidSynth synth ``fs``
+    (programs already selected) for ``length`` seconds; stereo float32 samples, shape ``(2, n)``."""
+    ons = [(t, 1, ch, n, v) for t, ch, n, v, _ in ev]
+    actions = sorted(ons + [(t + d, 0, ch, n, 0) for t, ch, n, _, d in ev])
+    chunks, pos, total = [], 0, int(length * SR)
+    for t, on, ch, note, v in actions:  # note-ons and note-offs in time order
+        at = min(total, round(t * SR))
+        if at > pos:
+            chunks.append(fs.get_samples(at - pos))  # type: ignore[attr-defined]
+            pos = at
+        if on:
+            fs.noteon(ch, note, v)  # type: ignore[attr-defined]
+        else:
+            fs.noteoff(ch, note)  # type: ignore[attr-defined]
+    if total > pos:
+        chunks.append(fs.get_samples(total - pos))  # type: ignore[attr-defined]
+    return np.concatenate(chunks).astype(np.float32).reshape(-1, 2).T / 32768.0
+
+
 def render(clip: Clip, sf_path: Path) -> Audio:
     """Render a clip to stereo 44.1 kHz through FluidSynth."""
     from music.soundfont import import_pyfluidsynth
@@ -312,28 +332,8 @@ def render(clip: Clip, sf_path: Path) -> Audio:
     for ch, prog in programs.items():
         fs.program_select(ch, sfid, 0, prog)
     fs.program_select(9, sfid, 128, 0)
-    # note-on and note-off actions in time order
-    actions: list[tuple[float, int, int, int, int]] = []
-    for t, ch, note, v, dur in ev:
-        actions.append((t, 1, ch, note, v))
-        actions.append((t + dur, 0, ch, note, 0))
-    actions.sort()
-    chunks = []
-    pos = 0
-    total = int(length * SR)
-    for t, on, ch, note, v in actions:
-        at = min(total, round(t * SR))
-        if at > pos:
-            chunks.append(fs.get_samples(at - pos))
-            pos = at
-        if on:
-            fs.noteon(ch, note, v)
-        else:
-            fs.noteoff(ch, note)
-    if total > pos:
-        chunks.append(fs.get_samples(total - pos))
+    x = play_events(fs, ev, length)
     fs.delete()
-    x = np.concatenate(chunks).astype(np.float32).reshape(-1, 2).T / 32768.0
     peak = float(np.abs(x).max())
     if peak > 0.98:
         x *= 0.98 / peak

@@ -59,6 +59,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.traits_accuracy import play_events  # noqa: E402
 from music.audio import Audio, load, save  # noqa: E402
 
 SR = 44_100
@@ -387,23 +388,10 @@ def render_events(ev: list[Event], programs: dict[int, int], length: float, soun
     for ch, prog in programs.items():
         fs.program_select(ch, sfid, 0, prog)
     fs.program_select(9, sfid, 128, 0)
-    actions = sorted([(t, 1, ch, n, v) for t, ch, n, v, _ in ev] + [(t + d, 0, ch, n, 0) for t, ch, n, _, d in ev])
-    chunks, pos, total = [], 0, int(length * SR)
-    for t, on, ch, note, v in actions:
-        at = min(total, round(t * SR))
-        if at > pos:
-            chunks.append(fs.get_samples(at - pos))
-            pos = at
-        if on:
-            fs.noteon(ch, note, v)
-        else:
-            fs.noteoff(ch, note)
-    if total > pos:
-        chunks.append(fs.get_samples(total - pos))
+    x = play_events(fs, ev, length)
     for ch in range(16):
         fs.cc(ch, 123, 0)  # all notes off
     fs.get_samples(3 * SR)  # let the reverb tail die before the next clip
-    x = np.concatenate(chunks).astype(np.float32).reshape(-1, 2).T / 32768.0
     x *= 0.98 / max(float(np.abs(x).max()), 1e-9) if np.abs(x).max() > 0.98 else 1.0
     a = Audio(np.ascontiguousarray(x), SR)
     path.parent.mkdir(parents=True, exist_ok=True)
