@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from music.audio import Audio, audio_files, load
-from music.engines import Request, require
+from music.engines import Request, Take, require
 from music.engines.finish import Finish, finish_take
 from music.takes import TAKE_FILE, read_take_json, slugify
 from songmint.console import json_option, output, print_json
@@ -191,13 +191,19 @@ def continue_(audio_path: Path, seconds: float | None, bars: int | None, engine:
     take = method(prompt, request, stems=stems) if stems is not None else method(prompt, request)
     take = finish_take(take, finishing)
     name = title or f"{slugify(audio_path.stem)}-continued"
+    _write(take, out_dir, name=name, fmt=fmt, as_json=as_json, detail=f"{engine}, seed {seed}")
+
+
+def _write(take: Take, out_dir: Path, *, name: str, fmt: str, as_json: bool, detail: str) -> None:
+    """Save a continuation and report it: its take.json with ``--json``, else one line (the length
+    added, then ``detail``)."""
     path = save_take(take, out_dir, title=name, fmt=fmt)
     if as_json:
         print_json(read_take_json(path))
-    else:
-        cont = take.extras.get("continuation")
-        added = f"+{cont.duration:.2f} s" if cont is not None else ""
-        out.info(f"wrote {path} ({take.mix.duration:.2f} s, {added}, {engine}, seed {seed})")
+        return
+    cont = take.extras.get("continuation")
+    added = f"+{cont.duration:.2f} s" if cont is not None else ""
+    output().info(f"wrote {path} ({take.mix.duration:.2f} s, {added}, {detail})")
 
 
 def _continue_symbolic(source: Path, *, seconds: float | None, bars: int | None, style: str | None, seed: int,
@@ -224,10 +230,5 @@ def _continue_symbolic(source: Path, *, seconds: float | None, bars: int | None,
     out.debug(f"continuing {source} with symbolic ({bars or seconds or 8} {'s' if seconds else 'bars'})")
     take = method(data, request)
     name = title or f"{slugify(source.stem if source.name != TAKE_FILE else source.parent.name)}-continued"
-    path = save_take(take, out_dir, title=name, fmt=fmt)
-    if as_json:
-        print_json(read_take_json(path))
-    else:
-        cont = take.extras["continuation"]
-        out.info(f"wrote {path} ({take.mix.duration:.2f} s, +{cont.duration:.2f} s, symbolic, "
-                 f"{take.provenance['continued']['new_bars']} bars in {take.key}, seed {seed})")
+    _write(take, out_dir, name=name, fmt=fmt, as_json=as_json,
+           detail=f"symbolic, {take.provenance['continued']['new_bars']} bars in {take.key}, seed {seed}")
