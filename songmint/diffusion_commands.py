@@ -100,19 +100,39 @@ _engine_options = option_group(
 
 @dataclass(frozen=True)
 class TakeOutput:
-    """``--out``, ``--title``, ``--format``, ``--lufs`` and ``--json``: where and how a take is written."""
+    """``--out``, ``--title``, ``--format``, the finishing options (``--lufs``, ``--bpm``, ``--key``,
+    ``--loop``, ``--stems``, ``--midi``) and ``--json``: how a take is finished and written."""
 
     out_dir: Path
     title: str | None
     fmt: str
     lufs: float
+    bpm: float | None
+    key: str | None
+    loop: bool
+    stems: str | None
+    midi: bool
     as_json: bool
 
-    def write(self, take: Any, *, title: str, what: str) -> None:
-        """Finish ``take`` to ``--lufs``, write it (``title`` unless ``--title``), report ``what``."""
-        from music.engines.finish import Finish, finish_take
+    @property
+    def finishing(self) -> Any:
+        """The :class:`music.engines.finish.Finish` these options ask for."""
+        from music.engines.finish import Finish
 
-        take = finish_take(take, Finish(lufs=self.lufs))
+        stems = None if self.stems is None else tuple(n.strip() for n in self.stems.split(",") if n.strip())
+        return Finish(lufs=self.lufs, bpm=self.bpm, key=self.key, loop=self.loop, stems=stems, midi=self.midi)
+
+    def check(self) -> None:
+        """Find the separation and transcription models asked for before the engine runs (one line
+        naming how to get a missing one)."""
+        self.finishing.require_models()
+
+    def write(self, take: Any, *, title: str, what: str) -> None:
+        """Finish ``take`` (the mix; other variations stay extras as made), write it (``title`` unless
+        ``--title``), report ``what``."""
+        from music.engines.finish import finish_take
+
+        take = finish_take(take, self.finishing)
         path = write_take(take, self.out_dir, title=self.title or title, fmt=self.fmt)
         if self.as_json:
             print_json(read_take_json(path))
@@ -134,6 +154,14 @@ def _take_output_options(title_default: str) -> Callable[[Callable[..., Any]], C
         click.option("--lufs", type=float, default=-14.0, show_default=True,
                      help="Master loudness target (under -1 dBTP); the model's output is kept as "
                           "the extra 'raw'."),
+        click.option("--bpm", type=float, help="Conform the result to this tempo (time stretch)."),
+        click.option("--key", help="Conform the result to this key (pitch shift), e.g. 'F# minor'."),
+        click.option("--loop", is_flag=True, help="Cut the result to whole bars with a seamless seam."),
+        click.option("--stems", is_flag=False, flag_value="all", metavar="NAMES",
+                     help="Stems of the result by HTDemucs separation (drums,bass,other,vocals); "
+                          "alone: all."),
+        click.option("--midi", is_flag=True,
+                     help="Transcribe the result to MIDI, one .mid per pitched stem."),
         json_option,
     )
 
@@ -192,6 +220,7 @@ def vary(
         raise SongmintError("--prompt/--negative-prompt apply to --engine stable-audio")
     if engine == "stable-audio" and sampler:
         raise SongmintError("--sampler applies to --engine dance-diffusion")
+    take_out.check()
     audio = load(audio_path)
     eng = models.load(engine)
     params: dict[str, Any] = {"strength": strength, "n": n, "source": audio_path.name}
@@ -253,6 +282,7 @@ def interpolate(
     interpolated spherically and each point is decoded. The mix is the clips in order;
     each clip is also an extra (frame-00 … frame-NN).
     """
+    take_out.check()
     a, b = load(a_path), load(b_path)
     eng = models.load("dance-diffusion")
     params: dict[str, Any] = {

@@ -53,6 +53,22 @@ def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, 
     assert doc["provenance"]["finish"]["master"]["true_peak"] == -1.0  # mastered (a short clip: to its peak)
 
 
+def test_vary_finishes_like_generate(runner, model_dir: Path, wav: Path, tmp_path: Path, monkeypatch) -> None:
+    """--bpm/--key/--loop/--stems/--midi on vary go through the same finishing as generate's."""
+    out = tmp_path / "conformed"
+    doc = songmint_json(runner, "vary", wav, "--strength", 0.3, "--steps", 2, "--model", model_dir,
+                        "--bpm", 120, "--key", "A minor", "--midi", "--out", out)
+    fin = doc["provenance"]["finish"]
+    assert doc["bpm"] == 120 and doc["key"] == "A minor"
+    assert "time_stretch" in fin and "pitch_shift" in fin and "transcription" in fin
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hf"))
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "no-models"))
+    args = ["vary", str(wav), "--model", str(model_dir), "--stems", "--out", str(tmp_path / "s")]
+    res = runner.invoke(main, args)
+    assert res.exit_code != 0 and "songmint models pull htdemucs" in res.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "s").exists()  # refused before the engine ran
+
+
 def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> None:
     a = save(tone(0.1, 220.0), tmp_path / "a.wav")
     b = save(tone(0.1, 440.0), tmp_path / "b.wav")
