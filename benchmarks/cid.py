@@ -29,28 +29,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import best_of  # noqa: E402
 from minting.car import write_car  # noqa: E402
 from minting.node_tools import node_modules  # noqa: E402
 from minting.unixfs import import_path  # noqa: E402
 from tests.ipfs_reference import write_random  # noqa: E402
 
 SCRIPT = ROOT / "tests" / "js" / "unixfs_reference.mjs"
-
-
-def _best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def _run(cmd: list[str], stdin: str | None = None) -> None:
@@ -91,8 +81,8 @@ def main() -> None:
             flags = ["--no-wrap"] if path.is_file() else []
             _run([str(ipfs_car), "pack", str(path), *flags, "--output", str(out)])
 
-        startup_car = _best(lambda: js_car(empty), args.repeat)
-        startup_cid = _best(lambda: js_cid(empty), args.repeat)
+        startup_car = best_of(lambda: js_car(empty), args.repeat)
+        startup_cid = best_of(lambda: js_cid(empty), args.repeat)
         print(
             f"node start-up: ipfs-car pack {startup_car * 1000:.0f} ms, "
             f"js importer {startup_cid * 1000:.0f} ms"
@@ -103,10 +93,10 @@ def main() -> None:
             files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
             size = sum(p.stat().st_size for p in files)
             mb = size / 1e6
-            ours_cid = _best(lambda p=path: import_path(p), args.repeat)
-            ours_car = _best(lambda p=path: write_car(p, out), args.repeat)
-            their_car = _best(lambda p=path: js_car(p), args.repeat)
-            their_cid = _best(lambda p=path: js_cid(p), args.repeat)
+            ours_cid = best_of(lambda p=path: import_path(p), args.repeat)
+            ours_car = best_of(lambda p=path: write_car(p, out), args.repeat)
+            their_car = best_of(lambda p=path: js_car(p), args.repeat)
+            their_cid = best_of(lambda p=path: js_cid(p), args.repeat)
             rows = [
                 ("minting CID", ours_cid, None, None),
                 ("js importer CID", their_cid, startup_cid, ours_cid),

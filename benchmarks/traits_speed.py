@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import best_of  # noqa: E402
 from music.audio import Audio, save  # noqa: E402
 
 
@@ -49,20 +50,6 @@ def song(minutes: float) -> Audio:
     reps = -(-n // clip.n)
     x = np.tile(clip.samples, (1, reps))[:, :n]
     return Audio(np.ascontiguousarray(x), clip.sr)
-
-
-def best_of(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    """Best CPU time (``time.process_time``) of ``repeats`` calls, in seconds.
-
-    With every thread pool pinned to one thread, the process CPU time is the time on one
-    core, and unlike wall time it does not grow when other jobs share the machine.
-    """
-    times = []
-    for _ in range(repeats):
-        t = time.process_time()
-        fn()
-        times.append(time.process_time() - t)
-    return min(times)
 
 
 FIRST_CALL = """
@@ -214,11 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nsongmint, warm, CPU seconds on one core, best of {args.repeats}")
     total = 0.0
     for name, fn in groups:
-        s = best_of(fn, args.repeats)
+        s = best_of(fn, args.repeats, clock=time.process_time)
         total += s
         print(f"  {name:<36} {s / minutes:7.3f} s per minute of audio")
     t = time.perf_counter()
-    whole = best_of(lambda: extract(a), args.repeats)
+    whole = best_of(lambda: extract(a), args.repeats, clock=time.process_time)
     wall = (time.perf_counter() - t) / args.repeats
     print(f"  (wall clock of extract(), mean: {wall / minutes:.3f} s/min; the machine's load inflates it)")
     print(f"  {'sum of groups':<36} {total / minutes:7.3f} s/min")
