@@ -39,30 +39,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 POINTS = ("intent", "signed", "sent", "receipt")
-SPEC = """\
-[collection]
-name = "Soak {i}"
-symbol = "SOAK{i}"
-royalty_bps = 250
-
-[defaults]
-artist = "Soak"
-editions = {{ cap = 5, initial = 2 }}
-
-[[tracks]]
-id = "a"
-title = "Soak {i} A"
-file = "{mix}"
-
-[[tracks]]
-id = "b"
-title = "Soak {i} B"
-file = "{mix}"
-editions = {{ cap = 3, initial = 1 }}
-
-[network]
-name = "local"
-"""
 
 
 @dataclass
@@ -148,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     from minting.chain.anvil import free_port
     from music.audio import save
     from tests import synth
+    from tests.release_fixture import spec_toml
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="songmint-soak-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -165,7 +142,15 @@ def main(argv: list[str] | None = None) -> int:
         root / "mix.wav",
     )
     for i in range(args.n):
-        (root / f"spec{i}.toml").write_text(SPEC.format(i=i, mix=mix))
+        (root / f"spec{i}.toml").write_text(spec_toml(
+            collection={"name": f"Soak {i}", "symbol": f"SOAK{i}", "royalty_bps": 250},
+            defaults={"artist": "Soak", "editions": {"cap": 5, "initial": 2}},
+            tracks=[
+                {"id": "a", "title": f"Soak {i} A", "file": str(mix)},
+                {"id": "b", "title": f"Soak {i} B", "file": str(mix), "editions": {"cap": 3, "initial": 1}},
+            ],
+            network="local",
+        ))
     subprocess.run(
         [sys.executable, "-m", "songmint.cli", "chain", "start"],
         env=env,

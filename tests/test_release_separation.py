@@ -26,30 +26,12 @@ from songmint.release.tokens import Separation, separates, take_key
 from songmint.spec import load_spec
 from songmint.verify import verify_release
 from tests import synth
-from tests.release_fixture import make_spec
+from tests.release_fixture import make_spec, spec_toml
 from tests.test_separation import save_tiny_htdemucs
 
 pytestmark = [pytest.mark.usefixtures("torch_one_thread"), pytest.mark.anvil]
 
 COMMIT = "c0ffee" + "0" * 34
-SPEC = """\
-[collection]
-name = "Split EP"
-symbol = "SPL"
-
-[defaults]
-artist = "Fixture"
-editions = { cap = 4, initial = 1 }
-
-[[tracks]]
-id = "gamma"
-title = "Gamma"
-file = "gamma.wav"
-stems_as_tokens = true
-
-[network]
-name = "memory"
-"""
 SOURCES = ["bass", "drums", "other", "vocals"]
 Released = tuple[Path, Path, Path, dict[str, str], dict[str, Any]]  # OUT, cache, hub, anvil env, manifest
 
@@ -65,7 +47,12 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("split")
     drums = synth.drums(bpm=120, bars=1, sr=22_050, seed=3)
     save(synth.mix(drums, synth.chord((50, 57, 62), seconds=drums.duration, sr=22_050)), folder / "gamma.wav")
-    (folder / "spec.toml").write_text(SPEC)
+    (folder / "spec.toml").write_text(spec_toml(
+        collection={"name": "Split EP", "symbol": "SPL"},
+        defaults={"artist": "Fixture", "editions": {"cap": 4, "initial": 1}},
+        tracks=[{"id": "gamma", "title": "Gamma", "file": "gamma.wav", "stems_as_tokens": True}],
+        network="memory",
+    ))
     return folder / "spec.toml"
 
 
