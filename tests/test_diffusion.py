@@ -18,7 +18,7 @@ from diffusers import UNet1DModel
 
 from music.audio import Audio, save
 from music.engines import Request, get_engine
-from music.engines.dance_diffusion import DanceDiffusionEngine, parse_range
+from music.engines.dance_diffusion import DanceDiffusionEngine, Repainting, parse_range
 from music.engines.dd_checkpoints import (
     PRESETS,
     convert_state_dict,
@@ -329,9 +329,9 @@ def test_repaint_makes_the_gap_follow_the_kept_context() -> None:
     e = DanceDiffusionEngine(unet=GaussianLevel(), steps=20, sampler="dpmpp-2m")
 
     def gap_error(u: int) -> float:
-        errs = []
+        errs, how = [], Repainting(repaint=u, stitch_s=0.0)
         for seed in range(3):
-            out = e.inpaint_audio(src, start=0.05, end=0.15, seed=seed, stitch_s=0.0, repaint=u)[0].samples
+            out = e.inpaint_audio(src, start=0.05, end=0.15, seed=seed, how=how)[0].samples
             assert np.array_equal(out[:, :400], src.samples[:, :400])
             assert np.array_equal(out[:, 1200:], src.samples[:, 1200:])
             errs.append(float(np.abs(out[:, 400:1200] - 0.5).mean()))
@@ -339,11 +339,11 @@ def test_repaint_makes_the_gap_follow_the_kept_context() -> None:
 
     plain, repainted = gap_error(1), gap_error(4)
     assert repainted < plain / 5, (plain, repainted)
-    a = e.inpaint_audio(src, start=0.05, end=0.15, seed=7, repaint=3)[0].samples
-    b = e.inpaint_audio(src, start=0.05, end=0.15, seed=7, repaint=3)[0].samples
+    a = e.inpaint_audio(src, start=0.05, end=0.15, seed=7, how=Repainting(repaint=3))[0].samples
+    b = e.inpaint_audio(src, start=0.05, end=0.15, seed=7, how=Repainting(repaint=3))[0].samples
     assert np.array_equal(a, b)
     with pytest.raises(EngineError, match="dpmpp-2m or ddim"):
-        e.inpaint_audio(src, start=0.05, end=0.15, sampler="ipndm", repaint=2)
+        e.inpaint_audio(src, start=0.05, end=0.15, how=Repainting(sampler="ipndm", repaint=2))
 
 
 def test_repaint_costs_u_model_calls_per_step(engine: DanceDiffusionEngine) -> None:
@@ -356,7 +356,8 @@ def test_repaint_costs_u_model_calls_per_step(engine: DanceDiffusionEngine) -> N
 
     engine.unet.forward = counting
     try:
-        engine.inpaint_audio(tone(0.1), start=0.02, end=0.05, sampler="ddim", steps=4, repaint=3)
+        engine.inpaint_audio(tone(0.1), start=0.02, end=0.05, how=Repainting(sampler="ddim", steps=4,
+                                                                             repaint=3))
     finally:
         del engine.unet.forward
     assert len(calls) == 4 * 3
@@ -375,7 +376,7 @@ def test_joins_are_seamless_with_a_smooth_model() -> None:
     assert np.array_equal(out[:, :i0], src.samples[:, :i0])
     assert abs(float(out[0, (i0 + i1) // 2]) - 0.25) < 1e-3  # the model's content in the middle
     assert _jump(out, i0) < smooth and _jump(out, i1) < smooth
-    raw = e.inpaint_audio(src, start=i0 / SR, end=i1 / SR, seed=0, stitch_s=0.0)[0].samples
+    raw = e.inpaint_audio(src, start=i0 / SR, end=i1 / SR, seed=0, how=Repainting(stitch_s=0.0))[0].samples
     assert _jump(raw, i0) > smooth or _jump(raw, i1) > smooth  # without stitching the tone steps
 
     ext = e.extend_audio(src, seconds=0.15, seed=0).samples

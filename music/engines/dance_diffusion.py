@@ -34,7 +34,7 @@ same request and seed give the same samples on the CPU.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     import torch
     from diffusers import UNet1DModel
 
-__all__ = ["DanceDiffusionEngine", "DanceDiffusionParams", "parse_range"]
+__all__ = ["DanceDiffusionEngine", "DanceDiffusionParams", "Repainting", "parse_range"]
 _RESAMPLE_SEED_OFFSET = 0x5EED
 
 
@@ -100,6 +100,19 @@ class _Known:
 
     def fresh_noise(self) -> torch.Tensor:
         return _randn(tuple(self.x0.shape), self.generator, self.x0.device)
+
+
+@dataclass(frozen=True)
+class Repainting:
+    """How :meth:`~DanceDiffusionEngine.inpaint_audio`, ``extend_audio`` and ``loop_audio`` regenerate
+    a region: ``sampler`` and ``steps`` (``None``: the engine's), ``repaint`` UNet calls per step (RePaint's
+    resampling, 1 = none; see the module docstring) and ``stitch_s``, the width of the fade that joins the
+    regenerated part to the kept one (0: no stitching)."""
+
+    sampler: str | None = None
+    steps: int | None = None
+    repaint: int = 1
+    stitch_s: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -325,6 +338,11 @@ class DanceDiffusionEngine:
             raise EngineError("steps must be at least 1")
         return name, n
 
+    def _resolve(self, how: Repainting) -> Repainting:
+        """``how`` with its sampler and steps resolved (:meth:`_steps`)."""
+        name, k = self._steps(how.sampler, how.steps)
+        return replace(how, sampler=name, steps=k)
+
     def _to_tensor(self, audio: Audio) -> tuple[torch.Tensor, int]:
         """Audio at the model's rate/channels as a ``(1, C, n_padded)`` tensor, and its length."""
         import torch
@@ -445,16 +463,12 @@ class DanceDiffusionEngine:
         end: float,
         n: int = 1,
         seed: int = 0,
-        sampler: str | None = None,
-        steps: int | None = None,
-        stitch_s: float = 0.01,
-        repaint: int = 1,
+        how: Repainting = Repainting(),
         progress: Progress | None = None,
     ) -> list[Audio]:
         """Regenerate ``[start, end)`` seconds of ``audio``; everything else is kept sample-exact.
 
-        ``repaint`` > 1 turns on RePaint resampling (``repaint`` UNet calls per step; see the
-        module docstring).
+        ``how``: sampler, steps, RePaint resampling and stitching (:class:`Repainting`).
         """
         import torch
 
@@ -465,16 +479,13 @@ class DanceDiffusionEngine:
             raise EngineError(
                 f"inpaint region {start}:{end} s is outside the {conformed.duration:.2f} s clip"
             )
-        name, k = self._steps(sampler, steps)
+        how = self._resolve(how)
         x0, length = self._to_tensor(conformed)
         keep = torch.zeros_like(x0, dtype=torch.bool)
         keep[..., :length] = True
         keep[..., i0:i1] = False
-        out = self._inpaint(
-            x0.repeat(n, 1, 1), keep.repeat(n, 1, 1), seed=seed, sampler=name, steps=k, repaint=repaint,
-            progress=progress,
-        )
-        out = self._stitch(out, x0.repeat(n, 1, 1), [(i0, i1)], int(stitch_s * sr))
+        out = self._inpaint(x0.repeat(n, 1, 1), keep.repeat(n, 1, 1), seed=seed, how=how, progress=progress)
+        out = self._stitch(out, x0.repeat(n, 1, 1), [(i0, i1)], int(how.stitch_s * sr))
         return self._to_audio(out, length)
 
     def _inpaint(
@@ -483,23 +494,23 @@ class DanceDiffusionEngine:
         keep: torch.Tensor,
         *,
         seed: int,
-        sampler: str,
-        steps: int,
-        repaint: int = 1,
+        how: Repainting,
         progress: Progress | None = None,
     ) -> torch.Tensor:
+        """Sample with ``keep`` pinned to ``x0``; ``how`` has its sampler and steps resolved."""
         import torch
 
+        repaint = how.repaint
         if int(repaint) < 1:
             raise EngineError(f"repaint must be at least 1, got {repaint}")
-        if repaint > 1 and get_sampler(sampler).order > 2:
+        if repaint > 1 and get_sampler(how.sampler).order > 2:
             # IPNDM's 4th-order history extrapolates across the resampled jumps and drifts (measured)
             raise EngineError("repaint needs a one-step-memory sampler: use --sampler dpmpp-2m or ddim")
         noise = self._noise(tuple(x0.shape), seed)
         # RePaint's fresh noise: its own CPU stream, so repaint=1 draws exactly what it always did
         g = torch.Generator("cpu").manual_seed(int(seed) + _RESAMPLE_SEED_OFFSET)
         known = _Known(x0=x0, mask=keep, noise=noise, repaint=int(repaint), generator=g)
-        x = self._run(noise.clone(), sampler=sampler, steps=steps, known=known, progress=progress)
+        x = self._run(noise.clone(), sampler=how.sampler, steps=how.steps, known=known, progress=progress)
         self._raw = known.raw
         return x
 
@@ -535,23 +546,20 @@ class DanceDiffusionEngine:
         *,
         seconds: float,
         seed: int = 0,
-        sampler: str | None = None,
-        steps: int | None = None,
         overlap: float = 0.5,
-        stitch_s: float = 0.01,
-        repaint: int = 1,
+        how: Repainting = Repainting(),
         progress: Progress | None = None,
     ) -> Audio:
         """Grow ``audio`` by ``seconds`` in model-sized windows.
 
         Each window holds the last ``overlap`` (fraction of the window) of what exists as
-        context and generates the rest; the original audio is kept sample-exact.
+        context and generates the rest (as ``how`` says); the original audio is kept sample-exact.
         """
         import torch
 
         if seconds <= 0:
             raise EngineError("--extend wants a positive number of seconds")
-        name, k = self._steps(sampler, steps)
+        how = self._resolve(how)
         cur = to_channels(resample(audio, self.sample_rate), self.channels).samples
         target = cur.shape[1] + round(seconds * self.sample_rate)
         window = int(self.unet.config.sample_size)
@@ -564,9 +572,8 @@ class DanceDiffusionEngine:
             xt = torch.from_numpy(x0).to(self.device)
             keep = torch.zeros_like(xt, dtype=torch.bool)
             keep[..., :ctx_n] = True
-            out = self._inpaint(xt, keep, seed=seed + chunk, sampler=name, steps=k, repaint=repaint,
-                                progress=progress)
-            out = self._stitch(out, xt, [(ctx_n, window)], int(stitch_s * self.sample_rate))
+            out = self._inpaint(xt, keep, seed=seed + chunk, how=how, progress=progress)
+            out = self._stitch(out, xt, [(ctx_n, window)], int(how.stitch_s * self.sample_rate))
             new = out[0, :, ctx_n:].float().clamp(-1, 1).cpu().numpy()
             cur = np.concatenate([cur, new], axis=1)
             chunk += 1
@@ -578,13 +585,11 @@ class DanceDiffusionEngine:
         *,
         seed: int = 0,
         seam_s: float = 0.25,
-        sampler: str | None = None,
-        steps: int | None = None,
-        stitch_s: float = 0.01,
-        repaint: int = 1,
+        how: Repainting = Repainting(),
         progress: Progress | None = None,
     ) -> Audio:
-        """Make the end of ``audio`` flow into its start (regenerates ``seam_s`` on each side)."""
+        """Make the end of ``audio`` flow into its start (regenerates ``seam_s`` on each side, as ``how``
+        says)."""
         conformed = to_channels(resample(audio, self.sample_rate), self.channels)
         n = conformed.n
         half = n // 2
@@ -596,10 +601,7 @@ class DanceDiffusionEngine:
             start=(seam - w) / self.sample_rate,
             end=(seam + w) / self.sample_rate,
             seed=seed,
-            sampler=sampler,
-            steps=steps,
-            stitch_s=stitch_s,
-            repaint=repaint,
+            how=how,
             progress=progress,
         )[0]
         return fixed.with_samples(np.roll(fixed.samples, half, axis=1))
@@ -632,7 +634,8 @@ class DanceDiffusionEngine:
         span = parse_range(p.inpaint) if p.inpaint else None
         seed = int(request.seed)
         name, k = self._steps(p.sampler, p.steps)
-        n, u = p.n, p.repaint
+        n = p.n
+        how = Repainting(sampler=name, steps=k, repaint=p.repaint)
         init = p.init_audio
         if isinstance(init, str | bytes) or hasattr(init, "__fspath__"):
             init = load(init)
@@ -653,20 +656,18 @@ class DanceDiffusionEngine:
         if span is not None:
             start, end = span
             clips = [
-                self.inpaint_audio(c, start=start, end=end, seed=seed + i, sampler=name, steps=k,
-                                   repaint=u)[0]
+                self.inpaint_audio(c, start=start, end=end, seed=seed + i, how=how)[0]
                 for i, c in enumerate(clips)
             ]
             op += "+inpaint"
         if p.extend:
             clips = [
-                self.extend_audio(c, seconds=p.extend, seed=seed + i, sampler=name, steps=k, repaint=u)
+                self.extend_audio(c, seconds=p.extend, seed=seed + i, how=how)
                 for i, c in enumerate(clips)
             ]
             op += "+extend"
         if p.loop:
-            clips = [self.loop_audio(c, seed=seed + i, sampler=name, steps=k, repaint=u)
-                     for i, c in enumerate(clips)]
+            clips = [self.loop_audio(c, seed=seed + i, how=how) for i, c in enumerate(clips)]
             op += "+loop"
         return self._take(clips, op, seed, params)
 
