@@ -40,25 +40,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from music.audio import Audio, load, resample, to_channels
-from music.engines.base import (
-    Progress,
-    Request,
-    Take,
-    diffusers_provenance,
-    params_record,
-    parse_params,
-    reject_request_model,
-)
+from music.engines.base import Progress, Request, Take, params_record
 from music.engines.dd_checkpoints import Checkpoint, find_checkpoint, load_unet
-from music.engines.sampling import (
-    DEFAULT_STEPS,
-    SAMPLERS,
-    alpha_sigma,
-    get_sampler,
-    renoise,
-    resolve_device,
-    slerp,
-)
+from music.engines.diffusers_engine import DiffusersEngine
+from music.engines.sampling import DEFAULT_STEPS, SAMPLERS, alpha_sigma, get_sampler, renoise, slerp
 from music.errors import EngineError
 
 if TYPE_CHECKING:
@@ -148,14 +133,7 @@ class DanceDiffusionParams:
             raise EngineError(f"unknown sampler {self.sampler!r}; choose one of: {', '.join(SAMPLERS)}")
 
 
-def _parse(request: Request) -> DanceDiffusionParams:
-    if request.params.get("negative_prompt") is not None:
-        raise EngineError("Dance Diffusion is unconditional; --negative-prompt is for stable-audio")
-    reject_request_model(request.params, engine="dance-diffusion")
-    return parse_params(DanceDiffusionParams, request.params, engine="dance-diffusion")
-
-
-class DanceDiffusionEngine:
+class DanceDiffusionEngine(DiffusersEngine):
     """Unconditional waveform diffusion with Harmonai's Dance Diffusion models.
 
     Parameters
@@ -182,8 +160,6 @@ class DanceDiffusionEngine:
     """
 
     name = "dance-diffusion"
-    version = "1.0"
-    deterministic = False
     Params = DanceDiffusionParams
 
     def __init__(
@@ -201,14 +177,8 @@ class DanceDiffusionEngine:
     ) -> None:
         if sampler not in SAMPLERS:
             raise EngineError(f"unknown sampler {sampler!r}; choose one of: {', '.join(SAMPLERS)}")
-        if dtype not in ("float32", "bfloat16"):
-            raise EngineError(f"dtype must be float32 or bfloat16, got {dtype!r}")
-        self._spec = model if model is not None else checkpoint
-        self._unet = unet
+        super().__init__(model=model, checkpoint=checkpoint, loaded=unet, device=device, dtype=dtype)
         self._ckpt: Checkpoint | None = None
-        self._sha: str | None = None
-        self.device_name = device
-        self.dtype_name = dtype
         self.sampler = sampler
         self.steps = steps
         self.batch_size = max(1, int(batch_size))
@@ -216,28 +186,26 @@ class DanceDiffusionEngine:
 
     # ------------------------------------------------------------------ model
 
-    def require_weights(self) -> None:
-        """Find the checkpoint without loading it (:func:`find_checkpoint`; raises when it is missing)."""
-        if self._unet is None:
-            find_checkpoint(self._spec)
+    def _find(self) -> Checkpoint:
+        return find_checkpoint(self._spec)
+
+    def _load(self) -> UNet1DModel:
+        import torch
+
+        self._ckpt = self._find()
+        unet = load_unet(self._ckpt, trust_pickle=self.trust_pickle)
+        # torch's own Module.to: diffusers' override (0.42) warns about "modules that should
+        # be kept in float32" on every dtype cast, even when the list is empty, as it is here.
+        torch.nn.Module.to(unet, self.device, dtype=getattr(torch, self.dtype_name))
+        return unet
+
+    def _hash_weights(self) -> str | None:
+        return self._ckpt.sha256() if self._ckpt is not None else None
 
     @property
     def unet(self) -> UNet1DModel:
         """The UNet, loaded on first use."""
-        if self._unet is None:
-            import torch
-
-            self._ckpt = find_checkpoint(self._spec)
-            unet = load_unet(self._ckpt, trust_pickle=self.trust_pickle)
-            # torch's own Module.to: diffusers' override (0.42) warns about "modules that should
-            # be kept in float32" on every dtype cast, even when the list is empty, as it is here.
-            torch.nn.Module.to(unet, self.device, dtype=getattr(torch, self.dtype_name))
-            self._unet = unet
-        return self._unet
-
-    @property
-    def device(self) -> str:
-        return resolve_device(self.device_name)
+        return self._model()
 
     @property
     def sample_rate(self) -> int:
@@ -265,12 +233,10 @@ class DanceDiffusionEngine:
     def model_info(self) -> dict[str, Any]:
         """Model id, weights sha256, rate and size: the provenance of the weights."""
         unet = self.unet
-        if self._sha is None:
-            self._sha = self._ckpt.sha256() if self._ckpt is not None else None
         return {
             "model": self._ckpt.name if self._ckpt else (str(self._spec) if self._spec else "in-memory"),
             "checkpoint_format": self._ckpt.format if self._ckpt else None,
-            "weights_sha256": self._sha,
+            "weights_sha256": self._weights_sha256(),
             "model_sample_rate": self.sample_rate,
             "model_sample_size": int(unet.config.sample_size),
             "channels": self.channels,
@@ -608,19 +574,10 @@ class DanceDiffusionEngine:
 
     # ------------------------------------------------------------------ engine protocol
 
-    def _provenance(self, op: str, seed: int | None, params: dict[str, Any]) -> dict[str, Any]:
-        return diffusers_provenance(self, op, seed, self.model_info(), params)
-
-    def _take(
-        self,
-        clips: list[Audio],
-        op: str,
-        seed: int | None,
-        params: dict[str, Any],
-        extras_prefix: str = "variation",
-    ) -> Take:
-        extras = {f"{extras_prefix}-{i + 1:02d}": c for i, c in enumerate(clips[1:], start=1)}
-        return Take(mix=clips[0], extras=extras, provenance=self._provenance(op, seed, params), seed=seed)
+    def _parse(self, request: Request) -> DanceDiffusionParams:
+        if request.params.get("negative_prompt") is not None:
+            raise EngineError("Dance Diffusion is unconditional; --negative-prompt is for stable-audio")
+        return super()._parse(request)
 
     def generate(self, request: Request, *, progress: Progress | None = None) -> Take:
         """Generate, or transform ``init_audio``, as :class:`DanceDiffusionParams` say.
@@ -629,7 +586,7 @@ class DanceDiffusionEngine:
         ``inpaint``/``extend``/``loop`` apply to it; ``progress(done, total)`` follows the
         unconditional sampling.
         """
-        p = _parse(request)
+        p = self._parse(request)
         # A malformed span fails before the model loads or anything is sampled.
         span = parse_range(p.inpaint) if p.inpaint else None
         seed = int(request.seed)
@@ -680,7 +637,7 @@ class DanceDiffusionEngine:
         seeds the noise.
         """
         request = request or Request()
-        p = _parse(request)
+        p = self._parse(request)
         name, k = self._steps(p.sampler, p.steps)
         strength = 0.5 if p.strength is None else p.strength
         clips = self.vary_audio(audio, strength=strength, n=p.n, seed=request.seed, sampler=name, steps=k,
@@ -697,7 +654,7 @@ class DanceDiffusionEngine:
         frames in the mix), ``sources`` (names recorded in provenance).
         """
         request = request or Request()
-        p = _parse(request)
+        p = self._parse(request)
         sampler = p.sampler or "ddim"
         _, k = self._steps(sampler, p.steps)
         clips = self.interpolate_audio(a, b, frames=p.frames, steps=k, sampler=sampler, progress=progress)
