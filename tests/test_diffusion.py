@@ -20,40 +20,20 @@ from music.audio import Audio, save
 from music.engines import Request, get_engine
 from music.engines.dance_diffusion import DanceDiffusionEngine, Repainting, parse_range
 from music.engines.dd_checkpoints import (
-    PRESETS,
     convert_state_dict,
     find_checkpoint,
     locate_all,
-    unet_config,
 )
 from music.errors import EngineError, ModelNotFoundError
 from tests import synth
-
-SR = 8000
-TINY = dict(PRESETS["tiny"], sample_rate=SR, sample_size=512)
-
-
-def tiny_unet(seed: int = 0, **overrides: object) -> UNet1DModel:
-    torch.manual_seed(seed)
-    return UNet1DModel(**unet_config(**{**TINY, **overrides}))
-
-
-def save_tiny(folder: Path, seed: int = 0) -> Path:
-    tiny_unet(seed).save_pretrained(folder)
-    return folder
-
+from tests.tiny_diffusers import SR, save_tiny, tiny_unet
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny(tmp_path_factory.mktemp("dd") / "tiny-dd")
-
-
-@pytest.fixture(scope="module")
-def engine(model_dir: Path) -> DanceDiffusionEngine:
-    return DanceDiffusionEngine(checkpoint=str(model_dir), steps=4)
+def engine(tiny_dd: Path) -> DanceDiffusionEngine:
+    return DanceDiffusionEngine(checkpoint=str(tiny_dd), steps=4)
 
 
 def tone(seconds: float = 0.2, freq: float = 220.0) -> Audio:
@@ -86,15 +66,15 @@ class ConstantDenoiser(torch.nn.Module):
 # --------------------------------------------------------------------------- loading
 
 
-def test_registry_resolves_path_and_provenance_has_sha(engine: DanceDiffusionEngine, model_dir: Path) -> None:
-    ck = find_checkpoint(str(model_dir))
+def test_registry_resolves_path_and_provenance_has_sha(engine: DanceDiffusionEngine, tiny_dd: Path) -> None:
+    ck = find_checkpoint(str(tiny_dd))
     assert ck.format == "diffusers" and ck.weights.name.endswith(".safetensors")
     info = engine.model_info()
     assert info["model_sample_rate"] == SR and info["channels"] == 2
     assert len(info["weights_sha256"]) == 64 and info["weights_sha256"] == ck.sha256()
 
 
-def test_loading_in_another_dtype_does_not_warn(model_dir: Path) -> None:
+def test_loading_in_another_dtype_does_not_warn(tiny_dd: Path) -> None:
     # diffusers' library logger does not propagate to the root (caplog's), so listen on it
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
@@ -102,7 +82,7 @@ def test_loading_in_another_dtype_does_not_warn(model_dir: Path) -> None:
     logger = logging.getLogger("diffusers")
     logger.addHandler(handler)
     try:
-        unet = DanceDiffusionEngine(checkpoint=str(model_dir), dtype="bfloat16").unet
+        unet = DanceDiffusionEngine(checkpoint=str(tiny_dd), dtype="bfloat16").unet
     finally:
         logger.removeHandler(handler)
     assert next(unet.parameters()).dtype == torch.bfloat16
@@ -418,8 +398,8 @@ def test_interpolation_ends_reconstruct_with_an_invertible_model() -> None:
     assert np.allclose(clips[0].samples, a.samples, atol=1e-3)
 
 
-def test_get_engine_and_bad_options(model_dir: Path) -> None:
-    e = get_engine("dance-diffusion", checkpoint=str(model_dir), sampler="ipndm", steps=2)
+def test_get_engine_and_bad_options(tiny_dd: Path) -> None:
+    e = get_engine("dance-diffusion", checkpoint=str(tiny_dd), sampler="ipndm", steps=2)
     assert isinstance(e, DanceDiffusionEngine) and e.sampler == "ipndm"
     with pytest.raises(EngineError, match="unknown sampler"):
         DanceDiffusionEngine(sampler="heun")
