@@ -71,7 +71,7 @@ def main() -> None:
     import torch
 
     from music.audio import load, resample, to_channels
-    from music.engines.dance_diffusion import DanceDiffusionEngine, parse_range
+    from music.engines.dance_diffusion import DanceDiffusionEngine, Repainting, parse_range
 
     torch.set_num_threads(args.threads)
     engine = DanceDiffusionEngine(checkpoint=str(args.model), sampler="dpmpp-2m", steps=args.steps)
@@ -104,7 +104,8 @@ def main() -> None:
             rows[name].append(scores(fill.astype(np.float32), ref, whole, i0, i1, sr))
         for u in us:
             c0 = time.process_time()
-            out = engine.inpaint_audio(source, start=start, end=end, seed=k, repaint=u)[0].samples[0]
+            how = Repainting(repaint=u)
+            out = engine.inpaint_audio(source, start=start, end=end, seed=k, how=how)[0].samples[0]
             cpu[f"repaint U={u}"] += time.process_time() - c0
             rows[f"repaint U={u}"].append(scores(out[i0:i1], ref, out, i0, i1, sr))
 

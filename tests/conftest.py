@@ -50,3 +50,20 @@ def torch_one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_dd(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Dance Diffusion UNet folder (:func:`tests.tiny_diffusers.save_tiny`), one per module."""
+    from tests.tiny_diffusers import save_tiny
+
+    return save_tiny(tmp_path_factory.mktemp("dd") / "tiny-dd")
+
+
+@pytest.fixture(scope="module")
+def tiny_sao(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Stable Audio pipeline folder (:func:`tests.tiny_diffusers.build_tiny_pipeline`), one per
+    module."""
+    from tests.tiny_diffusers import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("sao") / "tiny-sao")

@@ -18,42 +18,22 @@ from diffusers import UNet1DModel
 
 from music.audio import Audio, save
 from music.engines import Request, get_engine
-from music.engines.dance_diffusion import DanceDiffusionEngine, parse_range
+from music.engines.dance_diffusion import DanceDiffusionEngine, Repainting, parse_range
 from music.engines.dd_checkpoints import (
-    PRESETS,
     convert_state_dict,
     find_checkpoint,
     locate_all,
-    unet_config,
 )
 from music.errors import EngineError, ModelNotFoundError
 from tests import synth
-
-SR = 8000
-TINY = dict(PRESETS["tiny"], sample_rate=SR, sample_size=512)
-
-
-def tiny_unet(seed: int = 0, **overrides: object) -> UNet1DModel:
-    torch.manual_seed(seed)
-    return UNet1DModel(**unet_config(**{**TINY, **overrides}))
-
-
-def save_tiny(folder: Path, seed: int = 0) -> Path:
-    tiny_unet(seed).save_pretrained(folder)
-    return folder
-
+from tests.tiny_diffusers import SR, save_tiny, tiny_unet
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny(tmp_path_factory.mktemp("dd") / "tiny-dd")
-
-
-@pytest.fixture(scope="module")
-def engine(model_dir: Path) -> DanceDiffusionEngine:
-    return DanceDiffusionEngine(checkpoint=str(model_dir), steps=4)
+def engine(tiny_dd: Path) -> DanceDiffusionEngine:
+    return DanceDiffusionEngine(checkpoint=str(tiny_dd), steps=4)
 
 
 def tone(seconds: float = 0.2, freq: float = 220.0) -> Audio:
@@ -86,15 +66,15 @@ class ConstantDenoiser(torch.nn.Module):
 # --------------------------------------------------------------------------- loading
 
 
-def test_registry_resolves_path_and_provenance_has_sha(engine: DanceDiffusionEngine, model_dir: Path) -> None:
-    ck = find_checkpoint(str(model_dir))
+def test_registry_resolves_path_and_provenance_has_sha(engine: DanceDiffusionEngine, tiny_dd: Path) -> None:
+    ck = find_checkpoint(str(tiny_dd))
     assert ck.format == "diffusers" and ck.weights.name.endswith(".safetensors")
     info = engine.model_info()
     assert info["model_sample_rate"] == SR and info["channels"] == 2
     assert len(info["weights_sha256"]) == 64 and info["weights_sha256"] == ck.sha256()
 
 
-def test_loading_in_another_dtype_does_not_warn(model_dir: Path) -> None:
+def test_loading_in_another_dtype_does_not_warn(tiny_dd: Path) -> None:
     # diffusers' library logger does not propagate to the root (caplog's), so listen on it
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
@@ -102,7 +82,7 @@ def test_loading_in_another_dtype_does_not_warn(model_dir: Path) -> None:
     logger = logging.getLogger("diffusers")
     logger.addHandler(handler)
     try:
-        unet = DanceDiffusionEngine(checkpoint=str(model_dir), dtype="bfloat16").unet
+        unet = DanceDiffusionEngine(checkpoint=str(tiny_dd), dtype="bfloat16").unet
     finally:
         logger.removeHandler(handler)
     assert next(unet.parameters()).dtype == torch.bfloat16
@@ -329,9 +309,9 @@ def test_repaint_makes_the_gap_follow_the_kept_context() -> None:
     e = DanceDiffusionEngine(unet=GaussianLevel(), steps=20, sampler="dpmpp-2m")
 
     def gap_error(u: int) -> float:
-        errs = []
+        errs, how = [], Repainting(repaint=u, stitch_s=0.0)
         for seed in range(3):
-            out = e.inpaint_audio(src, start=0.05, end=0.15, seed=seed, stitch_s=0.0, repaint=u)[0].samples
+            out = e.inpaint_audio(src, start=0.05, end=0.15, seed=seed, how=how)[0].samples
             assert np.array_equal(out[:, :400], src.samples[:, :400])
             assert np.array_equal(out[:, 1200:], src.samples[:, 1200:])
             errs.append(float(np.abs(out[:, 400:1200] - 0.5).mean()))
@@ -339,11 +319,11 @@ def test_repaint_makes_the_gap_follow_the_kept_context() -> None:
 
     plain, repainted = gap_error(1), gap_error(4)
     assert repainted < plain / 5, (plain, repainted)
-    a = e.inpaint_audio(src, start=0.05, end=0.15, seed=7, repaint=3)[0].samples
-    b = e.inpaint_audio(src, start=0.05, end=0.15, seed=7, repaint=3)[0].samples
+    a = e.inpaint_audio(src, start=0.05, end=0.15, seed=7, how=Repainting(repaint=3))[0].samples
+    b = e.inpaint_audio(src, start=0.05, end=0.15, seed=7, how=Repainting(repaint=3))[0].samples
     assert np.array_equal(a, b)
     with pytest.raises(EngineError, match="dpmpp-2m or ddim"):
-        e.inpaint_audio(src, start=0.05, end=0.15, sampler="ipndm", repaint=2)
+        e.inpaint_audio(src, start=0.05, end=0.15, how=Repainting(sampler="ipndm", repaint=2))
 
 
 def test_repaint_costs_u_model_calls_per_step(engine: DanceDiffusionEngine) -> None:
@@ -356,7 +336,8 @@ def test_repaint_costs_u_model_calls_per_step(engine: DanceDiffusionEngine) -> N
 
     engine.unet.forward = counting
     try:
-        engine.inpaint_audio(tone(0.1), start=0.02, end=0.05, sampler="ddim", steps=4, repaint=3)
+        engine.inpaint_audio(tone(0.1), start=0.02, end=0.05, how=Repainting(sampler="ddim", steps=4,
+                                                                             repaint=3))
     finally:
         del engine.unet.forward
     assert len(calls) == 4 * 3
@@ -375,7 +356,7 @@ def test_joins_are_seamless_with_a_smooth_model() -> None:
     assert np.array_equal(out[:, :i0], src.samples[:, :i0])
     assert abs(float(out[0, (i0 + i1) // 2]) - 0.25) < 1e-3  # the model's content in the middle
     assert _jump(out, i0) < smooth and _jump(out, i1) < smooth
-    raw = e.inpaint_audio(src, start=i0 / SR, end=i1 / SR, seed=0, stitch_s=0.0)[0].samples
+    raw = e.inpaint_audio(src, start=i0 / SR, end=i1 / SR, seed=0, how=Repainting(stitch_s=0.0))[0].samples
     assert _jump(raw, i0) > smooth or _jump(raw, i1) > smooth  # without stitching the tone steps
 
     ext = e.extend_audio(src, seconds=0.15, seed=0).samples
@@ -417,8 +398,8 @@ def test_interpolation_ends_reconstruct_with_an_invertible_model() -> None:
     assert np.allclose(clips[0].samples, a.samples, atol=1e-3)
 
 
-def test_get_engine_and_bad_options(model_dir: Path) -> None:
-    e = get_engine("dance-diffusion", checkpoint=str(model_dir), sampler="ipndm", steps=2)
+def test_get_engine_and_bad_options(tiny_dd: Path) -> None:
+    e = get_engine("dance-diffusion", checkpoint=str(tiny_dd), sampler="ipndm", steps=2)
     assert isinstance(e, DanceDiffusionEngine) and e.sampler == "ipndm"
     with pytest.raises(EngineError, match="unknown sampler"):
         DanceDiffusionEngine(sampler="heun")

@@ -17,7 +17,7 @@ from music.audio import Audio, load, save
 from music.takes import read_take_json
 from songmint.cli import main
 from tests.cli_helper import songmint_json, songmint_ok
-from tests.test_diffusion import SR, sample_generator_state, save_tiny, tone, write_one_shots
+from tests.test_diffusion import SR, sample_generator_state, tone, write_one_shots
 
 SONGMINT = Path(sys.executable).with_name("songmint")
 
@@ -25,20 +25,15 @@ SONGMINT = Path(sys.executable).with_name("songmint")
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny(tmp_path_factory.mktemp("cli") / "tiny-dd")
-
-
 @pytest.fixture
 def wav(tmp_path: Path) -> Path:
     return save(tone(0.1), tmp_path / "in.wav", fmt="wav", wav_depth="float")
 
 
-def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, tmp_path: Path) -> None:
+def test_vary_writes_a_take_with_provenance(runner, tiny_dd: Path, wav: Path, tmp_path: Path) -> None:
     out = tmp_path / "varied"
     doc = songmint_json(runner, "vary", wav, "--strength", 0.3, "--variations", 2, "--steps", 4, "--seed", 9,
-                        "--model", model_dir, "--out", out)
+                        "--model", tiny_dd, "--out", out)
     assert doc["sample_rate"] == SR and sorted(doc["extras"]) == ["raw", "variation-02"]
     prov = doc["provenance"]
     assert prov["operation"] == "vary" and prov["seed"] == 9 and prov["params"]["strength"] == 0.3
@@ -46,35 +41,35 @@ def test_vary_writes_a_take_with_provenance(runner, model_dir: Path, wav: Path, 
     assert load(out / doc["mix"]).n == load(wav).n
 
     same = tmp_path / "same"
-    songmint_ok(runner, "vary", wav, "--strength", 0, "--model", model_dir, "--out", same)
+    songmint_ok(runner, "vary", wav, "--strength", 0, "--model", tiny_dd, "--out", same)
     doc = read_take_json(same)
     raw = load(same / doc["extras"]["raw"])  # the model's output, before mastering
     assert np.allclose(raw.samples, load(wav).samples, atol=1e-4)  # 24-bit WAV of the input itself
     assert doc["provenance"]["finish"]["master"]["true_peak"] == -1.0  # mastered (a short clip: to its peak)
 
 
-def test_vary_finishes_like_generate(runner, model_dir: Path, wav: Path, tmp_path: Path, monkeypatch) -> None:
+def test_vary_finishes_like_generate(runner, tiny_dd: Path, wav: Path, tmp_path: Path, monkeypatch) -> None:
     """--bpm/--key/--loop/--stems/--midi on vary go through the same finishing as generate's."""
     out = tmp_path / "conformed"
-    doc = songmint_json(runner, "vary", wav, "--strength", 0.3, "--steps", 2, "--model", model_dir,
+    doc = songmint_json(runner, "vary", wav, "--strength", 0.3, "--steps", 2, "--model", tiny_dd,
                         "--bpm", 120, "--key", "A minor", "--midi", "--out", out)
     fin = doc["provenance"]["finish"]
     assert doc["bpm"] == 120 and doc["key"] == "A minor"
     assert "time_stretch" in fin and "pitch_shift" in fin and "transcription" in fin
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hf"))
     monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tmp_path / "no-models"))
-    args = ["vary", str(wav), "--model", str(model_dir), "--stems", "--out", str(tmp_path / "s")]
+    args = ["vary", str(wav), "--model", str(tiny_dd), "--stems", "--out", str(tmp_path / "s")]
     res = runner.invoke(main, args)
     assert res.exit_code != 0 and "songmint models pull htdemucs" in res.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "s").exists()  # refused before the engine ran
 
 
-def test_interpolate_writes_frames(runner, model_dir: Path, tmp_path: Path) -> None:
+def test_interpolate_writes_frames(runner, tiny_dd: Path, tmp_path: Path) -> None:
     a = save(tone(0.1, 220.0), tmp_path / "a.wav")
     b = save(tone(0.1, 440.0), tmp_path / "b.wav")
     out = tmp_path / "morph"
     doc = songmint_json(runner, "interpolate", a, b, "--frames", 3, "--diffusion-steps", 3,
-                        "--model", model_dir, "--out", out)
+                        "--model", tiny_dd, "--out", out)
     assert sorted(doc["extras"]) == ["frame-00", "frame-01", "frame-02", "raw"]
     assert doc["provenance"]["operation"] == "interpolate"
     assert doc["duration_s"] == pytest.approx(3 * 0.1, abs=1e-3)
@@ -153,9 +148,9 @@ def test_train_then_generate_loads_the_model(runner, tmp_path: Path) -> None:
     assert doc["provenance"]["finish"]["master"]["true_peak"] == -1.0
 
 
-def test_generate_inpaint_extend_and_loop_options(runner, model_dir: Path, wav: Path, tmp_path: Path) -> None:
+def test_generate_inpaint_extend_and_loop_options(runner, tiny_dd: Path, wav: Path, tmp_path: Path) -> None:
     out = tmp_path / "edit"
-    doc = songmint_json(runner, "generate", "--engine", "dance-diffusion", "--model", model_dir,
+    doc = songmint_json(runner, "generate", "--engine", "dance-diffusion", "--model", tiny_dd,
                         "--init-audio", wav, "--inpaint", "0.02:0.05", "--extend", 0.05, "--loop",
                         "--repaint", 2, "--sampler", "ddim", "--steps", 3, "--seed", 2, "--out", out)
     params = doc["provenance"]["params"]
@@ -191,8 +186,8 @@ def test_malformed_inpaint_fails_before_the_model_loads(runner, tmp_path: Path, 
     assert not (tmp_path / "o").exists()
 
 
-def test_generate_summary_of_a_one_shot_has_no_loudness(runner, model_dir: Path, tmp_path: Path) -> None:
-    args = ["generate", "--engine", "dance-diffusion", "--model", str(model_dir), "--seconds", "0.05"]
+def test_generate_summary_of_a_one_shot_has_no_loudness(runner, tiny_dd: Path, tmp_path: Path) -> None:
+    args = ["generate", "--engine", "dance-diffusion", "--model", str(tiny_dd), "--seconds", "0.05"]
     res = songmint_ok(runner, *args, "--steps", 2, "--seed", 1, "--out", tmp_path / "o")
     said = " ".join(res.stderr.split())
     # 0.05 s is shorter than the 400 ms gating block of BS.1770: no "-inf LUFS"

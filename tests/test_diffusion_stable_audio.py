@@ -10,90 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from music.audio import Audio
 from music.engines import Request, get_engine
 from music.engines.stable_audio import StableAudioEngine, find_pipeline
 from music.errors import EngineError, ModelNotFoundError
-
-SR = 8000
-WORDS = [
-    "<pad>",
-    "</s>",
-    "<unk>",
-    *["a", "kick", "drum", "hammer", "hitting", "wooden", "surface", "dark", "techno", "loop", "warm", "pad"],
-]
-
-
-def build_tiny_pipeline(folder: Path) -> Path:
-    from diffusers import (
-        AutoencoderOobleck,
-        CosineDPMSolverMultistepScheduler,
-        StableAudioDiTModel,
-        StableAudioPipeline,
-        StableAudioProjectionModel,
-    )
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast, T5Config, T5EncoderModel
-
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", model_max_length=8
-    )
-    torch.manual_seed(0)
-    text_encoder = T5EncoderModel(
-        T5Config(vocab_size=len(WORDS), d_model=8, d_kv=4, d_ff=16, num_layers=1, num_heads=2)
-    )
-    transformer = StableAudioDiTModel(
-        sample_size=8,
-        in_channels=3,
-        num_layers=2,
-        attention_head_dim=4,
-        num_key_value_attention_heads=2,
-        out_channels=3,
-        cross_attention_dim=4,
-        time_proj_dim=8,
-        global_states_input_dim=8,
-        cross_attention_input_dim=4,
-    )
-    scheduler = CosineDPMSolverMultistepScheduler(
-        solver_order=2, prediction_type="v_prediction", sigma_data=1.0, sigma_schedule="exponential"
-    )
-    vae = AutoencoderOobleck(
-        encoder_hidden_size=6,
-        downsampling_ratios=[2, 4],
-        decoder_channels=3,
-        decoder_input_channels=3,
-        audio_channels=2,
-        channel_multiples=[2, 4],
-        sampling_rate=SR,
-    )
-    projection = StableAudioProjectionModel(text_encoder_dim=8, conditioning_dim=4, min_value=0, max_value=32)
-    pipe = StableAudioPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        transformer=transformer,
-        scheduler=scheduler,
-        projection_model=projection,
-    )
-    pipe.save_pretrained(folder)
-    return folder
-
+from tests.tiny_diffusers import SR
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def pipeline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_pipeline(tmp_path_factory.mktemp("sao") / "tiny-sao")
-
-
-@pytest.fixture(scope="module")
-def engine(pipeline_dir: Path) -> StableAudioEngine:
-    return StableAudioEngine(model=str(pipeline_dir), steps=3)
+def engine(tiny_sao: Path) -> StableAudioEngine:
+    return StableAudioEngine(model=str(tiny_sao), steps=3)
 
 
 def test_text_to_audio_with_duration_negative_prompt_and_seed(engine: StableAudioEngine) -> None:
@@ -162,11 +91,11 @@ def test_missing_pipeline_is_one_line(tmp_path: Path, monkeypatch) -> None:
         get_engine("stable-audio", checkpoint=str(tmp_path)).generate(Request(prompt="x"))
 
 
-def test_found_in_the_models_dir_by_name(pipeline_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(pipeline_dir.parent))
-    name, folder = find_pipeline(pipeline_dir.name)
-    assert folder == pipeline_dir and name == pipeline_dir.name
-    e = StableAudioEngine(model=pipeline_dir.name, steps=2)
+def test_found_in_the_models_dir_by_name(tiny_sao: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SONGMINT_MODELS_DIR", str(tiny_sao.parent))
+    name, folder = find_pipeline(tiny_sao.name)
+    assert folder == tiny_sao and name == tiny_sao.name
+    e = StableAudioEngine(model=tiny_sao.name, steps=2)
     clip = e.generate(Request(prompt="loop", seconds=0.002, seed=0)).mix
     assert isinstance(clip, Audio) and clip.n == 16
 
@@ -176,18 +105,18 @@ def test_dance_diffusion_options_are_refused(engine: StableAudioEngine) -> None:
         engine.generate(Request(prompt="kick", params={"inpaint": "0:1", "loop": True}))
 
 
-def test_cli_generate_and_vary_with_stable_audio(runner, pipeline_dir: Path, tmp_path: Path) -> None:
+def test_cli_generate_and_vary_with_stable_audio(runner, tiny_sao: Path, tmp_path: Path) -> None:
     from music.audio import load
     from songmint.cli import main
     from tests.cli_helper import songmint_json
 
     out = tmp_path / "kick"
     doc = songmint_json(runner, "generate", "dark techno kick", "--engine", "stable-audio",
-                        "--model", pipeline_dir, "--seconds", 0.005, "--negative-prompt", "hammer",
+                        "--model", tiny_sao, "--seconds", 0.005, "--negative-prompt", "hammer",
                         "--steps", 2, "--seed", 3, "--out", out)
     assert doc["sample_rate"] == SR and doc["provenance"]["params"]["negative_prompt"] == "hammer"
     mix = out / doc["mix"]
-    vary = ["vary", mix, "--engine", "stable-audio", "--model", pipeline_dir]
+    vary = ["vary", mix, "--engine", "stable-audio", "--model", tiny_sao]
     v = songmint_json(runner, *vary, "--prompt", "kick", "--strength", 0.5, "--steps", 2,
                       "--out", tmp_path / "v")
     assert v["provenance"]["operation"] == "vary" and v["provenance"]["params"]["strength"] == 0.5

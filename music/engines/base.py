@@ -183,23 +183,6 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
     raise ValueError(f"parameter {name}={value!r} is not a {getattr(hint, '__name__', hint)}")
 
 
-def diffusers_provenance(
-    engine: Any, op: str, seed: int | None, model: Mapping[str, Any], params: Mapping[str, Any]
-) -> dict[str, Any]:
-    """A diffusers engine's take provenance, in this order: engine, engine_version, operation,
-    seed, ``model`` (the engine's own account of its weights), device, dtype, the params, the
-    torch and diffusers versions and the machine. ``engine`` has ``name``, ``version``,
-    ``device`` and ``dtype_name``."""
-    import platform
-
-    import diffusers
-    import torch
-
-    return {"engine": engine.name, "engine_version": engine.version, "operation": op, "seed": seed, **model,
-            "device": engine.device, "dtype": engine.dtype_name, "params": dict(params),
-            "torch": torch.__version__, "diffusers": diffusers.__version__, "machine": platform.machine()}
-
-
 def reject_request_model(given: Mapping[str, Any], *, engine: str) -> None:
     """An :class:`EngineError` where ``Request.params`` names a model (``model``, ``checkpoint``):
     an engine's weights are chosen when it is built and fixed for its life."""

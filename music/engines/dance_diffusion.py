@@ -34,38 +34,23 @@ same request and seed give the same samples on the CPU.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from music.audio import Audio, load, resample, to_channels
-from music.engines.base import (
-    Progress,
-    Request,
-    Take,
-    diffusers_provenance,
-    params_record,
-    parse_params,
-    reject_request_model,
-)
+from music.engines.base import Progress, Request, Take, params_record
 from music.engines.dd_checkpoints import Checkpoint, find_checkpoint, load_unet
-from music.engines.sampling import (
-    DEFAULT_STEPS,
-    SAMPLERS,
-    alpha_sigma,
-    get_sampler,
-    renoise,
-    resolve_device,
-    slerp,
-)
+from music.engines.diffusers_engine import DiffusersEngine
+from music.engines.sampling import DEFAULT_STEPS, SAMPLERS, alpha_sigma, get_sampler, renoise, slerp
 from music.errors import EngineError
 
 if TYPE_CHECKING:
     import torch
     from diffusers import UNet1DModel
 
-__all__ = ["DanceDiffusionEngine", "DanceDiffusionParams", "parse_range"]
+__all__ = ["DanceDiffusionEngine", "DanceDiffusionParams", "Repainting", "parse_range"]
 _RESAMPLE_SEED_OFFSET = 0x5EED
 
 
@@ -103,6 +88,19 @@ class _Known:
 
 
 @dataclass(frozen=True)
+class Repainting:
+    """How :meth:`~DanceDiffusionEngine.inpaint_audio`, ``extend_audio`` and ``loop_audio`` regenerate
+    a region: ``sampler`` and ``steps`` (``None``: the engine's), ``repaint`` UNet calls per step (RePaint's
+    resampling, 1 = none; see the module docstring) and ``stitch_s``, the width of the fade that joins the
+    regenerated part to the kept one (0: no stitching)."""
+
+    sampler: str | None = None
+    steps: int | None = None
+    repaint: int = 1
+    stitch_s: float = 0.01
+
+
+@dataclass(frozen=True)
 class DanceDiffusionParams:
     """Per-request settings (``Request.params``), recorded whole in provenance.
 
@@ -135,14 +133,7 @@ class DanceDiffusionParams:
             raise EngineError(f"unknown sampler {self.sampler!r}; choose one of: {', '.join(SAMPLERS)}")
 
 
-def _parse(request: Request) -> DanceDiffusionParams:
-    if request.params.get("negative_prompt") is not None:
-        raise EngineError("Dance Diffusion is unconditional; --negative-prompt is for stable-audio")
-    reject_request_model(request.params, engine="dance-diffusion")
-    return parse_params(DanceDiffusionParams, request.params, engine="dance-diffusion")
-
-
-class DanceDiffusionEngine:
+class DanceDiffusionEngine(DiffusersEngine):
     """Unconditional waveform diffusion with Harmonai's Dance Diffusion models.
 
     Parameters
@@ -169,8 +160,6 @@ class DanceDiffusionEngine:
     """
 
     name = "dance-diffusion"
-    version = "1.0"
-    deterministic = False
     Params = DanceDiffusionParams
 
     def __init__(
@@ -188,14 +177,8 @@ class DanceDiffusionEngine:
     ) -> None:
         if sampler not in SAMPLERS:
             raise EngineError(f"unknown sampler {sampler!r}; choose one of: {', '.join(SAMPLERS)}")
-        if dtype not in ("float32", "bfloat16"):
-            raise EngineError(f"dtype must be float32 or bfloat16, got {dtype!r}")
-        self._spec = model if model is not None else checkpoint
-        self._unet = unet
+        super().__init__(model=model, checkpoint=checkpoint, loaded=unet, device=device, dtype=dtype)
         self._ckpt: Checkpoint | None = None
-        self._sha: str | None = None
-        self.device_name = device
-        self.dtype_name = dtype
         self.sampler = sampler
         self.steps = steps
         self.batch_size = max(1, int(batch_size))
@@ -203,28 +186,26 @@ class DanceDiffusionEngine:
 
     # ------------------------------------------------------------------ model
 
-    def require_weights(self) -> None:
-        """Find the checkpoint without loading it (:func:`find_checkpoint`; raises when it is missing)."""
-        if self._unet is None:
-            find_checkpoint(self._spec)
+    def _find(self) -> Checkpoint:
+        return find_checkpoint(self._spec)
+
+    def _load(self) -> UNet1DModel:
+        import torch
+
+        self._ckpt = self._find()
+        unet = load_unet(self._ckpt, trust_pickle=self.trust_pickle)
+        # torch's own Module.to: diffusers' override (0.42) warns about "modules that should
+        # be kept in float32" on every dtype cast, even when the list is empty, as it is here.
+        torch.nn.Module.to(unet, self.device, dtype=getattr(torch, self.dtype_name))
+        return unet
+
+    def _hash_weights(self) -> str | None:
+        return self._ckpt.sha256() if self._ckpt is not None else None
 
     @property
     def unet(self) -> UNet1DModel:
         """The UNet, loaded on first use."""
-        if self._unet is None:
-            import torch
-
-            self._ckpt = find_checkpoint(self._spec)
-            unet = load_unet(self._ckpt, trust_pickle=self.trust_pickle)
-            # torch's own Module.to: diffusers' override (0.42) warns about "modules that should
-            # be kept in float32" on every dtype cast, even when the list is empty, as it is here.
-            torch.nn.Module.to(unet, self.device, dtype=getattr(torch, self.dtype_name))
-            self._unet = unet
-        return self._unet
-
-    @property
-    def device(self) -> str:
-        return resolve_device(self.device_name)
+        return self._model()
 
     @property
     def sample_rate(self) -> int:
@@ -252,12 +233,10 @@ class DanceDiffusionEngine:
     def model_info(self) -> dict[str, Any]:
         """Model id, weights sha256, rate and size: the provenance of the weights."""
         unet = self.unet
-        if self._sha is None:
-            self._sha = self._ckpt.sha256() if self._ckpt is not None else None
         return {
             "model": self._ckpt.name if self._ckpt else (str(self._spec) if self._spec else "in-memory"),
             "checkpoint_format": self._ckpt.format if self._ckpt else None,
-            "weights_sha256": self._sha,
+            "weights_sha256": self._weights_sha256(),
             "model_sample_rate": self.sample_rate,
             "model_sample_size": int(unet.config.sample_size),
             "channels": self.channels,
@@ -324,6 +303,11 @@ class DanceDiffusionEngine:
         if n < 1:
             raise EngineError("steps must be at least 1")
         return name, n
+
+    def _resolve(self, how: Repainting) -> Repainting:
+        """``how`` with its sampler and steps resolved (:meth:`_steps`)."""
+        name, k = self._steps(how.sampler, how.steps)
+        return replace(how, sampler=name, steps=k)
 
     def _to_tensor(self, audio: Audio) -> tuple[torch.Tensor, int]:
         """Audio at the model's rate/channels as a ``(1, C, n_padded)`` tensor, and its length."""
@@ -445,16 +429,12 @@ class DanceDiffusionEngine:
         end: float,
         n: int = 1,
         seed: int = 0,
-        sampler: str | None = None,
-        steps: int | None = None,
-        stitch_s: float = 0.01,
-        repaint: int = 1,
+        how: Repainting = Repainting(),
         progress: Progress | None = None,
     ) -> list[Audio]:
         """Regenerate ``[start, end)`` seconds of ``audio``; everything else is kept sample-exact.
 
-        ``repaint`` > 1 turns on RePaint resampling (``repaint`` UNet calls per step; see the
-        module docstring).
+        ``how``: sampler, steps, RePaint resampling and stitching (:class:`Repainting`).
         """
         import torch
 
@@ -465,16 +445,13 @@ class DanceDiffusionEngine:
             raise EngineError(
                 f"inpaint region {start}:{end} s is outside the {conformed.duration:.2f} s clip"
             )
-        name, k = self._steps(sampler, steps)
+        how = self._resolve(how)
         x0, length = self._to_tensor(conformed)
         keep = torch.zeros_like(x0, dtype=torch.bool)
         keep[..., :length] = True
         keep[..., i0:i1] = False
-        out = self._inpaint(
-            x0.repeat(n, 1, 1), keep.repeat(n, 1, 1), seed=seed, sampler=name, steps=k, repaint=repaint,
-            progress=progress,
-        )
-        out = self._stitch(out, x0.repeat(n, 1, 1), [(i0, i1)], int(stitch_s * sr))
+        out = self._inpaint(x0.repeat(n, 1, 1), keep.repeat(n, 1, 1), seed=seed, how=how, progress=progress)
+        out = self._stitch(out, x0.repeat(n, 1, 1), [(i0, i1)], int(how.stitch_s * sr))
         return self._to_audio(out, length)
 
     def _inpaint(
@@ -483,23 +460,23 @@ class DanceDiffusionEngine:
         keep: torch.Tensor,
         *,
         seed: int,
-        sampler: str,
-        steps: int,
-        repaint: int = 1,
+        how: Repainting,
         progress: Progress | None = None,
     ) -> torch.Tensor:
+        """Sample with ``keep`` pinned to ``x0``; ``how`` has its sampler and steps resolved."""
         import torch
 
+        repaint = how.repaint
         if int(repaint) < 1:
             raise EngineError(f"repaint must be at least 1, got {repaint}")
-        if repaint > 1 and get_sampler(sampler).order > 2:
+        if repaint > 1 and get_sampler(how.sampler).order > 2:
             # IPNDM's 4th-order history extrapolates across the resampled jumps and drifts (measured)
             raise EngineError("repaint needs a one-step-memory sampler: use --sampler dpmpp-2m or ddim")
         noise = self._noise(tuple(x0.shape), seed)
         # RePaint's fresh noise: its own CPU stream, so repaint=1 draws exactly what it always did
         g = torch.Generator("cpu").manual_seed(int(seed) + _RESAMPLE_SEED_OFFSET)
         known = _Known(x0=x0, mask=keep, noise=noise, repaint=int(repaint), generator=g)
-        x = self._run(noise.clone(), sampler=sampler, steps=steps, known=known, progress=progress)
+        x = self._run(noise.clone(), sampler=how.sampler, steps=how.steps, known=known, progress=progress)
         self._raw = known.raw
         return x
 
@@ -535,23 +512,20 @@ class DanceDiffusionEngine:
         *,
         seconds: float,
         seed: int = 0,
-        sampler: str | None = None,
-        steps: int | None = None,
         overlap: float = 0.5,
-        stitch_s: float = 0.01,
-        repaint: int = 1,
+        how: Repainting = Repainting(),
         progress: Progress | None = None,
     ) -> Audio:
         """Grow ``audio`` by ``seconds`` in model-sized windows.
 
         Each window holds the last ``overlap`` (fraction of the window) of what exists as
-        context and generates the rest; the original audio is kept sample-exact.
+        context and generates the rest (as ``how`` says); the original audio is kept sample-exact.
         """
         import torch
 
         if seconds <= 0:
             raise EngineError("--extend wants a positive number of seconds")
-        name, k = self._steps(sampler, steps)
+        how = self._resolve(how)
         cur = to_channels(resample(audio, self.sample_rate), self.channels).samples
         target = cur.shape[1] + round(seconds * self.sample_rate)
         window = int(self.unet.config.sample_size)
@@ -564,9 +538,8 @@ class DanceDiffusionEngine:
             xt = torch.from_numpy(x0).to(self.device)
             keep = torch.zeros_like(xt, dtype=torch.bool)
             keep[..., :ctx_n] = True
-            out = self._inpaint(xt, keep, seed=seed + chunk, sampler=name, steps=k, repaint=repaint,
-                                progress=progress)
-            out = self._stitch(out, xt, [(ctx_n, window)], int(stitch_s * self.sample_rate))
+            out = self._inpaint(xt, keep, seed=seed + chunk, how=how, progress=progress)
+            out = self._stitch(out, xt, [(ctx_n, window)], int(how.stitch_s * self.sample_rate))
             new = out[0, :, ctx_n:].float().clamp(-1, 1).cpu().numpy()
             cur = np.concatenate([cur, new], axis=1)
             chunk += 1
@@ -578,13 +551,11 @@ class DanceDiffusionEngine:
         *,
         seed: int = 0,
         seam_s: float = 0.25,
-        sampler: str | None = None,
-        steps: int | None = None,
-        stitch_s: float = 0.01,
-        repaint: int = 1,
+        how: Repainting = Repainting(),
         progress: Progress | None = None,
     ) -> Audio:
-        """Make the end of ``audio`` flow into its start (regenerates ``seam_s`` on each side)."""
+        """Make the end of ``audio`` flow into its start (regenerates ``seam_s`` on each side, as ``how``
+        says)."""
         conformed = to_channels(resample(audio, self.sample_rate), self.channels)
         n = conformed.n
         half = n // 2
@@ -596,29 +567,17 @@ class DanceDiffusionEngine:
             start=(seam - w) / self.sample_rate,
             end=(seam + w) / self.sample_rate,
             seed=seed,
-            sampler=sampler,
-            steps=steps,
-            stitch_s=stitch_s,
-            repaint=repaint,
+            how=how,
             progress=progress,
         )[0]
         return fixed.with_samples(np.roll(fixed.samples, half, axis=1))
 
     # ------------------------------------------------------------------ engine protocol
 
-    def _provenance(self, op: str, seed: int | None, params: dict[str, Any]) -> dict[str, Any]:
-        return diffusers_provenance(self, op, seed, self.model_info(), params)
-
-    def _take(
-        self,
-        clips: list[Audio],
-        op: str,
-        seed: int | None,
-        params: dict[str, Any],
-        extras_prefix: str = "variation",
-    ) -> Take:
-        extras = {f"{extras_prefix}-{i + 1:02d}": c for i, c in enumerate(clips[1:], start=1)}
-        return Take(mix=clips[0], extras=extras, provenance=self._provenance(op, seed, params), seed=seed)
+    def _parse(self, request: Request) -> DanceDiffusionParams:
+        if request.params.get("negative_prompt") is not None:
+            raise EngineError("Dance Diffusion is unconditional; --negative-prompt is for stable-audio")
+        return super()._parse(request)
 
     def generate(self, request: Request, *, progress: Progress | None = None) -> Take:
         """Generate, or transform ``init_audio``, as :class:`DanceDiffusionParams` say.
@@ -627,12 +586,13 @@ class DanceDiffusionEngine:
         ``inpaint``/``extend``/``loop`` apply to it; ``progress(done, total)`` follows the
         unconditional sampling.
         """
-        p = _parse(request)
+        p = self._parse(request)
         # A malformed span fails before the model loads or anything is sampled.
         span = parse_range(p.inpaint) if p.inpaint else None
         seed = int(request.seed)
         name, k = self._steps(p.sampler, p.steps)
-        n, u = p.n, p.repaint
+        n = p.n
+        how = Repainting(sampler=name, steps=k, repaint=p.repaint)
         init = p.init_audio
         if isinstance(init, str | bytes) or hasattr(init, "__fspath__"):
             init = load(init)
@@ -653,20 +613,18 @@ class DanceDiffusionEngine:
         if span is not None:
             start, end = span
             clips = [
-                self.inpaint_audio(c, start=start, end=end, seed=seed + i, sampler=name, steps=k,
-                                   repaint=u)[0]
+                self.inpaint_audio(c, start=start, end=end, seed=seed + i, how=how)[0]
                 for i, c in enumerate(clips)
             ]
             op += "+inpaint"
         if p.extend:
             clips = [
-                self.extend_audio(c, seconds=p.extend, seed=seed + i, sampler=name, steps=k, repaint=u)
+                self.extend_audio(c, seconds=p.extend, seed=seed + i, how=how)
                 for i, c in enumerate(clips)
             ]
             op += "+extend"
         if p.loop:
-            clips = [self.loop_audio(c, seed=seed + i, sampler=name, steps=k, repaint=u)
-                     for i, c in enumerate(clips)]
+            clips = [self.loop_audio(c, seed=seed + i, how=how) for i, c in enumerate(clips)]
             op += "+loop"
         return self._take(clips, op, seed, params)
 
@@ -679,7 +637,7 @@ class DanceDiffusionEngine:
         seeds the noise.
         """
         request = request or Request()
-        p = _parse(request)
+        p = self._parse(request)
         name, k = self._steps(p.sampler, p.steps)
         strength = 0.5 if p.strength is None else p.strength
         clips = self.vary_audio(audio, strength=strength, n=p.n, seed=request.seed, sampler=name, steps=k,
@@ -696,7 +654,7 @@ class DanceDiffusionEngine:
         frames in the mix), ``sources`` (names recorded in provenance).
         """
         request = request or Request()
-        p = _parse(request)
+        p = self._parse(request)
         sampler = p.sampler or "ddim"
         _, k = self._steps(sampler, p.steps)
         clips = self.interpolate_audio(a, b, frames=p.frames, steps=k, sampler=sampler, progress=progress)

@@ -29,15 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from music.audio import Audio, load, resample, to_channels
-from music.engines.base import (
-    Progress,
-    Request,
-    Take,
-    diffusers_provenance,
-    params_record,
-    parse_params,
-    reject_request_model,
-)
+from music.engines.base import Progress, Request, Take, params_record
+from music.engines.diffusers_engine import DiffusersEngine
 from music.engines.weights import hf_cache_dir, models_dir, snapshots
 from music.errors import EngineError, ModelNotFoundError
 
@@ -97,13 +90,6 @@ def find_pipeline(spec: str | os.PathLike[str] | None = None) -> tuple[str, Path
     )
 
 
-def _weights_sha256(folder: Path) -> str:
-    """sha256 over the sorted ``(relative path, sha256)`` of every weights file of the pipeline."""
-    from music.hashing import weights_sha256
-
-    return weights_sha256(folder) or ""
-
-
 @dataclass(frozen=True)
 class StableAudioParams:
     """Per-request settings (``Request.params``): ``negative_prompt``, ``steps`` and ``guidance``
@@ -128,15 +114,7 @@ class StableAudioParams:
 _DD_ONLY = ("inpaint", "extend", "loop", "sampler", "repaint")
 
 
-def _parse(request: Request) -> StableAudioParams:
-    other = [k for k in _DD_ONLY if request.params.get(k) is not None]
-    if other:
-        raise EngineError(f"{', '.join(other)} apply to --engine dance-diffusion, not stable-audio")
-    reject_request_model(request.params, engine="stable-audio")
-    return parse_params(StableAudioParams, request.params, engine="stable-audio")
-
-
-class StableAudioEngine:
+class StableAudioEngine(DiffusersEngine):
     """Text-to-audio with Stable Audio Open (diffusers ``StableAudioPipeline``).
 
     Parameters
@@ -156,9 +134,8 @@ class StableAudioEngine:
     """
 
     name = "stable-audio"
-    version = "1.0"
-    deterministic = False
     Params = StableAudioParams
+    DTYPES = ("float32", "float16", "bfloat16")
 
     def __init__(
         self,
@@ -171,49 +148,42 @@ class StableAudioEngine:
         steps: int = 100,
         guidance: float = 7.0,
     ) -> None:
-        if dtype not in ("float32", "float16", "bfloat16"):
-            raise EngineError(f"dtype must be float32, float16 or bfloat16, got {dtype!r}")
-        spec = model if model is not None else checkpoint
-        self._spec = spec
-        self._pipe = pipeline
+        super().__init__(model=model, checkpoint=checkpoint, loaded=pipeline, device=device, dtype=dtype)
         self._folder: Path | None = None
-        self._model_name = str(spec) if spec else ("in-memory" if pipeline else DEFAULT_MODEL)
-        self._sha: str | None = None
-        self.device_name = device
-        self.dtype_name = dtype
+        self._model_name = str(self._spec) if self._spec else ("in-memory" if pipeline else DEFAULT_MODEL)
         self.steps = int(steps)
         self.guidance = float(guidance)
 
-    @property
-    def device(self) -> str:
-        from music.engines.sampling import resolve_device
+    def _find(self) -> tuple[str, Path]:
+        return find_pipeline(self._spec)
 
-        return resolve_device(self.device_name)
+    def _load(self) -> StableAudioPipeline:
+        import torch
+        from diffusers import StableAudioPipeline
 
-    def require_weights(self) -> None:
-        """Find the pipeline folder without loading it (:func:`find_pipeline`; raises when it is missing)."""
-        if self._pipe is None:
-            find_pipeline(self._spec)
+        self._model_name, self._folder = self._find()
+        try:
+            pipe = StableAudioPipeline.from_pretrained(
+                self._folder, local_files_only=True, dtype=getattr(torch, self.dtype_name)
+            )
+        except (OSError, ValueError) as exc:
+            raise EngineError(
+                f"{self._folder}: cannot load a StableAudioPipeline ({' '.join(str(exc).split())[:200]})"
+            ) from exc
+        return pipe.to(self.device)
+
+    def _hash_weights(self) -> str | None:
+        """sha256 over the sorted ``(relative path, sha256)`` of every weights file of the pipeline."""
+        from music.hashing import weights_sha256
+
+        return None if self._folder is None else (weights_sha256(self._folder) or "")
 
     @property
     def pipe(self) -> StableAudioPipeline:
         """The pipeline, loaded on first use (local files only)."""
-        if self._pipe is None:
-            import torch
-            from diffusers import StableAudioPipeline
-
-            self._model_name, self._folder = find_pipeline(self._spec)
-            try:
-                pipe = StableAudioPipeline.from_pretrained(
-                    self._folder, local_files_only=True, dtype=getattr(torch, self.dtype_name)
-                )
-            except (OSError, ValueError) as exc:
-                raise EngineError(
-                    f"{self._folder}: cannot load a StableAudioPipeline ({' '.join(str(exc).split())[:200]})"
-                ) from exc
-            self._pipe = pipe.to(self.device)
-        self._pipe.set_progress_bar_config(disable=True)
-        return self._pipe
+        pipe = self._model()
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
 
     @property
     def sample_rate(self) -> int:
@@ -224,13 +194,17 @@ class StableAudioEngine:
         p = self.pipe
         return float(p.transformer.config.sample_size * p.vae.hop_length / self.sample_rate)
 
-    def _provenance(self, op: str, seed: int | None, params: dict[str, Any]) -> dict[str, Any]:
+    def model_info(self) -> dict[str, Any]:
+        """Model name, weights sha256, rate and scheduler: the provenance of the weights."""
         pipe = self.pipe
-        if self._sha is None and self._folder is not None:
-            self._sha = _weights_sha256(self._folder)
-        model = {"model": self._model_name, "weights_sha256": self._sha,
-                 "model_sample_rate": self.sample_rate, "scheduler": type(pipe.scheduler).__name__}
-        return diffusers_provenance(self, op, seed, model, params)
+        return {"model": self._model_name, "weights_sha256": self._weights_sha256(),
+                "model_sample_rate": self.sample_rate, "scheduler": type(pipe.scheduler).__name__}
+
+    def _parse(self, request: Request) -> StableAudioParams:
+        other = [k for k in _DD_ONLY if request.params.get(k) is not None]
+        if other:
+            raise EngineError(f"{', '.join(other)} apply to --engine dance-diffusion, not stable-audio")
+        return super()._parse(request)
 
     def _settings(self, p: StableAudioParams) -> tuple[int, float]:
         """Sampler steps and guidance scale of a request: its own, else the engine's."""
@@ -279,7 +253,7 @@ class StableAudioEngine:
     def generate(self, request: Request, *, progress: Progress | None = None) -> Take:
         """Text-to-audio; ``init_audio`` + ``strength`` (:class:`StableAudioParams`) make it a variation.
         ``progress`` is accepted for the protocol (the pipeline runs as one call)."""
-        p = _parse(request)
+        p = self._parse(request)
         if p.init_audio is not None:
             audio = load(p.init_audio) if not isinstance(p.init_audio, Audio) else p.init_audio
             source = p.source or str(p.init_audio)
@@ -290,13 +264,7 @@ class StableAudioEngine:
         params = {**params_record(p), "prompt": request.prompt, "seconds": request.seconds, "steps": steps,
                   "guidance": guidance}
         params.pop("prompt_embeds")
-        extras = {f"variation-{i:02d}": c for i, c in enumerate(clips[1:], start=2)}
-        return Take(
-            mix=clips[0],
-            extras=extras,
-            provenance=self._provenance("generate", request.seed, params),
-            seed=request.seed,
-        )
+        return self._take(clips, "generate", request.seed, params)
 
     def vary(self, audio: Audio, request: Request | None = None, *, progress: Progress | None = None
              ) -> Take:
@@ -307,7 +275,7 @@ class StableAudioEngine:
         output has the input's length (capped at the model's window) at the model's rate.
         """
         request = request or Request()
-        return self._vary(audio, _parse(request), prompt=request.prompt, seed=request.seed)
+        return self._vary(audio, self._parse(request), prompt=request.prompt, seed=request.seed)
 
     def _vary(self, audio: Audio, p: StableAudioParams, *, prompt: str | None, seed: int) -> Take:
         import torch
@@ -354,5 +322,4 @@ class StableAudioEngine:
                 clips = self._call(p, prompt=prompt, seconds=n_out / sr, seed=seed, latents=latents)
             finally:
                 pipe.scheduler = scheduler
-        extras = {f"variation-{i:02d}": c for i, c in enumerate(clips[1:], start=2)}
-        return Take(mix=clips[0], extras=extras, provenance=self._provenance("vary", seed, params), seed=seed)
+        return self._take(clips, "vary", seed, params)
