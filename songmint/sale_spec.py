@@ -21,35 +21,31 @@ Errors name the spec's file and line, like every other key of the spec.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from minting.chain.errors import ChainError
-from minting.chain.sales import Allowlist, SaleSpec, parse_price, parse_time
+from minting.chain.sales import Allowlist, SaleBase, SaleSpec, parse_price, parse_time
 
 SALE_KEYS = {"price", "start", "end", "presale_start", "per_wallet", "allowlist", "paused"}
 Fail = Callable[[str, str, str], Exception]
 
 
 @dataclass(frozen=True)
-class SaleTerms:
-    """A token's primary sale as the spec states it (times in Unix seconds, price in wei)."""
+class SaleTerms(SaleBase):
+    """A token's primary sale as the spec states it: the :class:`SaleBase` terms (``price``
+    required here: a spec's sale must name it) and the allowlist CSV's path."""
 
-    price: int
-    start: int = 0
-    end: int = 0
-    presale_start: int = 0
-    per_wallet: int = 0
-    paused: bool = False
+    price: int = field()  # no default: a bare annotation would inherit SaleBase's 0
     allowlist: Path | None = None
 
     def to_spec(self, *, recipient: str | None) -> SaleSpec:
-        """The sale to set on chain: these terms (the fields both share, by name), paid to
+        """The sale to set on chain: these terms (the :class:`SaleBase` fields), paid to
         ``recipient``, with the allowlist CSV loaded (a row's price defaults to the sale's)."""
-        shared = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "allowlist"}
+        shared = {f.name: getattr(self, f.name) for f in fields(SaleBase)}
         alist = Allowlist.load(self.allowlist, default_price=self.price) if self.allowlist else None
         return SaleSpec(**shared, recipient=recipient, allowlist=alist)
 

@@ -9,6 +9,7 @@ whose message names the error and its arguments in words.
 from __future__ import annotations
 
 import ast
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -28,72 +29,55 @@ def _role(value: bytes) -> str:
     return _ROLE_NAMES.get(h, h)
 
 
-_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "TokenAlreadyExists": lambda a: f"token {a['id']} already exists; mint more of it instead of creating it",
-    "TokenDoesNotExist": lambda a: f"token {a['id']} does not exist; create it first",
-    "InvalidEditionCap": lambda a: f"token {a['id']} needs an edition cap of at least 1 (got {a['cap']})",
-    "EditionCapExceeded": lambda a: (
-        f"minting would take token {a['id']} to {a['supplyAfter']} editions, over its cap of {a['cap']}"
+#: Each custom error in words: a :meth:`str.format` template over the error's arguments, in which
+#: ``:eth`` shows wei as ETH, ``:when`` a Unix time in UTC and ``:role`` a role hash by its name.
+_MESSAGES: dict[str, str] = {
+    "TokenAlreadyExists": "token {id} already exists; mint more of it instead of creating it",
+    "TokenDoesNotExist": "token {id} does not exist; create it first",
+    "InvalidEditionCap": "token {id} needs an edition cap of at least 1 (got {cap})",
+    "EditionCapExceeded": "minting would take token {id} to {supplyAfter} editions, over its cap of {cap}",
+    "UnknownUriPrefix": "URI prefix #{index} is not registered; add it with addUriPrefix",
+    "EmptyUri": "an empty URI is not allowed",
+    "MetadataIsFrozen": "the metadata of token {id} is frozen and cannot change",
+    "LengthMismatch": "ids, amounts and caps differ in length ({ids}, {amounts}, {caps})",
+    "SaleNotConfigured": "token {id} is not on sale",
+    "SaleNotStarted": "the sale of token {id} opens at {start:when}",
+    "SaleEnded": "the sale of token {id} ended at {end:when}",
+    "SaleIsPaused": "the sale of token {id} is paused",
+    "WrongPayment": "token {id} costs {expected:eth} for this quantity; {sent:eth} was sent",
+    "WalletLimitExceeded": "a wallet may buy {limit} of token {id}; this purchase would make {boughtAfter}",
+    "AllowlistLimitExceeded": (
+        "this wallet's allowlist place covers {limit} of token {id}; this purchase would make "
+        "{boughtAfter}"
     ),
-    "UnknownUriPrefix": lambda a: f"URI prefix #{a['index']} is not registered; add it with addUriPrefix",
-    "EmptyUri": lambda a: "an empty URI is not allowed",
-    "MetadataIsFrozen": lambda a: f"the metadata of token {a['id']} is frozen and cannot change",
-    "LengthMismatch": lambda a: (
-        f"ids, amounts and caps differ in length ({a['ids']}, {a['amounts']}, {a['caps']})"
+    "NotOnAllowlist": "{wallet} is not on the allowlist of token {id} at that quantity and price (bad proof)",
+    "ZeroQuantity": "buy at least one edition",
+    "PaymentFailed": "the funds recipient {recipient} refused the payment",
+    "InvalidSaleWindow": "the sale window is empty (presale {presaleStart}, start {start}, end {end})",
+    "InvalidTokenProof": (
+        "token {id} is not in a registered release (wrong configuration or proof, or revoked)"
     ),
-    "SaleNotConfigured": lambda a: f"token {a['id']} is not on sale",
-    "SaleNotStarted": lambda a: f"the sale of token {a['id']} opens at {_when(a['start'])}",
-    "SaleEnded": lambda a: f"the sale of token {a['id']} ended at {_when(a['end'])}",
-    "SaleIsPaused": lambda a: f"the sale of token {a['id']} is paused",
-    "WrongPayment": lambda a: (
-        f"token {a['id']} costs {_eth(a['expected'])} for this quantity; {_eth(a['sent'])} was sent"
+    "SplitLengthMismatch": "{payees} payee(s) but {shares} share(s)",
+    "SplitSharesMustSumTo10000": "split shares must sum to 10000 basis points (100 %), not {total}",
+    "SplitInvalidPayee": "payee {payee} is the zero address or listed twice",
+    "SplitZeroShare": "payee {payee} has a share of 0",
+    "NotAPayee": "{account} is not a payee of this split",
+    "NothingToWithdraw": "{account} has nothing to withdraw from this split yet",
+    "WithdrawalFailed": "the payment to {account} failed (it refuses the native currency)",
+    "InvalidInitialization": "this contract is already initialised",
+    "FailedDeployment": "the clone already exists at that address (same salt)",
+    "AccessControlUnauthorizedAccount": "account {account} lacks the {neededRole:role} role on this contract",
+    "ERC2981InvalidDefaultRoyalty": "royalty {numerator} / {denominator} is over 100 %",
+    "ERC2981InvalidTokenRoyalty": "royalty {numerator} / {denominator} of token {tokenId} is over 100 %",
+    "ERC2981InvalidDefaultRoyaltyReceiver": "the royalty receiver cannot be the zero address",
+    "ERC2981InvalidTokenRoyaltyReceiver": "the royalty receiver cannot be the zero address",
+    "ERC1155InvalidReceiver": (
+        "{receiver} cannot receive ERC-1155 tokens (the zero address, or a contract without "
+        "onERC1155Received)"
     ),
-    "WalletLimitExceeded": lambda a: (
-        f"a wallet may buy {a['limit']} of token {a['id']}; this purchase would make {a['boughtAfter']}"
-    ),
-    "AllowlistLimitExceeded": lambda a: (
-        f"this wallet's allowlist place covers {a['limit']} of token {a['id']}; "
-        f"this purchase would make {a['boughtAfter']}"
-    ),
-    "NotOnAllowlist": lambda a: (
-        f"{a['wallet']} is not on the allowlist of token {a['id']} at that quantity and price (bad proof)"
-    ),
-    "ZeroQuantity": lambda a: "buy at least one edition",
-    "PaymentFailed": lambda a: f"the funds recipient {a['recipient']} refused the payment",
-    "InvalidSaleWindow": lambda a: (
-        f"the sale window is empty (presale {a['presaleStart']}, start {a['start']}, end {a['end']})"
-    ),
-    "InvalidTokenProof": lambda a: (
-        f"token {a['id']} is not in a registered release (wrong configuration or proof, or revoked)"
-    ),
-    "SplitLengthMismatch": lambda a: f"{a['payees']} payee(s) but {a['shares']} share(s)",
-    "SplitSharesMustSumTo10000": lambda a: (
-        f"split shares must sum to 10000 basis points (100 %), not {a['total']}"
-    ),
-    "SplitInvalidPayee": lambda a: f"payee {a['payee']} is the zero address or listed twice",
-    "SplitZeroShare": lambda a: f"payee {a['payee']} has a share of 0",
-    "NotAPayee": lambda a: f"{a['account']} is not a payee of this split",
-    "NothingToWithdraw": lambda a: f"{a['account']} has nothing to withdraw from this split yet",
-    "WithdrawalFailed": lambda a: f"the payment to {a['account']} failed (it refuses the native currency)",
-    "InvalidInitialization": lambda a: "this contract is already initialised",
-    "FailedDeployment": lambda a: "the clone already exists at that address (same salt)",
-    "AccessControlUnauthorizedAccount": lambda a: (
-        f"account {a['account']} lacks the {_role(a['neededRole'])} role on this contract"
-    ),
-    "ERC2981InvalidDefaultRoyalty": lambda a: f"royalty {a['numerator']} / {a['denominator']} is over 100 %",
-    "ERC2981InvalidTokenRoyalty": lambda a: (
-        f"royalty {a['numerator']} / {a['denominator']} of token {a['tokenId']} is over 100 %"
-    ),
-    "ERC2981InvalidDefaultRoyaltyReceiver": lambda a: "the royalty receiver cannot be the zero address",
-    "ERC2981InvalidTokenRoyaltyReceiver": lambda a: "the royalty receiver cannot be the zero address",
-    "ERC1155InvalidReceiver": lambda a: (
-        f"{a['receiver']} cannot receive ERC-1155 tokens (the zero address, "
-        "or a contract without onERC1155Received)"
-    ),
-    "ERC1155InsufficientBalance": lambda a: (
-        f"{a['sender']} holds {a['balance']} of token {a['tokenId']}, needs {a['needed']}"
-    ),
+    "ERC1155InsufficientBalance": "{sender} holds {balance} of token {tokenId}, needs {needed}",
 }
+
 
 def _eth(wei: int) -> str:
     return f"{wei / 1e18:.18f}".rstrip("0").rstrip(".") + " ETH"
@@ -103,6 +87,21 @@ def _when(ts: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+_SHOWN: dict[str, Callable[[Any], str]] = {"eth": _eth, "when": _when, "role": _role}
+
+
+class _Words(string.Formatter):
+    """Fills a :data:`_MESSAGES` template: a format spec named in :data:`_SHOWN` picks how a value is
+    shown, any other is Python's own."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        show = _SHOWN.get(format_spec)
+        return show(value) if show else super().format_field(value, format_spec)
+
+
+_WORDS = _Words()
 
 
 _PANICS = {
@@ -148,8 +147,11 @@ def decode_revert(data: bytes, abi: list[dict[str, Any]]) -> ContractRevert:
     args = {}
     for spec, value in zip(entry["inputs"], values, strict=True):
         args[spec["name"]] = to_checksum_address(value) if spec["type"] == "address" else value
-    render = _MESSAGES.get(entry["name"])
-    text = render(args) if render else f"{entry['name']}({', '.join(f'{k}={v}' for k, v in args.items())})"
+    template = _MESSAGES.get(entry["name"])
+    if template is not None:
+        text = _WORDS.format(template, **args)
+    else:
+        text = f"{entry['name']}({', '.join(f'{k}={v}' for k, v in args.items())})"
     return ContractRevert(
         f"the contract refused: {text} [{entry['name']}]", error=entry["name"], args=args, data=data
     )

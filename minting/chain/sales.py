@@ -161,8 +161,9 @@ class Allowlist:
 
 
 @dataclass(frozen=True)
-class SaleSpec:
-    """A token's primary sale, as a label writes it (times in Unix seconds, price in wei)."""
+class SaleBase:
+    """The terms every form of a token's primary sale states alike (times in Unix seconds, price in
+    wei): :class:`SaleSpec` (what is set on chain) and the release spec's ``SaleTerms`` extend it."""
 
     price: int = 0
     start: int = 0
@@ -170,6 +171,13 @@ class SaleSpec:
     presale_start: int = 0
     per_wallet: int = 0
     paused: bool = False
+
+
+@dataclass(frozen=True)
+class SaleSpec(SaleBase):
+    """A token's primary sale, as a label writes it: the :class:`SaleBase` terms, who is paid and
+    the allowlist (a loaded :class:`Allowlist`, or only its root)."""
+
     recipient: str | None = None
     allowlist: Allowlist | None = field(default=None, compare=False)
     allowlist_root: bytes = b""

@@ -124,13 +124,9 @@ class Checker:
         hi: int | None = None,
         required: bool = False,
     ) -> int | None:
-        value = doc.get(name, default)
+        value = self._numeric(doc, name, key, integral=True, default=default, required=required)
         if value is None:
-            if required:
-                raise self.fail(key, "missing", f"add {name} = <integer>")
             return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"must be an integer, got {value!r}", f"write {name} = <integer>")
         if lo is not None and value < lo:
             raise self.fail(key, f"{value} is below the minimum {lo}", f"use a value ≥ {lo}")
         if hi is not None and value > hi:
@@ -147,16 +143,39 @@ class Checker:
         lo: float | None = None,
         hi: float | None = None,
     ) -> float | None:
-        value = doc.get(name, default)
+        value = self._numeric(doc, name, key, integral=False, default=default, required=False)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, f"must be a number, got {value!r}", f"write {name} = <number>")
-        if not math.isfinite(value):
-            raise self.fail(key, f"must be a finite number, got {value!r}", f"write {name} = <number>")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise self.fail(key, f"{value} is outside {lo}–{hi}", f"use a value between {lo} and {hi}")
         return float(value)
+
+    def _numeric(
+        self,
+        doc: dict[str, Any],
+        name: str,
+        key: str,
+        *,
+        integral: bool,
+        default: float | None,
+        required: bool,
+    ) -> int | float | None:
+        """What :meth:`integer` and :meth:`number` share: the value (or ``default``), present when
+        ``required``, of the right type and, for a number, finite; ``None`` when absent.
+
+        A bool is refused although Python counts it as an int: TOML keeps ``true`` apart from ``1``.
+        An integer is not tested for finiteness (always finite, and a huge one overflows a float)."""
+        kind, noun = ("integer", "an integer") if integral else ("number", "a number")
+        value = doc.get(name, default)
+        if value is None:
+            if required:
+                raise self.fail(key, "missing", f"add {name} = <{kind}>")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int if integral else int | float):
+            raise self.fail(key, f"must be {noun}, got {value!r}", f"write {name} = <{kind}>")
+        if not integral and not math.isfinite(value):
+            raise self.fail(key, f"must be a finite number, got {value!r}", f"write {name} = <number>")
+        return value
 
     def boolean(self, doc: dict[str, Any], name: str, key: str, *, default: bool) -> bool:
         value = doc.get(name, default)
