@@ -30,6 +30,8 @@ from music.errors import EngineError
 @pytest.mark.parametrize(("text", "pc", "mode"), [
     ("F# minor", 6, "minor"), ("Bb major", 10, "major"), ("Am", 9, "minor"), ("c#m", 1, "minor"),
     ("E flat minor", 3, "minor"), ("D", 2, "major"), ("G min", 7, "minor"), ("Db-major", 1, "major"),
+    # the grammar is music.keys' (shared with the traits): hyphens anywhere, church names
+    ("E-flat-minor", 3, "minor"), ("A aeolian", 9, "minor"), ("F## major", 7, "major"),
 ])
 def test_parse_key(text: str, pc: int, mode: str) -> None:
     k = parse_key(text)

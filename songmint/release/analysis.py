@@ -15,9 +15,9 @@ from typing import Any
 from music.engines import Take
 from songmint import stages as st
 from songmint.files import write_atomic
-from songmint.release.cache import Cache, audio_hash, content_hash
-from songmint.release.options import Log, announce
-from songmint.release.tasks import Tasks
+from songmint.release.cache import audio_hash, content_hash
+from songmint.release.options import announce
+from songmint.release.tasks import StageContext
 from songmint.release.tokens import Token
 from songmint.spec import Track
 
@@ -196,12 +196,11 @@ class Analysis:
         return {**self.traits, **dict.fromkeys(hidden & set(self.traits)), **facts}
 
 
-def analyse(tokens: list[Token], cache: Cache, log: Log, tasks: Tasks | None = None) -> dict[int, Analysis]:
+def analyse(tokens: list[Token], ctx: StageContext) -> dict[int, Analysis]:
     """Stage 2: traits of every token's audio (and a track's stems), then rarity across the release.
 
-    Cache misses run through ``tasks``; each result is stored here, as its JSON reads back.
+    Cache misses run through ``ctx.tasks``; each result is stored here, as its JSON reads back.
     """
-    tasks = tasks or Tasks.inline()
     traits: dict[int, dict[str, Any]] = {}
     keys: dict[int, str] = {}
     jobs = []
@@ -209,25 +208,25 @@ def analyse(tokens: list[Token], cache: Cache, log: Log, tasks: Tasks | None = N
         keys[t.id] = content_hash(
             "traits", audio_hash(t.audio), *sorted(f"{n}:{audio_hash(a)}" for n, a in t.stems.items())
         )
-        path = cache.path("traits", keys[t.id], ".json")
+        path = ctx.cache.path("traits", keys[t.id], ".json")
         if path.exists():
             traits[t.id] = json.loads(path.read_bytes())
-            announce(log, 2, f"{t.slug} cached")
+            announce(ctx.log, 2, f"{t.slug} cached")
         else:
             jobs.append((t, (t.slug, t.track.id, (st.extract_traits, (t.audio,), {"stems": t.stems}))))
-    for i, value in tasks.run("traits", [job for _, job in jobs]):
+    for i, value in ctx.tasks.run("traits", [job for _, job in jobs]):
         t = jobs[i][0]
         data = json.dumps(value, sort_keys=True).encode()
-        write_atomic(cache.path("traits", keys[t.id], ".json"), data)
+        write_atomic(ctx.cache.path("traits", keys[t.id], ".json"), data)
         traits[t.id] = json.loads(data)
-        announce(log, 2, f"{t.slug} ({len(traits)}/{len(tokens)})")
-    tokens = [t for t in tokens if tasks.ok(t.track.id)]
+        announce(ctx.log, 2, f"{t.slug} ({len(traits)}/{len(tokens)})")
+    tokens = [t for t in tokens if ctx.tasks.ok(t.track.id)]
     facts: dict[str, MusicalFacts] = {}
     for t in tokens:  # a stem token inherits its track's facts (a stem has no key of its own)
         if t.kind == "track":
             facts[t.track.id] = MusicalFacts.resolve(t.track, t.take, traits[t.id])
             for note in facts[t.track.id].disagreements:
-                log(f"warning: {t.slug}: {note}; publishing the declared value")
+                ctx.log(f"warning: {t.slug}: {note}; publishing the declared value")
     unranked = [Analysis(traits[t.id], {}, facts[t.track.id]) for t in tokens]
     rarity = st.collection_rarity([a.shown for a in unranked])
     return {t.id: Analysis(a.traits, r, a.facts) for t, a, r in zip(tokens, unranked, rarity, strict=True)}

@@ -20,8 +20,8 @@ from songmint.files import write_atomic
 from songmint.release.analysis import Analysis
 from songmint.release.cache import Cache, audio_hash, content_hash
 from songmint.release.covers import Cover
-from songmint.release.options import Log, announce
-from songmint.release.tasks import Tasks
+from songmint.release.options import announce
+from songmint.release.tasks import StageContext, Tasks
 from songmint.release.tokens import Token
 from songmint.release.views import with_assets
 
@@ -86,21 +86,18 @@ def write_assets(
     covers: dict[int, Cover],
     entries: dict[int, dict[str, Any]],
     out: Path,
-    cache: Cache,
-    log: Log,
-    tasks: Tasks | None = None,
+    ctx: StageContext,
 ) -> dict[int, TokenFiles]:
     """Stage 4: encode and write every token's files into ``out``."""
-    tasks = tasks or Tasks.inline()
-    encoded = Encoder(cache)
+    encoded = Encoder(ctx.cache)
     clips = {t.id: preview_clip(t.audio, t.track.preview_seconds) for t in tokens}
     jobs = [(t.track.id, t.audio, fmt) for t in tokens for fmt in ("flac", "mp3")]
     jobs += [(t.track.id, clips[t.id][0], "mp3") for t in tokens]
     jobs += [(t.track.id, stem, fmt) for t in tokens for stem in t.stems.values() for fmt in ("flac", "mp3")]
-    encoded.warm(jobs, tasks)
+    encoded.warm(jobs, ctx.tasks)
     files: dict[int, TokenFiles] = {}
     for t in tokens:
-        if not tasks.ok(t.track.id):
+        if not ctx.tasks.ok(t.track.id):
             continue
         folder = Path("assets") / t.slug
         facts = analyses[t.id].facts
@@ -122,5 +119,5 @@ def write_assets(
         put("cover_thumbnail", folder / "cover-512.png", covers[t.id].thumbnail)
         put("player", folder / "player.html", player_html(with_assets(entries[t.id], paths), t).encode())
         files[t.id] = TokenFiles(paths, start)
-        announce(log, 4, f"{t.slug} ({len(paths)} assets)")
+        announce(ctx.log, 4, f"{t.slug} ({len(paths)} assets)")
     return files

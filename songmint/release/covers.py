@@ -13,9 +13,9 @@ from typing import Any
 from songmint import stages as st
 from songmint.files import write_atomic
 from songmint.release.analysis import Analysis
-from songmint.release.cache import Cache, audio_hash, content_hash
-from songmint.release.options import Log, announce
-from songmint.release.tasks import Tasks
+from songmint.release.cache import audio_hash, content_hash
+from songmint.release.options import announce
+from songmint.release.tasks import StageContext
 from songmint.release.tokens import Token
 
 
@@ -46,14 +46,11 @@ def _key(t: Token, a: Analysis, size: int) -> tuple[str, dict[str, Any]]:
 def draw_covers(
     tokens: list[Token],
     analyses: dict[int, Analysis],
-    cache: Cache,
+    ctx: StageContext,
     *,
     size: int,
-    log: Log,
-    tasks: Tasks | None = None,
 ) -> dict[int, Cover]:
-    """Stage 3: a cover per token (one drawing per track; cache misses drawn through ``tasks``)."""
-    tasks = tasks or Tasks.inline()
+    """Stage 3: a cover per token (one drawing per track; cache misses drawn through ``ctx.tasks``)."""
     drawn: dict[str, Cover] = {}  # track id -> its cover
     jobs: list[tuple[Token, str, tuple[str, str, Any]]] = []
     seen: set[str] = set()
@@ -62,10 +59,10 @@ def draw_covers(
             continue  # a stem token wears its track's cover
         seen.add(t.track.id)
         key, traits = _key(t, analyses[t.id], size)
-        png, thumb, meta = (cache.path("covers", key, s) for s in (".png", ".thumb.png", ".json"))
+        png, thumb, meta = (ctx.cache.path("covers", key, s) for s in (".png", ".thumb.png", ".json"))
         if meta.exists():
             drawn[t.track.id] = Cover(png.read_bytes(), thumb.read_bytes(), json.loads(meta.read_text()))
-            announce(log, 3, f"{t.slug} cached")
+            announce(ctx.log, 3, f"{t.slug} cached")
             continue
         kwargs = {
             "style": t.track.cover_style,
@@ -75,13 +72,13 @@ def draw_covers(
             "artist": t.track.artist,
         }
         jobs.append((t, key, (t.slug, t.track.id, (st.render_cover, (traits, t.audio), kwargs))))
-    for i, (image, small, params) in tasks.run("cover", [job for _, _, job in jobs]):
+    for i, (image, small, params) in ctx.tasks.run("cover", [job for _, _, job in jobs]):
         t, key, _ = jobs[i]
         # the same key order as a cache hit reads back, so metadata bytes never depend on it
         cover = Cover(image, small, json.loads(json.dumps(params, sort_keys=True)))
-        write_atomic(cache.path("covers", key, ".png"), cover.png)
-        write_atomic(cache.path("covers", key, ".thumb.png"), cover.thumbnail)
-        write_atomic(cache.path("covers", key, ".json"), json.dumps(cover.params, sort_keys=True))
+        write_atomic(ctx.cache.path("covers", key, ".png"), cover.png)
+        write_atomic(ctx.cache.path("covers", key, ".thumb.png"), cover.thumbnail)
+        write_atomic(ctx.cache.path("covers", key, ".json"), json.dumps(cover.params, sort_keys=True))
         drawn[t.track.id] = cover
-        announce(log, 3, f"{t.slug} ({i + 1}/{len(jobs)})")
-    return {t.id: drawn[t.track.id] for t in tokens if tasks.ok(t.track.id)}
+        announce(ctx.log, 3, f"{t.slug} ({i + 1}/{len(jobs)})")
+    return {t.id: drawn[t.track.id] for t in tokens if ctx.tasks.ok(t.track.id)}

@@ -2,10 +2,11 @@
 
 ::
 
-    tokens    = load_tokens(spec, cache, separation)      # 1 take per track (+ stem tokens)
-    analyses  = analyse(tokens, cache)                    # 2 traits, rarity, musical facts
-    covers    = draw_covers(tokens, analyses, cache)      # 3 cover + thumbnail
-    files     = write_assets(tokens, …, out)              # 4 FLAC, MP3, preview, stems, player
+    ctx       = StageContext(cache, log, tasks)           # what stages 1–4 work with
+    tokens    = load_tokens(spec, ctx, separation)        # 1 take per track (+ stem tokens)
+    analyses  = analyse(tokens, ctx)                      # 2 traits, rarity, musical facts
+    covers    = draw_covers(tokens, analyses, ctx)        # 3 cover + thumbnail
+    files     = write_assets(tokens, …, out, ctx)         # 4 FLAC, MP3, preview, stems, player
     metadata  = write_metadata(tokens, …, out)            # 5 token JSON + collection.json
     published = publish(out, spec.storage)                # 6 CAR (+ storage)
     chain     = mint(…) or plan(…)                        # 7 + 8 deploy, create, mint
@@ -38,7 +39,7 @@ from songmint.release.metadata import write_metadata
 from songmint.release.options import Log, Options
 from songmint.release.publish import publish
 from songmint.release.sales import configure_sales
-from songmint.release.tasks import Tasks
+from songmint.release.tasks import StageContext, Tasks
 from songmint.release.tokens import Separation, load_tokens, require_models
 from songmint.release.videos import render_videos
 from songmint.release.views import token_entry
@@ -116,15 +117,14 @@ def _stages(
     t0 = time.perf_counter()
     timer = _Timer()
     with Tasks.from_options(opts, log) as tasks:  # stages 1–4: pure work on the executor
-        tokens = timer.run("generate", load_tokens, spec, cache, log, tasks, separation)
-        analyses = timer.run("traits", analyse, tokens, cache, log, tasks)
+        ctx = StageContext(cache, log, tasks)
+        tokens = timer.run("generate", load_tokens, spec, ctx, separation)
+        analyses = timer.run("traits", analyse, tokens, ctx)
         tokens = [t for t in tokens if tasks.ok(t.track.id)]
-        covers = timer.run(
-            "cover", draw_covers, tokens, analyses, cache, size=opts.cover_size, log=log, tasks=tasks
-        )
+        covers = timer.run("cover", draw_covers, tokens, analyses, ctx, size=opts.cover_size)
         tokens = [t for t in tokens if tasks.ok(t.track.id)]
         entries = {t.id: token_entry(t, analyses[t.id]) for t in tokens}
-        files = timer.run("encode", write_assets, tokens, analyses, covers, entries, out, cache, log, tasks)
+        files = timer.run("encode", write_assets, tokens, analyses, covers, entries, out, ctx)
     if tasks.failed:
         why = "; ".join(f"{k}: {v}" for k, v in tasks.failed.items())
         raise SongmintError(

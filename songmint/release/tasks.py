@@ -14,10 +14,14 @@ skip that track's tokens and the pipeline stops before publishing, naming each f
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from songmint.executor import Executor, Job, LocalExecutor, call, get_executor
 from songmint.release.options import Log, Options
+
+if TYPE_CHECKING:
+    from songmint.release.cache import Cache
 
 
 class Tasks:
@@ -88,3 +92,22 @@ class Tasks:
             "task_s": {k: round(v, 3) for k, v in self.seconds.items()},
             "task_cpu_s": round(self.cpu_s, 3),
         }
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What stages 1–4 work with: the content-hash cache, the log, and the tasks to run misses on.
+
+    Attributes
+    ----------
+    cache : Cache
+        Where each stage looks its results up and stores what it computed.
+    log : Log
+        Progress and warnings (:func:`songmint.release.options.announce`).
+    tasks : Tasks
+        The executor the cache misses run on; by default in this process (library callers).
+    """
+
+    cache: Cache
+    log: Log
+    tasks: Tasks = field(default_factory=Tasks.inline)

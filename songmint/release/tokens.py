@@ -25,8 +25,8 @@ from music.takes import load_mix_and_stems, read_take, write_take
 from songmint.errors import SongmintError
 from songmint.models_commands import engine_env_options
 from songmint.release.cache import Cache, content_hash
-from songmint.release.options import Log, Options, announce
-from songmint.release.tasks import Tasks
+from songmint.release.options import Options, announce
+from songmint.release.tasks import StageContext
 from songmint.spec import Editions, Generate, ReleaseSpec, Track
 
 
@@ -204,31 +204,29 @@ def load_take(track: Track, cache: Cache, separation: Separation | None = None) 
     return read_take(folder), False  # what later stages see is exactly what the cache holds
 
 
-def load_tokens(spec: ReleaseSpec, cache: Cache, log: Log, tasks: Tasks | None = None,
-                separation: Separation | None = None) -> list[Token]:
+def load_tokens(spec: ReleaseSpec, ctx: StageContext, separation: Separation | None = None) -> list[Token]:
     """Stage 1: every track's take, as the release's tokens in spec order (a track, then its stems).
 
-    Takes missing from the cache are rendered through ``tasks`` (the executor); this process
+    Takes missing from the cache are rendered through ``ctx.tasks`` (the executor); this process
     writes each into the cache as it arrives, then every take is read back from there. With
     ``separation``, file tracks without a stems folder get their stems by separating the mix.
     """
-    tasks = tasks or Tasks.inline()
-    folders = {track.id: cache.path("takes", take_key(track, separation)) for track in spec.tracks}
+    folders = {track.id: ctx.cache.path("takes", take_key(track, separation)) for track in spec.tracks}
     misses = [track for track in spec.tracks if not (folders[track.id] / "take.json").exists()]
     jobs = [(track.id, track.id, (render_take, (track, separation), {})) for track in misses]
-    for i, take in tasks.run("generate", jobs):
+    for i, take in ctx.tasks.run("generate", jobs):
         write_take(take, folders[misses[i].id], title=misses[i].title, fmt="wav", wav_depth="float")
     tokens: list[Token] = []
     n = len(spec.tracks)
     for k, track in enumerate(spec.tracks, start=1):
-        if not tasks.ok(track.id):
+        if not ctx.tasks.ok(track.id):
             continue
         src = f"{track.generate.engine} seed {track.generate.seed}" if track.generate else track.file.name
         if separation is not None and separation.applies(track):
             src += f", stems by {separation.model['model']}"
         take = read_take(folders[track.id])  # what later stages see is exactly what the cache holds
         hit = track not in misses
-        announce(log, 1, f"{track.id} ({src}){' cached' if hit else ''} ({k}/{n})")
+        announce(ctx.log, 1, f"{track.id} ({src}){' cached' if hit else ''} ({k}/{n})")
         tokens.append(Token(track, track.token_id, None, take, track.editions))
         if track.stems_as_tokens:
             for name in take.stems:

@@ -14,50 +14,24 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from music import keys
 from music.errors import EngineError
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 """Canonical (sharp) spelling, as used in take.json and file names."""
 
-_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_ACCIDENTAL = {"": 0, "#": 1, "♯": 1, "sharp": 1, "b": -1, "♭": -1, "flat": -1}
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 HARMONIC_MINOR = (0, 2, 3, 5, 7, 8, 11)
 
-_KEY_RE = re.compile(
-    r"^\s*([A-Ga-g])\s*(#|♯|b|♭|sharp|flat)?\s*"
-    r"(major|minor|maj|min|m|M)?\s*$"
-)
+class Key(keys.Key):
+    """A :class:`music.keys.Key` with its scale and MIDI key signature.
 
-
-@dataclass(frozen=True)
-class Key:
-    """A tonic pitch class and a mode.
-
-    Attributes
-    ----------
-    tonic : int
-        Pitch class of the tonic, 0–11 (C = 0).
-    mode : {"major", "minor"}
-    spelling : str or None
-        The tonic as the user wrote it (``"Bb"``, ``"A#"``); ``None``: spelled by key signature.
+    ``tonic_name`` is the tonic as the user wrote it (``"Bb"``, ``"A#"``); ``None``: spelled
+    by key signature. Keys compare by tonic and mode only.
     """
-
-    tonic: int
-    mode: str
-    spelling: str | None = field(default=None, compare=False)
-
-    @property
-    def name(self) -> str:
-        """``"Bb minor"``: as written, else the conventional spelling (F major, not E# major)."""
-        if self.spelling:
-            return f"{self.spelling} {self.mode}"
-        from music.traits.keys import spell_key
-
-        return spell_key(self.tonic, self.mode)
 
     @property
     def scale(self) -> tuple[int, ...]:
@@ -70,29 +44,25 @@ class Key:
 
     def midi_signature(self) -> str:
         """The key as mido's ``key_signature`` meta message spells it (``"F#m"``, ``"Bb"``)."""
-        flats = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-        minor = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
-        return flats[self.tonic] if self.mode == "major" else minor[self.tonic] + "m"
+        tonic = keys.conventional_tonic(self.tonic, self.mode)
+        return tonic if self.mode == "major" else tonic + "m"
 
 
 def parse_key(text: str) -> Key:
     """Parse ``"F# minor"``, ``"Bb major"``, ``"Am"``, ``"c#m"``, ``"E flat minor"`` or ``"D"``.
 
-    A bare letter (``"D"``) is major; ``m``/``min``/``minor`` is minor.
+    A bare letter (``"D"``) is major; ``m``/``min``/``minor`` is minor; the grammar is
+    :func:`music.keys.read_key`'s, with a hyphen anywhere read as a space (``"E-flat-minor"``).
 
     Raises
     ------
     EngineError
         For anything else, with an example of the expected form.
     """
-    m = _KEY_RE.match(text.replace("-", " ")) if isinstance(text, str) else None
-    if m is None:
+    key = keys.read_key(text.replace("-", " ")) if isinstance(text, str) else None
+    if key is None:
         raise EngineError(f"malformed key {text!r}; write it like 'F# minor', 'Bb major' or 'Am'")
-    letter, acc, mode = m.group(1).upper(), m.group(2) or "", m.group(3) or ""
-    step = _ACCIDENTAL[acc.lower() if len(acc) > 1 else acc]
-    pc = (_LETTER_PC[letter] + step) % 12
-    spelling = letter + {1: "#", -1: "b", 0: ""}[step]
-    return Key(pc, "minor" if mode in ("m", "min", "minor") else "major", spelling)
+    return Key(*key)
 
 
 # --------------------------------------------------------------------------- chords
