@@ -138,13 +138,16 @@ class Clip:
         return int(hashlib.sha1(self.name.encode()).hexdigest(), 16) % 3 == 0
 
 
-def synthetic_clips(n: int = 264) -> list[Clip]:
+def synthetic_clips(n: int = 264, *, train: bool = False) -> list[Clip]:
     """``n`` synthetic clips: families and arrangements cycled with coprime strides, so that every
-    family meets every arrangement; tonic, tempo and SoundFont drawn from a seeded generator."""
+    family meets every arrangement; tonic, tempo and SoundFont drawn from a seeded generator.
+
+    ``train``: clips of the training split instead (:func:`train_clips`): other seeds, and
+    instruments drawn from the whole General MIDI melodic range half of the time."""
     fams, arrs, sfs = list(FAMILIES), list(ARRANGEMENTS), list(SOUNDFONTS)
     clips = []
     for i in range(n):
-        rng = np.random.default_rng([SET_VERSION, 7, i])
+        rng = np.random.default_rng([SET_VERSION, 31 if train else 7, i])
         fam, arr = fams[i % len(fams)], arrs[(i // len(fams) + i) % len(arrs)]
         mode = FAMILIES[fam][0]
         beats, lo, hi = ARRANGEMENTS[arr]
@@ -152,9 +155,23 @@ def synthetic_clips(n: int = 264) -> list[Clip]:
         bpm = float(round(float(rng.uniform(lo, hi)), 1))
         sf = sfs[int(rng.integers(len(sfs)))]
         label = f"{NAMES[tonic]}{'m' if mode == 'minor' else ''}"
-        clips.append(Clip(f"{fam}-{arr}-{label}-{bpm:g}-{sf}-{i}", "synthetic", fam, arr, tonic, mode, bpm,
-                          beats, sf, seed=i))
+        prefix, source, seed = ("train-", "train", TRAIN_SEED + i) if train else ("", "synthetic", i)
+        clips.append(Clip(f"{prefix}{fam}-{arr}-{label}-{bpm:g}-{sf}-{i}", source, fam, arr, tonic, mode, bpm,
+                          beats, sf, seed=seed))
     return clips
+
+
+TRAIN_SEED = 10_000
+"""Seeds of the training split's synthetic clips start here (the evaluated clips use 0–263)."""
+
+
+def train_clips() -> list[Clip]:
+    """The **training split**: clips the tempo scorer is fitted on (``benchmarks/tempo_fit.py``) and
+    that are never scored here — 264 synthetic clips with other seeds and wider instruments, and
+    the Bach chorales after the ones :func:`chorale_clips` evaluates (other chorales, not other
+    renderings of the same). Fitting on these and not on the development split keeps the
+    development score out of sample, like the held-out one."""
+    return synthetic_clips(train=True) + chorale_clips(train=True)
 
 
 Event = tuple[float, int, int, int, float]  # (start s, channel, note, velocity, duration s)
@@ -178,6 +195,8 @@ def synthetic_events(c: Clip) -> tuple[list[Event], dict[int, int], float]:
     pool = PROGRAMS[c.arrangement]
     programs = {0: pool[0][int(rng.integers(4))], 1: pool[1][int(rng.integers(4))],
                 2: pool[2][int(rng.integers(len(pool[2])))]}
+    if c.source == "train" and rng.random() < 0.5:  # any melodic instrument, any bass
+        programs = {0: int(rng.integers(96)), 1: int(rng.integers(96)), 2: int(rng.integers(32, 40))}
     swing = c.arrangement == "swing"
 
     def vel(base: int) -> int:
@@ -271,34 +290,44 @@ def _drums(a: str, bars: int, beat: float, vel, sw) -> list[Event]:  # type: ign
 # --------------------------------------------------------------------------- chorales
 
 
-def chorale_clips(limit: int = 84) -> list[Clip]:
-    """Bach chorales from the music21 corpus with a major/minor ending (see the module notes)."""
-    index = CACHE / f"chorales-v{SET_VERSION}.json"
+def _chorale_rows(train: bool, limit: int) -> list[dict]:
+    """The first ``limit`` chorales of the corpus with a major/minor ending (``train``: the
+    ``limit`` after the 84 evaluated ones), cached."""
+    index = CACHE / f"chorales-{'train-' if train else ''}v{SET_VERSION}.json"
     if index.exists():
-        rows = json.loads(index.read_text())
-    else:
-        rows = []
-        from music21 import corpus
+        return json.loads(index.read_text())
+    rows: list[dict] = []
+    skip = 84 if train else 0
+    from music21 import corpus
 
-        paths = sorted(str(p) for p in corpus.getComposer("bach") if str(p).endswith((".mxl", ".xml", ".krn")))
-        for path in paths:
-            if len(rows) >= limit:
-                break
-            row = _chorale_truth(path)
-            if row is not None:
-                rows.append(row)
-        CACHE.mkdir(parents=True, exist_ok=True)
-        index.write_text(json.dumps(rows))
+    paths = sorted(str(p) for p in corpus.getComposer("bach") if str(p).endswith((".mxl", ".xml", ".krn")))
+    for path in paths:
+        if len(rows) >= skip + limit:
+            break
+        row = _chorale_truth(path)
+        if row is not None:
+            rows.append(row)
+    rows = rows[skip:]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    index.write_text(json.dumps(rows))
+    return rows
+
+
+def chorale_clips(limit: int = 84, *, train: bool = False) -> list[Clip]:
+    """Bach chorales from the music21 corpus with a major/minor ending (see the module notes);
+    ``train``: up to ``limit`` of the chorales after them, for the training split."""
+    rows = _chorale_rows(train, 200 if train else limit)
     sfs = list(SOUNDFONTS)
     clips = []
-    for i, row in enumerate(rows[:limit]):
-        rng = np.random.default_rng([SET_VERSION, 13, i])
+    source, prefix = ("train-chorale", "train-") if train else ("chorale", "")
+    for i, row in enumerate(rows[:200 if train else limit]):
+        rng = np.random.default_rng([SET_VERSION, 43 if train else 13, i])
         bpm = float(round(float(rng.uniform(66, 100)), 1))
         sf = sfs[i % 2]
         label = f"{NAMES[row['tonic']]}{'m' if row['mode'] == 'minor' else ''}"
-        clips.append(Clip(f"chorale-{Path(row['path']).stem}-{label}-{bpm:g}-{sf}", "chorale", "chorale",
-                          "chorale", row["tonic"], row["mode"], bpm, row["meter"], sf, seed=1000 + i,
-                          score=row["path"]))
+        clips.append(Clip(f"{prefix}chorale-{Path(row['path']).stem}-{label}-{bpm:g}-{sf}", source, "chorale",
+                          "chorale", row["tonic"], row["mode"], bpm, row["meter"], sf,
+                          seed=(3000 if train else 1000) + i, score=row["path"]))
     return clips
 
 
@@ -336,8 +365,7 @@ def _chorale_truth(path: str) -> dict | None:
 
 
 def chorale_events(c: Clip) -> tuple[list[Event], dict[int, int], float]:
-    rows = json.loads((CACHE / f"chorales-v{SET_VERSION}.json").read_text())
-    row = next(r for r in rows if r["path"] == c.score)
+    row = next(r for r in _chorale_rows(c.source == "train-chorale", 0) if r["path"] == c.score)
     rng = np.random.default_rng([SET_VERSION, 17, c.seed])
     ensembles = [(19, 19, 19, 19), (48, 48, 42, 42), (52, 52, 52, 52), (73, 71, 70, 58), (0, 0, 0, 0),
                  (40, 41, 42, 43)]
@@ -376,7 +404,8 @@ def render(c: Clip) -> Audio:
         path.parent.mkdir(parents=True, exist_ok=True)
         save(noise_clip(c), path)
         return load(path)
-    events = {"chorale": chorale_events, "no-pulse": no_pulse_events}.get(c.source, synthetic_events)
+    events = {"chorale": chorale_events, "train-chorale": chorale_events,
+              "no-pulse": no_pulse_events}.get(c.source, synthetic_events)
     ev, programs, length = events(c)
     return render_events(ev, programs, length, c.soundfont, path)
 
